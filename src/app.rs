@@ -1,0 +1,511 @@
+//! The running portal: startup wiring, the request context (session, CSRF, flash), and the
+//! router, a plain `match` on method and path segments.
+
+use std::cell::OnceCell;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::http::server::{self, Running, ServerSetup};
+use crate::http::{Method, Request, Response, cookies};
+use crate::integrations::mail::Mailer;
+use crate::pages;
+use crate::secure;
+use crate::store::Store;
+use crate::store::users::User;
+use crate::workflow::{Services, accounts, mail_sender};
+
+pub const SESSION_COOKIE: &str = "didport_session";
+pub const ANON_COOKIE: &str = "didport_visitor";
+pub const FLASH_COOKIE: &str = "didport_flash";
+
+/// A route that tests add (for instance one that panics); never used by `serve`.
+pub type ExtraRoute = dyn Fn(&Request) -> Option<Response> + Send + Sync;
+
+pub struct App {
+    pub services: Services,
+    signing_key: Vec<u8>,
+    pub secure_cookies: bool,
+    pub demo: bool,
+    pub mail_configured: bool,
+    extra: Option<Arc<ExtraRoute>>,
+}
+
+impl App {
+    pub fn config(&self) -> &Config {
+        &self.services.config
+    }
+    pub fn now(&self) -> i64 {
+        self.services.now()
+    }
+}
+
+pub struct StartOptions {
+    pub clock: Arc<dyn Clock>,
+    pub mailer: Option<Arc<dyn Mailer>>,
+    pub demo: bool,
+    pub extra_route: Option<Arc<ExtraRoute>>,
+    /// How often the mail sender looks for due messages without being woken.
+    pub mail_poll: Duration,
+}
+
+impl StartOptions {
+    pub fn new(clock: Arc<dyn Clock>) -> Self {
+        StartOptions {
+            clock,
+            mailer: None,
+            demo: false,
+            extra_route: None,
+            mail_poll: Duration::from_secs(5),
+        }
+    }
+}
+
+/// A started portal: HTTP workers and the mail sender.
+pub struct Portal {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub services: Services,
+    server: Option<Running>,
+    sender: Option<mail_sender::Sender>,
+}
+
+impl Portal {
+    /// Blocks until the server stops (it does not, short of the process ending).
+    pub fn wait(mut self) {
+        if let Some(s) = self.server.take() {
+            s.wait();
+        }
+    }
+
+    pub fn stop(mut self) {
+        if let Some(s) = self.server.take() {
+            s.stop();
+        }
+        if let Some(s) = self.sender.take() {
+            s.stop();
+        }
+    }
+}
+
+/// Opens the database and starts the portal.
+pub fn start(config: Config, opts: StartOptions) -> Result<Portal, String> {
+    let store = Store::open(&config.db, config.workers as u32 + 2).map_err(|e| e.to_string())?;
+    start_with_store(config, store, opts)
+}
+
+pub fn start_with_store(
+    config: Config,
+    store: Store,
+    opts: StartOptions,
+) -> Result<Portal, String> {
+    let signing_key = store.signing_key().map_err(|e| e.to_string())?;
+    let config = Arc::new(config);
+    let cell: Arc<OnceLock<App>> = Arc::new(OnceLock::new());
+    let handler_cell = cell.clone();
+    let panic_cell = cell.clone();
+    let large_cell = cell.clone();
+    let running = server::start(ServerSetup {
+        listen: config.listen,
+        workers: config.workers,
+        max_body: server::MAX_BODY_BYTES,
+        handler: Arc::new(move |req| match handler_cell.get() {
+            Some(app) => handle(app, req),
+            None => Response::text(503, "Starting up; try again in a moment."),
+        }),
+        panic_page: Arc::new(move |id| pages::errors::incident(panic_cell.get(), id)),
+        too_large_page: Arc::new(move || pages::errors::too_large(large_cell.get())),
+    })?;
+    let addr = running.addr;
+    let url = config.public_url(addr);
+    let waker = mail_sender::Waker::default();
+    let services = Services {
+        store: store.clone(),
+        clock: opts.clock.clone(),
+        config: config.clone(),
+        public_url: url.clone(),
+        mail: waker.clone(),
+    };
+    let mail_configured = opts.mailer.is_some();
+    let sender = match opts.mailer {
+        Some(mailer) => Some(
+            mail_sender::spawn(mail_sender::SenderSetup {
+                store: store.clone(),
+                clock: opts.clock.clone(),
+                mailer,
+                waker,
+                from: config.sender(&url),
+                host: url_host(&url),
+                poll: opts.mail_poll,
+            })
+            .map_err(|e| format!("cannot start the mail sender: {e}"))?,
+        ),
+        None => None,
+    };
+    let app = App {
+        services: services.clone(),
+        signing_key,
+        secure_cookies: url.starts_with("https://"),
+        demo: opts.demo,
+        mail_configured,
+        extra: opts.extra_route,
+    };
+    let _ = cell.set(app);
+    log::info!("listening on http://{addr}");
+    Ok(Portal {
+        addr,
+        url,
+        services,
+        server: Some(running),
+        sender,
+    })
+}
+
+fn url_host(url: &str) -> String {
+    url.split("://")
+        .nth(1)
+        .and_then(|r| r.split(['/', ':']).next())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("localhost")
+        .to_string()
+}
+
+/// Kinds of one-time messages shown on the next page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlashKind {
+    Notice,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Flash {
+    pub kind: FlashKind,
+    pub text: String,
+}
+
+/// Everything a handler knows about the request beyond its raw value.
+pub struct Ctx<'a> {
+    pub app: &'a App,
+    pub req: &'a Request,
+    pub user: Option<User>,
+    pub session_token: Option<String>,
+    /// The client's address (the proxy's `X-Forwarded-For` when the peer is the trusted proxy).
+    pub client: String,
+    pub flash: Option<Flash>,
+    anon: Option<String>,
+    new_anon: OnceCell<String>,
+    set_cookies: std::cell::RefCell<Vec<String>>,
+}
+
+impl Ctx<'_> {
+    /// The `csrf` value for forms on this page.
+    pub fn csrf(&self) -> String {
+        match &self.session_token {
+            Some(t) => secure::mac(&self.app.signing_key, &format!("csrf:s:{t}")),
+            None => {
+                let anon = self
+                    .anon
+                    .clone()
+                    .unwrap_or_else(|| self.new_anon.get_or_init(new_visitor_token).clone());
+                secure::mac(&self.app.signing_key, &format!("csrf:a:{anon}"))
+            }
+        }
+    }
+
+    fn csrf_ok(&self, given: &str) -> bool {
+        let key = &self.app.signing_key;
+        let by_session = self
+            .session_token
+            .as_ref()
+            .is_some_and(|t| secure::mac_matches(key, &format!("csrf:s:{t}"), given));
+        let by_visitor = self
+            .anon
+            .as_ref()
+            .is_some_and(|a| secure::mac_matches(key, &format!("csrf:a:{a}"), given));
+        by_session || by_visitor
+    }
+
+    /// Queue a `Set-Cookie` on the response.
+    pub fn set_cookie(&self, value: String) {
+        self.set_cookies.borrow_mut().push(value);
+    }
+
+    pub fn path_and_query(&self) -> String {
+        if self.req.query.is_empty() {
+            self.req.path.clone()
+        } else {
+            format!("{}?{}", self.req.path, self.req.query)
+        }
+    }
+
+    /// A 303 with a message for the next page.
+    pub fn redirect_with(&self, location: &str, kind: FlashKind, text: &str) -> Response {
+        let kind_s = match kind {
+            FlashKind::Notice => "n",
+            FlashKind::Error => "e",
+        };
+        let payload = format!("{kind_s}{}", secure::hex(text.as_bytes()));
+        let mac = secure::mac(&self.app.signing_key, &format!("flash:{payload}"));
+        self.set_cookie(cookies::set(
+            FLASH_COOKIE,
+            &format!("{payload}.{mac}"),
+            Some(300),
+            self.app.secure_cookies,
+        ));
+        Response::see_other(location)
+    }
+
+    /// Starts a session: the cookie carries the token, the database only its digest.
+    pub fn start_session(&self, token: &str) {
+        self.set_cookie(cookies::set(
+            SESSION_COOKIE,
+            token,
+            Some(accounts::SESSION_LIFETIME_SECS),
+            self.app.secure_cookies,
+        ));
+    }
+
+    pub fn end_session(&self) {
+        self.set_cookie(cookies::clear(SESSION_COOKIE, self.app.secure_cookies));
+    }
+}
+
+fn new_visitor_token() -> String {
+    secure::random_token().unwrap_or_else(|_| secure::short_id())
+}
+
+fn read_flash(key: &[u8], raw: &str) -> Option<Flash> {
+    let (payload, mac) = raw.split_once('.')?;
+    if !secure::mac_matches(key, &format!("flash:{payload}"), mac) {
+        return None;
+    }
+    let kind = match payload.get(..1)? {
+        "n" => FlashKind::Notice,
+        "e" => FlashKind::Error,
+        _ => return None,
+    };
+    let hex = payload.get(1..)?;
+    let bytes: Option<Vec<u8>> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    Some(Flash {
+        kind,
+        text: String::from_utf8(bytes?).ok()?,
+    })
+}
+
+fn client_address(app: &App, req: &Request) -> IpAddr {
+    if app.config().trusted_proxy == Some(req.peer)
+        && let Some(ip) = req
+            .header("x-forwarded-for")
+            .and_then(|h| h.rsplit(',').next())
+            .and_then(|s| s.trim().parse::<IpAddr>().ok())
+    {
+        return ip;
+    }
+    req.peer
+}
+
+/// Routes whose POSTs carry no CSRF field (machine-to-machine).
+fn csrf_exempt(segs: &[&str]) -> bool {
+    matches!(segs, ["webhooks", _])
+}
+
+/// Turns a request into a response: context, CSRF, routing, then cookies.
+pub fn handle(app: &App, req: Request) -> Response {
+    if let Some(extra) = &app.extra
+        && let Some(r) = extra(&req)
+    {
+        return r;
+    }
+    let segs_owned = req.segments();
+    let segs: Vec<&str> = segs_owned.iter().map(String::as_str).collect();
+
+    // Static files and health checks need no session.
+    match (req.method, segs.as_slice()) {
+        (Method::Get | Method::Head, ["healthz"]) => return healthz(app),
+        (Method::Get | Method::Head, ["assets", file]) => {
+            let versioned = req.query.starts_with("v=");
+            return crate::http::assets::serve(file, req.header("if-none-match"), versioned)
+                .unwrap_or_else(pages::errors::not_found_plain);
+        }
+        _ => {}
+    }
+
+    let session_token = req.cookie(SESSION_COOKIE).filter(|t| t.len() == 64);
+    let (user, stale_session) = match &session_token {
+        Some(t) => match accounts::current_user(&app.services, t) {
+            Ok(Some(u)) => (Some(u), false),
+            Ok(None) => (None, true),
+            Err(e) => {
+                let id = secure::short_id();
+                log::error!("incident {id}: session lookup failed: {e}");
+                return pages::errors::incident(Some(app), &id);
+            }
+        },
+        None => (None, false),
+    };
+    let flash_raw = req.cookie(FLASH_COOKIE);
+    let ctx = Ctx {
+        app,
+        req: &req,
+        session_token: if user.is_some() { session_token } else { None },
+        user,
+        client: client_address(app, &req).to_string(),
+        flash: flash_raw
+            .as_deref()
+            .and_then(|raw| read_flash(&app.signing_key, raw)),
+        anon: req.cookie(ANON_COOKIE).filter(|t| t.len() == 64),
+        new_anon: OnceCell::new(),
+        set_cookies: std::cell::RefCell::new(Vec::new()),
+    };
+    if stale_session {
+        ctx.end_session();
+    }
+
+    let mut response = if req.method == Method::Post
+        && !csrf_exempt(&segs)
+        && !ctx.csrf_ok(req.form().get("csrf").map_or("", String::as_str))
+    {
+        log::warn!("{} {}: missing or wrong csrf field", "POST", req.path);
+        pages::errors::forbidden_csrf(&ctx)
+    } else {
+        route(&ctx, &segs)
+    };
+
+    // The flash was shown on this page (not passed on by a redirect): remove it.
+    let redirected = (300..400).contains(&response.status);
+    if flash_raw.is_some() && !redirected {
+        ctx.set_cookie(cookies::clear(FLASH_COOKIE, app.secure_cookies));
+    }
+    if let Some(anon) = ctx.new_anon.get() {
+        ctx.set_cookie(cookies::set(
+            ANON_COOKIE,
+            anon,
+            Some(30 * 24 * 3600),
+            app.secure_cookies,
+        ));
+    }
+    for c in ctx.set_cookies.take() {
+        response.headers.push(("Set-Cookie".into(), c));
+    }
+    response
+}
+
+fn healthz(app: &App) -> Response {
+    match app.services.store.ping() {
+        Ok(()) => Response::json(200, &serde_json::json!({"status": "ok"})),
+        Err(e) => {
+            log::error!("health check: {e}");
+            Response::json(503, &serde_json::json!({"status": "unavailable"}))
+        }
+    }
+}
+
+fn not_allowed(allow: &str) -> Response {
+    Response::text(405, "Method not allowed.").with_header("Allow", allow)
+}
+
+fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
+    use Method::{Get, Head, Post};
+    let m = match ctx.req.method {
+        Head => Get,
+        m => m,
+    };
+    match (m, segs) {
+        (Get, []) => pages::home::show(ctx),
+
+        (Get, ["signup"]) => pages::auth::signup_form(ctx),
+        (Post, ["signup"]) => pages::auth::signup_submit(ctx),
+        (_, ["signup"]) => not_allowed("GET, POST"),
+        (Get, ["login"]) => pages::auth::login_form(ctx),
+        (Post, ["login"]) => pages::auth::login_submit(ctx),
+        (_, ["login"]) => not_allowed("GET, POST"),
+        (Post, ["logout"]) => pages::auth::logout(ctx),
+        (_, ["logout"]) => not_allowed("POST"),
+        (Get, ["password", "forgot"]) => pages::auth::forgot_form(ctx),
+        (Post, ["password", "forgot"]) => pages::auth::forgot_submit(ctx),
+        (_, ["password", "forgot"]) => not_allowed("GET, POST"),
+        (Get, ["password", "reset"]) => pages::auth::reset_form(ctx),
+        (Post, ["password", "reset"]) => pages::auth::reset_submit(ctx),
+        (_, ["password", "reset"]) => not_allowed("GET, POST"),
+        (Get, ["account", "password"]) => pages::auth::change_form(ctx),
+        (Post, ["account", "password"]) => pages::auth::change_submit(ctx),
+        (_, ["account", "password"]) => not_allowed("GET, POST"),
+
+        (Get, ["my"]) => pages::my::home(ctx),
+
+        (Get, ["admin"]) => pages::admin::dashboard(ctx),
+        (Get, ["admin", "outbox"]) => pages::admin::outbox(ctx),
+        (Post, ["admin", "outbox", id, "retry"]) => pages::admin::outbox_retry(ctx, id),
+        (Get, ["admin", "audit"]) => pages::admin::audit(ctx),
+
+        _ => pages::errors::not_found(ctx),
+    }
+}
+
+/// The signed-in user, or a redirect to the sign-in page that comes back here.
+pub fn require_user<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Response> {
+    match &ctx.user {
+        Some(u) => Ok(u),
+        None => {
+            let back = if ctx.req.method == Method::Get {
+                ctx.path_and_query()
+            } else {
+                "/".to_string()
+            };
+            Err(Response::see_other(&format!(
+                "/login?{}",
+                crate::http::encode_query(&[("next", &back)])
+            )))
+        }
+    }
+}
+
+/// The signed-in admin; a customer gets 403.
+pub fn require_admin<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Response> {
+    let user = require_user(ctx)?;
+    if user.role == crate::domain::Role::Admin {
+        Ok(user)
+    } else {
+        Err(pages::errors::forbidden(ctx))
+    }
+}
+
+/// A local path to return to after sign-in; anything else falls back to `/`.
+pub fn safe_next(next: Option<&String>) -> Option<String> {
+    let n = next?;
+    let ok = n.starts_with('/')
+        && !n.starts_with("//")
+        && !n.starts_with("/\\")
+        && !n.chars().any(|c| c.is_control());
+    ok.then(|| n.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_be_local() {
+        let s = |v: &str| safe_next(Some(&v.to_string()));
+        assert_eq!(s("/my").as_deref(), Some("/my"));
+        assert_eq!(s("//evil.example"), None);
+        assert_eq!(s("https://evil.example"), None);
+        assert_eq!(s("/\\evil"), None);
+        assert_eq!(safe_next(None), None);
+    }
+
+    #[test]
+    fn flash_round_trip_and_tamper() {
+        let key = b"k".to_vec();
+        let payload = format!("n{}", secure::hex("Saved.".as_bytes()));
+        let mac = secure::mac(&key, &format!("flash:{payload}"));
+        let f = read_flash(&key, &format!("{payload}.{mac}")).unwrap();
+        assert_eq!(f.text, "Saved.");
+        assert!(read_flash(&key, &format!("e{}.{mac}", &payload[1..])).is_none());
+    }
+}

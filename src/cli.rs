@@ -1,0 +1,350 @@
+//! The command line (CONTRACT §1). Exit status: 0 success, 2 usage or configuration error,
+//! 1 any other failure; each problem is one line on stderr.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use crate::app::{self, StartOptions};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Config, Overrides, ProcessEnv};
+use crate::domain::Role;
+use crate::domain::plan::PlanInput;
+use crate::integrations::mail::{Mailer, OutgoingMail, SmtpMailer};
+use crate::store::{self, Store};
+use crate::workflow::{Services, accounts, mail_sender};
+
+#[derive(Parser)]
+#[command(
+    name = "didport",
+    version,
+    about = "Phone-number shop and self-care portal for VoIP resellers",
+    long_about = "Phone-number shop and self-care portal for VoIP resellers.\n\n\
+                  Configuration comes from DIDPORT_* environment variables; see the README.\n\
+                  Without a command, didport runs the portal (serve)."
+)]
+struct Cli {
+    /// Database file (env DIDPORT_DB).
+    #[arg(long, global = true, value_name = "PATH")]
+    db: Option<PathBuf>,
+    /// Listen address, e.g. 127.0.0.1:8080 or :0 (env DIDPORT_LISTEN).
+    #[arg(long, global = true, value_name = "ADDR")]
+    listen: Option<String>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default); migrates the database first.
+    Serve,
+    /// Run a sandbox portal with demo data and simulated upstreams.
+    Demo,
+    /// Create or upgrade the database, then exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage plans.
+    Plan {
+        #[command(subcommand)]
+        command: PlanCommand,
+    },
+    /// Write a consistent copy of the live database to DEST.
+    Backup { dest: PathBuf },
+    /// Print the effective configuration (secrets hidden); exit 2 on problems.
+    CheckConfig,
+    /// Send one message through the configured SMTP server.
+    SendTestEmail { to: String },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Create a user; the password is read from standard input.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Read the password from standard input (required: passwords never go on the command line).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlanCommand {
+    /// Create a plan.
+    Add {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_name = "CENTS")]
+        setup_cents: i64,
+        #[arg(long, value_name = "CENTS")]
+        monthly_cents: i64,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Admin,
+    Customer,
+}
+
+/// A failure with its exit status.
+enum Fail {
+    Usage(Vec<String>),
+    Other(String),
+}
+
+impl From<store::Error> for Fail {
+    fn from(e: store::Error) -> Self {
+        Fail::Other(e.to_string())
+    }
+}
+
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(2),
+            };
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Fail::Usage(lines)) => {
+            for l in lines {
+                eprintln!("didport: {l}");
+            }
+            ExitCode::from(2)
+        }
+        Err(Fail::Other(line)) => {
+            eprintln!("didport: {line}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Fail> {
+    let over = Overrides {
+        db: cli.db.clone(),
+        listen: cli.listen.clone(),
+    };
+    let command = cli.command.unwrap_or(Command::Serve);
+    let config = match Config::from_env(&ProcessEnv, &over) {
+        Ok(c) => c,
+        Err(problems) => {
+            if matches!(command, Command::CheckConfig) {
+                println!("configuration problems:");
+            }
+            return Err(Fail::Usage(problems));
+        }
+    };
+    match command {
+        Command::Serve => serve(config),
+        Command::Demo => crate::demo::run(config, cli.db.is_some()).map_err(Fail::Other),
+        Command::Migrate => {
+            let store = Store::open(&config.db, 2)?;
+            drop(store);
+            println!(
+                "{}: schema version {}",
+                config.db.display(),
+                store::migrate::CURRENT
+            );
+            Ok(())
+        }
+        Command::User {
+            command:
+                UserCommand::Add {
+                    email,
+                    role,
+                    name,
+                    password_stdin,
+                },
+        } => user_add(config, &email, role, &name, password_stdin),
+        Command::Plan {
+            command:
+                PlanCommand::Add {
+                    name,
+                    setup_cents,
+                    monthly_cents,
+                    description,
+                },
+        } => plan_add(config, &name, &description, setup_cents, monthly_cents),
+        Command::Backup { dest } => {
+            if !config.db.exists() {
+                return Err(Fail::Other(format!(
+                    "no database at {}",
+                    config.db.display()
+                )));
+            }
+            let store = Store::open(&config.db, 2)?;
+            store.backup_to(&dest)?;
+            println!("backed up {} to {}", config.db.display(), dest.display());
+            Ok(())
+        }
+        Command::CheckConfig => {
+            for (k, v) in config.describe() {
+                println!("{k:<34} {v}");
+            }
+            let problems = config.problems_for_serve();
+            if problems.is_empty() {
+                println!("configuration OK");
+                Ok(())
+            } else {
+                Err(Fail::Usage(problems))
+            }
+        }
+        Command::SendTestEmail { to } => send_test_email(&config, &to),
+    }
+}
+
+fn services(config: Config, store: Store) -> Services {
+    let url = config.public_url(config.listen);
+    Services {
+        store,
+        clock: Arc::new(SystemClock),
+        config: Arc::new(config),
+        public_url: url,
+        mail: mail_sender::Waker::default(),
+    }
+}
+
+fn serve(config: Config) -> Result<(), Fail> {
+    let problems = config.problems_for_serve();
+    if !problems.is_empty() {
+        return Err(Fail::Usage(problems));
+    }
+    crate::logging::init(&config.log);
+    let mailer: Option<Arc<dyn Mailer>> = match &config.smtp {
+        Some(s) => Some(Arc::new(SmtpMailer::new(s.clone()).map_err(Fail::Other)?)),
+        None => {
+            log::warn!("no SMTP server configured (DIDPORT_SMTP_HOST): mail waits in the outbox");
+            None
+        }
+    };
+    let mut opts = StartOptions::new(Arc::new(SystemClock));
+    opts.mailer = mailer;
+    let portal = app::start(config, opts).map_err(Fail::Other)?;
+    log::info!(
+        "didport {} serving {}",
+        env!("CARGO_PKG_VERSION"),
+        portal.url
+    );
+    portal.wait();
+    Ok(())
+}
+
+fn user_add(
+    config: Config,
+    email: &str,
+    role: RoleArg,
+    name: &str,
+    password_stdin: bool,
+) -> Result<(), Fail> {
+    if !password_stdin {
+        return Err(Fail::Usage(vec![
+            "user add needs --password-stdin: the password is read from standard input, never from the command line".into(),
+        ]));
+    }
+    let mut password = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut password)
+        .map_err(|e| Fail::Other(format!("cannot read the password from standard input: {e}")))?;
+    let password = password.trim_end_matches(['\r', '\n']);
+    let role = match role {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Customer => Role::Customer,
+    };
+    let store = Store::open(&config.db, 2)?;
+    let s = services(config, store);
+    let user = accounts::add_user(&s, email, name, role, password).map_err(Fail::Other)?;
+    println!("created {} user {} (id {})", user.role, user.email, user.id);
+    Ok(())
+}
+
+fn plan_add(
+    config: Config,
+    name: &str,
+    description: &str,
+    setup: i64,
+    monthly: i64,
+) -> Result<(), Fail> {
+    let plan = PlanInput::check(name, description, setup, monthly).map_err(|errs| {
+        Fail::Usage(
+            errs.into_iter()
+                .map(|(f, m)| format!("--{}: {m}", f.replace('_', "-")))
+                .collect(),
+        )
+    })?;
+    let store = Store::open(&config.db, 2)?;
+    let now = SystemClock.now();
+    let id = store
+        .write(|tx| {
+            store::plans::insert(
+                tx,
+                &store::plans::NewPlan {
+                    name: &plan.name,
+                    description: &plan.description,
+                    setup_cents: plan.setup_cents,
+                    monthly_cents: plan.monthly_cents,
+                },
+                now,
+            )
+        })
+        .map_err(|e| {
+            if e.is_constraint() {
+                Fail::Other(format!("a plan named {:?} already exists", plan.name))
+            } else {
+                Fail::from(e)
+            }
+        })?;
+    println!("created plan {:?} (id {id})", plan.name);
+    Ok(())
+}
+
+fn send_test_email(config: &Config, to: &str) -> Result<(), Fail> {
+    let Some(smtp) = &config.smtp else {
+        return Err(Fail::Usage(vec![
+            "DIDPORT_SMTP_HOST is not set: there is no SMTP server to send through".into(),
+        ]));
+    };
+    let to = crate::domain::EmailAddress::parse(to)
+        .map_err(|m| Fail::Usage(vec![format!("{to:?}: {m}")]))?;
+    let url = config.public_url(config.listen);
+    let mailer = SmtpMailer::new(smtp.clone()).map_err(Fail::Other)?;
+    let mail = OutgoingMail {
+        from: config.sender(&url),
+        to: to.to_string(),
+        subject: format!("{}: test message", config.site_name),
+        body: format!(
+            "This is a test message from {}. If you can read it, email delivery works.\n",
+            config.site_name
+        ),
+        event: "test".into(),
+        message_id: format!("test-{}@didport", crate::secure::short_id()),
+    };
+    mailer
+        .send(&mail)
+        .map_err(|e| Fail::Other(format!("sending through {} failed: {e}", mailer.describe())))?;
+    println!("sent a test message to {to} through {}", mailer.describe());
+    Ok(())
+}

@@ -1,0 +1,770 @@
+//! Configuration from `DIDPORT_*` environment variables (CONTRACT §2), parsed once into a
+//! validated value that is passed by reference. Every problem is reported, not just the first.
+
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+
+use crate::domain::EmailAddress;
+use crate::domain::money::Currency;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    StartTls,
+    Implicit,
+    None,
+}
+
+impl SmtpTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::StartTls => "starttls",
+            SmtpTls::Implicit => "implicit",
+            SmtpTls::None => "none",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub user: Option<String>,
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinField {
+    ServicePassword,
+    Voicemail,
+}
+
+#[derive(Debug, Clone)]
+pub struct TelintaConfig {
+    pub url: String,
+    pub login: String,
+    /// Password or API token; one of the two is set.
+    pub password: Option<String>,
+    pub token: Option<String>,
+    pub product: Option<i64>,
+    pub vendor_batch: Option<i64>,
+    pub pricing_batch: Option<i64>,
+    pub pin_field: PinField,
+    pub voicemail_url: Option<String>,
+    pub create_customers: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct PayPalConfig {
+    pub api: String,
+    pub client_id: String,
+    pub secret: String,
+    pub webhook_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub db: PathBuf,
+    pub listen: SocketAddr,
+    /// Without a trailing slash. `None` means `http://<the bound address>`.
+    pub base_url: Option<String>,
+    pub site_name: String,
+    pub admin_email: Option<EmailAddress>,
+    pub currency: Currency,
+    pub hold_minutes: u32,
+    pub log: String,
+    pub workers: usize,
+    pub search_rate_limit: u32,
+    pub trusted_proxy: Option<IpAddr>,
+    pub telinta: Option<TelintaConfig>,
+    pub paypal: Option<PayPalConfig>,
+    pub smtp: Option<SmtpConfig>,
+    pub mail_from: Option<EmailAddress>,
+}
+
+/// Command-line values that take precedence over the environment.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub db: Option<PathBuf>,
+    pub listen: Option<String>,
+}
+
+/// Reads one variable; tests pass a map instead of the process environment.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok()
+    }
+}
+
+impl Env for std::collections::HashMap<String, String> {
+    fn var(&self, name: &str) -> Option<String> {
+        self.get(name).cloned()
+    }
+}
+
+struct Reader<'a> {
+    env: &'a dyn Env,
+    problems: Vec<String>,
+}
+
+impl Reader<'_> {
+    /// A plain variable; empty counts as unset.
+    fn get(&mut self, name: &str) -> Option<String> {
+        self.env
+            .var(name)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// A secret: the variable itself or the contents of the file named by `NAME_FILE`.
+    fn secret(&mut self, name: &str) -> Option<String> {
+        let file_var = format!("{name}_FILE");
+        let direct = self.env.var(name).filter(|v| !v.is_empty());
+        let file = self.get(&file_var);
+        match (direct, file) {
+            (Some(_), Some(_)) => {
+                self.problems
+                    .push(format!("{name} and {file_var} are both set; set only one"));
+                None
+            }
+            (Some(v), None) => Some(v),
+            (None, Some(path)) => match std::fs::read_to_string(&path) {
+                Ok(s) => {
+                    let v = s.trim_end_matches(['\r', '\n']).to_string();
+                    if v.is_empty() {
+                        self.problems
+                            .push(format!("{file_var}: the file {path} is empty"));
+                        None
+                    } else {
+                        Some(v)
+                    }
+                }
+                Err(e) => {
+                    self.problems
+                        .push(format!("{file_var}: cannot read {path}: {e}"));
+                    None
+                }
+            },
+            (None, None) => None,
+        }
+    }
+
+    fn parse<T>(
+        &mut self,
+        name: &str,
+        default: T,
+        what: &str,
+        ok: impl Fn(&str) -> Option<T>,
+    ) -> T {
+        match self.get(name) {
+            None => default,
+            Some(v) => match ok(&v) {
+                Some(t) => t,
+                None => {
+                    self.problems.push(format!("{name}: {v:?} is not {what}"));
+                    default
+                }
+            },
+        }
+    }
+
+    fn optional_int(&mut self, name: &str) -> Option<i64> {
+        let v = self.get(name)?;
+        match v.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n),
+            _ => {
+                self.problems
+                    .push(format!("{name}: {v:?} is not a positive whole number"));
+                None
+            }
+        }
+    }
+
+    fn url(&mut self, name: &str) -> Option<String> {
+        let v = self.get(name)?;
+        match check_url(&v) {
+            Ok(u) => Some(u),
+            Err(why) => {
+                self.problems.push(format!("{name}: {v:?} {why}"));
+                None
+            }
+        }
+    }
+}
+
+/// `http(s)://host[:port][/path]` without a trailing slash.
+fn check_url(v: &str) -> Result<String, &'static str> {
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+        .ok_or("is not an http:// or https:// URL")?;
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.contains(char::is_whitespace) || v.contains(['?', '#']) {
+        return Err("is not a usable URL (scheme, host, optional port and path)");
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
+
+/// `HOST:PORT`, `:PORT` (loopback) or `[::1]:PORT`.
+pub fn parse_listen(v: &str) -> Result<SocketAddr, String> {
+    let full = if v.starts_with(':') {
+        format!("127.0.0.1{v}")
+    } else {
+        v.to_string()
+    };
+    let Some((_, port)) = full.rsplit_once(':') else {
+        return Err(format!("{v:?} is not HOST:PORT"));
+    };
+    if port.parse::<u16>().is_err() {
+        return Err(format!(
+            "{v:?}: the port {port:?} is not a number from 0 to 65535"
+        ));
+    }
+    match full.to_socket_addrs() {
+        Ok(mut addrs) => addrs
+            .next()
+            .ok_or_else(|| format!("{v:?} does not resolve to an address")),
+        Err(e) => Err(format!("{v:?} is not a usable address: {e}")),
+    }
+}
+
+impl Config {
+    /// Reads and checks everything; on failure returns one line per problem.
+    pub fn from_env(env: &dyn Env, over: &Overrides) -> Result<Config, Vec<String>> {
+        let mut r = Reader {
+            env,
+            problems: Vec::new(),
+        };
+
+        let db = over
+            .db
+            .clone()
+            .or_else(|| r.get("DIDPORT_DB").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("./didport.sqlite3"));
+
+        let listen_raw = over
+            .listen
+            .clone()
+            .or_else(|| r.get("DIDPORT_LISTEN"))
+            .unwrap_or_else(|| "127.0.0.1:8080".to_string());
+        let listen = match parse_listen(&listen_raw) {
+            Ok(a) => a,
+            Err(e) => {
+                r.problems.push(format!("DIDPORT_LISTEN: {e}"));
+                SocketAddr::from(([127, 0, 0, 1], 8080))
+            }
+        };
+
+        let base_url = r.url("DIDPORT_BASE_URL");
+        let site_name = r
+            .get("DIDPORT_SITE_NAME")
+            .unwrap_or_else(|| "didport".into());
+        let admin_email = match r.get("DIDPORT_ADMIN_EMAIL") {
+            None => None,
+            Some(v) => match EmailAddress::parse(&v) {
+                Ok(e) => Some(e),
+                Err(_) => {
+                    r.problems.push(format!(
+                        "DIDPORT_ADMIN_EMAIL: {v:?} is not an email address"
+                    ));
+                    None
+                }
+            },
+        };
+        let currency = r.parse(
+            "DIDPORT_CURRENCY",
+            Currency::USD,
+            "a three-letter ISO 4217 code such as USD",
+            Currency::parse,
+        );
+        let hold_minutes = r.parse(
+            "DIDPORT_HOLD_MINUTES",
+            15,
+            "a number of minutes from 1 to 1440",
+            |v| v.parse::<u32>().ok().filter(|m| (1..=1440).contains(m)),
+        );
+        let log = r.get("DIDPORT_LOG").unwrap_or_else(|| "info".into());
+        if let Err(e) = crate::logging::check_filter(&log) {
+            r.problems.push(format!("DIDPORT_LOG: {e}"));
+        }
+        let workers = r.parse(
+            "DIDPORT_WORKERS",
+            4,
+            "a number of threads from 1 to 256",
+            |v| v.parse::<usize>().ok().filter(|n| (1..=256).contains(n)),
+        );
+        let search_rate_limit = r.parse(
+            "DIDPORT_SEARCH_RATE_LIMIT",
+            120,
+            "a whole number of searches per minute (0 turns the limit off)",
+            |v| v.parse::<u32>().ok(),
+        );
+        let trusted_proxy = match r.get("DIDPORT_TRUSTED_PROXY") {
+            None => None,
+            Some(v) => match v.parse::<IpAddr>() {
+                Ok(ip) => Some(ip),
+                Err(_) => {
+                    r.problems
+                        .push(format!("DIDPORT_TRUSTED_PROXY: {v:?} is not an IP address"));
+                    None
+                }
+            },
+        };
+
+        let telinta = read_telinta(&mut r);
+        let paypal = read_paypal(&mut r);
+        let smtp = read_smtp(&mut r);
+
+        let mail_from = match r.get("DIDPORT_MAIL_FROM") {
+            None => None,
+            Some(v) => match EmailAddress::parse(&v) {
+                Ok(e) => Some(e),
+                Err(_) => {
+                    r.problems
+                        .push(format!("DIDPORT_MAIL_FROM: {v:?} is not an email address"));
+                    None
+                }
+            },
+        };
+
+        if r.problems.is_empty() {
+            Ok(Config {
+                db,
+                listen,
+                base_url,
+                site_name,
+                admin_email,
+                currency,
+                hold_minutes,
+                log,
+                workers,
+                search_rate_limit,
+                trusted_proxy,
+                telinta,
+                paypal,
+                smtp,
+                mail_from,
+            })
+        } else {
+            Err(r.problems)
+        }
+    }
+
+    /// What `serve` needs beyond a parseable configuration.
+    pub fn problems_for_serve(&self) -> Vec<String> {
+        let mut p = Vec::new();
+        if self.admin_email.is_none() {
+            p.push("DIDPORT_ADMIN_EMAIL is required: admin notifications go there".to_string());
+        }
+        p
+    }
+
+    /// The public URL: `DIDPORT_BASE_URL`, or `http://` + the bound address.
+    pub fn public_url(&self, bound: SocketAddr) -> String {
+        self.base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{bound}"))
+    }
+
+    /// Sender address: `DIDPORT_MAIL_FROM` or `didport@<host of the public URL>`.
+    pub fn sender(&self, public_url: &str) -> String {
+        if let Some(f) = &self.mail_from {
+            return f.to_string();
+        }
+        let host = public_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost");
+        let host = if host.is_empty() || host.parse::<IpAddr>().is_ok() {
+            "localhost"
+        } else {
+            host
+        };
+        format!("didport@{host}")
+    }
+
+    /// A sample configuration for tests and demo mode.
+    pub fn for_tests(db: PathBuf) -> Config {
+        Config {
+            db,
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            base_url: None,
+            site_name: "didport".into(),
+            admin_email: EmailAddress::parse("admin@example.com").ok(),
+            currency: Currency::USD,
+            hold_minutes: 15,
+            log: "info".into(),
+            workers: 4,
+            search_rate_limit: 0,
+            trusted_proxy: None,
+            telinta: None,
+            paypal: None,
+            smtp: None,
+            mail_from: None,
+        }
+    }
+
+    /// Human-readable effective settings with secrets redacted, for `check-config`.
+    pub fn describe(&self) -> Vec<(String, String)> {
+        fn opt<T: ToString>(v: &Option<T>) -> String {
+            v.as_ref()
+                .map_or_else(|| "(not set)".to_string(), T::to_string)
+        }
+        fn secret(v: &Option<String>) -> String {
+            if v.is_some() {
+                "(set, hidden)".into()
+            } else {
+                "(not set)".into()
+            }
+        }
+        let mut out = vec![
+            ("DIDPORT_DB".into(), self.db.display().to_string()),
+            ("DIDPORT_LISTEN".into(), self.listen.to_string()),
+            (
+                "DIDPORT_BASE_URL".into(),
+                self.base_url
+                    .clone()
+                    .unwrap_or_else(|| format!("http://{} (derived)", self.listen)),
+            ),
+            ("DIDPORT_SITE_NAME".into(), self.site_name.clone()),
+            ("DIDPORT_ADMIN_EMAIL".into(), opt(&self.admin_email)),
+            (
+                "DIDPORT_CURRENCY".into(),
+                self.currency.as_str().to_string(),
+            ),
+            ("DIDPORT_HOLD_MINUTES".into(), self.hold_minutes.to_string()),
+            ("DIDPORT_LOG".into(), self.log.clone()),
+            ("DIDPORT_WORKERS".into(), self.workers.to_string()),
+            (
+                "DIDPORT_SEARCH_RATE_LIMIT".into(),
+                self.search_rate_limit.to_string(),
+            ),
+            ("DIDPORT_TRUSTED_PROXY".into(), opt(&self.trusted_proxy)),
+        ];
+        match &self.telinta {
+            None => out.push((
+                "DIDPORT_TELINTA_URL".into(),
+                "(not set: activation and sync unavailable)".into(),
+            )),
+            Some(t) => {
+                out.push(("DIDPORT_TELINTA_URL".into(), t.url.clone()));
+                out.push(("DIDPORT_TELINTA_LOGIN".into(), t.login.clone()));
+                out.push(("DIDPORT_TELINTA_PASSWORD".into(), secret(&t.password)));
+                out.push(("DIDPORT_TELINTA_TOKEN".into(), secret(&t.token)));
+                out.push(("DIDPORT_TELINTA_PRODUCT".into(), opt(&t.product)));
+                out.push(("DIDPORT_TELINTA_VENDOR_BATCH".into(), opt(&t.vendor_batch)));
+                out.push((
+                    "DIDPORT_TELINTA_PRICING_BATCH".into(),
+                    opt(&t.pricing_batch),
+                ));
+                out.push((
+                    "DIDPORT_TELINTA_PIN_FIELD".into(),
+                    match t.pin_field {
+                        PinField::ServicePassword => "service_password".into(),
+                        PinField::Voicemail => "voicemail".into(),
+                    },
+                ));
+                out.push((
+                    "DIDPORT_TELINTA_VOICEMAIL_URL".into(),
+                    opt(&t.voicemail_url),
+                ));
+                out.push((
+                    "DIDPORT_TELINTA_CREATE_CUSTOMERS".into(),
+                    t.create_customers.to_string(),
+                ));
+            }
+        }
+        match &self.paypal {
+            None => out.push((
+                "DIDPORT_PAYPAL_CLIENT_ID".into(),
+                "(not set: PayPal checkout unavailable)".into(),
+            )),
+            Some(p) => {
+                out.push(("DIDPORT_PAYPAL_API".into(), p.api.clone()));
+                out.push(("DIDPORT_PAYPAL_CLIENT_ID".into(), p.client_id.clone()));
+                out.push(("DIDPORT_PAYPAL_SECRET".into(), "(set, hidden)".into()));
+                out.push(("DIDPORT_PAYPAL_WEBHOOK_ID".into(), opt(&p.webhook_id)));
+            }
+        }
+        match &self.smtp {
+            None => out.push((
+                "DIDPORT_SMTP_HOST".into(),
+                "(not set: mail waits in the outbox)".into(),
+            )),
+            Some(s) => {
+                out.push(("DIDPORT_SMTP_HOST".into(), s.host.clone()));
+                out.push(("DIDPORT_SMTP_PORT".into(), s.port.to_string()));
+                out.push(("DIDPORT_SMTP_TLS".into(), s.tls.as_str().into()));
+                out.push(("DIDPORT_SMTP_USER".into(), opt(&s.user)));
+                out.push(("DIDPORT_SMTP_PASSWORD".into(), secret(&s.password)));
+            }
+        }
+        out.push(("DIDPORT_MAIL_FROM".into(), opt(&self.mail_from)));
+        out
+    }
+}
+
+fn read_telinta(r: &mut Reader<'_>) -> Option<TelintaConfig> {
+    let url = r.url("DIDPORT_TELINTA_URL");
+    let login = r.get("DIDPORT_TELINTA_LOGIN");
+    let password = r.secret("DIDPORT_TELINTA_PASSWORD");
+    let token = r.secret("DIDPORT_TELINTA_TOKEN");
+    let product = r.optional_int("DIDPORT_TELINTA_PRODUCT");
+    let vendor_batch = r.optional_int("DIDPORT_TELINTA_VENDOR_BATCH");
+    let pricing_batch = r.optional_int("DIDPORT_TELINTA_PRICING_BATCH");
+    let pin_field = r.parse(
+        "DIDPORT_TELINTA_PIN_FIELD",
+        PinField::ServicePassword,
+        "service_password or voicemail",
+        |v| match v {
+            "service_password" => Some(PinField::ServicePassword),
+            "voicemail" => Some(PinField::Voicemail),
+            _ => None,
+        },
+    );
+    let voicemail_url = r.url("DIDPORT_TELINTA_VOICEMAIL_URL");
+    let create_customers = r.parse(
+        "DIDPORT_TELINTA_CREATE_CUSTOMERS",
+        false,
+        "true or false",
+        parse_bool,
+    );
+    let url = url?;
+    let Some(login) = login else {
+        r.problems
+            .push("DIDPORT_TELINTA_LOGIN is required when DIDPORT_TELINTA_URL is set".into());
+        return None;
+    };
+    if password.is_none() && token.is_none() {
+        r.problems.push(
+            "DIDPORT_TELINTA_PASSWORD or DIDPORT_TELINTA_TOKEN is required when DIDPORT_TELINTA_URL is set".into(),
+        );
+    }
+    if pin_field == PinField::Voicemail && voicemail_url.is_none() {
+        r.problems.push(
+            "DIDPORT_TELINTA_VOICEMAIL_URL is required when DIDPORT_TELINTA_PIN_FIELD is voicemail"
+                .into(),
+        );
+    }
+    Some(TelintaConfig {
+        url,
+        login,
+        password,
+        token,
+        product,
+        vendor_batch,
+        pricing_batch,
+        pin_field,
+        voicemail_url,
+        create_customers,
+    })
+}
+
+fn read_paypal(r: &mut Reader<'_>) -> Option<PayPalConfig> {
+    let api = r
+        .url("DIDPORT_PAYPAL_API")
+        .unwrap_or_else(|| "https://api-m.sandbox.paypal.com".into());
+    let client_id = r.get("DIDPORT_PAYPAL_CLIENT_ID");
+    let secret = r.secret("DIDPORT_PAYPAL_SECRET");
+    let webhook_id = r.get("DIDPORT_PAYPAL_WEBHOOK_ID");
+    match (client_id, secret) {
+        (None, None) => None,
+        (Some(client_id), Some(secret)) => Some(PayPalConfig {
+            api,
+            client_id,
+            secret,
+            webhook_id,
+        }),
+        (Some(_), None) => {
+            r.problems.push(
+                "DIDPORT_PAYPAL_SECRET is required when DIDPORT_PAYPAL_CLIENT_ID is set".into(),
+            );
+            None
+        }
+        (None, Some(_)) => {
+            r.problems.push(
+                "DIDPORT_PAYPAL_CLIENT_ID is required when DIDPORT_PAYPAL_SECRET is set".into(),
+            );
+            None
+        }
+    }
+}
+
+fn read_smtp(r: &mut Reader<'_>) -> Option<SmtpConfig> {
+    let host = r.get("DIDPORT_SMTP_HOST");
+    let port = r.parse(
+        "DIDPORT_SMTP_PORT",
+        587u16,
+        "a port number from 1 to 65535",
+        |v| v.parse::<u16>().ok().filter(|p| *p > 0),
+    );
+    let tls = r.parse(
+        "DIDPORT_SMTP_TLS",
+        SmtpTls::StartTls,
+        "one of starttls, implicit or none",
+        |v| match v {
+            "starttls" => Some(SmtpTls::StartTls),
+            "implicit" => Some(SmtpTls::Implicit),
+            "none" => Some(SmtpTls::None),
+            _ => None,
+        },
+    );
+    let user = r.get("DIDPORT_SMTP_USER");
+    let password = r.secret("DIDPORT_SMTP_PASSWORD");
+    let host = host?;
+    if tls == SmtpTls::None && !is_loopback_host(&host) {
+        r.problems.push(format!(
+            "DIDPORT_SMTP_TLS: none is allowed only for a relay on this machine, not {host:?}"
+        ));
+    }
+    if user.is_some() != password.is_some() {
+        r.problems.push(
+            "DIDPORT_SMTP_USER and DIDPORT_SMTP_PASSWORD go together: set both or neither".into(),
+        );
+    }
+    Some(SmtpConfig {
+        host,
+        port,
+        tls,
+        user,
+        password,
+    })
+}
+
+fn is_loopback_host(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn parse_bool(v: &str) -> Option<bool> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Some(true),
+        "false" | "no" | "0" | "off" => Some(false),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::from_env(&env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.currency.as_str(), "USD");
+        assert_eq!(c.hold_minutes, 15);
+        assert!(c.smtp.is_none() && c.paypal.is_none() && c.telinta.is_none());
+        assert_eq!(c.problems_for_serve().len(), 1);
+        assert_eq!(c.sender("http://127.0.0.1:8080"), "didport@localhost");
+        assert_eq!(
+            c.sender("https://shop.example.com/x"),
+            "didport@shop.example.com"
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let e = Config::from_env(
+            &env(&[
+                ("DIDPORT_SMTP_HOST", "mail.example.com"),
+                ("DIDPORT_SMTP_TLS", "ssl"),
+                ("DIDPORT_SMTP_PORT", "abc"),
+                ("DIDPORT_LISTEN", "127.0.0.1:http"),
+                ("DIDPORT_SMTP_PASSWORD_FILE", "/nonexistent/secret"),
+                ("DIDPORT_CURRENCY", "dollars"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        let all = e.join("\n");
+        assert!(all.contains("DIDPORT_SMTP_TLS"), "{all}");
+        assert!(all.contains("DIDPORT_SMTP_PORT"), "{all}");
+        assert!(all.contains("DIDPORT_LISTEN"), "{all}");
+        assert!(all.contains("DIDPORT_SMTP_PASSWORD_FILE"), "{all}");
+        assert!(all.contains("DIDPORT_CURRENCY"), "{all}");
+        assert!(e.len() >= 5);
+    }
+
+    #[test]
+    fn secrets_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("pw");
+        std::fs::write(&p, "s3cret\n").unwrap();
+        let c = Config::from_env(
+            &env(&[
+                ("DIDPORT_SMTP_HOST", "127.0.0.1"),
+                ("DIDPORT_SMTP_TLS", "none"),
+                ("DIDPORT_SMTP_USER", "u"),
+                ("DIDPORT_SMTP_PASSWORD_FILE", p.to_str().unwrap()),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.smtp.unwrap().password.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn plain_smtp_only_on_loopback() {
+        let e = Config::from_env(
+            &env(&[
+                ("DIDPORT_SMTP_HOST", "mail.example.com"),
+                ("DIDPORT_SMTP_TLS", "none"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap_err();
+        assert!(e[0].contains("none is allowed only"));
+    }
+
+    #[test]
+    fn listen_forms() {
+        assert_eq!(parse_listen(":0").unwrap().to_string(), "127.0.0.1:0");
+        assert_eq!(
+            parse_listen("[::1]:9000").unwrap().to_string(),
+            "[::1]:9000"
+        );
+        assert!(parse_listen("127.0.0.1:99999").is_err());
+        assert!(parse_listen("nonsense").is_err());
+    }
+
+    #[test]
+    fn describe_hides_secrets() {
+        let c = Config::from_env(
+            &env(&[
+                ("DIDPORT_PAYPAL_CLIENT_ID", "cid"),
+                ("DIDPORT_PAYPAL_SECRET", "topsecretvalue"),
+                ("DIDPORT_TELINTA_URL", "https://billing.example.com:443"),
+                ("DIDPORT_TELINTA_LOGIN", "api"),
+                ("DIDPORT_TELINTA_PASSWORD", "telintapass"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        let text = format!("{:?}", c.describe());
+        assert!(!text.contains("topsecretvalue"));
+        assert!(!text.contains("telintapass"));
+        assert!(text.contains("cid"));
+    }
+}

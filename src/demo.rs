@@ -1,0 +1,275 @@
+//! `didport demo`: a sandbox portal with demo accounts, plans and numbers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::app::{self, StartOptions};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::domain::{EmailAddress, PhoneNumber, Role};
+use crate::secure;
+use crate::store::numbers::{NewNumber, insert_new};
+use crate::store::plans::{NewPlan, insert as insert_plan};
+use crate::store::{Store, users};
+
+pub const ADMIN_EMAIL: &str = "admin@demo.example";
+pub const CUSTOMER_EMAIL: &str = "customer@demo.example";
+
+/// Area codes with their state and a few rate centers, for realistic demo data.
+pub const AREAS: &[(&str, &str, &[&str])] = &[
+    ("212", "NY", &["NWYRCYZN01", "NWYRCYZN03"]),
+    ("718", "NY", &["NWYRCYZN04", "NWYRCYZN05"]),
+    ("516", "NY", &["HEMPSTEAD", "GLEN COVE"]),
+    ("213", "CA", &["LOS ANGELES"]),
+    ("310", "CA", &["SANTA MONICA", "TORRANCE"]),
+    ("415", "CA", &["SAN FRANCISCO"]),
+    ("619", "CA", &["SAN DIEGO"]),
+    ("916", "CA", &["SACRAMENTO"]),
+    ("312", "IL", &["CHICAGO"]),
+    ("773", "IL", &["CHICAGO"]),
+    ("305", "FL", &["MIAMI"]),
+    ("407", "FL", &["ORLANDO"]),
+    ("813", "FL", &["TAMPA"]),
+    ("214", "TX", &["DALLAS"]),
+    ("512", "TX", &["AUSTIN"]),
+    ("713", "TX", &["HOUSTON"]),
+    ("210", "TX", &["SAN ANTONIO"]),
+    ("206", "WA", &["SEATTLE"]),
+    ("509", "WA", &["SPOKANE"]),
+    ("303", "CO", &["DENVER"]),
+    ("404", "GA", &["ATLANTA"]),
+    ("617", "MA", &["BOSTON"]),
+    ("602", "AZ", &["PHOENIX"]),
+    ("702", "NV", &["LAS VEGAS"]),
+    ("503", "OR", &["PORTLAND"]),
+    ("215", "PA", &["PHILADELPHIA"]),
+    ("412", "PA", &["PITTSBURGH"]),
+    ("313", "MI", &["DETROIT"]),
+    ("612", "MN", &["MINNEAPOLIS"]),
+    ("615", "TN", &["NASHVILLE"]),
+    ("504", "LA", &["NEW ORLEANS"]),
+    ("801", "UT", &["SALT LAKE CITY"]),
+    ("704", "NC", &["CHARLOTTE"]),
+    ("202", "DC", &["WASHINGTON"]),
+];
+
+/// Toll-free area codes and their share of generated numbers (1 in N).
+pub const TOLL_FREE_ONE_IN: u64 = 8;
+
+/// A small deterministic generator (xorshift64*): demo and benchmark data, not secrets.
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.max(1))
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+pub struct GeneratedNumber {
+    pub number: PhoneNumber,
+    pub state: &'static str,
+    pub rate_center: &'static str,
+}
+
+/// `count` distinct numbers across many area codes and states, with a toll-free share.
+pub fn generate_numbers(count: usize, seed: u64) -> Vec<GeneratedNumber> {
+    let mut rng = Rng::new(seed);
+    let mut seen = std::collections::HashSet::with_capacity(count);
+    let mut out = Vec::with_capacity(count);
+    let toll_free = crate::domain::phone::TOLL_FREE_NPAS;
+    let mut guard = 0usize;
+    while out.len() < count && guard < count * 20 + 1000 {
+        guard += 1;
+        let (npa, state, rc) = if rng.below(TOLL_FREE_ONE_IN) == 0 {
+            (
+                toll_free[rng.below(toll_free.len() as u64) as usize],
+                "",
+                "",
+            )
+        } else {
+            let (npa, state, rcs) = AREAS[rng.below(AREAS.len() as u64) as usize];
+            (npa, state, rcs[rng.below(rcs.len() as u64) as usize])
+        };
+        let nxx = 200 + rng.below(800);
+        if nxx % 100 == 11 || nxx == 555 {
+            continue; // N11 and 555 exchanges are not assigned to subscribers
+        }
+        let line = rng.below(10_000);
+        let text = format!("{npa}{nxx:03}{line:04}");
+        if !seen.insert(text.clone()) {
+            continue;
+        }
+        if let Ok(number) = PhoneNumber::parse(&text) {
+            out.push(GeneratedNumber {
+                number,
+                state,
+                rate_center: rc,
+            });
+        }
+    }
+    out
+}
+
+pub struct DemoAccounts {
+    pub admin_password: String,
+    pub customer_password: String,
+    pub numbers_added: usize,
+}
+
+fn demo_password() -> Result<String, String> {
+    let t = secure::random_token()?;
+    Ok(format!("demo-{}", &t[..12]))
+}
+
+/// Seeds accounts (with fresh passwords every start), plans and numbers (once).
+pub fn seed(store: &Store, now: i64) -> Result<DemoAccounts, String> {
+    let admin_password = demo_password()?;
+    let customer_password = demo_password()?;
+    let admin_hash = secure::hash_password(&admin_password)?;
+    let customer_hash = secure::hash_password(&customer_password)?;
+    let numbers = generate_numbers(3000, 2026);
+    store
+        .write(|tx| {
+            for (email, name, role, hash) in [
+                (ADMIN_EMAIL, "Demo Admin", Role::Admin, &admin_hash),
+                (
+                    CUSTOMER_EMAIL,
+                    "Demo Customer",
+                    Role::Customer,
+                    &customer_hash,
+                ),
+            ] {
+                let email = EmailAddress::parse(email)
+                    .map_err(|m| crate::store::Error::Io(m.to_string()))?;
+                match users::by_email(tx, &email)? {
+                    Some((u, _)) => users::set_password(tx, u.id, hash, now)?,
+                    None => {
+                        users::insert(tx, &email, name, role, hash, now)?;
+                    }
+                }
+            }
+            if crate::store::plans::count(tx)? == 0 {
+                for (name, description, setup, monthly) in [
+                    (
+                        "Starter",
+                        "One local number with unlimited inbound calls.",
+                        500,
+                        300,
+                    ),
+                    (
+                        "Business",
+                        "Local number with call forwarding and voicemail PIN.",
+                        1000,
+                        800,
+                    ),
+                    (
+                        "Toll-free",
+                        "A toll-free number for your customers to call free.",
+                        2500,
+                        1500,
+                    ),
+                ] {
+                    insert_plan(
+                        tx,
+                        &NewPlan {
+                            name,
+                            description,
+                            setup_cents: setup,
+                            monthly_cents: monthly,
+                        },
+                        now,
+                    )?;
+                }
+            }
+            let rows: Vec<NewNumber<'_>> = numbers
+                .iter()
+                .map(|g| NewNumber {
+                    number: &g.number,
+                    state: g.state,
+                    rate_center: g.rate_center,
+                    source: "demo",
+                })
+                .collect();
+            let added = insert_new(tx, &rows, now)?;
+            Ok(DemoAccounts {
+                admin_password: admin_password.clone(),
+                customer_password: customer_password.clone(),
+                numbers_added: added,
+            })
+        })
+        .map_err(|e: crate::store::Error| e.to_string())
+}
+
+/// A fresh database file in a new temporary folder.
+fn fresh_db_path() -> Result<PathBuf, String> {
+    let dir = std::env::temp_dir().join(format!("didport-demo-{}", secure::short_id()));
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir.join("demo.sqlite3"))
+}
+
+pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
+    crate::logging::init(&config.log);
+    if !db_given && std::env::var_os("DIDPORT_DB").is_none() {
+        config.db = fresh_db_path()?;
+    }
+    // The sandbox never sends real mail: everything stays in the outbox.
+    config.smtp = None;
+    if config.admin_email.is_none() {
+        config.admin_email = EmailAddress::parse(ADMIN_EMAIL).ok();
+    }
+    let store = Store::open(&config.db, config.workers as u32 + 2).map_err(|e| e.to_string())?;
+    let clock = Arc::new(SystemClock);
+    let accounts = seed(&store, clock.now())?;
+    let mut opts = StartOptions::new(clock);
+    opts.demo = true;
+    let db = config.db.clone();
+    let portal = app::start_with_store(config, store, opts)?;
+    println!("didport demo (sandbox) is running at {}", portal.url);
+    println!("  database  {}", db.display());
+    println!(
+        "  admin     {ADMIN_EMAIL}  password {}",
+        accounts.admin_password
+    );
+    println!(
+        "  customer  {CUSTOMER_EMAIL}  password {}",
+        accounts.customer_password
+    );
+    println!(
+        "  numbers   {} added to the inventory",
+        accounts.numbers_added
+    );
+    println!(
+        "Emails are kept in the outbox: sign in as admin and open /admin/outbox. Ctrl-C stops."
+    );
+    portal.wait();
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_numbers_are_distinct_and_valid() {
+        let n = generate_numbers(5000, 7);
+        assert_eq!(n.len(), 5000);
+        let set: std::collections::HashSet<_> = n.iter().map(|g| g.number.clone()).collect();
+        assert_eq!(set.len(), 5000);
+        let tf = n.iter().filter(|g| g.number.is_toll_free()).count();
+        assert!(tf > 300 && tf < 1000, "toll-free share {tf}");
+        assert!(
+            n.iter()
+                .filter(|g| !g.number.is_toll_free())
+                .all(|g| !g.state.is_empty())
+        );
+    }
+}

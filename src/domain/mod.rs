@@ -1,0 +1,53 @@
+//! Plain types and rules. No I/O here.
+
+pub mod account;
+pub mod money;
+pub mod phone;
+pub mod plan;
+
+pub use account::{EmailAddress, Role};
+pub use money::Money;
+pub use phone::PhoneNumber;
+
+/// The notification events of the outside contract (CONTRACT §6), sent as `X-Didport-Event`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailEvent {
+    OrderPlaced,
+    PaymentReceived,
+    NumberActivated,
+    ActivationFailed,
+    NumberStatusChanged,
+    SettingsChanged,
+    SettingsChangeFailed,
+    PasswordReset,
+}
+
+impl MailEvent {
+    pub const ALL: [MailEvent; 8] = [
+        MailEvent::OrderPlaced,
+        MailEvent::PaymentReceived,
+        MailEvent::NumberActivated,
+        MailEvent::ActivationFailed,
+        MailEvent::NumberStatusChanged,
+        MailEvent::SettingsChanged,
+        MailEvent::SettingsChangeFailed,
+        MailEvent::PasswordReset,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailEvent::OrderPlaced => "order_placed",
+            MailEvent::PaymentReceived => "payment_received",
+            MailEvent::NumberActivated => "number_activated",
+            MailEvent::ActivationFailed => "activation_failed",
+            MailEvent::NumberStatusChanged => "number_status_changed",
+            MailEvent::SettingsChanged => "settings_changed",
+            MailEvent::SettingsChangeFailed => "settings_change_failed",
+            MailEvent::PasswordReset => "password_reset",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<MailEvent> {
+        MailEvent::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}

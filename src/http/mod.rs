@@ -1,0 +1,192 @@
+//! Request and response values, the tiny_http server loop, cookies and static assets.
+
+pub mod assets;
+pub mod cookies;
+pub mod server;
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Other,
+}
+
+/// A request with its body already read (and capped).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// Percent-decoding is left to the router; this is the raw path without the query.
+    pub path: String,
+    pub query: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The socket's peer address.
+    pub peer: IpAddr,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.header("cookie")
+            .and_then(|h| cookies::find(h, name).map(str::to_string))
+    }
+
+    pub fn query_params(&self) -> HashMap<String, String> {
+        parse_form(self.query.as_bytes())
+    }
+
+    /// `application/x-www-form-urlencoded` body fields (the last of repeated keys wins).
+    pub fn form(&self) -> HashMap<String, String> {
+        let is_form = self
+            .header("content-type")
+            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
+        if is_form {
+            parse_form(&self.body)
+        } else {
+            HashMap::new()
+        }
+    }
+
+    /// Path segments, percent-decoded; `/a/b/` → `["a", "b"]`.
+    pub fn segments(&self) -> Vec<String> {
+        self.path
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(percent_decode)
+            .collect()
+    }
+}
+
+/// `%41` → `A`; a malformed escape is kept as it is; `+` stays `+` (paths are not forms).
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
+            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+pub fn parse_form(bytes: &[u8]) -> HashMap<String, String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(bytes)
+        .map(|pairs| pairs.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// A response value; security headers are added by the server for every response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+
+    pub fn html(status: u16, body: String) -> Response {
+        Response::new(status, "text/html; charset=utf-8", body)
+            .with_header("Cache-Control", "no-store")
+    }
+
+    pub fn json(status: u16, value: &serde_json::Value) -> Response {
+        Response::new(status, "application/json", value.to_string())
+            .with_header("Cache-Control", "no-store")
+    }
+
+    pub fn text(status: u16, body: &str) -> Response {
+        Response::new(status, "text/plain; charset=utf-8", body)
+    }
+
+    /// 303 See Other: the answer to a successful POST (post/redirect/get).
+    pub fn see_other(location: &str) -> Response {
+        Response {
+            status: 303,
+            headers: vec![("Location".into(), location.into())],
+            body: Vec::new(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: &str) -> Response {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// `a=1&b=x y` from pairs, for building links.
+pub fn encode_query(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(path: &str) -> Request {
+        Request {
+            method: Method::Get,
+            path: path.into(),
+            query: String::new(),
+            headers: vec![("cookie".into(), "a=1; didport_session=abc".into())],
+            body: Vec::new(),
+            peer: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+
+    #[test]
+    fn segments_are_decoded() {
+        assert_eq!(
+            req("/my/numbers/212%205").segments(),
+            vec!["my", "numbers", "212 5"]
+        );
+        assert!(req("/").segments().is_empty());
+        assert_eq!(percent_decode("a+b%2"), "a+b%2");
+        assert_eq!(percent_decode("%41%zz"), "A%zz");
+    }
+
+    #[test]
+    fn cookies_are_found() {
+        assert_eq!(req("/").cookie("didport_session").as_deref(), Some("abc"));
+        assert_eq!(req("/").cookie("nope"), None);
+    }
+
+    #[test]
+    fn query_encoding_round_trips() {
+        let q = encode_query(&[("next", "/my?x=1&y=2")]);
+        assert_eq!(parse_form(q.as_bytes()).get("next").unwrap(), "/my?x=1&y=2");
+    }
+}

@@ -1,0 +1,3 @@
+//! One small blocking trait per outside system, with its real client.
+
+pub mod mail;

@@ -1,0 +1,18 @@
+//! didport: a VoIP reseller's phone-number shop and self-care portal in one binary.
+//!
+//! Layers, with dependencies pointing one way:
+//! `cli` → `app` (router, request guard) → `pages` → `workflow` → `store`, `integrations` → `domain`.
+
+pub mod app;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod integrations;
+pub mod logging;
+pub mod pages;
+pub mod secure;
+pub mod store;
+pub mod workflow;

@@ -1,0 +1,243 @@
+//! Admin pages: the dashboard, the outbox and the audit log.
+
+use maud::html;
+
+use super::{csrf_field, page};
+use crate::app::{Ctx, FlashKind, require_admin};
+use crate::clock::format_utc;
+use crate::domain::MailEvent;
+use crate::http::{Response, encode_query};
+use crate::store::{audit, outbox};
+
+const PAGE_SIZE: i64 = 50;
+
+pub fn dashboard(ctx: &Ctx<'_>) -> Response {
+    if let Err(r) = require_admin(ctx) {
+        return r;
+    }
+    let counts = match ctx.app.services.store.read(outbox::counts) {
+        Ok(c) => c,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    page(
+        ctx,
+        200,
+        "Admin",
+        html! {
+            h1 { "Admin" }
+            div.cards {
+                a.card href="/admin/outbox" id="card-outbox" {
+                    h2 { "Outbox" }
+                    p { (counts.queued) " waiting · " (counts.sent) " sent · " (counts.failed) " failed" }
+                }
+                a.card href="/admin/audit" id="card-audit" {
+                    h2 { "Audit log" }
+                    p { "Who changed what, and the outcome." }
+                }
+            }
+        },
+    )
+}
+
+fn parse_before(ctx: &Ctx<'_>) -> Option<i64> {
+    ctx.req
+        .query_params()
+        .get("before")
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn outbox(ctx: &Ctx<'_>) -> Response {
+    if let Err(r) = require_admin(ctx) {
+        return r;
+    }
+    let q = ctx.req.query_params();
+    let status = q
+        .get("status")
+        .map(String::as_str)
+        .filter(|s| ["queued", "sent", "failed"].contains(s));
+    let before = parse_before(ctx);
+    let loaded = ctx.app.services.store.read(|tx| {
+        Ok::<_, crate::store::Error>((
+            outbox::list(tx, status, before, PAGE_SIZE + 1)?,
+            outbox::counts(tx)?,
+        ))
+    });
+    let (mut mails, counts) = match loaded {
+        Ok(v) => v,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let more = mails.len() as i64 > PAGE_SIZE;
+    mails.truncate(PAGE_SIZE as usize);
+    let next_link = mails.last().filter(|_| more).map(|m| {
+        let before = m.id.to_string();
+        let mut pairs = vec![("before", before.as_str())];
+        if let Some(s) = status {
+            pairs.push(("status", s));
+        }
+        format!("/admin/outbox?{}", encode_query(&pairs))
+    });
+    let demo = ctx.app.demo;
+    page(
+        ctx,
+        200,
+        "Outbox",
+        html! {
+            h1 { "Outbox" }
+            @if !ctx.app.mail_configured {
+                div.notice id="smtp-missing" role="status" {
+                    @if demo {
+                        "Sandbox: email is not sent anywhere. Every message the portal would send is listed here."
+                    } @else {
+                        strong { "Email is not being sent:" }
+                        " no SMTP server is configured (DIDPORT_SMTP_HOST). "
+                        (counts.queued) " message(s) are waiting and will go out once it is."
+                    }
+                }
+            }
+            nav.filters aria-label="Filter by state" {
+                a href="/admin/outbox" aria-current=[status.is_none().then_some("page")] { "All" }
+                a href="/admin/outbox?status=queued" aria-current=[(status == Some("queued")).then_some("page")] { "Waiting (" (counts.queued) ")" }
+                a href="/admin/outbox?status=sent" aria-current=[(status == Some("sent")).then_some("page")] { "Sent (" (counts.sent) ")" }
+                a href="/admin/outbox?status=failed" aria-current=[(status == Some("failed")).then_some("page")] { "Failed (" (counts.failed) ")" }
+            }
+            @if mails.is_empty() {
+                p.empty id="outbox-empty" { "No messages." }
+            } @else {
+                div.table-wrap {
+                    table.data id="outbox" {
+                        thead { tr { th { "Queued" } th { "Event" } th { "To" } th { "Subject" } th { "State" } th { "Attempts" } th { span.visually-hidden { "Actions" } } } }
+                        tbody {
+                            @for m in &mails {
+                                tr id=(format!("mail-{}", m.id)) data-event=(m.event) data-status=(m.status) {
+                                    td { (format_utc(m.created_at)) }
+                                    td { code { (m.event) } }
+                                    td { (m.to) }
+                                    td {
+                                        details {
+                                            summary { (m.subject) }
+                                            @if m.event == MailEvent::PasswordReset.as_str() && !demo {
+                                                p.muted { "Hidden: this message carries a sign-in link meant only for its recipient." }
+                                            } @else {
+                                                pre.mail-body { (m.body) }
+                                            }
+                                        }
+                                    }
+                                    td {
+                                        @match m.status.as_str() {
+                                            "sent" => { span.badge.badge-ok { "Sent" } br; small { (m.sent_at.map(format_utc).unwrap_or_default()) } }
+                                            "failed" => { span.badge.badge-bad { "Failed" } }
+                                            _ => { span.badge.badge-wait { "Waiting" } @if m.attempts > 0 { br; small { "next try " (format_utc(m.next_attempt_at)) } } }
+                                        }
+                                        @if let Some(err) = &m.last_error { p.small-error { (err) } }
+                                    }
+                                    td { (m.attempts) }
+                                    td {
+                                        @if m.status != "sent" && ctx.app.mail_configured {
+                                            form method="post" action=(format!("/admin/outbox/{}/retry", m.id)) {
+                                                (csrf_field(ctx))
+                                                button.small type="submit" { "Retry now" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(link) = next_link {
+                    p { a href=(link) rel="next" id="next-page" { "Older messages →" } }
+                }
+            }
+        },
+    )
+}
+
+pub fn outbox_retry(ctx: &Ctx<'_>, id: &str) -> Response {
+    if let Err(r) = require_admin(ctx) {
+        return r;
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return super::errors::not_found(ctx);
+    };
+    let now = ctx.app.now();
+    match ctx
+        .app
+        .services
+        .store
+        .write(|tx| outbox::retry_now(tx, id, now))
+    {
+        Ok(true) => {
+            ctx.app.services.mail.wake();
+            ctx.redirect_with(
+                "/admin/outbox",
+                FlashKind::Notice,
+                "The message will be sent again now.",
+            )
+        }
+        Ok(false) => ctx.redirect_with(
+            "/admin/outbox",
+            FlashKind::Error,
+            "That message was already sent, or does not exist.",
+        ),
+        Err(e) => super::errors::internal(ctx, &e),
+    }
+}
+
+pub fn audit(ctx: &Ctx<'_>) -> Response {
+    if let Err(r) = require_admin(ctx) {
+        return r;
+    }
+    let before = parse_before(ctx);
+    let mut rows = match ctx
+        .app
+        .services
+        .store
+        .read(|tx| audit::list(tx, before, PAGE_SIZE + 1))
+    {
+        Ok(r) => r,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let more = rows.len() as i64 > PAGE_SIZE;
+    rows.truncate(PAGE_SIZE as usize);
+    page(
+        ctx,
+        200,
+        "Audit log",
+        html! {
+            h1 { "Audit log" }
+            @if rows.is_empty() {
+                p.empty { "Nothing recorded yet." }
+            } @else {
+                div.table-wrap {
+                    table.data id="audit" {
+                        thead { tr { th { "When" } th { "Who" } th { "Action" } th { "Subject" } th { "Outcome" } th { "Detail" } th { "Address" } } }
+                        tbody {
+                            @for r in &rows {
+                                tr id=(format!("audit-{}", r.id)) data-outcome=(r.outcome) {
+                                    td { (format_utc(r.at)) }
+                                    td { (r.actor) }
+                                    td { code { (r.action) } }
+                                    td { (r.subject) }
+                                    td {
+                                        @match r.outcome.as_str() {
+                                            "ok" => span.badge.badge-ok { "OK" },
+                                            "failed" => span.badge.badge-bad { "Failed" },
+                                            _ => span.badge.badge-wait { "Refused" },
+                                        }
+                                    }
+                                    td { (r.detail) }
+                                    td { (r.address) }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if more {
+                    @if let Some(last) = rows.last() {
+                        p { a href=(format!("/admin/audit?before={}", last.id)) rel="next" { "Older entries →" } }
+                    }
+                }
+            }
+        },
+    )
+}

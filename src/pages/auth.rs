@@ -1,0 +1,357 @@
+//! Sign-up, sign-in, sign-out, forgotten password, password change.
+
+use maud::{Markup, html};
+
+use super::{Field, csrf_field, error_for, page};
+use crate::app::{Ctx, FlashKind, require_user, safe_next};
+use crate::domain::Role;
+use crate::http::{Response, encode_query};
+use crate::workflow::accounts::{
+    self, ChangeError, LoginError, ResetError, SignupError, SignupInput,
+};
+
+fn home_for(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "/admin",
+        Role::Customer => "/my",
+    }
+}
+
+fn next_param(ctx: &Ctx<'_>) -> Option<String> {
+    let q = ctx.req.query_params();
+    let f = ctx.req.form();
+    safe_next(f.get("next").or(q.get("next")))
+}
+
+// ---- sign-up ----
+
+pub fn signup_form(ctx: &Ctx<'_>) -> Response {
+    if let Some(u) = &ctx.user {
+        return Response::see_other(home_for(u.role));
+    }
+    signup_page(ctx, 200, "", "", &[], next_param(ctx).as_deref())
+}
+
+fn signup_page(
+    ctx: &Ctx<'_>,
+    status: u16,
+    email: &str,
+    name: &str,
+    errors: &[(&str, String)],
+    next: Option<&str>,
+) -> Response {
+    let login_link = match next {
+        Some(n) => format!("/login?{}", encode_query(&[("next", n)])),
+        None => "/login".into(),
+    };
+    page(
+        ctx,
+        status,
+        "Create an account",
+        html! {
+            section.narrow {
+                h1 { "Create an account" }
+                p.muted { "Already have one? " a href=(login_link) { "Sign in" } "." }
+                form.stack id="signup-form" method="post" action="/signup" novalidate {
+                    (csrf_field(ctx))
+                    @if let Some(n) = next { input type="hidden" name="next" value=(n); }
+                    (Field::new("name", "Your name", "text").value(name).error(error_for(errors, "name")).autocomplete("name").render())
+                    (Field::new("email", "Email", "email").value(email).error(error_for(errors, "email")).autocomplete("email").render())
+                    (Field::new("password", "Password", "password").error(error_for(errors, "password"))
+                        .autocomplete("new-password").hint("At least 10 characters. A few unrelated words work well.").render())
+                    button type="submit" id="signup-submit" { "Create account" }
+                }
+            }
+        },
+    )
+}
+
+pub fn signup_submit(ctx: &Ctx<'_>) -> Response {
+    let f = ctx.req.form();
+    let get = |k: &str| f.get(k).map_or("", String::as_str);
+    let next = next_param(ctx);
+    let input = SignupInput {
+        email: get("email"),
+        name: get("name"),
+        password: get("password"),
+    };
+    match accounts::signup(&ctx.app.services, &input, &ctx.client) {
+        Ok(session) => {
+            if let Some(old) = &ctx.session_token {
+                let _ = accounts::logout(&ctx.app.services, old);
+            }
+            ctx.start_session(&session.token);
+            ctx.redirect_with(
+                next.as_deref().unwrap_or("/my"),
+                FlashKind::Notice,
+                "Welcome! Your account is ready.",
+            )
+        }
+        Err(SignupError::Invalid(errors)) => signup_page(
+            ctx,
+            400,
+            get("email"),
+            get("name"),
+            &errors,
+            next.as_deref(),
+        ),
+        Err(SignupError::Internal(e)) => super::errors::internal(ctx, &e),
+    }
+}
+
+// ---- sign-in ----
+
+pub fn login_form(ctx: &Ctx<'_>) -> Response {
+    if let Some(u) = &ctx.user {
+        return Response::see_other(next_param(ctx).as_deref().unwrap_or(home_for(u.role)));
+    }
+    login_page(ctx, 200, "", None, next_param(ctx).as_deref())
+}
+
+fn login_page(
+    ctx: &Ctx<'_>,
+    status: u16,
+    email: &str,
+    error: Option<&str>,
+    next: Option<&str>,
+) -> Response {
+    let signup_link = match next {
+        Some(n) => format!("/signup?{}", encode_query(&[("next", n)])),
+        None => "/signup".into(),
+    };
+    page(
+        ctx,
+        status,
+        "Sign in",
+        html! {
+            section.narrow {
+                h1 { "Sign in" }
+                @if let Some(e) = error {
+                    div.flash.flash-error id="login-error" role="alert" { (e) }
+                }
+                form.stack id="login-form" method="post" action="/login" novalidate {
+                    (csrf_field(ctx))
+                    @if let Some(n) = next { input type="hidden" name="next" value=(n); }
+                    (Field::new("email", "Email", "email").value(email).autocomplete("username").render())
+                    (Field::new("password", "Password", "password").autocomplete("current-password").render())
+                    button type="submit" id="login-submit" { "Sign in" }
+                }
+                p.muted {
+                    a href="/password/forgot" { "Forgot your password?" }
+                    " · New here? " a href=(signup_link) { "Create an account" }
+                }
+            }
+        },
+    )
+}
+
+pub fn login_submit(ctx: &Ctx<'_>) -> Response {
+    let f = ctx.req.form();
+    let email = f.get("email").map_or("", String::as_str);
+    let password = f.get("password").map_or("", String::as_str);
+    let next = next_param(ctx);
+    match accounts::login(
+        &ctx.app.services,
+        email,
+        password,
+        &ctx.client,
+        ctx.session_token.as_deref(),
+    ) {
+        Ok(session) => {
+            ctx.start_session(&session.token);
+            Response::see_other(next.as_deref().unwrap_or(home_for(session.user.role)))
+        }
+        Err(LoginError::Invalid) => login_page(
+            ctx,
+            401,
+            email,
+            Some("That email and password do not match an account."),
+            next.as_deref(),
+        ),
+        Err(LoginError::Throttled { minutes }) => {
+            let msg = format!(
+                "Too many failed sign-in attempts. For your safety, try again in {minutes} minute{}, or reset your password.",
+                if minutes == 1 { "" } else { "s" }
+            );
+            login_page(ctx, 429, email, Some(&msg), next.as_deref())
+        }
+        Err(LoginError::Internal(e)) => super::errors::internal(ctx, &e),
+    }
+}
+
+pub fn logout(ctx: &Ctx<'_>) -> Response {
+    if let Some(t) = &ctx.session_token
+        && let Err(e) = accounts::logout(&ctx.app.services, t)
+    {
+        return super::errors::internal(ctx, &e);
+    }
+    ctx.end_session();
+    ctx.redirect_with("/", FlashKind::Notice, "You are signed out.")
+}
+
+// ---- forgotten password ----
+
+pub fn forgot_form(ctx: &Ctx<'_>) -> Response {
+    forgot_page(ctx, 200, "", None)
+}
+
+fn forgot_page(ctx: &Ctx<'_>, status: u16, email: &str, error: Option<&str>) -> Response {
+    page(
+        ctx,
+        status,
+        "Reset your password",
+        html! {
+            section.narrow {
+                h1 { "Reset your password" }
+                p { "Enter the email of your account. We will send you a link to choose a new password." }
+                form.stack id="forgot-form" method="post" action="/password/forgot" novalidate {
+                    (csrf_field(ctx))
+                    (Field::new("email", "Email", "email").value(email).error(error).autocomplete("email").render())
+                    button type="submit" id="forgot-submit" { "Send the link" }
+                }
+            }
+        },
+    )
+}
+
+pub fn forgot_submit(ctx: &Ctx<'_>) -> Response {
+    let f = ctx.req.form();
+    let email = f.get("email").map_or("", String::as_str);
+    if let Err(m) = crate::domain::EmailAddress::parse(email) {
+        return forgot_page(ctx, 400, email, Some(m));
+    }
+    if let Err(e) = accounts::request_reset(&ctx.app.services, email, &ctx.client) {
+        return super::errors::internal(ctx, &e);
+    }
+    // The same answer whether or not the account exists.
+    ctx.redirect_with(
+        "/login",
+        FlashKind::Notice,
+        "If an account uses that email, a link to reset the password is on its way. It works once, for one hour.",
+    )
+}
+
+pub fn reset_form(ctx: &Ctx<'_>) -> Response {
+    let token = ctx
+        .req
+        .query_params()
+        .get("token")
+        .cloned()
+        .unwrap_or_default();
+    match accounts::reset_token_usable(&ctx.app.services, &token) {
+        Ok(true) => reset_page(ctx, 200, &token, None),
+        Ok(false) => bad_link(ctx),
+        Err(e) => super::errors::internal(ctx, &e),
+    }
+}
+
+fn bad_link(ctx: &Ctx<'_>) -> Response {
+    page(
+        ctx,
+        400,
+        "Link no longer valid",
+        html! {
+            section.narrow id="reset-invalid" {
+                h1 { "This link no longer works" }
+                p { "Password reset links work once and expire after an hour. Ask for a new one." }
+                p { a.button href="/password/forgot" { "Send a new link" } }
+            }
+        },
+    )
+}
+
+fn reset_page(ctx: &Ctx<'_>, status: u16, token: &str, error: Option<&str>) -> Response {
+    page(
+        ctx,
+        status,
+        "Choose a new password",
+        html! {
+            section.narrow {
+                h1 { "Choose a new password" }
+                form.stack id="reset-form" method="post" action="/password/reset" novalidate {
+                    (csrf_field(ctx))
+                    input type="hidden" name="token" value=(token);
+                    (Field::new("password", "New password", "password").error(error)
+                        .autocomplete("new-password").hint("At least 10 characters.").render())
+                    button type="submit" id="reset-submit" { "Save the new password" }
+                }
+            }
+        },
+    )
+}
+
+pub fn reset_submit(ctx: &Ctx<'_>) -> Response {
+    let f = ctx.req.form();
+    let token = f.get("token").map_or("", String::as_str);
+    let password = f.get("password").map_or("", String::as_str);
+    match accounts::reset_password(&ctx.app.services, token, password, &ctx.client) {
+        Ok(_) => {
+            ctx.end_session();
+            ctx.redirect_with(
+                "/login",
+                FlashKind::Notice,
+                "Your password is changed. Sign in with the new one; other devices were signed out.",
+            )
+        }
+        Err(ResetError::BadToken) => bad_link(ctx),
+        Err(ResetError::WeakPassword(m)) => reset_page(ctx, 400, token, Some(&m)),
+        Err(ResetError::Internal(e)) => super::errors::internal(ctx, &e),
+    }
+}
+
+// ---- password change ----
+
+pub fn change_form(ctx: &Ctx<'_>) -> Response {
+    let user = match require_user(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    change_page(ctx, 200, &user.email, &[])
+}
+
+fn change_page(ctx: &Ctx<'_>, status: u16, email: &str, errors: &[(&str, String)]) -> Response {
+    let body: Markup = html! {
+        section.narrow {
+            h1 { "Your account" }
+            p.muted { "Signed in as " strong { (email) } "." }
+            h2 { "Change your password" }
+            form.stack id="password-form" method="post" action="/account/password" novalidate {
+                (csrf_field(ctx))
+                (Field::new("current", "Current password", "password").error(error_for(errors, "current"))
+                    .autocomplete("current-password").render())
+                (Field::new("password", "New password", "password").error(error_for(errors, "password"))
+                    .autocomplete("new-password").hint("At least 10 characters. Other devices will be signed out.").render())
+                button type="submit" id="password-submit" { "Change password" }
+            }
+        }
+    };
+    page(ctx, status, "Your account", body)
+}
+
+pub fn change_submit(ctx: &Ctx<'_>) -> Response {
+    let user = match require_user(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let f = ctx.req.form();
+    let current = f.get("current").map_or("", String::as_str);
+    let new = f.get("password").map_or("", String::as_str);
+    match accounts::change_password(&ctx.app.services, user, current, new, &ctx.client) {
+        Ok(session) => {
+            ctx.start_session(&session.token);
+            ctx.redirect_with(
+                "/account/password",
+                FlashKind::Notice,
+                "Your password is changed. Other devices were signed out.",
+            )
+        }
+        Err(ChangeError::WrongCurrent) => change_page(
+            ctx,
+            400,
+            &user.email,
+            &[("current", "That is not your current password.".into())],
+        ),
+        Err(ChangeError::WeakPassword(m)) => change_page(ctx, 400, &user.email, &[("password", m)]),
+        Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
+    }
+}

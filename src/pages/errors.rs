@@ -1,0 +1,94 @@
+//! Error pages: 403, 404, 413, 500 (with an incident id that is also in the log).
+
+use maud::html;
+
+use super::{Chrome, layout, page};
+use crate::app::{App, Ctx};
+use crate::http::Response;
+
+pub fn not_found(ctx: &Ctx<'_>) -> Response {
+    page(
+        ctx,
+        404,
+        "Page not found",
+        html! {
+            section.narrow id="error-404" {
+                h1 { "Page not found" }
+                p { "There is nothing at this address. It may have moved, or the link may be mistyped." }
+                p { a.button href="/" { "Go to the home page" } }
+            }
+        },
+    )
+}
+
+/// 404 for requests that have no page context (static files).
+pub fn not_found_plain() -> Response {
+    Response::text(404, "Not found.")
+}
+
+pub fn forbidden(ctx: &Ctx<'_>) -> Response {
+    page(
+        ctx,
+        403,
+        "Not allowed",
+        html! {
+            section.narrow id="error-403" {
+                h1 { "Not allowed" }
+                p { "Your account cannot open this page." }
+                p { a.button href="/" { "Go to the home page" } }
+            }
+        },
+    )
+}
+
+pub fn forbidden_csrf(ctx: &Ctx<'_>) -> Response {
+    page(
+        ctx,
+        403,
+        "Form expired",
+        html! {
+            section.narrow id="error-csrf" {
+                h1 { "This form has expired" }
+                p { "For your safety, nothing was changed. Go back, reload the page and try again." }
+            }
+        },
+    )
+}
+
+pub fn incident(app: Option<&App>, id: &str) -> Response {
+    let body = layout(
+        &Chrome::bare(app),
+        "Something went wrong",
+        html! {
+            section.narrow id="error-500" {
+                h1 { "Something went wrong" }
+                p { "The request could not be completed. It has been logged; nothing you did caused it." }
+                p { "If you contact support, mention incident " code id="incident-id" { (id) } "." }
+                p { a.button href="/" { "Go to the home page" } }
+            }
+        },
+    );
+    Response::html(500, body.into_string())
+}
+
+pub fn too_large(app: Option<&App>) -> Response {
+    let body = layout(
+        &Chrome::bare(app),
+        "Too large",
+        html! {
+            section.narrow id="error-413" {
+                h1 { "That upload is too large" }
+                p { "Requests are limited to "
+                    (crate::http::server::MAX_BODY_BYTES / (1024 * 1024)) " MB. Nothing was changed." }
+            }
+        },
+    );
+    Response::html(413, body.into_string()).with_header("Connection", "close")
+}
+
+/// A failure the user cannot fix: logged with an incident id, shown as a 500 page.
+pub fn internal(ctx: &Ctx<'_>, cause: &dyn std::fmt::Display) -> Response {
+    let id = crate::secure::short_id();
+    log::error!("incident {id}: {} {}: {cause}", "request", ctx.req.path);
+    incident(Some(ctx.app), &id)
+}

@@ -1,0 +1,210 @@
+//! Pages: maud views and the handlers that parse forms, call the store or a workflow, and answer.
+
+pub mod admin;
+pub mod auth;
+pub mod errors;
+pub mod home;
+pub mod my;
+
+use maud::{DOCTYPE, Markup, html};
+
+use crate::app::{App, Ctx, FlashKind};
+use crate::domain::Role;
+use crate::http::Response;
+
+/// What the frame around every page needs.
+pub struct Chrome<'a> {
+    pub site_name: &'a str,
+    pub demo: bool,
+    pub user: Option<(&'a str, Role)>,
+    pub csrf: Option<String>,
+    pub flash: Option<(FlashKind, &'a str)>,
+}
+
+impl<'a> Chrome<'a> {
+    pub fn of(ctx: &'a Ctx<'_>) -> Chrome<'a> {
+        Chrome {
+            site_name: &ctx.app.config().site_name,
+            demo: ctx.app.demo,
+            user: ctx.user.as_ref().map(|u| (u.email.as_str(), u.role)),
+            csrf: ctx.user.as_ref().map(|_| ctx.csrf()),
+            flash: ctx.flash.as_ref().map(|f| (f.kind, f.text.as_str())),
+        }
+    }
+
+    /// For pages drawn without a request context (the 500 page).
+    pub fn bare(app: Option<&'a App>) -> Chrome<'a> {
+        Chrome {
+            site_name: app.map_or("didport", |a| a.config().site_name.as_str()),
+            demo: app.is_some_and(|a| a.demo),
+            user: None,
+            csrf: None,
+            flash: None,
+        }
+    }
+}
+
+pub fn layout(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
+    let css = format!(
+        "/assets/style.css?v={}",
+        crate::http::assets::version("style.css")
+    );
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · " (chrome.site_name) }
+                link rel="stylesheet" href=(css);
+                link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
+            }
+            body {
+                a.skip href="#main" { "Skip to content" }
+                @if chrome.demo {
+                    div.sandbox id="sandbox-banner" role="note" {
+                        strong { "Sandbox" }
+                        " — payments, the Telinta switch and email are simulated. Nothing here is real."
+                    }
+                }
+                header.site-header {
+                    div.wrap.header-row {
+                        a.brand href="/" { (chrome.site_name) }
+                        nav.site-nav aria-label="Main" {
+                            a href="/numbers" { "Find a number" }
+                            @match chrome.user {
+                                Some((email, role)) => {
+                                    @if role == Role::Admin {
+                                        a href="/admin" id="nav-admin" { "Admin" }
+                                    }
+                                    a href="/my" id="nav-my" { "My numbers" }
+                                    a href="/account/password" id="nav-account" title=(email) { "Account" }
+                                    form.inline method="post" action="/logout" {
+                                        input type="hidden" name="csrf" value=(chrome.csrf.as_deref().unwrap_or(""));
+                                        button.link type="submit" id="logout" { "Sign out" }
+                                    }
+                                }
+                                None => {
+                                    a href="/login" id="nav-login" { "Sign in" }
+                                    a.button.small href="/signup" id="nav-signup" { "Create account" }
+                                }
+                            }
+                        }
+                    }
+                }
+                main id="main" class="wrap" {
+                    @if let Some((kind, text)) = chrome.flash {
+                        @let class = if kind == FlashKind::Error { "flash flash-error" } else { "flash flash-notice" };
+                        div class=(class) id="flash" role=(if kind == FlashKind::Error { "alert" } else { "status" }) { (text) }
+                    }
+                    (content)
+                }
+                footer.site-footer {
+                    div.wrap {
+                        span { (chrome.site_name) }
+                        @if let Some((email, _)) = chrome.user {
+                            span { "Signed in as " (email) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A full page as a response.
+pub fn page(ctx: &Ctx<'_>, status: u16, title: &str, content: Markup) -> Response {
+    Response::html(
+        status,
+        layout(&Chrome::of(ctx), title, content).into_string(),
+    )
+}
+
+pub fn csrf_field(ctx: &Ctx<'_>) -> Markup {
+    html! { input type="hidden" name="csrf" value=(ctx.csrf()); }
+}
+
+/// A labelled input with its error (if any) right below it, tied together for screen readers.
+pub struct Field<'a> {
+    pub name: &'a str,
+    pub label: &'a str,
+    pub kind: &'a str,
+    pub value: &'a str,
+    pub error: Option<&'a str>,
+    pub autocomplete: &'a str,
+    pub hint: Option<&'a str>,
+    pub required: bool,
+}
+
+impl<'a> Field<'a> {
+    pub fn new(name: &'a str, label: &'a str, kind: &'a str) -> Field<'a> {
+        Field {
+            name,
+            label,
+            kind,
+            value: "",
+            error: None,
+            autocomplete: "off",
+            hint: None,
+            required: true,
+        }
+    }
+    pub fn value(mut self, v: &'a str) -> Self {
+        self.value = v;
+        self
+    }
+    pub fn error(mut self, e: Option<&'a str>) -> Self {
+        self.error = e;
+        self
+    }
+    pub fn autocomplete(mut self, a: &'a str) -> Self {
+        self.autocomplete = a;
+        self
+    }
+    pub fn hint(mut self, h: &'a str) -> Self {
+        self.hint = Some(h);
+        self
+    }
+    pub fn optional(mut self) -> Self {
+        self.required = false;
+        self
+    }
+
+    pub fn render(&self) -> Markup {
+        let id = format!("f-{}", self.name);
+        let err_id = format!("{}-error", self.name);
+        let hint_id = format!("{}-hint", self.name);
+        let mut described = Vec::new();
+        if self.hint.is_some() {
+            described.push(hint_id.clone());
+        }
+        if self.error.is_some() {
+            described.push(err_id.clone());
+        }
+        let described = described.join(" ");
+        html! {
+            div class=(if self.error.is_some() { "field has-error" } else { "field" }) {
+                label for=(id) { (self.label) }
+                @if let Some(h) = self.hint {
+                    p.hint id=(hint_id) { (h) }
+                }
+                input id=(id) name=(self.name) type=(self.kind) value=(self.value)
+                    autocomplete=(self.autocomplete)
+                    required[self.required]
+                    aria-invalid=[self.error.map(|_| "true")]
+                    aria-describedby=[(!described.is_empty()).then_some(described.as_str())];
+                @if let Some(e) = self.error {
+                    p.field-error id=(err_id) { (e) }
+                }
+            }
+        }
+    }
+}
+
+/// The error for `name` in a list of (field, message) pairs.
+pub fn error_for<'a>(errors: &'a [(&str, String)], name: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|(f, _)| *f == name)
+        .map(|(_, m)| m.as_str())
+}

@@ -1,0 +1,83 @@
+//! The audit log: who changed what, when, and the outcome. Callers never pass secrets.
+
+use rusqlite::params;
+
+use super::{Result, Tx};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Failed,
+    Refused,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed => "failed",
+            Outcome::Refused => "refused",
+        }
+    }
+}
+
+pub struct Entry<'a> {
+    pub actor_id: Option<i64>,
+    pub actor: &'a str,
+    pub action: &'a str,
+    pub subject: &'a str,
+    pub outcome: Outcome,
+    pub detail: &'a str,
+    pub address: &'a str,
+}
+
+pub fn record(tx: &Tx<'_>, now: i64, e: &Entry<'_>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO audit (at, actor_id, actor, action, subject, outcome, detail, address)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            now,
+            e.actor_id,
+            e.actor,
+            e.action,
+            e.subject,
+            e.outcome.as_str(),
+            e.detail,
+            e.address
+        ],
+    )?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub outcome: String,
+    pub detail: String,
+    pub address: String,
+}
+
+/// Newest first, `limit` rows before the id `before` (or from the newest).
+pub fn list(tx: &Tx<'_>, before: Option<i64>, limit: i64) -> Result<Vec<Row>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id, at, actor, action, subject, outcome, detail, address FROM audit
+         WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+        Ok(Row {
+            id: r.get(0)?,
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            action: r.get(3)?,
+            subject: r.get(4)?,
+            outcome: r.get(5)?,
+            detail: r.get(6)?,
+            address: r.get(7)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,160 @@
+//! Schema creation and upgrades keyed on `PRAGMA user_version`.
+//!
+//! A fresh database gets exactly `schema.sql`. An older one runs the steps after its version,
+//! each in its own transaction. A newer one is refused.
+
+use rusqlite::Connection;
+
+use super::{Error, Result};
+
+pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
+
+/// Ordered upgrade steps: `STEPS[i]` takes a database from version `i + 1` to `i + 2`.
+/// Add a step here and change `schema.sql` to the same end state together.
+pub const STEPS: &[&str] = &[];
+
+/// The version a database has after `schema.sql` or all the steps.
+pub const CURRENT: i64 = STEPS.len() as i64 + 1;
+
+pub fn version(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("PRAGMA user_version", [], |r| r.get(0))?)
+}
+
+pub fn migrate(conn: &mut Connection) -> Result<()> {
+    let found = version(conn)?;
+    if found > CURRENT {
+        return Err(Error::Newer {
+            found,
+            supported: CURRENT,
+        });
+    }
+    if found == 0 {
+        let tables: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+            [],
+            |r| r.get(0),
+        )?;
+        if tables > 0 {
+            return Err(Error::Foreign);
+        }
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        // Another process may have created it between our look and our lock.
+        if version(&tx)? == 0 {
+            tx.execute_batch(SCHEMA_SQL)?;
+            let key = crate::secure::random_token().map_err(Error::Io)?;
+            tx.execute(
+                "INSERT INTO settings (key, value) VALUES ('signing_key', ?1)",
+                [key],
+            )?;
+            tx.execute_batch(&format!("PRAGMA user_version = {CURRENT}"))?;
+        }
+        tx.commit()?;
+        log::info!("created a new database at schema version {CURRENT}");
+        return Ok(());
+    }
+    for (i, step) in STEPS.iter().enumerate().skip((found - 1) as usize) {
+        let to = i as i64 + 2;
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        if version(&tx)? == to - 1 {
+            tx.execute_batch(step)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {to}"))?;
+        }
+        tx.commit()?;
+        log::info!("upgraded the database to schema version {to}");
+    }
+    Ok(())
+}
+
+/// The schema as SQLite reports it, normalised, for comparing two databases.
+pub fn schema_fingerprint(conn: &Connection) -> Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT type, name, coalesce(sql, '') FROM sqlite_master
+         WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let sql: String = r.get(2)?;
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            sql.split_whitespace().collect::<Vec<_>>().join(" "),
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_database_equals_schema_sql() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let store = crate::store::Store::open(&path, 2).unwrap();
+        drop(store);
+        let migrated = Connection::open(&path).unwrap();
+        assert_eq!(version(&migrated).unwrap(), CURRENT);
+
+        let reference = Connection::open_in_memory().unwrap();
+        reference.execute_batch(SCHEMA_SQL).unwrap();
+        assert_eq!(
+            schema_fingerprint(&migrated).unwrap(),
+            schema_fingerprint(&reference).unwrap()
+        );
+    }
+
+    #[test]
+    fn reopening_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        let key1 = crate::store::Store::open(&path, 2)
+            .unwrap()
+            .signing_key()
+            .unwrap();
+        let key2 = crate::store::Store::open(&path, 2)
+            .unwrap()
+            .signing_key()
+            .unwrap();
+        assert_eq!(key1, key2);
+        assert_eq!(key1.len(), 64);
+    }
+
+    #[test]
+    fn newer_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("db.sqlite3");
+        drop(crate::store::Store::open(&path, 2).unwrap());
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&format!("PRAGMA user_version = {}", CURRENT + 1))
+            .unwrap();
+        let err = crate::store::Store::open(&path, 2).err().unwrap();
+        assert!(matches!(err, Error::Newer { .. }));
+        assert!(err.to_string().contains("newer didport"), "{err}");
+    }
+
+    #[test]
+    fn foreign_database_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.sqlite3");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE t (x)")
+            .unwrap();
+        let err = crate::store::Store::open(&path, 2).err().unwrap();
+        assert!(matches!(err, Error::Foreign));
+    }
+
+    #[test]
+    fn backup_passes_integrity_check() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("db.sqlite3"), 2).unwrap();
+        let dest = dir.path().join("copy.sqlite3");
+        store.backup_to(&dest).unwrap();
+        assert_eq!(crate::store::integrity_check(&dest).unwrap(), "ok");
+        let copy = Connection::open(&dest).unwrap();
+        assert_eq!(version(&copy).unwrap(), CURRENT);
+        // A second backup to the same name is refused rather than overwriting.
+        assert!(store.backup_to(&dest).is_err());
+    }
+}

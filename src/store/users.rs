@@ -1,0 +1,137 @@
+//! Users and their password reset tokens.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Tx};
+use crate::domain::{EmailAddress, Role};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub telinta_customer: Option<i64>,
+    pub created_at: i64,
+}
+
+const COLUMNS: &str = "id, email, name, role, telinta_customer, created_at";
+
+pub(crate) fn from_row(r: &rusqlite::Row<'_>, offset: usize) -> rusqlite::Result<User> {
+    let role: String = r.get(offset + 3)?;
+    Ok(User {
+        id: r.get(offset)?,
+        email: r.get(offset + 1)?,
+        name: r.get(offset + 2)?,
+        role: Role::parse(&role).unwrap_or(Role::Customer),
+        telinta_customer: r.get(offset + 4)?,
+        created_at: r.get(offset + 5)?,
+    })
+}
+
+/// Inserts a user; a duplicate email is a constraint error (`Error::is_constraint`).
+pub fn insert(
+    tx: &Tx<'_>,
+    email: &EmailAddress,
+    name: &str,
+    role: Role,
+    password_hash: &str,
+    now: i64,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO users (email, name, role, password_hash, created_at, password_changed_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![email.as_str(), name, role.as_str(), password_hash, now],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// The user and their password hash.
+pub fn by_email(tx: &Tx<'_>, email: &EmailAddress) -> Result<Option<(User, String)>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {COLUMNS}, password_hash FROM users WHERE email = ?1"),
+            [email.as_str()],
+            |r| Ok((from_row(r, 0)?, r.get(6)?)),
+        )
+        .optional()?)
+}
+
+pub fn by_id(tx: &Tx<'_>, id: i64) -> Result<Option<User>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM users WHERE id = ?1"),
+            [id],
+            |r| from_row(r, 0),
+        )
+        .optional()?)
+}
+
+pub fn password_hash(tx: &Tx<'_>, id: i64) -> Result<Option<String>> {
+    Ok(tx
+        .query_row("SELECT password_hash FROM users WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+pub fn set_password(tx: &Tx<'_>, id: i64, password_hash: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
+        params![id, password_hash, now],
+    )?;
+    Ok(())
+}
+
+pub fn count(tx: &Tx<'_>) -> Result<i64> {
+    Ok(tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
+}
+
+pub fn create_reset(
+    tx: &Tx<'_>,
+    user_id: i64,
+    token_hash: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4)",
+        params![token_hash, user_id, now, expires_at],
+    )?;
+    Ok(())
+}
+
+/// Whether a reset token may still be used.
+pub fn reset_usable(tx: &Tx<'_>, token_hash: &str, now: i64) -> Result<bool> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM password_resets
+             WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+            params![token_hash, now],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Uses up a reset token: returns its user only the first time, and only before it expires.
+/// Every other outstanding token of that user is spent too.
+pub fn take_reset(tx: &Tx<'_>, token_hash: &str, now: i64) -> Result<Option<i64>> {
+    let user: Option<i64> = tx
+        .query_row(
+            "UPDATE password_resets SET used_at = ?2
+             WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+             RETURNING user_id",
+            params![token_hash, now],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(uid) = user {
+        tx.execute(
+            "UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL",
+            params![uid, now],
+        )?;
+    }
+    Ok(user)
+}

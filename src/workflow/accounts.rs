@@ -1,0 +1,492 @@
+//! Sign-up, sign-in with throttling, sessions, password reset and change.
+
+use super::{Internal, Services, notify};
+use crate::domain::account::{check_name, check_new_password};
+use crate::domain::{EmailAddress, Role};
+use crate::secure;
+use crate::store::audit::{self, Entry, Outcome};
+use crate::store::sessions::{self, FailureScope};
+use crate::store::users::{self, User};
+
+/// A session lives at most this long…
+pub const SESSION_LIFETIME_SECS: i64 = 7 * 24 * 3600;
+/// …and ends sooner when unused for this long.
+pub const SESSION_IDLE_SECS: i64 = 24 * 3600;
+/// Activity is written back at most this often, to keep page views read-only.
+const TOUCH_EVERY_SECS: i64 = 300;
+
+/// Failed sign-ins counted over this window…
+pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
+/// …lock one account after this many…
+pub const ACCOUNT_FAILURE_LIMIT: i64 = 5;
+/// …and one client address after this many (across accounts).
+pub const ADDRESS_FAILURE_LIMIT: i64 = 20;
+
+pub const RESET_LIFETIME_SECS: i64 = 3600;
+
+/// A freshly made session; the token goes into the cookie and nowhere else.
+pub struct NewSession {
+    pub token: String,
+    pub user: User,
+}
+
+fn new_session(
+    s: &Services,
+    tx: &crate::store::Tx<'_>,
+    user: &User,
+    address: &str,
+) -> Result<String, Internal> {
+    let token = secure::random_token().map_err(Internal)?;
+    let now = s.now();
+    sessions::create(
+        tx,
+        &secure::token_digest(&token),
+        user.id,
+        now,
+        now + SESSION_LIFETIME_SECS,
+        address,
+    )?;
+    Ok(token)
+}
+
+/// The user behind a session cookie, if the session is alive.
+pub fn current_user(s: &Services, token: &str) -> Result<Option<User>, Internal> {
+    let digest = secure::token_digest(token);
+    let now = s.now();
+    let found = s
+        .store
+        .read(|tx| sessions::lookup(tx, &digest, now, SESSION_IDLE_SECS))?;
+    match found {
+        Some((user, last_seen)) => {
+            if now - last_seen >= TOUCH_EVERY_SECS {
+                s.store.write(|tx| sessions::touch(tx, &digest, now))?;
+            }
+            Ok(Some(user))
+        }
+        None => Ok(None),
+    }
+}
+
+#[derive(Debug)]
+pub enum SignupError {
+    /// Field name → message.
+    Invalid(Vec<(&'static str, String)>),
+    Internal(Internal),
+}
+
+impl From<Internal> for SignupError {
+    fn from(e: Internal) -> Self {
+        SignupError::Internal(e)
+    }
+}
+impl From<crate::store::Error> for SignupError {
+    fn from(e: crate::store::Error) -> Self {
+        SignupError::Internal(e.into())
+    }
+}
+
+pub struct SignupInput<'a> {
+    pub email: &'a str,
+    pub name: &'a str,
+    pub password: &'a str,
+}
+
+/// Creates a customer account and signs it in.
+pub fn signup(
+    s: &Services,
+    input: &SignupInput<'_>,
+    address: &str,
+) -> Result<NewSession, SignupError> {
+    let mut errors = Vec::new();
+    let email = EmailAddress::parse(input.email)
+        .map_err(|m| errors.push(("email", m.to_string())))
+        .ok();
+    let name = check_name(input.name)
+        .map_err(|m| errors.push(("name", m.to_string())))
+        .ok();
+    if let Err(m) = check_new_password(input.password, email.as_ref()) {
+        errors.push(("password", m));
+    }
+    let (Some(email), Some(name)) = (email, name) else {
+        return Err(SignupError::Invalid(errors));
+    };
+    if !errors.is_empty() {
+        return Err(SignupError::Invalid(errors));
+    }
+    let hash = secure::hash_password(input.password).map_err(Internal)?;
+    let now = s.now();
+    s.store.write(|tx| {
+        if users::by_email(tx, &email)?.is_some() {
+            return Err(SignupError::Invalid(vec![(
+                "email",
+                "An account with this email already exists. Sign in, or reset your password if you forgot it.".into(),
+            )]));
+        }
+        let id = users::insert(tx, &email, &name, Role::Customer, &hash, now)?;
+        let user = users::by_id(tx, id)?.ok_or_else(|| Internal("new user vanished".into()))?;
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(id),
+                actor: email.as_str(),
+                action: "signup",
+                subject: email.as_str(),
+                outcome: Outcome::Ok,
+                detail: "",
+                address,
+            },
+        )?;
+        let token = new_session(s, tx, &user, address)?;
+        Ok(NewSession { token, user })
+    })
+}
+
+#[derive(Debug)]
+pub enum LoginError {
+    /// Wrong email or password (deliberately not saying which).
+    Invalid,
+    /// Too many recent failures; try again after this many minutes.
+    Throttled {
+        minutes: i64,
+    },
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for LoginError {
+    fn from(e: crate::store::Error) -> Self {
+        LoginError::Internal(e.into())
+    }
+}
+impl From<Internal> for LoginError {
+    fn from(e: Internal) -> Self {
+        LoginError::Internal(e)
+    }
+}
+
+/// Checks the password and starts a new session. `old_token` is the session being replaced,
+/// if any (sessions are rotated at sign-in).
+pub fn login(
+    s: &Services,
+    email_input: &str,
+    password: &str,
+    address: &str,
+    old_token: Option<&str>,
+) -> Result<NewSession, LoginError> {
+    let now = s.now();
+    let since = now - THROTTLE_WINDOW_SECS;
+    let email = EmailAddress::parse(email_input).ok();
+    let account_key = email
+        .as_ref()
+        .map_or_else(|| email_input.trim().to_lowercase(), |e| e.to_string());
+
+    let (account_fails, address_fails, found) = s.store.read(|tx| {
+        let a = sessions::failures_since(tx, FailureScope::Account, &account_key, since)?;
+        let b = sessions::failures_since(tx, FailureScope::Address, address, since)?;
+        let found = match &email {
+            Some(e) => users::by_email(tx, e)?,
+            None => None,
+        };
+        Ok::<_, crate::store::Error>((a, b, found))
+    })?;
+    let locked_until = [
+        (account_fails, ACCOUNT_FAILURE_LIMIT),
+        (address_fails, ADDRESS_FAILURE_LIMIT),
+    ]
+    .iter()
+    .filter(|((count, _), limit)| count >= limit)
+    .filter_map(|((_, oldest), _)| oldest.map(|t| t + THROTTLE_WINDOW_SECS))
+    .max();
+    if let Some(until) = locked_until {
+        s.store.write(|tx| {
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: found.as_ref().map(|(u, _)| u.id),
+                    actor: &account_key,
+                    action: "login",
+                    subject: &account_key,
+                    outcome: Outcome::Refused,
+                    detail: "throttled after repeated failures",
+                    address,
+                },
+            )
+        })?;
+        let minutes = ((until - now) + 59) / 60;
+        return Err(LoginError::Throttled {
+            minutes: minutes.max(1),
+        });
+    }
+
+    // Verify against a dummy hash when there is no such account, so timing reveals nothing.
+    let ok = match &found {
+        Some((_, hash)) => secure::verify_password(password, hash),
+        None => {
+            let _ = secure::verify_password(password, secure::dummy_password_hash());
+            false
+        }
+    };
+
+    // A failed attempt must be recorded, so it commits rather than rolling back with an error.
+    let session = s.store.write(|tx| {
+        let Some((user, _)) = found.as_ref().filter(|_| ok) else {
+            sessions::record_failure(tx, FailureScope::Account, &account_key, now)?;
+            sessions::record_failure(tx, FailureScope::Address, address, now)?;
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: found.as_ref().map(|(u, _)| u.id),
+                    actor: &account_key,
+                    action: "login",
+                    subject: &account_key,
+                    outcome: Outcome::Failed,
+                    detail: "wrong email or password",
+                    address,
+                },
+            )?;
+            return Ok(None);
+        };
+        sessions::clear_failures(tx, FailureScope::Account, &account_key)?;
+        if let Some(old) = old_token {
+            sessions::delete(tx, &secure::token_digest(old))?;
+        }
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(user.id),
+                actor: &user.email,
+                action: "login",
+                subject: &user.email,
+                outcome: Outcome::Ok,
+                detail: "",
+                address,
+            },
+        )?;
+        let token = new_session(s, tx, user, address)?;
+        Ok::<_, LoginError>(Some(NewSession {
+            token,
+            user: user.clone(),
+        }))
+    })?;
+    session.ok_or(LoginError::Invalid)
+}
+
+pub fn logout(s: &Services, token: &str) -> Result<(), Internal> {
+    let digest = secure::token_digest(token);
+    s.store.write(|tx| sessions::delete(tx, &digest))?;
+    Ok(())
+}
+
+/// Sends a reset link if the account exists. The caller shows the same answer either way.
+pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(), Internal> {
+    let Ok(email) = EmailAddress::parse(email_input) else {
+        return Ok(());
+    };
+    let token = secure::random_token().map_err(Internal)?;
+    let now = s.now();
+    let queued = s.store.write(|tx| {
+        let Some((user, _)) = users::by_email(tx, &email)? else {
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: None,
+                    actor: email.as_str(),
+                    action: "password_reset_request",
+                    subject: email.as_str(),
+                    outcome: Outcome::Refused,
+                    detail: "no such account",
+                    address,
+                },
+            )?;
+            return Ok::<_, crate::store::Error>(false);
+        };
+        users::create_reset(
+            tx,
+            user.id,
+            &secure::token_digest(&token),
+            now,
+            now + RESET_LIFETIME_SECS,
+        )?;
+        let link = format!("{}/password/reset?token={token}", s.public_url);
+        notify::password_reset(
+            &s.config.site_name,
+            &user.email,
+            &link,
+            RESET_LIFETIME_SECS / 60,
+        )
+        .queue(tx, now)?;
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(user.id),
+                actor: &user.email,
+                action: "password_reset_request",
+                subject: &user.email,
+                outcome: Outcome::Ok,
+                detail: "reset link emailed",
+                address,
+            },
+        )?;
+        Ok(true)
+    })?;
+    if queued {
+        s.mail.wake();
+    }
+    Ok(())
+}
+
+pub fn reset_token_usable(s: &Services, token: &str) -> Result<bool, Internal> {
+    let digest = secure::token_digest(token);
+    let now = s.now();
+    Ok(s.store.read(|tx| users::reset_usable(tx, &digest, now))?)
+}
+
+#[derive(Debug)]
+pub enum ResetError {
+    /// The link was used already, expired, or never existed.
+    BadToken,
+    WeakPassword(String),
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for ResetError {
+    fn from(e: crate::store::Error) -> Self {
+        ResetError::Internal(e.into())
+    }
+}
+
+/// Sets a new password with a reset token. Every session of the user ends.
+pub fn reset_password(
+    s: &Services,
+    token: &str,
+    password: &str,
+    address: &str,
+) -> Result<User, ResetError> {
+    check_new_password(password, None).map_err(ResetError::WeakPassword)?;
+    let hash = secure::hash_password(password).map_err(|e| ResetError::Internal(Internal(e)))?;
+    let digest = secure::token_digest(token);
+    let now = s.now();
+    s.store.write(|tx| {
+        let Some(uid) = users::take_reset(tx, &digest, now)? else {
+            return Err(ResetError::BadToken);
+        };
+        let user = users::by_id(tx, uid)?.ok_or(ResetError::BadToken)?;
+        users::set_password(tx, uid, &hash, now)?;
+        sessions::delete_for_user(tx, uid, None)?;
+        sessions::clear_failures(tx, FailureScope::Account, &user.email)?;
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(uid),
+                actor: &user.email,
+                action: "password_reset",
+                subject: &user.email,
+                outcome: Outcome::Ok,
+                detail: "all sessions ended",
+                address,
+            },
+        )?;
+        Ok(user)
+    })
+}
+
+#[derive(Debug)]
+pub enum ChangeError {
+    WrongCurrent,
+    WeakPassword(String),
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for ChangeError {
+    fn from(e: crate::store::Error) -> Self {
+        ChangeError::Internal(e.into())
+    }
+}
+
+/// Changes a signed-in user's password: every session ends, and a new one replaces the
+/// current one (returned).
+pub fn change_password(
+    s: &Services,
+    user: &User,
+    current: &str,
+    new: &str,
+    address: &str,
+) -> Result<NewSession, ChangeError> {
+    let stored = s
+        .store
+        .read(|tx| users::password_hash(tx, user.id))?
+        .unwrap_or_default();
+    if !secure::verify_password(current, &stored) {
+        return Err(ChangeError::WrongCurrent);
+    }
+    let email = EmailAddress::parse(&user.email).ok();
+    check_new_password(new, email.as_ref()).map_err(ChangeError::WeakPassword)?;
+    let hash = secure::hash_password(new).map_err(|e| ChangeError::Internal(Internal(e)))?;
+    let now = s.now();
+    s.store.write(|tx| {
+        users::set_password(tx, user.id, &hash, now)?;
+        sessions::delete_for_user(tx, user.id, None)?;
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(user.id),
+                actor: &user.email,
+                action: "password_change",
+                subject: &user.email,
+                outcome: Outcome::Ok,
+                detail: "all sessions ended",
+                address,
+            },
+        )?;
+        let token = new_session(s, tx, user, address).map_err(ChangeError::Internal)?;
+        Ok(NewSession {
+            token,
+            user: user.clone(),
+        })
+    })
+}
+
+/// Creates a user from the command line (`didport user add`).
+pub fn add_user(
+    s: &Services,
+    email: &str,
+    name: &str,
+    role: Role,
+    password: &str,
+) -> Result<User, String> {
+    let email = EmailAddress::parse(email).map_err(|m| format!("--email: {m}"))?;
+    check_new_password(password, Some(&email))?;
+    let name = name.trim();
+    let hash = secure::hash_password(password)?;
+    let now = s.now();
+    s.store
+        .write(|tx| {
+            if users::by_email(tx, &email)?.is_some() {
+                return Ok(None);
+            }
+            let id = users::insert(tx, &email, name, role, &hash, now)?;
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: None,
+                    actor: "command line",
+                    action: "user_add",
+                    subject: email.as_str(),
+                    outcome: Outcome::Ok,
+                    detail: role.as_str(),
+                    address: "",
+                },
+            )?;
+            users::by_id(tx, id)
+        })
+        .map_err(|e: crate::store::Error| e.to_string())?
+        .ok_or_else(|| format!("a user with the email {email} already exists"))
+}

@@ -1,0 +1,45 @@
+//! Operations that span the database and an outside system (mail today; payments and Telinta
+//! as they arrive). Never holds a database transaction across a network call.
+
+pub mod accounts;
+pub mod mail_sender;
+pub mod notify;
+
+use std::sync::Arc;
+
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::Store;
+
+/// What workflows need from the running portal.
+#[derive(Clone)]
+pub struct Services {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    pub config: Arc<Config>,
+    /// The public URL, without a trailing slash, for links in emails.
+    pub public_url: String,
+    pub mail: mail_sender::Waker,
+}
+
+impl Services {
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+/// An operation failed for a reason the user cannot fix; the cause goes to the log.
+#[derive(Debug)]
+pub struct Internal(pub String);
+
+impl From<crate::store::Error> for Internal {
+    fn from(e: crate::store::Error) -> Self {
+        Internal(e.to_string())
+    }
+}
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,19 @@
+//! The one integration-test binary: the real server in-process on 127.0.0.1:0 with a temporary
+//! database, driven over HTTP like a browser. New tests are modules under `tests/it/`.
+
+// Test code may panic on a broken expectation; that is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "support/mod.rs"]
+mod support;
+
+#[path = "it/architecture.rs"]
+mod architecture;
+#[path = "it/accounts.rs"]
+mod accounts;
+#[path = "it/cli.rs"]
+mod cli;
+#[path = "it/http_basics.rs"]
+mod http_basics;
+#[path = "it/mail.rs"]
+mod mail;

@@ -1,0 +1,70 @@
+//! The layer fences of ARCHITECTURE.md, checked by reading the source.
+
+use std::path::Path;
+
+fn rust_files(dir: &Path, out: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let rel = path
+                .strip_prefix(env!("CARGO_MANIFEST_DIR"))
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            out.push((rel, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+}
+
+fn sources() -> Vec<(String, String)> {
+    let mut v = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut v);
+    assert!(v.len() > 20, "found the sources");
+    v
+}
+
+fn uses(code: &str, krate: &str) -> bool {
+    code.lines().any(|l| {
+        let l = l.trim_start();
+        !l.starts_with("//")
+            && (l.contains(&format!("{krate}::")) || l.starts_with(&format!("use {krate}")))
+    })
+}
+
+#[test]
+fn crates_stay_in_their_layer() {
+    let fences: [(&str, &[&str]); 6] = [
+        ("rusqlite", &["src/store/"]),
+        ("r2d2", &["src/store/"]),
+        ("ureq", &["src/integrations/"]),
+        ("mail_send", &["src/integrations/"]),
+        ("tokio", &["src/integrations/"]),
+        ("maud", &["src/pages/"]),
+    ];
+    let mut breaches = Vec::new();
+    for (file, code) in sources() {
+        for (krate, allowed) in fences {
+            if uses(&code, krate) && !allowed.iter().any(|a| file.starts_with(a)) {
+                breaches.push(format!("{file} uses {krate}"));
+            }
+        }
+    }
+    assert!(breaches.is_empty(), "layer breaches:\n{}", breaches.join("\n"));
+}
+
+#[test]
+fn no_unwrap_or_expect_in_production_code() {
+    let mut found = Vec::new();
+    for (file, code) in sources() {
+        // Unit tests sit at the end of a file after `#[cfg(test)]`.
+        let prod = code.split("#[cfg(test)]").next().unwrap_or("");
+        for (i, line) in prod.lines().enumerate() {
+            if line.contains(".unwrap()") || line.contains(".expect(") {
+                found.push(format!("{file}:{}", i + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "unwrap/expect outside tests:\n{}", found.join("\n"));
+}
