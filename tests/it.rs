@@ -7,10 +7,10 @@
 #[path = "support/mod.rs"]
 mod support;
 
-#[path = "it/architecture.rs"]
-mod architecture;
 #[path = "it/accounts.rs"]
 mod accounts;
+#[path = "it/architecture.rs"]
+mod architecture;
 #[path = "it/cli.rs"]
 mod cli;
 #[path = "it/http_basics.rs"]

@@ -51,7 +51,11 @@ fn crates_stay_in_their_layer() {
             }
         }
     }
-    assert!(breaches.is_empty(), "layer breaches:\n{}", breaches.join("\n"));
+    assert!(
+        breaches.is_empty(),
+        "layer breaches:\n{}",
+        breaches.join("\n")
+    );
 }
 
 #[test]
@@ -66,5 +70,9 @@ fn no_unwrap_or_expect_in_production_code() {
             }
         }
     }
-    assert!(found.is_empty(), "unwrap/expect outside tests:\n{}", found.join("\n"));
+    assert!(
+        found.is_empty(),
+        "unwrap/expect outside tests:\n{}",
+        found.join("\n")
+    );
 }
