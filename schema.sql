@@ -1,4 +1,4 @@
--- didport database schema, version 1 (PRAGMA user_version = 1).
+-- didport database schema, version 2 (PRAGMA user_version = 2).
 -- A fresh database is created from exactly this file; older databases are upgraded by the
 -- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
 
@@ -60,10 +60,11 @@ CREATE TABLE plans (
     updated_at    INTEGER NOT NULL
 ) STRICT;
 
--- The inventory of numbers for sale.
+-- The inventory of numbers for sale. The number itself is the row id: 10 digits as an integer
+-- (North American numbers never start with 0 or 1), so a prefix search is a range of row ids
+-- and every search comes back in number order without sorting.
 CREATE TABLE numbers (
-    id           INTEGER PRIMARY KEY,
-    number       TEXT NOT NULL UNIQUE CHECK (length(number) = 10 AND number NOT GLOB '*[^0-9]*'),
+    number       INTEGER PRIMARY KEY CHECK (number BETWEEN 2000000000 AND 9999999999),
     npa          TEXT NOT NULL,
     nxx          TEXT NOT NULL,
     state        TEXT NOT NULL DEFAULT '',
@@ -74,6 +75,21 @@ CREATE TABLE numbers (
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL
 ) STRICT;
+CREATE INDEX numbers_state ON numbers (state) WHERE availability = 'available';
+CREATE INDEX numbers_type ON numbers (type) WHERE availability = 'available';
+CREATE INDEX numbers_source ON numbers (source, availability);
+
+-- Trigram index of the digits, for "contains" and "ends with" searches of 3 or more digits.
+-- Contentless: it stores only the index; rows are found again by row id (= the number).
+CREATE VIRTUAL TABLE numbers_grams USING fts5 (
+    digits, content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
+);
+CREATE TRIGGER numbers_grams_insert AFTER INSERT ON numbers BEGIN
+    INSERT INTO numbers_grams (rowid, digits) VALUES (new.number, CAST(new.number AS TEXT));
+END;
+CREATE TRIGGER numbers_grams_delete AFTER DELETE ON numbers BEGIN
+    DELETE FROM numbers_grams WHERE rowid = old.number;
+END;
 
 -- Notifications, written in the same transaction as the change they report and delivered by
 -- the background sender.

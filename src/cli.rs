@@ -55,6 +55,11 @@ enum Command {
         #[command(subcommand)]
         command: PlanCommand,
     },
+    /// Manage the inventory of numbers for sale.
+    Numbers {
+        #[command(subcommand)]
+        command: NumbersCommand,
+    },
     /// Write a consistent copy of the live database to DEST.
     Backup { dest: PathBuf },
     /// Print the effective configuration (secrets hidden); exit 2 on problems.
@@ -92,6 +97,13 @@ enum PlanCommand {
         #[arg(long, default_value = "")]
         description: String,
     },
+}
+
+#[derive(Subcommand)]
+enum NumbersCommand {
+    /// Import numbers from a CSV file with a header row (number,state,rate_center,type);
+    /// `-` reads standard input.
+    Import { file: PathBuf },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -188,6 +200,9 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     description,
                 },
         } => plan_add(config, &name, &description, setup_cents, monthly_cents),
+        Command::Numbers {
+            command: NumbersCommand::Import { file },
+        } => numbers_import(&config, &file),
         Command::Backup { dest } => {
             if !config.db.exists() {
                 return Err(Fail::Other(format!(
@@ -346,5 +361,73 @@ fn send_test_email(config: &Config, to: &str) -> Result<(), Fail> {
         .send(&mail)
         .map_err(|e| Fail::Other(format!("sending through {} failed: {e}", mailer.describe())))?;
     println!("sent a test message to {to} through {}", mailer.describe());
+    Ok(())
+}
+
+fn numbers_import(config: &Config, file: &std::path::Path) -> Result<(), Fail> {
+    use std::io::IsTerminal;
+    let (input, size): (Box<dyn std::io::Read>, Option<u64>) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin().lock()), None)
+    } else {
+        let f = std::fs::File::open(file)
+            .map_err(|e| Fail::Other(format!("cannot open {}: {e}", file.display())))?;
+        let size = f.metadata().ok().map(|m| m.len());
+        (
+            Box::new(std::io::BufReader::with_capacity(1 << 20, f)),
+            size,
+        )
+    };
+    let store = Store::open(&config.db, 2)?;
+    let started = std::time::Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut last_decile = 0;
+    let mut progress = |rows: u64, bytes: u64| {
+        let Some(total) = size.filter(|t| *t > 1_000_000) else {
+            return;
+        };
+        let pct = (bytes * 100 / total.max(1)).min(100);
+        if tty {
+            let filled = (pct / 5) as usize;
+            eprint!(
+                "\r[{}{}] {pct:>3}%  {rows} rows",
+                "#".repeat(filled),
+                ".".repeat(20 - filled)
+            );
+        } else if pct / 10 > last_decile {
+            last_decile = pct / 10;
+            eprintln!("{pct}%  {rows} rows");
+        }
+    };
+    let report =
+        crate::workflow::inventory::import_csv(&store, input, SystemClock.now(), &mut progress)
+            .map_err(|e| match e {
+                crate::workflow::inventory::ImportError::BadFile(m) => {
+                    Fail::Other(format!("{}: {m}", file.display()))
+                }
+                other => Fail::Other(other.to_string()),
+            })?;
+    if tty && size.is_some_and(|t| t > 1_000_000) {
+        eprintln!();
+    }
+    for (line, reason) in &report.problems {
+        eprintln!("line {line}: {reason} (skipped)");
+    }
+    if report.bad > report.problems.len() as u64 {
+        eprintln!(
+            "… and {} more bad rows",
+            report.bad - report.problems.len() as u64
+        );
+    }
+    if !report.ignored_columns.is_empty() {
+        eprintln!("ignored columns: {}", report.ignored_columns.join(", "));
+    }
+    println!(
+        "{} added, {} updated, {} unchanged, {} bad rows skipped ({:.1}s)",
+        report.added,
+        report.updated,
+        report.unchanged,
+        report.bad,
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -196,6 +196,7 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoAccounts, String> {
                     number: &g.number,
                     state: g.state,
                     rate_center: g.rate_center,
+                    kind: None,
                     source: "demo",
                 })
                 .collect();

@@ -1,9 +1,11 @@
 //! Plain types and rules. No I/O here.
 
 pub mod account;
+pub mod inventory;
 pub mod money;
 pub mod phone;
 pub mod plan;
+pub mod search;
 
 pub use account::{EmailAddress, Role};
 pub use money::Money;

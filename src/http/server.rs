@@ -193,18 +193,52 @@ const SECURITY_HEADERS: [(&str, &str); 5] = [
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ];
 
-/// tiny_http leaves out the body itself when answering HEAD.
+/// Writes the whole response (status line, headers, body) in one write. tiny_http's own writer
+/// sends headers and body separately, which on a kept-alive connection stalls each reply
+/// larger than a packet for a delayed ACK (about 40 ms).
 fn respond(rq: tiny_http::Request, r: Response) -> std::io::Result<()> {
-    let mut out = tiny_http::Response::from_data(r.body).with_status_code(r.status);
+    use std::io::Write;
+    let head = *rq.method() == tiny_http::Method::Head;
+    let close = rq
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("connection"))
+        .is_some_and(|h| h.value.as_str().to_ascii_lowercase().contains("close"))
+        || *rq.http_version() == tiny_http::HTTPVersion(1, 0);
+    let reason = tiny_http::StatusCode(r.status).default_reason_phrase();
+    let mut out = Vec::with_capacity(r.body.len() + 768);
+    write!(out, "HTTP/1.1 {} {reason}\r\n", r.status)?;
+    write!(out, "Date: {}\r\n", http_date())?;
     for (k, v) in r
         .headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .chain(SECURITY_HEADERS)
     {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            out.add_header(h);
+        // A header may never smuggle a line break into the response.
+        if k.eq_ignore_ascii_case("content-length")
+            || k.contains(['\r', '\n', ':'])
+            || v.contains(['\r', '\n'])
+        {
+            continue;
         }
+        write!(out, "{k}: {v}\r\n")?;
     }
-    rq.respond(out)
+    write!(out, "Content-Length: {}\r\n", r.body.len())?;
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head {
+        out.extend_from_slice(&r.body);
+    }
+    let mut w = rq.into_writer();
+    w.write_all(&out)?;
+    w.flush()
+}
+
+fn http_date() -> String {
+    jiff::Timestamp::now()
+        .strftime("%a, %d %b %Y %H:%M:%S GMT")
+        .to_string()
 }

@@ -1,18 +1,72 @@
-//! The inventory of numbers for sale.
+//! The inventory of numbers for sale. The number is the row id (an integer), so prefix
+//! searches are row-id ranges and results come back in number order.
 
-use rusqlite::params;
+use rusqlite::types::Value;
+use rusqlite::{OptionalExtension, params, params_from_iter};
 
 use super::{Result, Tx};
 use crate::domain::PhoneNumber;
+use crate::domain::search::{MatchMode, NumberType, Search};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NumberRow {
+    pub number: String,
+    pub state: String,
+    pub rate_center: String,
+    pub kind: NumberType,
+    pub availability: String,
+    pub source: String,
+}
+
+impl NumberRow {
+    pub fn npa(&self) -> &str {
+        &self.number[..3]
+    }
+    pub fn nxx(&self) -> &str {
+        &self.number[3..6]
+    }
+}
+
+fn digits(n: i64) -> String {
+    format!("{n:010}")
+}
+
+fn as_int(n: &PhoneNumber) -> i64 {
+    n.digits().parse().unwrap_or(0)
+}
+
+const COLUMNS: &str = "number, state, rate_center, type, availability, source";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NumberRow> {
+    let kind: String = r.get(3)?;
+    Ok(NumberRow {
+        number: digits(r.get(0)?),
+        state: r.get(1)?,
+        rate_center: r.get(2)?,
+        kind: NumberType::parse(&kind).unwrap_or(NumberType::Local),
+        availability: r.get(4)?,
+        source: r.get(5)?,
+    })
+}
 
 pub struct NewNumber<'a> {
     pub number: &'a PhoneNumber,
     pub state: &'a str,
     pub rate_center: &'a str,
+    /// `None` infers the type from the area code.
+    pub kind: Option<NumberType>,
     pub source: &'a str,
 }
 
-/// Adds numbers that are not in the inventory yet; an existing number keeps its availability.
+fn kind_of(n: &NewNumber<'_>) -> NumberType {
+    n.kind.unwrap_or(if n.number.is_toll_free() {
+        NumberType::TollFree
+    } else {
+        NumberType::Local
+    })
+}
+
+/// Adds numbers that are not in the inventory yet; existing ones are left alone.
 /// Returns how many were added.
 pub fn insert_new(tx: &Tx<'_>, rows: &[NewNumber<'_>], now: i64) -> Result<usize> {
     let mut stmt = tx.prepare_cached(
@@ -22,23 +76,78 @@ pub fn insert_new(tx: &Tx<'_>, rows: &[NewNumber<'_>], now: i64) -> Result<usize
     )?;
     let mut added = 0;
     for n in rows {
-        let kind = if n.number.is_toll_free() {
-            "tollfree"
-        } else {
-            "local"
-        };
         added += stmt.execute(params![
-            n.number.digits(),
+            as_int(n.number),
             n.number.npa(),
             n.number.nxx(),
             n.state,
             n.rate_center,
-            kind,
+            kind_of(n).as_str(),
             n.source,
             now
         ])?;
     }
     Ok(added)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+/// Adds a number, or refreshes the location and type of one already there. Availability is
+/// never touched: a held or sold number stays held or sold.
+pub fn upsert(tx: &Tx<'_>, n: &NewNumber<'_>, now: i64) -> Result<Upserted> {
+    let mut find =
+        tx.prepare_cached("SELECT state, rate_center, type FROM numbers WHERE number = ?1")?;
+    let existing: Option<(String, String, String)> = find
+        .query_row([as_int(n.number)], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .optional()?;
+    let kind = kind_of(n).as_str();
+    match existing {
+        None => {
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO numbers (number, npa, nxx, state, rate_center, type, source, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+            )?;
+            ins.execute(params![
+                as_int(n.number),
+                n.number.npa(),
+                n.number.nxx(),
+                n.state,
+                n.rate_center,
+                kind,
+                n.source,
+                now
+            ])?;
+            Ok(Upserted::Added)
+        }
+        Some((state, rc, k)) if state == n.state && rc == n.rate_center && k == kind => {
+            Ok(Upserted::Unchanged)
+        }
+        Some(_) => {
+            let mut upd = tx.prepare_cached(
+                "UPDATE numbers SET state = ?2, rate_center = ?3, type = ?4, updated_at = ?5
+                 WHERE number = ?1",
+            )?;
+            upd.execute(params![as_int(n.number), n.state, n.rate_center, kind, now])?;
+            Ok(Upserted::Updated)
+        }
+    }
+}
+
+pub fn get(tx: &Tx<'_>, number: &PhoneNumber) -> Result<Option<NumberRow>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM numbers WHERE number = ?1"),
+            [as_int(number)],
+            from_row,
+        )
+        .optional()?)
 }
 
 pub fn count_available(tx: &Tx<'_>) -> Result<i64> {
@@ -47,4 +156,159 @@ pub fn count_available(tx: &Tx<'_>) -> Result<i64> {
         [],
         |r| r.get(0),
     )?)
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Counts {
+    pub available: i64,
+    pub held: i64,
+    pub sold: i64,
+}
+
+pub fn counts(tx: &Tx<'_>) -> Result<Counts> {
+    let mut c = Counts::default();
+    let mut stmt =
+        tx.prepare_cached("SELECT availability, count(*) FROM numbers GROUP BY availability")?;
+    for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+        let (a, n) = row?;
+        match a.as_str() {
+            "available" => c.available = n,
+            "held" => c.held = n,
+            _ => c.sold = n,
+        }
+    }
+    Ok(c)
+}
+
+/// Removes available numbers from `source` that are not in `keep` (sorted); returns how many.
+/// Held and sold numbers are never removed.
+pub fn remove_missing(tx: &Tx<'_>, source: &str, keep: &[i64]) -> Result<usize> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT number FROM numbers WHERE source = ?1 AND availability = 'available'",
+    )?;
+    let present: Vec<i64> = stmt
+        .query_map([source], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut del =
+        tx.prepare_cached("DELETE FROM numbers WHERE number = ?1 AND availability = 'available'")?;
+    let mut removed = 0;
+    for n in present {
+        if keep.binary_search(&n).is_err() {
+            removed += del.execute([n])?;
+        }
+    }
+    Ok(removed)
+}
+
+/// The trigram index keeps no positions (detail = none), so a pattern is asked for as all of
+/// its trigrams; the exact check after it removes rows that have them apart.
+fn trigram_query(digits: &str) -> String {
+    let mut grams: Vec<&str> = (0..=digits.len().saturating_sub(3))
+        .filter_map(|i| digits.get(i..i + 3))
+        .collect();
+    grams.sort_unstable();
+    grams.dedup();
+    grams
+        .iter()
+        .map(|g| format!("\"{g}\""))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One page of available numbers matching a search, plus whether there is another page.
+pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
+    let Some(prefix) = s.prefix() else {
+        return Ok((Vec::new(), false));
+    };
+    let mut sql = format!("SELECT {COLUMNS} FROM numbers");
+    let mut conds: Vec<String> = vec!["availability = 'available'".into()];
+    let mut args: Vec<Value> = Vec::new();
+
+    // Contains / ends with 3 or more digits: walk the trigram index in row-id (= number) order.
+    let indexed = match &s.pattern {
+        Some((d, MatchMode::Contains | MatchMode::Ends)) if d.len() >= 3 => Some(d.clone()),
+        _ => None,
+    };
+    if let Some(d) = &indexed {
+        sql = format!(
+            "SELECT {cols} FROM numbers_grams g JOIN numbers n ON n.number = g.rowid",
+            cols = COLUMNS
+                .split(", ")
+                .map(|c| format!("n.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        conds = vec!["n.availability = 'available'".into()];
+        conds.push("g.digits MATCH ?".into());
+        args.push(Value::Text(trigram_query(d)));
+    }
+    let col = |c: &str| {
+        if indexed.is_some() {
+            format!("n.{c}")
+        } else {
+            c.to_string()
+        }
+    };
+    let order_col = if indexed.is_some() {
+        "g.rowid"
+    } else {
+        "number"
+    };
+
+    if !prefix.is_empty() {
+        let len = prefix.len() as u32;
+        let p: i64 = prefix.parse().unwrap_or(0);
+        let scale = 10i64.pow(10 - len);
+        conds.push(format!("{order_col} BETWEEN ? AND ?"));
+        args.push(Value::Integer(p * scale));
+        args.push(Value::Integer((p + 1) * scale - 1));
+    }
+    if let Some(st) = s.state {
+        conds.push(format!("{} = ?", col("state")));
+        args.push(Value::Text(st.to_string()));
+    }
+    if let Some(k) = s.kind {
+        conds.push(format!("{} = ?", col("type")));
+        args.push(Value::Text(k.as_str().to_string()));
+    }
+    match &s.pattern {
+        Some((d, MatchMode::Contains)) => {
+            // The trigram index may over-match without positions; check exactly.
+            conds.push(format!("instr(CAST({} AS TEXT), ?) > 0", col("number")));
+            args.push(Value::Text(d.clone()));
+        }
+        Some((d, MatchMode::Ends)) => {
+            let m = 10i64.pow(d.len() as u32);
+            conds.push(format!("{} % ? = ?", col("number")));
+            args.push(Value::Integer(m));
+            args.push(Value::Integer(d.parse().unwrap_or(-1)));
+        }
+        _ => {}
+    }
+    sql.push_str(" WHERE ");
+    sql.push_str(&conds.join(" AND "));
+    sql.push_str(&format!(" ORDER BY {order_col} LIMIT ? OFFSET ?"));
+    args.push(Value::Integer(i64::from(s.per_page) + 1));
+    args.push(Value::Integer(s.offset() as i64));
+
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let mut rows: Vec<NumberRow> = stmt
+        .query_map(params_from_iter(args), from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let more = rows.len() > s.per_page as usize;
+    rows.truncate(s.per_page as usize);
+    Ok((rows, more))
+}
+
+/// Sets a number's availability; for tests and tooling that need held or sold numbers.
+pub fn set_availability(
+    tx: &Tx<'_>,
+    number: &PhoneNumber,
+    availability: &str,
+    now: i64,
+) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "UPDATE numbers SET availability = ?2, updated_at = ?3 WHERE number = ?1",
+        params![as_int(number), availability, now],
+    )?))
 }

@@ -1,0 +1,164 @@
+//! Payments v2 in the simulator: read captures and refunds, refund a
+//! capture, settle a pending capture (`reference/paypal-api.md` §8.6).
+
+use serde_json::{Value, json};
+
+use super::super::util::rfc3339_now;
+use super::super::{Amount, CaptureStatus};
+use super::orders::{check_money, wants_representation};
+use super::server::{Out, Reply, Req};
+use super::state::{PendingEvent, State};
+use super::{Settle, SimError, SimRefund};
+
+/// `GET /v2/payments/captures/<id>`.
+pub(super) fn get_capture(st: &State, id: &str) -> Reply {
+    match st.captures.get(id) {
+        Some(c) => Reply::json(200, &st.capture_json(c)),
+        None => Reply::not_found(),
+    }
+}
+
+/// `GET /v2/payments/refunds/<id>`.
+pub(super) fn get_refund(st: &State, id: &str) -> Reply {
+    match st.refunds.get(id) {
+        Some(r) => Reply::json(200, &st.refund_json(r)),
+        None => Reply::not_found(),
+    }
+}
+
+/// `POST /v2/payments/captures/<id>/refund`, body `{}` or `{"amount": …}`.
+pub(super) fn refund(st: &mut State, req: &Req, capture_id: &str) -> Out {
+    let none = Vec::new;
+    let request_id = req.header("paypal-request-id").map(str::to_string);
+    if let Some(stored) = request_id.as_ref().and_then(|k| st.refund_keys.get(k)) {
+        let body = stored.clone();
+        st.idempotency_hits += 1;
+        return (Reply::json_text(200, body), none());
+    }
+    let Some(capture) = st.captures.get(capture_id).cloned() else {
+        return (Reply::not_found(), none());
+    };
+    let body = match req.json_object() {
+        Ok(v) => v,
+        Err(r) => return (r, none()),
+    };
+    let refuse =
+        |issue: &str, description: &str| (Reply::unprocessable(issue, description), none());
+    match capture.status {
+        CaptureStatus::Pending { .. } => {
+            return refuse(
+                "PENDING_CAPTURE",
+                "Cannot initiate a refund as the capture is pending.",
+            );
+        }
+        CaptureStatus::Declined | CaptureStatus::Failed => {
+            return refuse(
+                "REFUND_NOT_ALLOWED",
+                "Refund cannot be issued for this capture.",
+            );
+        }
+        CaptureStatus::Refunded => {
+            return refuse(
+                "CAPTURE_FULLY_REFUNDED",
+                "The capture has already been fully refunded.",
+            );
+        }
+        _ => {}
+    }
+    let remaining = capture.amount.cents - capture.refunded_cents;
+    let amount = match body.get("amount") {
+        None => Amount::new(remaining, &capture.amount.currency),
+        Some(m) => match check_money(Some(m), "/amount", false) {
+            Err(r) => return (r, none()),
+            Ok(a) if a.currency != capture.amount.currency => {
+                return refuse(
+                    "REFUND_CAPTURE_CURRENCY_MISMATCH",
+                    "Refund must be in the same currency as the capture.",
+                );
+            }
+            Ok(a) if a.cents > remaining => {
+                return refuse(
+                    "REFUND_AMOUNT_EXCEEDED",
+                    "The refund amount must be less than or equal to the capture amount that has not yet been refunded.",
+                );
+            }
+            Ok(a) => a,
+        },
+    };
+    let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
+    let id = st.next_refund_id();
+    let now = rfc3339_now();
+    if let Some(c) = st.captures.get_mut(capture_id) {
+        c.refunded_cents += amount.cents;
+        c.status = if c.refunded_cents >= c.amount.cents {
+            CaptureStatus::Refunded
+        } else {
+            CaptureStatus::PartiallyRefunded
+        };
+        c.refund_ids.push(id.clone());
+        c.update_time = now.clone();
+    }
+    let refund = SimRefund {
+        id: id.clone(),
+        capture_id: capture_id.to_string(),
+        order_id: capture.order_id.clone(),
+        amount,
+        request_id: request_id.clone(),
+        custom_id: text("custom_id").or(capture.custom_id),
+        invoice_id: text("invoice_id").or(capture.invoice_id),
+        note_to_payer: text("note_to_payer"),
+        create_time: now,
+    };
+    let reply_body = if wants_representation(req) {
+        st.refund_json(&refund)
+    } else {
+        json!({
+            "id": refund.id,
+            "status": "COMPLETED",
+            "links": st.refund_json(&refund)["links"].clone(),
+        })
+    }
+    .to_string();
+    st.refunds.insert(id.clone(), refund);
+    if let Some(k) = request_id {
+        st.refund_keys.insert(k, reply_body.clone());
+    }
+    let pending = st.refund_event("PAYMENT.CAPTURE.REFUNDED", &id);
+    (
+        Reply::json_text(201, reply_body),
+        pending.into_iter().collect(),
+    )
+}
+
+/// Settles a PENDING capture; returns the follow-up event.
+pub(super) fn settle(
+    st: &mut State,
+    capture_id: &str,
+    to: Settle,
+) -> Result<Vec<PendingEvent>, SimError> {
+    let c = st
+        .captures
+        .get_mut(capture_id)
+        .ok_or_else(|| SimError::UnknownCapture(capture_id.into()))?;
+    if !matches!(c.status, CaptureStatus::Pending { .. }) {
+        return Err(SimError::InvalidState(format!(
+            "capture {capture_id} is {}",
+            c.status.as_str()
+        )));
+    }
+    let event_type = match to {
+        Settle::Completed => {
+            c.status = CaptureStatus::Completed;
+            "PAYMENT.CAPTURE.COMPLETED"
+        }
+        Settle::Denied => {
+            c.status = CaptureStatus::Declined;
+            "PAYMENT.CAPTURE.DENIED"
+        }
+    };
+    c.update_time = rfc3339_now();
+    Ok(st
+        .capture_event(event_type, capture_id)
+        .into_iter()
+        .collect())
+}

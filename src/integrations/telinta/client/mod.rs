@@ -1,0 +1,373 @@
+//! The real Telinta client: PortaBilling REST over ureq 3.
+//!
+//! **Request encoding: the classic form encoding (reference §1.1 A).** Every call is a
+//! `POST <base>/rest/<Service>/<method>` with an `application/x-www-form-urlencoded`
+//! body of two fields whose values are JSON strings: `auth_info` (`{"session_id":…}`)
+//! and `params`. `Session/login` sends `params` only. This form is confirmed against
+//! Telinta itself (S9, S18) and works on every PortaBilling release, while the JSON +
+//! Bearer form needs MR100 or later. Credentials travel only in the body, never in the
+//! URL, so ureq's error texts (which may name the URL) carry no secret.
+//!
+//! Sessions: one `Session/login` on first use; the `session_id` is shared by all
+//! threads (a `Mutex`, held during a login so that concurrent callers wait for one
+//! login instead of starting many). A call refused with an auth fault triggers one
+//! fresh login and one retry; a second refusal is [`ErrorKind::AuthFailed`].
+//!
+//! Every call is bounded by `timeout_global`; 4xx/5xx replies are read (not turned
+//! into ureq errors) so the fault body can be parsed. Params, replies and secrets are
+//! never logged: log lines name the method, the HTTP status and the duration only.
+
+use std::fmt;
+use std::io::ErrorKind as IoKind;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+mod methods;
+
+use super::wire::{flag, int, non_empty, text};
+use super::{Error, ErrorKind};
+
+/// Largest reply body read (a big `get_number_list` page is a few MiB).
+const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// How the client proves who it is at `Session/login`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Credential {
+    /// `DIDPORT_TELINTA_PASSWORD`.
+    Password(String),
+    /// `DIDPORT_TELINTA_TOKEN`: an API token set in the Telinta web UI.
+    Token(String),
+}
+
+impl Credential {
+    fn secret(&self) -> &str {
+        match self {
+            Credential::Password(s) | Credential::Token(s) => s,
+        }
+    }
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Credential::Password(_) => f.write_str("Password(***)"),
+            Credential::Token(_) => f.write_str("Token(***)"),
+        }
+    }
+}
+
+/// Connection settings of [`TelintaClient`] (the `DIDPORT_TELINTA_*` values).
+#[derive(Debug, Clone)]
+pub struct TelintaConfig {
+    /// e.g. `https://mybilling.telinta.com:443`; the client appends `/rest/<Service>/<method>`.
+    pub base_url: String,
+    /// API login.
+    pub login: String,
+    /// Password or API token.
+    pub credential: Credential,
+    /// Unified-messaging API base (voicemail PIN), e.g. `https://mybilling.telinta.com:8992`.
+    pub voicemail_url: Option<String>,
+    /// UM `domain` sent at the voicemail login, when Telinta requires one.
+    pub voicemail_domain: Option<String>,
+    /// Bound on every call (connect, send, wait, read). Tests use a few hundred ms.
+    pub timeout: Duration,
+}
+
+impl TelintaConfig {
+    /// Settings with a 20-second timeout and no voicemail URL.
+    pub fn new(
+        base_url: impl Into<String>,
+        login: impl Into<String>,
+        credential: Credential,
+    ) -> Self {
+        TelintaConfig {
+            base_url: base_url.into(),
+            login: login.into(),
+            credential,
+            voicemail_url: None,
+            voicemail_domain: None,
+            timeout: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The real client. Cheap to share: wrap it in an `Arc` and use it from any thread.
+pub struct TelintaClient {
+    cfg: TelintaConfig,
+    agent: ureq::Agent,
+    session: Mutex<Option<String>>,
+}
+
+impl fmt::Debug for TelintaClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TelintaClient")
+            .field("cfg", &self.cfg)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TelintaClient {
+    /// Checks the settings and builds the HTTP agent. Does not connect.
+    pub fn new(cfg: TelintaConfig) -> Result<Self, Error> {
+        let bad = |what: &str| {
+            Err(Error::new(
+                "Session/login",
+                ErrorKind::NotConfigured(what.into()),
+            ))
+        };
+        let url = cfg.base_url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return bad("the Telinta URL must start with https:// or http://");
+        }
+        if cfg.login.trim().is_empty() {
+            return bad("the Telinta login is empty");
+        }
+        if cfg.credential.secret().is_empty() {
+            return bad("the Telinta password or token is empty");
+        }
+        if cfg.timeout.is_zero() {
+            return bad("the Telinta timeout is zero");
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(cfg.timeout))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .user_agent("didport")
+            .build()
+            .into();
+        Ok(TelintaClient {
+            cfg,
+            agent,
+            session: Mutex::new(None),
+        })
+    }
+
+    /// Logs in now, replacing any current session. `check-config` can use it to test
+    /// the settings; ordinary calls log in by themselves.
+    pub fn login(&self) -> Result<(), Error> {
+        let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        *guard = Some(self.do_login()?);
+        Ok(())
+    }
+
+    /// Ends the current session (`Session/logout`), if there is one.
+    pub fn logout(&self) -> Result<(), Error> {
+        let sid = self
+            .session
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        match sid {
+            None => Ok(()),
+            Some(sid) => {
+                let auth = json!({ "session_id": sid });
+                let params = json!({ "session_id": sid });
+                let base = self.cfg.base_url.clone();
+                self.post(&base, "Session/logout", Some(&auth), &params)
+                    .map(|_| ())
+                    .map_err(|e| e.scrub(&[&sid]))
+            }
+        }
+    }
+
+    fn do_login(&self) -> Result<String, Error> {
+        const M: &str = "Session/login";
+        let params = match &self.cfg.credential {
+            Credential::Password(p) => json!({ "login": self.cfg.login, "password": p }),
+            Credential::Token(t) => json!({ "login": self.cfg.login, "token": t }),
+        };
+        let reply = self
+            .post(&self.cfg.base_url, M, None, &params)
+            .map_err(|e| match e.kind() {
+                ErrorKind::Fault { code, .. } => {
+                    Error::new(M, ErrorKind::AuthFailed { code: code.clone() })
+                }
+                _ => e,
+            })?;
+        let sid = non_empty(reply.get("session_id"))
+            .ok_or_else(|| malformed(M, "reply lacks session_id"))?;
+        log::info!("telinta: logged in as {}", self.cfg.login);
+        Ok(sid)
+    }
+
+    /// The current session id, logging in first if there is none.
+    fn session_id(&self) -> Result<String, Error> {
+        let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sid) = guard.as_ref() {
+            return Ok(sid.clone());
+        }
+        let sid = self.do_login()?;
+        *guard = Some(sid.clone());
+        Ok(sid)
+    }
+
+    /// A session other than `stale`: another thread's fresh one, or a new login.
+    fn renew_session(&self, stale: &str) -> Result<String, Error> {
+        let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(sid) = guard.as_ref().filter(|s| s.as_str() != stale) {
+            return Ok(sid.clone());
+        }
+        *guard = None;
+        let sid = self.do_login()?;
+        *guard = Some(sid.clone());
+        Ok(sid)
+    }
+
+    /// One authenticated admin-API call with the re-login-and-retry-once rule.
+    fn call(&self, method: &str, params: Value) -> Result<Map<String, Value>, Error> {
+        let sid = self.session_id()?;
+        let first = self.post(
+            &self.cfg.base_url,
+            method,
+            Some(&json!({ "session_id": sid })),
+            &params,
+        );
+        let result = match first {
+            Err(e) if e.is_session_fault() => {
+                log::warn!(
+                    "telinta {method}: session refused ({}); logging in again",
+                    e.fault_code().unwrap_or("?")
+                );
+                let sid2 = self.renew_session(&sid)?;
+                let auth = json!({ "session_id": sid2 });
+                match self.post(&self.cfg.base_url, method, Some(&auth), &params) {
+                    Err(e) if e.is_session_fault() => {
+                        let code = e.fault_code().unwrap_or_default().to_string();
+                        Err(Error::new(method, ErrorKind::AuthFailed { code }).scrub(&[&sid2]))
+                    }
+                    other => other.map_err(|e| e.scrub(&[&sid2])),
+                }
+            }
+            other => other,
+        };
+        result.map_err(|e| e.scrub(&[&sid]))
+    }
+
+    /// One POST in the classic form encoding; interprets status and body.
+    fn post(
+        &self,
+        base: &str,
+        method: &str,
+        auth: Option<&Value>,
+        params: &Value,
+    ) -> Result<Map<String, Value>, Error> {
+        let url = format!("{}/rest/{}", base.trim().trim_end_matches('/'), method);
+        let mut form: Vec<(&str, String)> = Vec::with_capacity(2);
+        if let Some(a) = auth {
+            form.push(("auth_info", a.to_string()));
+        }
+        form.push(("params", params.to_string()));
+        let started = Instant::now();
+        let outcome = self
+            .agent
+            .post(&url)
+            .header("Accept", "application/json")
+            .send_form(form)
+            .and_then(|mut resp| {
+                let status = resp.status().as_u16();
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(MAX_REPLY_BYTES)
+                    .read_to_vec()?;
+                Ok((status, body))
+            });
+        let ms = started.elapsed().as_millis();
+        let secret = self.cfg.credential.secret();
+        match outcome {
+            Ok((status, body)) => {
+                log::debug!("telinta {method}: HTTP {status} in {ms} ms");
+                interpret(method, status, &body).map_err(|e| e.scrub(&[secret]))
+            }
+            Err(e) => {
+                let err = map_ureq(method, e).scrub(&[secret]);
+                log::debug!("telinta {method}: failed after {ms} ms: {err}");
+                Err(err)
+            }
+        }
+    }
+}
+
+/// 200 + JSON object → Ok; 500 + `faultcode` → Fault; other statuses → Http;
+/// a 200 that is not a JSON object → Malformed.
+fn interpret(method: &str, status: u16, body: &[u8]) -> Result<Map<String, Value>, Error> {
+    let parsed: Option<Value> = serde_json::from_slice(body).ok();
+    match status {
+        200 => match parsed {
+            Some(Value::Object(m)) => Ok(m),
+            Some(_) => Err(malformed(method, "reply is JSON but not an object")),
+            None => Err(malformed(method, "reply is not JSON")),
+        },
+        500 => {
+            let fault = parsed.as_ref().and_then(Value::as_object).and_then(|m| {
+                non_empty(m.get("faultcode")).map(|code| (code, text(m.get("faultstring"))))
+            });
+            match fault {
+                Some((code, message)) => Err(Error::new(
+                    method,
+                    ErrorKind::Fault {
+                        code,
+                        message: message.unwrap_or_default(),
+                    },
+                )),
+                None => Err(Error::new(method, ErrorKind::Http(500))),
+            }
+        }
+        s => Err(Error::new(method, ErrorKind::Http(s))),
+    }
+}
+
+fn map_ureq(method: &str, e: ureq::Error) -> Error {
+    let kind = match e {
+        ureq::Error::Timeout(_) => ErrorKind::Timeout,
+        ureq::Error::Io(io) if matches!(io.kind(), IoKind::TimedOut | IoKind::WouldBlock) => {
+            ErrorKind::Timeout
+        }
+        ureq::Error::StatusCode(s) => ErrorKind::Http(s),
+        ureq::Error::BodyExceedsLimit(_) => ErrorKind::Malformed("reply too large".into()),
+        other => ErrorKind::Transport(other.to_string()),
+    };
+    Error::new(method, kind)
+}
+
+fn malformed(method: &str, what: &str) -> Error {
+    Error::new(method, ErrorKind::Malformed(what.to_string()))
+}
+
+/// A 200 reply may carry `success: 0` instead of a fault; treat that as a failure.
+fn expect_success(method: &str, reply: &Map<String, Value>) -> Result<(), Error> {
+    match reply.get("success").map(|v| flag(Some(v))) {
+        Some(Some(false)) => Err(malformed(method, "the server answered success=0")),
+        _ => Ok(()),
+    }
+}
+
+fn required_int(method: &str, m: &Map<String, Value>, key: &str) -> Result<i64, Error> {
+    int(m.get(key)).ok_or_else(|| malformed(method, &format!("reply lacks {key}")))
+}
+
+fn list<'a>(method: &str, m: &'a Map<String, Value>, key: &str) -> Result<&'a Vec<Value>, Error> {
+    m.get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed(method, &format!("reply lacks {key}")))
+}
+
+/// A random 16-character alphanumeric service password (`h323_password`) for a new
+/// number account.
+pub fn random_service_password() -> std::io::Result<String> {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+    let limit = 256 - (256 % ALPHABET.len());
+    let mut out = String::with_capacity(16);
+    while out.len() < 16 {
+        let mut buf = [0u8; 32];
+        getrandom::fill(&mut buf).map_err(|e| std::io::Error::other(e.to_string()))?;
+        for b in buf {
+            if (b as usize) < limit && out.len() < 16 {
+                out.push(char::from(ALPHABET[b as usize % ALPHABET.len()]));
+            }
+        }
+    }
+    Ok(out)
+}

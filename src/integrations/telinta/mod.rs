@@ -1,0 +1,216 @@
+//! Telinta (PortaBilling) integration: the [`Telinta`] trait the portal calls, the real
+//! client ([`TelintaClient`], ureq) and the simulator ([`TelintaSim`], tiny_http).
+//!
+//! Wire format: `shared/reference/telinta-api.md`. The trait speaks plain Rust types;
+//! numbers are the portal's 10-digit strings, and the client adds the leading `"1"`
+//! Telinta expects. No ureq or tiny_http type appears outside `client.rs` / `sim/`.
+//!
+//! Every method is blocking and bounded by the client's timeout. A call that fails
+//! with an auth fault is retried exactly once after a fresh login; nothing else is
+//! retried (the workflow layer decides what to do with an error).
+
+mod client;
+mod error;
+pub mod sim;
+mod types;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+
+pub use client::{Credential, TelintaClient, TelintaConfig, random_service_password};
+pub use error::{Error, ErrorKind};
+pub use sim::{Failure, SimOptions, TelintaSim, Times};
+pub use types::{
+    Account, AccountUpdate, Customer, DidNumber, FollowMe, FollowMeNumber, FollowMeNumberUpdate,
+    FollowMeSettings, ForwardMode, NewAccount, NewCustomer, NewFollowMeNumber, PricingBatch,
+};
+
+/// Everything the portal asks of Telinta. Implemented by [`TelintaClient`]; tests of
+/// the workflows can also implement it in memory, but prefer the client against
+/// [`TelintaSim`], which exercises the wire format too.
+///
+/// `number` arguments are 10 ASCII digits; anything else fails with
+/// [`ErrorKind::InvalidInput`] before anything is sent.
+pub trait Telinta: Send + Sync {
+    // ---- DID inventory -------------------------------------------------------------
+
+    /// One page of free, unassigned numbers (`DID/get_number_list` with `usage: "I"`:
+    /// no customer, not used by an account), in Telinta's order. Page with `offset`
+    /// until an empty page comes back; do not stop at a short page (Telinta may cap
+    /// `limit`). Frozen numbers are included with `frozen = true`: skip them.
+    fn list_free_numbers(&self, limit: u32, offset: u64) -> Result<Vec<DidNumber>, Error>;
+
+    /// The inventory entry whose number is exactly `"1"` + `number`, if any.
+    fn find_number(&self, number: &str) -> Result<Option<DidNumber>, Error>;
+
+    /// Adds `number` to the DID inventory under vendor batch `i_dv_batch`
+    /// (`DID/add_number`); returns its `i_did_number`. The new number has no pricing batch.
+    fn add_number(
+        &self,
+        number: &str,
+        i_dv_batch: i64,
+        description: Option<&str>,
+    ) -> Result<i64, Error>;
+
+    /// The pricing batches visible to the login (`DID/get_owner_batch_list`).
+    fn list_pricing_batches(&self) -> Result<Vec<PricingBatch>, Error>;
+
+    /// Attaches pricing batch `i_do_batch` to a number (`DID/assign_did_to_owner_batch`).
+    fn attach_pricing_batch(&self, i_did_number: i64, i_do_batch: i64) -> Result<(), Error>;
+
+    /// Assigns a number to a customer (`DID/assign_did_to_customer`). Check
+    /// [`DidNumber::has_pricing_batch`] and the current owner first.
+    fn assign_number_to_customer(&self, i_did_number: i64, i_customer: i64) -> Result<(), Error>;
+
+    // ---- Customers -------------------------------------------------------------------
+
+    /// The customer with this `i_customer`, or `None`.
+    fn get_customer(&self, i_customer: i64) -> Result<Option<Customer>, Error>;
+
+    /// The customer with exactly this name, or `None`.
+    fn find_customer_by_name(&self, name: &str) -> Result<Option<Customer>, Error>;
+
+    /// Creates a customer; returns its `i_customer`.
+    fn add_customer(&self, customer: &NewCustomer) -> Result<i64, Error>;
+
+    // ---- Accounts --------------------------------------------------------------------
+
+    /// The account whose `id` is `"1"` + `number`, or `None` (never a fault).
+    fn get_account(&self, number: &str) -> Result<Option<Account>, Error>;
+
+    /// Creates a number account; returns its `i_account`. An existing id fails with
+    /// a fault for which [`Error::is_duplicate_id`] is true.
+    fn add_account(&self, account: &NewAccount) -> Result<i64, Error>;
+
+    /// Changes the `Some` fields of an account.
+    fn update_account(&self, update: &AccountUpdate) -> Result<(), Error>;
+
+    // ---- Follow-me (call forwarding) -------------------------------------------------
+
+    /// The follow-me record and forwarding numbers of an account. The current mode is
+    /// [`Account::forward_mode`] from [`Telinta::get_account`].
+    fn get_follow_me(&self, i_account: i64) -> Result<FollowMe, Error>;
+
+    /// Creates or updates the follow-me record (`update_account_followme`,
+    /// sequence `Order`, ring `timeout` seconds).
+    fn set_follow_me_settings(&self, i_account: i64, timeout: u32) -> Result<(), Error>;
+
+    /// Adds a forwarding number; returns its `i_follow_me_number`.
+    fn add_follow_me_number(&self, number: &NewFollowMeNumber) -> Result<i64, Error>;
+
+    /// Changes the `Some` fields of a forwarding number.
+    fn update_follow_me_number(&self, update: &FollowMeNumberUpdate) -> Result<(), Error>;
+
+    // ---- Voicemail -------------------------------------------------------------------
+
+    /// Sets the voicemail PIN of the account `"1"` + `number` on the unified-messaging
+    /// server (`Voicemail/set_vm_settings`, separate base URL), logging in there as
+    /// the account with `account_password`. [U] in the reference: which account
+    /// password the UM server accepts, and whether it has a JSON API at all.
+    fn set_voicemail_pin(
+        &self,
+        number: &str,
+        account_password: &str,
+        pin: &str,
+    ) -> Result<(), Error>;
+
+    // ---- Provided recipes (built only from the methods above) ------------------------
+
+    /// Sets the forwarding mode (`update_account` with `follow_me_enabled`).
+    fn set_forward_mode(&self, i_account: i64, mode: ForwardMode) -> Result<(), Error> {
+        let mut u = AccountUpdate::new(i_account);
+        u.forward_mode = Some(mode);
+        self.update_account(&u)
+    }
+
+    /// Sets the service password (`h323_password`), one of the two PIN targets.
+    fn set_service_password(&self, i_account: i64, password: &str) -> Result<(), Error> {
+        let mut u = AccountUpdate::new(i_account);
+        u.service_password = Some(password.to_string());
+        self.update_account(&u)
+    }
+
+    /// "Forward all calls to this 10-digit number" (reference §5.2 recipe): mode `C`,
+    /// create the follow-me record if missing, then update the first forwarding number
+    /// or add one. Safe to run again after a partial failure.
+    fn set_forwarding(&self, i_account: i64, number: &str) -> Result<(), Error> {
+        if !is_ten_digits(number) {
+            return Err(Error::new(
+                "Account/update_followme_number",
+                ErrorKind::InvalidInput("forwarding number must be 10 digits".into()),
+            ));
+        }
+        self.set_forward_mode(i_account, ForwardMode::Simple)?;
+        let current = self.get_follow_me(i_account)?;
+        if current.settings.is_none() {
+            self.set_follow_me_settings(i_account, 20)?;
+        }
+        match current.numbers.first() {
+            Some(first) => {
+                let mut u = FollowMeNumberUpdate::new(first.i_follow_me_number);
+                u.redirect_number = Some(number.to_string());
+                u.active = Some(true);
+                self.update_follow_me_number(&u)
+            }
+            None => self
+                .add_follow_me_number(&NewFollowMeNumber::new(i_account, number))
+                .map(|_| ()),
+        }
+    }
+
+    /// Every free number, paging with `page_size` until an empty page. Stops with
+    /// [`ErrorKind::Malformed`] if a page brings nothing new (a server ignoring `offset`).
+    fn list_all_free_numbers(&self, page_size: u32) -> Result<Vec<DidNumber>, Error> {
+        let page_size = page_size.max(1);
+        let mut all = Vec::new();
+        let mut seen = HashSet::new();
+        let mut offset = 0u64;
+        loop {
+            let page = self.list_free_numbers(page_size, offset)?;
+            if page.is_empty() {
+                return Ok(all);
+            }
+            offset += page.len() as u64;
+            let before = all.len();
+            for n in page {
+                if seen.insert(n.i_did_number) {
+                    all.push(n);
+                }
+            }
+            if all.len() == before {
+                return Err(Error::new(
+                    "DID/get_number_list",
+                    ErrorKind::Malformed("paging does not advance".into()),
+                ));
+            }
+        }
+    }
+}
+
+/// True for exactly 10 ASCII digits.
+pub fn is_ten_digits(s: &str) -> bool {
+    s.len() == 10 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The portal's 10 digits as Telinta writes them: `"1"` + number.
+fn to_wire_number(method: &str, number: &str) -> Result<String, Error> {
+    if is_ten_digits(number) {
+        Ok(format!("1{number}"))
+    } else {
+        Err(Error::new(
+            method,
+            ErrorKind::InvalidInput("a number must be exactly 10 digits".into()),
+        ))
+    }
+}
+
+/// Telinta's `"1"` + 10 digits as the portal's 10 digits; anything else unchanged.
+fn from_wire_number(number: &str) -> String {
+    match number.strip_prefix('1') {
+        Some(rest) if is_ten_digits(rest) => rest.to_string(),
+        _ => number.to_string(),
+    }
+}

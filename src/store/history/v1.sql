@@ -1,0 +1,109 @@
+-- didport database schema, version 1 (PRAGMA user_version = 1).
+-- A fresh database is created from exactly this file; older databases are upgraded by the
+-- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
+
+-- Key/value settings the portal generates for itself (the signing key for CSRF and flash cookies).
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE users (
+    id                  INTEGER PRIMARY KEY,
+    email               TEXT NOT NULL UNIQUE,          -- lower-cased on the way in
+    name                TEXT NOT NULL DEFAULT '',
+    role                TEXT NOT NULL CHECK (role IN ('admin', 'customer')),
+    password_hash       TEXT NOT NULL,                 -- Argon2id PHC string
+    telinta_customer    INTEGER,                       -- linked i_customer, if any
+    created_at          INTEGER NOT NULL,
+    password_changed_at INTEGER NOT NULL
+) STRICT;
+
+-- Sign-in sessions. Only the SHA-256 of the cookie token is stored.
+CREATE TABLE sessions (
+    token_hash   TEXT PRIMARY KEY,
+    user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    address      TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX sessions_user ON sessions (user_id);
+
+-- Single-use password reset tokens (SHA-256 of the emailed token).
+CREATE TABLE password_resets (
+    token_hash TEXT PRIMARY KEY,
+    user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+) STRICT;
+CREATE INDEX password_resets_user ON password_resets (user_id);
+
+-- Failed sign-ins, counted per account and per client address for throttling.
+CREATE TABLE login_failures (
+    id    INTEGER PRIMARY KEY,
+    scope TEXT NOT NULL CHECK (scope IN ('account', 'address')),
+    key   TEXT NOT NULL,
+    at    INTEGER NOT NULL
+) STRICT;
+CREATE INDEX login_failures_key ON login_failures (scope, key, at);
+
+CREATE TABLE plans (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL UNIQUE,
+    description   TEXT NOT NULL DEFAULT '',
+    setup_cents   INTEGER NOT NULL CHECK (setup_cents >= 0),
+    monthly_cents INTEGER NOT NULL CHECK (monthly_cents >= 0),
+    active        INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+) STRICT;
+
+-- The inventory of numbers for sale.
+CREATE TABLE numbers (
+    id           INTEGER PRIMARY KEY,
+    number       TEXT NOT NULL UNIQUE CHECK (length(number) = 10 AND number NOT GLOB '*[^0-9]*'),
+    npa          TEXT NOT NULL,
+    nxx          TEXT NOT NULL,
+    state        TEXT NOT NULL DEFAULT '',
+    rate_center  TEXT NOT NULL DEFAULT '',
+    type         TEXT NOT NULL CHECK (type IN ('local', 'tollfree')),
+    availability TEXT NOT NULL DEFAULT 'available' CHECK (availability IN ('available', 'held', 'sold')),
+    source       TEXT NOT NULL CHECK (source IN ('import', 'telinta', 'demo')),
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+) STRICT;
+
+-- Notifications, written in the same transaction as the change they report and delivered by
+-- the background sender.
+CREATE TABLE outbox (
+    id              INTEGER PRIMARY KEY,
+    event           TEXT NOT NULL CHECK (event IN ('order_placed', 'payment_received',
+                        'number_activated', 'activation_failed', 'number_status_changed',
+                        'settings_changed', 'settings_change_failed', 'password_reset')),
+    to_addr         TEXT NOT NULL,
+    subject         TEXT NOT NULL,
+    body            TEXT NOT NULL,
+    created_at      INTEGER NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_error      TEXT,
+    sent_at         INTEGER
+) STRICT;
+CREATE INDEX outbox_due ON outbox (status, next_attempt_at);
+
+-- Who changed what, and the outcome. Never holds a secret or a PIN.
+CREATE TABLE audit (
+    id        INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor_id  INTEGER REFERENCES users (id) ON DELETE SET NULL,
+    actor     TEXT NOT NULL,                 -- email or 'system' at the time of the change
+    action    TEXT NOT NULL,
+    subject   TEXT NOT NULL DEFAULT '',
+    outcome   TEXT NOT NULL CHECK (outcome IN ('ok', 'failed', 'refused')),
+    detail    TEXT NOT NULL DEFAULT '',
+    address   TEXT NOT NULL DEFAULT ''
+) STRICT;
+CREATE INDEX audit_at ON audit (at);

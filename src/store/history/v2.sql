@@ -1,0 +1,31 @@
+-- Version 1 → 2: the number becomes the row id, with search indexes and a trigram index.
+CREATE TABLE numbers_v2 (
+    number       INTEGER PRIMARY KEY CHECK (number BETWEEN 2000000000 AND 9999999999),
+    npa          TEXT NOT NULL,
+    nxx          TEXT NOT NULL,
+    state        TEXT NOT NULL DEFAULT '',
+    rate_center  TEXT NOT NULL DEFAULT '',
+    type         TEXT NOT NULL CHECK (type IN ('local', 'tollfree')),
+    availability TEXT NOT NULL DEFAULT 'available' CHECK (availability IN ('available', 'held', 'sold')),
+    source       TEXT NOT NULL CHECK (source IN ('import', 'telinta', 'demo')),
+    created_at   INTEGER NOT NULL,
+    updated_at   INTEGER NOT NULL
+) STRICT;
+INSERT INTO numbers_v2 (number, npa, nxx, state, rate_center, type, availability, source, created_at, updated_at)
+    SELECT CAST(number AS INTEGER), npa, nxx, state, rate_center, type, availability, source, created_at, updated_at
+    FROM numbers ORDER BY number;
+DROP TABLE numbers;
+ALTER TABLE numbers_v2 RENAME TO numbers;
+CREATE INDEX numbers_state ON numbers (state) WHERE availability = 'available';
+CREATE INDEX numbers_type ON numbers (type) WHERE availability = 'available';
+CREATE INDEX numbers_source ON numbers (source, availability);
+CREATE VIRTUAL TABLE numbers_grams USING fts5 (
+    digits, content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
+);
+INSERT INTO numbers_grams (rowid, digits) SELECT number, CAST(number AS TEXT) FROM numbers;
+CREATE TRIGGER numbers_grams_insert AFTER INSERT ON numbers BEGIN
+    INSERT INTO numbers_grams (rowid, digits) VALUES (new.number, CAST(new.number AS TEXT));
+END;
+CREATE TRIGGER numbers_grams_delete AFTER DELETE ON numbers BEGIN
+    DELETE FROM numbers_grams WHERE rowid = old.number;
+END;

@@ -1,0 +1,176 @@
+//! Bulk inventory: CSV import.
+
+use std::io::Read;
+
+use super::Internal;
+use crate::domain::inventory::check_row;
+use crate::store::Store;
+use crate::store::numbers::{NewNumber, Upserted, upsert};
+
+/// Rows written per transaction: large enough to be fast, small enough not to hold the write
+/// lock for long while the portal serves other requests.
+const BATCH: usize = 20_000;
+/// Bad rows listed in a report (all are counted).
+pub const MAX_LISTED_PROBLEMS: usize = 1000;
+
+#[derive(Debug, Default, Clone)]
+pub struct ImportReport {
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub bad: u64,
+    /// (line, reason) of the first bad rows.
+    pub problems: Vec<(u64, String)>,
+    pub ignored_columns: Vec<String>,
+}
+
+#[derive(Debug)]
+pub enum ImportError {
+    /// The file as a whole cannot be read as the expected CSV.
+    BadFile(String),
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for ImportError {
+    fn from(e: crate::store::Error) -> Self {
+        ImportError::Internal(e.into())
+    }
+}
+
+impl std::fmt::Display for ImportError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ImportError::BadFile(m) => f.write_str(m),
+            ImportError::Internal(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+struct Pending {
+    row: crate::domain::inventory::InventoryRow,
+}
+
+/// Imports a CSV with a header row naming `number` and optionally `state`, `rate_center`,
+/// `type`. Good rows go in; bad rows are reported with their line numbers and skipped.
+/// `progress(rows_done, bytes_read)` is called after each batch.
+pub fn import_csv(
+    store: &Store,
+    input: impl Read,
+    now: i64,
+    progress: &mut dyn FnMut(u64, u64),
+) -> Result<ImportReport, ImportError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(input);
+    let headers = rdr
+        .headers()
+        .map_err(|e| ImportError::BadFile(format!("the file cannot be read as CSV: {e}")))?
+        .clone();
+    let find = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case(name))
+    };
+    let Some(col_number) = find("number") else {
+        return Err(ImportError::BadFile(
+            "the first line must be a header naming the columns, with a column called \"number\" \
+             (and optionally state, rate_center, type)"
+                .into(),
+        ));
+    };
+    let (col_state, col_rc, col_type) = (find("state"), find("rate_center"), find("type"));
+    let mut report = ImportReport {
+        ignored_columns: headers
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .filter(|h| !["number", "state", "rate_center", "type"].contains(&h.as_str()))
+            .collect(),
+        ..ImportReport::default()
+    };
+    let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+    let mut record = csv::StringRecord::new();
+    let mut rows_done = 0u64;
+    loop {
+        let more = match rdr.read_record(&mut record) {
+            Ok(m) => m,
+            Err(e) => {
+                let line = e.position().map_or(0, |p| p.line());
+                bad(&mut report, line, format!("unreadable: {e}"));
+                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                    return Err(ImportError::BadFile(format!(
+                        "reading the file failed: {e}"
+                    )));
+                }
+                continue;
+            }
+        };
+        if !more {
+            break;
+        }
+        let line = record.position().map_or(0, |p| p.line());
+        if record.iter().all(str::is_empty) {
+            continue; // blank lines are not errors
+        }
+        let get = |c: Option<usize>| c.and_then(|i| record.get(i)).unwrap_or("");
+        match check_row(
+            get(Some(col_number)),
+            get(col_state),
+            get(col_rc),
+            get(col_type),
+        ) {
+            Ok(row) => batch.push(Pending { row }),
+            Err(m) => bad(&mut report, line, m),
+        }
+        if batch.len() >= BATCH {
+            rows_done += write_batch(store, &mut batch, now, &mut report)?;
+            progress(rows_done, rdr.position().byte());
+        }
+    }
+    rows_done += write_batch(store, &mut batch, now, &mut report)?;
+    progress(rows_done, rdr.position().byte());
+    report.problems.sort_by_key(|(l, _)| *l);
+    Ok(report)
+}
+
+fn bad(report: &mut ImportReport, line: u64, reason: String) {
+    report.bad += 1;
+    if report.problems.len() < MAX_LISTED_PROBLEMS {
+        report.problems.push((line, reason));
+    }
+}
+
+fn write_batch(
+    store: &Store,
+    batch: &mut Vec<Pending>,
+    now: i64,
+    report: &mut ImportReport,
+) -> Result<u64, ImportError> {
+    if batch.is_empty() {
+        return Ok(0);
+    }
+    let n = batch.len() as u64;
+    let (a, u, same) = store.write(|tx| {
+        let (mut a, mut u, mut same) = (0, 0, 0);
+        for p in batch.iter() {
+            let nn = NewNumber {
+                number: &p.row.number,
+                state: &p.row.state,
+                rate_center: &p.row.rate_center,
+                kind: Some(p.row.kind),
+                source: "import",
+            };
+            match upsert(tx, &nn, now)? {
+                Upserted::Added => a += 1,
+                Upserted::Updated => u += 1,
+                Upserted::Unchanged => same += 1,
+            }
+        }
+        Ok::<_, crate::store::Error>((a, u, same))
+    })?;
+    report.added += a;
+    report.updated += u;
+    report.unchanged += same;
+    batch.clear();
+    Ok(n)
+}
