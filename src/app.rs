@@ -30,6 +30,7 @@ pub struct App {
     pub secure_cookies: bool,
     pub demo: bool,
     pub mail_configured: bool,
+    pub search_limiter: crate::http::ratelimit::RateLimiter,
     extra: Option<Arc<ExtraRoute>>,
 }
 
@@ -47,6 +48,7 @@ pub struct StartOptions {
     pub mailer: Option<Arc<dyn Mailer>>,
     pub demo: bool,
     pub extra_route: Option<Arc<ExtraRoute>>,
+    pub telinta: Option<Arc<dyn crate::integrations::telinta::Telinta>>,
     /// How often the mail sender looks for due messages without being woken.
     pub mail_poll: Duration,
 }
@@ -58,6 +60,7 @@ impl StartOptions {
             mailer: None,
             demo: false,
             extra_route: None,
+            telinta: None,
             mail_poll: Duration::from_secs(5),
         }
     }
@@ -110,7 +113,7 @@ pub fn start_with_store(
     let running = server::start(ServerSetup {
         listen: config.listen,
         workers: config.workers,
-        max_body: server::MAX_BODY_BYTES,
+        max_body: body_limit,
         handler: Arc::new(move |req| match handler_cell.get() {
             Some(app) => handle(app, req),
             None => Response::text(503, "Starting up; try again in a moment."),
@@ -127,6 +130,7 @@ pub fn start_with_store(
         config: config.clone(),
         public_url: url.clone(),
         mail: waker.clone(),
+        telinta: opts.telinta.clone(),
     };
     let mail_configured = opts.mailer.is_some();
     let sender = match opts.mailer {
@@ -150,6 +154,7 @@ pub fn start_with_store(
         secure_cookies: url.starts_with("https://"),
         demo: opts.demo,
         mail_configured,
+        search_limiter: crate::http::ratelimit::RateLimiter::new(config.search_rate_limit),
         extra: opts.extra_route,
     };
     let _ = cell.set(app);
@@ -161,6 +166,15 @@ pub fn start_with_store(
         server: Some(running),
         sender,
     })
+}
+
+/// Uploads are allowed only where a page takes a file.
+fn body_limit(path: &str) -> usize {
+    if path == "/admin/numbers/import" {
+        server::MAX_UPLOAD_BYTES
+    } else {
+        server::MAX_BODY_BYTES
+    }
 }
 
 fn url_host(url: &str) -> String {
@@ -436,12 +450,19 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Post, ["account", "password"]) => pages::auth::change_submit(ctx),
         (_, ["account", "password"]) => not_allowed("GET, POST"),
 
+        (Get, ["numbers"]) => pages::numbers::search_page(ctx),
+        (Get, ["numbers", number]) => pages::numbers::detail(ctx, number),
+        (Get, ["api", "v1", "numbers"]) => pages::numbers::search_api(ctx),
+
         (Get, ["my"]) => pages::my::home(ctx),
 
         (Get, ["admin"]) => pages::admin::dashboard(ctx),
         (Get, ["admin", "outbox"]) => pages::admin::outbox(ctx),
         (Post, ["admin", "outbox", id, "retry"]) => pages::admin::outbox_retry(ctx, id),
         (Get, ["admin", "audit"]) => pages::admin::audit(ctx),
+        (Get, ["admin", "numbers"]) => pages::admin_numbers::inventory(ctx),
+        (Post, ["admin", "numbers", "import"]) => pages::admin_numbers::import(ctx),
+        (Post, ["admin", "numbers", "sync"]) => pages::admin_numbers::sync(ctx),
 
         _ => pages::errors::not_found(ctx),
     }

@@ -14,6 +14,7 @@ use crate::config::{Config, Overrides, ProcessEnv};
 use crate::domain::Role;
 use crate::domain::plan::PlanInput;
 use crate::integrations::mail::{Mailer, OutgoingMail, SmtpMailer};
+use crate::integrations::telinta::{Credential, Telinta, TelintaClient, TelintaConfig};
 use crate::store::{self, Store};
 use crate::workflow::{Services, accounts, mail_sender};
 
@@ -104,6 +105,8 @@ enum NumbersCommand {
     /// Import numbers from a CSV file with a header row (number,state,rate_center,type);
     /// `-` reads standard input.
     Import { file: PathBuf },
+    /// Pull the free numbers of the Telinta DID inventory into the local inventory.
+    Sync,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -203,6 +206,9 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::Numbers {
             command: NumbersCommand::Import { file },
         } => numbers_import(&config, &file),
+        Command::Numbers {
+            command: NumbersCommand::Sync,
+        } => numbers_sync(config),
         Command::Backup { dest } => {
             if !config.db.exists() {
                 return Err(Fail::Other(format!(
@@ -231,15 +237,54 @@ fn run(cli: Cli) -> Result<(), Fail> {
     }
 }
 
-fn services(config: Config, store: Store) -> Services {
+fn services(config: Config, store: Store) -> Result<Services, Fail> {
     let url = config.public_url(config.listen);
-    Services {
+    let telinta = telinta_client(&config)?;
+    Ok(Services {
         store,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
         public_url: url,
         mail: mail_sender::Waker::default(),
+        telinta,
+    })
+}
+
+/// The real Telinta client, when `DIDPORT_TELINTA_URL` is set.
+fn telinta_client(config: &Config) -> Result<Option<Arc<dyn Telinta>>, Fail> {
+    let Some(t) = &config.telinta else {
+        return Ok(None);
+    };
+    let credential = match (&t.token, &t.password) {
+        (Some(token), _) => Credential::Token(token.clone()),
+        (None, Some(pw)) => Credential::Password(pw.clone()),
+        (None, None) => {
+            return Err(Fail::Usage(vec![
+                "DIDPORT_TELINTA_PASSWORD or DIDPORT_TELINTA_TOKEN is required".into(),
+            ]));
+        }
+    };
+    let mut cfg = TelintaConfig::new(t.url.clone(), t.login.clone(), credential);
+    cfg.voicemail_url = t.voicemail_url.clone();
+    let client = TelintaClient::new(cfg).map_err(|e| Fail::Usage(vec![e.to_string()]))?;
+    Ok(Some(Arc::new(client)))
+}
+
+fn numbers_sync(config: Config) -> Result<(), Fail> {
+    if config.telinta.is_none() {
+        return Err(Fail::Usage(vec![
+            "DIDPORT_TELINTA_URL is not set: there is no Telinta to sync with".into(),
+        ]));
     }
+    let store = Store::open(&config.db, 2)?;
+    let s = services(config, store)?;
+    let r = crate::workflow::inventory::sync(&s, "command line")
+        .map_err(|e| Fail::Other(e.to_string()))?;
+    println!(
+        "{} numbers free at Telinta: {} added, {} adopted, {} withdrawn, {} frozen skipped",
+        r.free_upstream, r.added, r.adopted, r.removed, r.frozen_skipped
+    );
+    Ok(())
 }
 
 fn serve(config: Config) -> Result<(), Fail> {
@@ -257,6 +302,7 @@ fn serve(config: Config) -> Result<(), Fail> {
     };
     let mut opts = StartOptions::new(Arc::new(SystemClock));
     opts.mailer = mailer;
+    opts.telinta = telinta_client(&config)?;
     let portal = app::start(config, opts).map_err(Fail::Other)?;
     log::info!(
         "didport {} serving {}",
@@ -290,7 +336,7 @@ fn user_add(
         RoleArg::Customer => Role::Customer,
     };
     let store = Store::open(&config.db, 2)?;
-    let s = services(config, store);
+    let s = services(config, store)?;
     let user = accounts::add_user(&s, email, name, role, password).map_err(Fail::Other)?;
     println!("created {} user {} (id {})", user.role, user.email, user.id);
     Ok(())
@@ -409,6 +455,23 @@ fn numbers_import(config: &Config, file: &std::path::Path) -> Result<(), Fail> {
     if tty && size.is_some_and(|t| t > 1_000_000) {
         eprintln!();
     }
+    let now = SystemClock.now();
+    store.write(|tx| {
+        store::imports::record(
+            tx,
+            &store::imports::ImportRun {
+                at: now,
+                actor: "command line".into(),
+                kind: "cli".into(),
+                added: report.added as i64,
+                updated: report.updated as i64,
+                unchanged: report.unchanged as i64,
+                bad: report.bad as i64,
+                problems: report.problems.clone(),
+                ..Default::default()
+            },
+        )
+    })?;
     for (line, reason) in &report.problems {
         eprintln!("line {line}: {reason} (skipped)");
     }

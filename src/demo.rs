@@ -12,6 +12,10 @@ use crate::store::numbers::{NewNumber, insert_new};
 use crate::store::plans::{NewPlan, insert as insert_plan};
 use crate::store::{Store, users};
 
+/// How many numbers the demo offers.
+pub const DEMO_NUMBERS: usize = 3000;
+const DEMO_SEED: u64 = 2026;
+
 pub const ADMIN_EMAIL: &str = "admin@demo.example";
 pub const CUSTOMER_EMAIL: &str = "customer@demo.example";
 
@@ -136,7 +140,7 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoAccounts, String> {
     let customer_password = demo_password()?;
     let admin_hash = secure::hash_password(&admin_password)?;
     let customer_hash = secure::hash_password(&customer_password)?;
-    let numbers = generate_numbers(3000, 2026);
+    let numbers = generate_numbers(DEMO_NUMBERS, DEMO_SEED);
     store
         .write(|tx| {
             for (email, name, role, hash) in [
@@ -230,8 +234,20 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     let store = Store::open(&config.db, config.workers as u32 + 2).map_err(|e| e.to_string())?;
     let clock = Arc::new(SystemClock);
     let accounts = seed(&store, clock.now())?;
+    // The Telinta simulator knows the same numbers as free, so sync and activation work.
+    let telinta_sim = crate::integrations::telinta::TelintaSim::start(DEMO_SEED)
+        .map_err(|e| format!("cannot start the Telinta simulator: {e}"))?;
+    telinta_sim.add_free_numbers(
+        generate_numbers(DEMO_NUMBERS, DEMO_SEED)
+            .iter()
+            .map(|g| g.number.digits().to_string()),
+        Some(1),
+    );
+    let telinta = crate::integrations::telinta::TelintaClient::new(telinta_sim.client_config())
+        .map_err(|e| e.to_string())?;
     let mut opts = StartOptions::new(clock);
     opts.demo = true;
+    opts.telinta = Some(Arc::new(telinta));
     let db = config.db.clone();
     let portal = app::start_with_store(config, store, opts)?;
     println!("didport demo (sandbox) is running at {}", portal.url);
@@ -252,6 +268,7 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
         "Emails are kept in the outbox: sign in as admin and open /admin/outbox. Ctrl-C stops."
     );
     portal.wait();
+    drop(telinta_sim);
     Ok(())
 }
 

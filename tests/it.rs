@@ -17,3 +17,5 @@ mod cli;
 mod http_basics;
 #[path = "it/mail.rs"]
 mod mail;
+#[path = "it/numbers.rs"]
+mod numbers;

@@ -2,6 +2,8 @@
 
 pub mod assets;
 pub mod cookies;
+pub mod multipart;
+pub mod ratelimit;
 pub mod server;
 
 use std::collections::HashMap;
@@ -46,16 +48,32 @@ impl Request {
         parse_form(self.query.as_bytes())
     }
 
-    /// `application/x-www-form-urlencoded` body fields (the last of repeated keys wins).
+    /// Form fields: an `application/x-www-form-urlencoded` body, or the text fields of a
+    /// `multipart/form-data` one (the last of repeated keys wins).
     pub fn form(&self) -> HashMap<String, String> {
-        let is_form = self
-            .header("content-type")
-            .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
-        if is_form {
+        let ct = self.header("content-type").unwrap_or("");
+        if ct.starts_with("application/x-www-form-urlencoded") {
             parse_form(&self.body)
+        } else if ct.starts_with("multipart/form-data") {
+            multipart::parse(ct, &self.body)
+                .map(|parts| {
+                    parts
+                        .into_iter()
+                        .filter(|p| p.filename.is_none())
+                        .map(|p| (p.name, String::from_utf8_lossy(&p.data).into_owned()))
+                        .collect()
+                })
+                .unwrap_or_default()
         } else {
             HashMap::new()
         }
+    }
+
+    /// The uploaded file in field `name` of a multipart form.
+    pub fn file(&self, name: &str) -> Result<Option<multipart::Part>, &'static str> {
+        let ct = self.header("content-type").unwrap_or("");
+        let parts = multipart::parse(ct, &self.body)?;
+        Ok(parts.into_iter().find(|p| p.name == name))
     }
 
     /// Path segments, percent-decoded; `/a/b/` → `["a", "b"]`.

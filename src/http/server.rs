@@ -13,7 +13,9 @@ use std::time::{Duration, Instant};
 use super::{Method, Request, Response};
 
 /// Largest request body read; larger ones get 413 without being read.
-pub const MAX_BODY_BYTES: usize = 12 * 1024 * 1024;
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest body on the routes that take file uploads.
+pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 
 pub type Handler = dyn Fn(Request) -> Response + Send + Sync;
 /// Renders the 500 page for an incident id.
@@ -24,7 +26,8 @@ pub type TooLargePage = dyn Fn() -> Response + Send + Sync;
 pub struct ServerSetup {
     pub listen: SocketAddr,
     pub workers: usize,
-    pub max_body: usize,
+    /// The body limit for a path.
+    pub max_body: fn(&str) -> usize,
     pub handler: Arc<Handler>,
     pub panic_page: Arc<PanicPage>,
     pub too_large_page: Arc<TooLargePage>,
@@ -121,20 +124,21 @@ fn handle_one(mut rq: tiny_http::Request, setup: &ServerSetup) {
         .remote_addr()
         .map_or(std::net::IpAddr::from([127, 0, 0, 1]), |a| a.ip());
 
-    let response = if rq.body_length().is_some_and(|n| n > setup.max_body) {
+    let max_body = (setup.max_body)(&path);
+    let response = if rq.body_length().is_some_and(|n| n > max_body) {
         (setup.too_large_page)()
     } else {
         let mut body = Vec::new();
         let read = rq
             .as_reader()
-            .take(setup.max_body as u64 + 1)
+            .take(max_body as u64 + 1)
             .read_to_end(&mut body);
         match read {
             Err(e) => {
                 log::warn!("{method_name} {path}: reading the body failed: {e}");
                 Response::text(400, "The request body could not be read.")
             }
-            Ok(_) if body.len() > setup.max_body => (setup.too_large_page)(),
+            Ok(_) if body.len() > max_body => (setup.too_large_page)(),
             Ok(_) => {
                 let headers = rq
                     .headers()

@@ -78,8 +78,9 @@ pub fn too_large(app: Option<&App>) -> Response {
         html! {
             section.narrow id="error-413" {
                 h1 { "That upload is too large" }
-                p { "Requests are limited to "
-                    (crate::http::server::MAX_BODY_BYTES / (1024 * 1024)) " MB. Nothing was changed." }
+                p { "The request was larger than this page accepts. Nothing was changed. "
+                    "Inventory files can be up to "
+                    (crate::http::server::MAX_UPLOAD_BYTES / (1024 * 1024)) " MB; split larger ones." }
             }
         },
     );

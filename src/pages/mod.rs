@@ -1,10 +1,12 @@
 //! Pages: maud views and the handlers that parse forms, call the store or a workflow, and answer.
 
 pub mod admin;
+pub mod admin_numbers;
 pub mod auth;
 pub mod errors;
 pub mod home;
 pub mod my;
+pub mod numbers;
 
 use maud::{DOCTYPE, Markup, html};
 

@@ -231,7 +231,7 @@ pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
     };
     if let Some(d) = &indexed {
         sql = format!(
-            "SELECT {cols} FROM numbers_grams g JOIN numbers n ON n.number = g.rowid",
+            "SELECT {cols} FROM numbers_grams JOIN numbers n ON n.number = numbers_grams.rowid",
             cols = COLUMNS
                 .split(", ")
                 .map(|c| format!("n.{c}"))
@@ -239,7 +239,7 @@ pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
                 .join(", ")
         );
         conds = vec!["n.availability = 'available'".into()];
-        conds.push("g.digits MATCH ?".into());
+        conds.push("numbers_grams MATCH ?".into());
         args.push(Value::Text(trigram_query(d)));
     }
     let col = |c: &str| {
@@ -250,7 +250,7 @@ pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
         }
     };
     let order_col = if indexed.is_some() {
-        "g.rowid"
+        "numbers_grams.rowid"
     } else {
         "number"
     };
@@ -311,4 +311,97 @@ pub fn set_availability(
         "UPDATE numbers SET availability = ?2, updated_at = ?3 WHERE number = ?1",
         params![as_int(number), availability, now],
     )?))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adopted {
+    /// New to the inventory.
+    Added,
+    /// Known locally from another source; now tracked as a Telinta number.
+    Adopted,
+    /// Already a Telinta number, or held or sold here.
+    Known,
+}
+
+/// Records that Telinta lists `number` as free: adds it, or marks an available one from
+/// another source as coming from Telinta (so a later sync can withdraw it).
+pub fn adopt(tx: &Tx<'_>, number: &PhoneNumber, now: i64) -> Result<Adopted> {
+    let n = NewNumber {
+        number,
+        state: "",
+        rate_center: "",
+        kind: None,
+        source: "telinta",
+    };
+    if insert_new(tx, std::slice::from_ref(&n), now)? == 1 {
+        return Ok(Adopted::Added);
+    }
+    let changed = tx.execute(
+        "UPDATE numbers SET source = 'telinta', updated_at = ?2
+         WHERE number = ?1 AND source <> 'telinta' AND availability = 'available'",
+        params![as_int(number), now],
+    )?;
+    Ok(if changed > 0 {
+        Adopted::Adopted
+    } else {
+        Adopted::Known
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::search;
+    use std::collections::HashMap;
+
+    fn q(pairs: &[(&str, &str)]) -> Search {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        search::parse(&m).unwrap()
+    }
+
+    #[test]
+    fn trigram_queries() {
+        assert_eq!(trigram_query("555"), "\"555\"");
+        assert_eq!(trigram_query("5555"), "\"555\"");
+        assert_eq!(
+            trigram_query("3569377"),
+            "\"356\" \"377\" \"569\" \"693\" \"937\""
+        );
+    }
+
+    #[test]
+    fn searches_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("db"), 2).unwrap();
+        let n = PhoneNumber::parse("2125553644").unwrap();
+        store
+            .write(|tx| {
+                insert_new(
+                    tx,
+                    &[NewNumber {
+                        number: &n,
+                        state: "NY",
+                        rate_center: "",
+                        kind: None,
+                        source: "demo",
+                    }],
+                    0,
+                )
+            })
+            .unwrap();
+        for pairs in [
+            vec![("q", "555")],
+            vec![("q", "364"), ("match", "ends")],
+            vec![("q", "3644"), ("match", "ends")],
+            vec![("q", "55"), ("match", "ends")],
+            vec![("q", "25553"), ("state", "NY")],
+        ] {
+            let s = q(&pairs);
+            let r = store.read(|tx| search(tx, &s));
+            assert!(r.is_ok(), "{pairs:?}: {:?}", r.err());
+        }
+    }
 }

@@ -174,3 +174,128 @@ fn write_batch(
     batch.clear();
     Ok(n)
 }
+
+#[derive(Debug, Default, Clone)]
+pub struct SyncReport {
+    pub free_upstream: u64,
+    pub added: u64,
+    pub adopted: u64,
+    pub removed: u64,
+    pub frozen_skipped: u64,
+}
+
+#[derive(Debug)]
+pub enum SyncError {
+    NotConfigured,
+    Upstream(String),
+    Internal(Internal),
+}
+
+impl std::fmt::Display for SyncError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyncError::NotConfigured => {
+                f.write_str("Telinta is not configured (DIDPORT_TELINTA_URL)")
+            }
+            SyncError::Upstream(m) => write!(f, "Telinta: {m}"),
+            SyncError::Internal(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl From<crate::store::Error> for SyncError {
+    fn from(e: crate::store::Error) -> Self {
+        SyncError::Internal(e.into())
+    }
+}
+
+/// Pulls the free numbers of the Telinta DID inventory into the local inventory: new ones are
+/// added, and available numbers known from Telinta that are no longer free there stop being
+/// offered. Held and sold numbers are never touched. No transaction is open while Telinta is
+/// asked.
+pub fn sync(s: &super::Services, actor: &str) -> Result<SyncReport, SyncError> {
+    let Some(telinta) = &s.telinta else {
+        return Err(SyncError::NotConfigured);
+    };
+    let free = telinta
+        .list_all_free_numbers(500)
+        .map_err(|e| SyncError::Upstream(e.to_string()));
+    let now = s.now();
+    let free = match free {
+        Ok(f) => f,
+        Err(e) => {
+            let msg = e.to_string();
+            s.store.write(|tx| {
+                crate::store::imports::record(
+                    tx,
+                    &crate::store::imports::ImportRun {
+                        at: now,
+                        actor: actor.to_string(),
+                        kind: "sync".into(),
+                        error: Some(msg.clone()),
+                        ..Default::default()
+                    },
+                )
+            })?;
+            return Err(e);
+        }
+    };
+    let mut report = SyncReport {
+        free_upstream: free.len() as u64,
+        ..SyncReport::default()
+    };
+    let mut keep: Vec<i64> = Vec::with_capacity(free.len());
+    let mut numbers = Vec::with_capacity(free.len());
+    for d in &free {
+        if d.frozen || d.i_customer.is_some() {
+            report.frozen_skipped += 1;
+            continue;
+        }
+        if let Ok(n) = crate::domain::PhoneNumber::parse(&d.number) {
+            keep.push(n.digits().parse().unwrap_or(0));
+            numbers.push(n);
+        }
+    }
+    keep.sort_unstable();
+    for chunk in numbers.chunks(BATCH) {
+        let (added, adopted) = s.store.write(|tx| {
+            let mut added = 0u64;
+            let mut adopted = 0u64;
+            for n in chunk {
+                match crate::store::numbers::adopt(tx, n, now)? {
+                    crate::store::numbers::Adopted::Added => added += 1,
+                    crate::store::numbers::Adopted::Adopted => adopted += 1,
+                    crate::store::numbers::Adopted::Known => {}
+                }
+            }
+            Ok::<_, crate::store::Error>((added, adopted))
+        })?;
+        report.added += added;
+        report.adopted += adopted;
+    }
+    let removed = s.store.write(|tx| {
+        let removed = crate::store::numbers::remove_missing(tx, "telinta", &keep)?;
+        crate::store::imports::record(
+            tx,
+            &crate::store::imports::ImportRun {
+                at: now,
+                actor: actor.to_string(),
+                kind: "sync".into(),
+                added: report.added as i64,
+                updated: report.adopted as i64,
+                removed: removed as i64,
+                ..Default::default()
+            },
+        )?;
+        Ok::<_, crate::store::Error>(removed)
+    })?;
+    report.removed = removed as u64;
+    log::info!(
+        "inventory sync: {} free upstream, {} added, {} adopted, {} removed",
+        report.free_upstream,
+        report.added,
+        report.adopted,
+        report.removed
+    );
+    Ok(report)
+}

@@ -21,6 +21,8 @@ pub struct Services {
     /// The public URL, without a trailing slash, for links in emails.
     pub public_url: String,
     pub mail: mail_sender::Waker,
+    /// The Telinta (PortaBilling) API, when configured.
+    pub telinta: Option<Arc<dyn crate::integrations::telinta::Telinta>>,
 }
 
 impl Services {

@@ -392,3 +392,75 @@ fn demo_starts_fast_and_serves_home_and_healthz() {
     // Reported, not asserted: tests never assert on time.
     eprintln!("demo was serving after {startup:?}");
 }
+
+#[test]
+fn numbers_import_reports_bad_lines_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("inv.sqlite3");
+    let csv = dir.path().join("n.csv");
+    std::fs::write(
+        &csv,
+        "number,state,rate_center,type\n2125550101,NY,,\nnot-a-number,NY,,\n8005550102,,,\n2125550103,XX,,\n",
+    )
+    .unwrap();
+    let first = run(
+        didport()
+            .args(["numbers", "import"])
+            .arg(&csv)
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert!(first.stdout.contains("2 added"), "{}", first.stdout);
+    assert!(first.stdout.contains("2 bad rows"), "{}", first.stdout);
+    assert!(first.stderr.contains("line 3:"), "{}", first.stderr);
+    assert!(first.stderr.contains("line 5:"), "{}", first.stderr);
+    let again = run(
+        didport()
+            .args(["numbers", "import"])
+            .arg(&csv)
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert!(
+        again.stdout.contains("0 added") && again.stdout.contains("2 unchanged"),
+        "{}",
+        again.stdout
+    );
+    // Standard input works too.
+    let stdin = run(
+        didport()
+            .args(["numbers", "import", "-"])
+            .arg("--db")
+            .arg(&db),
+        Some("number\n3105550104\n"),
+    );
+    assert!(stdin.stdout.contains("1 added"), "{}", stdin.stdout);
+    let conn = crate::support::rusqlite_conn(&db);
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM numbers", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 3);
+    // A file without the header fails as a whole with one line.
+    std::fs::write(&csv, "2125550199\n").unwrap();
+    let bad = run(
+        didport()
+            .args(["numbers", "import"])
+            .arg(&csv)
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert_eq!(bad.code, 1);
+    assert_eq!(bad.stderr.trim().lines().count(), 1, "{}", bad.stderr);
+    let missing = run(
+        didport()
+            .args(["numbers", "import", "/nonexistent.csv"])
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert_eq!(missing.code, 1);
+}

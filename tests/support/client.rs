@@ -203,6 +203,31 @@ impl Client {
         self.absorb(r)
     }
 
+    /// POSTs a multipart form with one file, adding the `csrf` field from the last page.
+    pub fn post_file(&mut self, path: &str, field: &str, filename: &str, data: &[u8]) -> Resp {
+        let boundary = "didport-test-boundary-7f3a";
+        let mut body = Vec::new();
+        if let Some(csrf) = self.csrf.clone() {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"; filename=\"{filename}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(data);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        self.post_bytes(
+            path,
+            &format!("multipart/form-data; boundary={boundary}"),
+            &body,
+        )
+    }
+
     /// Signs in through the login form; panics unless it succeeds.
     pub fn login(&mut self, email: &str, password: &str) -> Resp {
         self.get("/login");

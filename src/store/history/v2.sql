@@ -29,3 +29,18 @@ END;
 CREATE TRIGGER numbers_grams_delete AFTER DELETE ON numbers BEGIN
     DELETE FROM numbers_grams WHERE rowid = old.number;
 END;
+
+-- Reports of inventory imports and syncs, so an admin can read what happened to each row.
+CREATE TABLE imports (
+    id        INTEGER PRIMARY KEY,
+    at        INTEGER NOT NULL,
+    actor     TEXT NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('upload', 'cli', 'sync')),
+    added     INTEGER NOT NULL DEFAULT 0,
+    updated   INTEGER NOT NULL DEFAULT 0,
+    unchanged INTEGER NOT NULL DEFAULT 0,
+    removed   INTEGER NOT NULL DEFAULT 0,
+    bad       INTEGER NOT NULL DEFAULT 0,
+    problems  TEXT NOT NULL DEFAULT '[]',      -- JSON [[line, reason], …], the first 1000
+    error     TEXT                             -- set when the whole run failed
+) STRICT;

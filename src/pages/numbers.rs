@@ -1,0 +1,423 @@
+//! Public number search (page and JSON API) and the number detail page with its plans.
+
+use maud::{Markup, html};
+
+use super::{csrf_field, page};
+use crate::app::Ctx;
+use crate::domain::search::{self, MatchMode, NumberType, STATES, Search};
+use crate::domain::{Money, PhoneNumber};
+use crate::http::{Response, encode_query};
+use crate::store::numbers::{self, NumberRow};
+use crate::store::plans;
+
+/// Counts a search against the client's per-minute allowance.
+fn rate_limited(ctx: &Ctx<'_>) -> Option<i64> {
+    ctx.app
+        .search_limiter
+        .check(&ctx.client, ctx.app.now())
+        .err()
+}
+
+pub fn search_api(ctx: &Ctx<'_>) -> Response {
+    if let Some(wait) = rate_limited(ctx) {
+        return Response::json(
+            429,
+            &serde_json::json!({"error": format!("Too many searches from your address; try again in {wait} seconds.")}),
+        )
+        .with_header("Retry-After", &wait.to_string());
+    }
+    let s = match search::parse(&ctx.req.query_params()) {
+        Ok(s) => s,
+        Err(errors) => {
+            let msg = errors
+                .iter()
+                .map(|(f, m)| format!("{f}: {m}"))
+                .collect::<Vec<_>>()
+                .join(" ");
+            return Response::json(400, &serde_json::json!({ "error": msg }));
+        }
+    };
+    let (rows, more) = match ctx.app.services.store.read(|tx| numbers::search(tx, &s)) {
+        Ok(r) => r,
+        Err(e) => {
+            let id = crate::secure::short_id();
+            log::error!("incident {id}: search failed: {e}");
+            return Response::json(
+                500,
+                &serde_json::json!({"error": format!("Search failed (incident {id}).")}),
+            );
+        }
+    };
+    let list: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "number": r.number,
+                "npa": r.npa(),
+                "nxx": r.nxx(),
+                "state": r.state,
+                "rate_center": r.rate_center,
+                "type": r.kind.as_str(),
+            })
+        })
+        .collect();
+    Response::json(
+        200,
+        &serde_json::json!({
+            "numbers": list,
+            "page": s.page,
+            "per_page": s.per_page,
+            "next_page": if more { Some(s.page + 1) } else { None },
+        }),
+    )
+}
+
+fn too_many(ctx: &Ctx<'_>, wait: i64) -> Response {
+    page(
+        ctx,
+        429,
+        "Slow down a little",
+        html! {
+            section.narrow id="rate-limited" {
+                h1 { "Slow down a little" }
+                p { "You have searched a lot in the last minute. Please wait "
+                    (wait) " seconds, then search again. Your search is not lost: reload the page when the time is up." }
+            }
+        },
+    )
+    .with_header("Retry-After", &wait.to_string())
+}
+
+pub fn search_page(ctx: &Ctx<'_>) -> Response {
+    if let Some(wait) = rate_limited(ctx) {
+        return too_many(ctx, wait);
+    }
+    let params = ctx.req.query_params();
+    let s = match search::parse(&params) {
+        Ok(s) => s,
+        Err(errors) => {
+            let form = search_form(&params, &errors);
+            return page(
+                ctx,
+                400,
+                "Find a number",
+                html! {
+                    h1 { "Find a number" }
+                    div.flash.flash-error id="search-error" role="alert" {
+                        "Please correct the search: " (errors.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join(" "))
+                    }
+                    (form)
+                },
+            );
+        }
+    };
+    let loaded = ctx.app.services.store.read(|tx| {
+        Ok::<_, crate::store::Error>((numbers::search(tx, &s)?, plans::list(tx, true)?))
+    });
+    let ((rows, more), active_plans) = match loaded {
+        Ok(v) => v,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let cheapest = active_plans.iter().map(|p| p.monthly_cents).min();
+    let currency = ctx.app.config().currency;
+    page(
+        ctx,
+        200,
+        "Find a number",
+        html! {
+            h1 { "Find a number" }
+            (search_form(&params, &[]))
+            @if rows.is_empty() {
+                div.empty id="no-results" {
+                    p { strong { "No numbers match this search." } }
+                    @if s.page > 1 {
+                        p { "There are no more results. " a href=(page_link(&s, 1)) { "Back to the first page" } }
+                    } @else {
+                        p { "Try a broader search: search anywhere in the number instead of at the start or end, "
+                            "use fewer digits, leave out the exchange, or pick another state." }
+                        p { a href="/numbers" { "See all available numbers" } }
+                    }
+                }
+            } @else {
+                p.muted id="result-summary" {
+                    (describe(&s)) " · page " (s.page)
+                    @if let Some(c) = cheapest {
+                        " · plans from " span.price { (Money::new(c, currency)) } " a month"
+                    }
+                }
+                div.table-wrap {
+                    table.data id="results" {
+                        thead { tr { th { "Number" } th { "Location" } th { "Type" } th { span.visually-hidden { "Choose" } } } }
+                        tbody {
+                            @for r in &rows {
+                                tr id=(format!("result-{}", r.number)) {
+                                    td { a.number href=(format!("/numbers/{}", r.number)) { (highlight(r, &s)) } }
+                                    td { (location(r)) }
+                                    td { (type_badge(r.kind)) }
+                                    td { a.button.small href=(format!("/numbers/{}", r.number)) aria-label=(format!("Choose {}", pretty(&r.number))) { "Choose" } }
+                                }
+                            }
+                        }
+                    }
+                }
+                nav.pager aria-label="Pages" {
+                    @if s.page > 1 {
+                        a id="prev-page" rel="prev" href=(page_link(&s, s.page - 1)) { "← Previous" }
+                    }
+                    @if more {
+                        a id="next-page" rel="next" href=(page_link(&s, s.page + 1)) { "Next →" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+fn page_link(s: &Search, page: u32) -> String {
+    let q = s.query_for_page(page);
+    let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    format!("/numbers?{}", encode_query(&pairs))
+}
+
+fn describe(s: &Search) -> String {
+    let mut parts = Vec::new();
+    if let Some(n) = &s.npa {
+        parts.push(match &s.nxx {
+            Some(x) => format!("area code {n}, exchange {x}"),
+            None => format!("area code {n}"),
+        });
+    }
+    if let Some(st) = s.state {
+        parts.push(search::state_name(st).unwrap_or(st).to_string());
+    }
+    if let Some(k) = s.kind {
+        parts.push(k.label().to_lowercase());
+    }
+    if let Some((d, m)) = &s.pattern {
+        let how = match m {
+            MatchMode::Starts => "starting with",
+            MatchMode::Contains => "containing",
+            MatchMode::Ends => "ending in",
+        };
+        let shown = if s.q_raw.chars().any(|c| c.is_ascii_alphabetic()) {
+            format!("{} ({d})", s.q_raw.to_uppercase())
+        } else {
+            d.clone()
+        };
+        parts.push(format!("{how} {shown}"));
+    }
+    if parts.is_empty() {
+        "All available numbers".into()
+    } else {
+        format!("Numbers: {}", parts.join(", "))
+    }
+}
+
+fn pretty(n: &str) -> String {
+    PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
+}
+
+/// The number as `(212) 555-1234` with the matched digits marked.
+fn highlight(r: &NumberRow, s: &Search) -> Markup {
+    let n = &r.number;
+    let (start, len) = match &s.pattern {
+        Some((d, MatchMode::Contains)) => (n.find(d.as_str()).unwrap_or(0), d.len()),
+        Some((d, MatchMode::Ends)) => (10 - d.len(), d.len()),
+        Some((d, MatchMode::Starts)) => (if s.npa.is_some() { 3 } else { 0 }, d.len()),
+        None => (0, 0),
+    };
+    let end = start + len;
+    html! {
+        @for (i, c) in n.chars().enumerate() {
+            @if i == 0 { "(" }
+            @if i == 3 { ") " }
+            @if i == 6 { "-" }
+            @if i >= start && i < end { mark { (c) } } @else { (c) }
+        }
+    }
+}
+
+fn location(r: &NumberRow) -> Markup {
+    let state = search::state_name(&r.state).unwrap_or(&r.state);
+    html! {
+        @if r.kind == NumberType::TollFree {
+            "Nationwide"
+        } @else if r.rate_center.is_empty() {
+            (state)
+        } @else {
+            (title_case(&r.rate_center)) ", " (r.state)
+        }
+    }
+}
+
+fn title_case(s: &str) -> String {
+    s.split_whitespace()
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+pub fn type_badge(k: NumberType) -> Markup {
+    html! {
+        @match k {
+            NumberType::TollFree => span.badge.badge-info { "Toll-free" },
+            NumberType::Local => span.badge.badge-off { "Local" },
+        }
+    }
+}
+
+fn search_form(
+    params: &std::collections::HashMap<String, String>,
+    errors: &[(&str, String)],
+) -> Markup {
+    let get = |k: &str| params.get(k).map(String::as_str).unwrap_or("");
+    let err = |k: &str| {
+        errors
+            .iter()
+            .find(|(f, _)| *f == k)
+            .map(|(_, m)| m.as_str())
+    };
+    let m = match get("match") {
+        "" => "contains",
+        v => v,
+    };
+    let t = match get("type") {
+        "" => "any",
+        v => v,
+    };
+    let field = |name: &'static str,
+                 label: &'static str,
+                 hint: Option<&'static str>,
+                 size: &'static str|
+     -> Markup {
+        let e = err(name);
+        html! {
+            div class=(if e.is_some() { format!("field has-error {size}") } else { format!("field {size}") }) {
+                label for=(format!("s-{name}")) { (label) }
+                input id=(format!("s-{name}")) name=(name) type="text" value=(get(name))
+                    inputmode=[(name != "q").then_some("numeric")] autocomplete="off"
+                    aria-invalid=[e.map(|_| "true")]
+                    aria-describedby=[e.map(|_| format!("{name}-error"))];
+                @if let Some(h) = hint { p.hint { (h) } }
+                @if let Some(e) = e { p.field-error id=(format!("{name}-error")) { (e) } }
+            }
+        }
+    };
+    html! {
+        form.search-panel id="search-form" method="get" action="/numbers" role="search" {
+            (field("q", "Digits or a word", Some("Letters become keypad digits: FLOWERS is 3569377."), "wide"))
+            div class=(if err("match").is_some() { "field has-error" } else { "field" }) {
+                label for="s-match" { "Match" }
+                select id="s-match" name="match" {
+                    option value="contains" selected[m == "contains"] { "Anywhere" }
+                    option value="starts" selected[m == "starts"] { "At the start" }
+                    option value="ends" selected[m == "ends"] { "At the end" }
+                }
+                @if let Some(e) = err("match") { p.field-error id="match-error" { (e) } }
+            }
+            (field("npa", "Area code", None, "short"))
+            (field("nxx", "Exchange", None, "short"))
+            div class=(if err("state").is_some() { "field has-error" } else { "field" }) {
+                label for="s-state" { "State" }
+                select id="s-state" name="state" aria-invalid=[err("state").map(|_| "true")] {
+                    option value="" { "Any state" }
+                    @for (code, name) in STATES {
+                        option value=(code) selected[get("state").eq_ignore_ascii_case(code)] { (name) }
+                    }
+                }
+                @if let Some(e) = err("state") { p.field-error id="state-error" { (e) } }
+            }
+            div class=(if err("type").is_some() { "field has-error" } else { "field" }) {
+                label for="s-type" { "Type" }
+                select id="s-type" name="type" {
+                    option value="any" selected[t == "any"] { "Local or toll-free" }
+                    option value="local" selected[t == "local"] { "Local" }
+                    option value="tollfree" selected[t == "tollfree"] { "Toll-free" }
+                }
+                @if let Some(e) = err("type") { p.field-error id="type-error" { (e) } }
+            }
+            @for k in ["page", "per_page"] {
+                @if let Some(e) = err(k) { p.field-error id=(format!("{k}-error")) { (e) } }
+            }
+            button type="submit" id="search-submit" { "Search" }
+        }
+    }
+}
+
+pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
+    let Ok(number) = PhoneNumber::parse(raw) else {
+        return super::errors::not_found(ctx);
+    };
+    if number.digits() != raw {
+        return Response::see_other(&format!("/numbers/{}", number.digits()));
+    }
+    let loaded = ctx.app.services.store.read(|tx| {
+        Ok::<_, crate::store::Error>((numbers::get(tx, &number)?, plans::list(tx, true)?))
+    });
+    let (row, active_plans) = match loaded {
+        Ok(v) => v,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let Some(row) = row.filter(|r| r.availability == "available") else {
+        let similar = format!("/numbers?{}", encode_query(&[("npa", number.npa())]));
+        return page(
+            ctx,
+            404,
+            "Number not available",
+            html! {
+                section.narrow id="number-unavailable" {
+                    h1 { (number.pretty()) " is not available" }
+                    p { "Someone else has this number, or it is not in our inventory. "
+                        "There may be others like it." }
+                    p { a.button href=(similar) { "See numbers in area code " (number.npa()) } }
+                }
+            },
+        );
+    };
+    let currency = ctx.app.config().currency;
+    page(
+        ctx,
+        200,
+        &number.pretty(),
+        html! {
+            section.number-detail id="number-detail" data-number=(row.number) {
+                p.muted { a href="/numbers" { "← Back to search" } }
+                h1.big-number { (number.pretty()) }
+                p { (type_badge(row.kind)) " " (location(&row)) }
+                @if active_plans.is_empty() {
+                    div.notice id="no-plans" role="status" { "No plans are on sale right now. Please check back soon." }
+                } @else {
+                    form.stack id="buy-form" method="post" action="/checkout" {
+                        (csrf_field(ctx))
+                        input type="hidden" name="number" value=(row.number);
+                        fieldset.plans {
+                            legend { "Choose a plan" }
+                            @for (i, p) in active_plans.iter().enumerate() {
+                                label.plan for=(format!("plan-{}", p.id)) {
+                                    input type="radio" name="plan" id=(format!("plan-{}", p.id)) value=(p.id) checked[i == 0] required;
+                                    span.plan-body {
+                                        span.plan-name { (p.name) }
+                                        @if !p.description.is_empty() { span.plan-desc { (p.description) } }
+                                        span.plan-price {
+                                            span.price { (Money::new(p.monthly_cents, currency)) } " a month"
+                                            @if p.setup_cents > 0 { " + " span.price { (Money::new(p.setup_cents, currency)) } " setup" }
+                                            @else { " · no setup fee" }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                        p.hint { "You pay the setup fee and the first month today. The number is held for you while you pay." }
+                        button type="submit" id="buy-submit" { "Buy this number" }
+                    }
+                }
+            }
+        },
+    )
+}
