@@ -426,22 +426,27 @@ fn numbers_import(config: &Config, file: &std::path::Path) -> Result<(), Fail> {
     let store = Store::open(&config.db, 2)?;
     let started = std::time::Instant::now();
     let tty = std::io::stderr().is_terminal();
-    let mut last_decile = 0;
-    let mut progress = |rows: u64, bytes: u64| {
+    let mut last_shown = 0u64;
+    let mut progress = |p: crate::workflow::inventory::Progress| {
+        use crate::workflow::inventory::Progress;
         let Some(total) = size.filter(|t| *t > 1_000_000) else {
             return;
         };
-        let pct = (bytes * 100 / total.max(1)).min(100);
+        // Reading is the first half of the work, writing the second.
+        let (pct, what) = match p {
+            Progress::Reading(bytes) => ((bytes * 50 / total.max(1)).min(50), "checking rows"),
+            Progress::Writing(done, all) => (50 + done * 50 / all.max(1), "writing"),
+        };
         if tty {
             let filled = (pct / 5) as usize;
             eprint!(
-                "\r[{}{}] {pct:>3}%  {rows} rows",
+                "\r[{}{}] {pct:>3}%  {what}   ",
                 "#".repeat(filled),
                 ".".repeat(20 - filled)
             );
-        } else if pct / 10 > last_decile {
-            last_decile = pct / 10;
-            eprintln!("{pct}%  {rows} rows");
+        } else if pct >= last_shown + 10 {
+            last_shown = pct;
+            eprintln!("{pct}%  {what}");
         }
     };
     let report =

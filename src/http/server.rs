@@ -180,7 +180,7 @@ fn handle_one(mut rq: tiny_http::Request, setup: &ServerSetup) {
         log::debug!("{method_name} {path}: client went away: {e}");
     }
     log::info!(
-        "{method_name} {path} {status} {:.1}ms",
+        "{method_name} {path} {status} {:.2}ms",
         elapsed.as_secs_f64() * 1000.0
     );
 }

@@ -180,7 +180,7 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
         &ctx.app.services.store,
         file.data.as_slice(),
         now,
-        &mut |_, _| {},
+        &mut |_| {},
     );
     let report = match result {
         Ok(r) => r,

@@ -1,6 +1,6 @@
 //! Public number search (page and JSON API) and the number detail page with its plans.
 
-use maud::{Markup, html};
+use maud::{Markup, PreEscaped, html};
 
 use super::{csrf_field, page};
 use crate::app::Ctx;
@@ -217,7 +217,8 @@ fn pretty(n: &str) -> String {
     PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
 }
 
-/// The number as `(212) 555-1234` with the matched digits marked.
+/// The number as `(212) 555-1234` with the matched digits marked. Built as one string: the
+/// number is ten digits from the database, so there is nothing to escape.
 fn highlight(r: &NumberRow, s: &Search) -> Markup {
     let n = &r.number;
     let (start, len) = match &s.pattern {
@@ -227,14 +228,49 @@ fn highlight(r: &NumberRow, s: &Search) -> Markup {
         None => (0, 0),
     };
     let end = start + len;
-    html! {
-        @for (i, c) in n.chars().enumerate() {
-            @if i == 0 { "(" }
-            @if i == 3 { ") " }
-            @if i == 6 { "-" }
-            @if i >= start && i < end { mark { (c) } } @else { (c) }
+    let mut out = String::with_capacity(40);
+    for (i, c) in n.chars().enumerate() {
+        if !c.is_ascii_digit() {
+            continue;
+        }
+        match i {
+            0 => out.push('('),
+            3 => out.push_str(") "),
+            6 => out.push('-'),
+            _ => {}
+        }
+        if i == start && len > 0 {
+            out.push_str("<mark>");
+        }
+        out.push(c);
+        if i + 1 == end && len > 0 {
+            out.push_str("</mark>");
         }
     }
+    PreEscaped(out)
+}
+
+/// The `<option>`s of the state picker, drawn once per selected state.
+fn state_options(selected: &str) -> Markup {
+    static CACHE: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = CACHE.get_or_init(|| {
+        (0..=STATES.len())
+            .map(|sel| {
+                html! {
+                    option value="" selected[sel == 0] { "Any state" }
+                    @for (i, (code, name)) in STATES.iter().enumerate() {
+                        option value=(code) selected[sel == i + 1] { (name) }
+                    }
+                }
+                .into_string()
+            })
+            .collect()
+    });
+    let idx = STATES
+        .iter()
+        .position(|(c, _)| c.eq_ignore_ascii_case(selected))
+        .map_or(0, |i| i + 1);
+    PreEscaped(all.get(idx).cloned().unwrap_or_default())
 }
 
 fn location(r: &NumberRow) -> Markup {
@@ -326,10 +362,7 @@ fn search_form(
             div class=(if err("state").is_some() { "field has-error" } else { "field" }) {
                 label for="s-state" { "State" }
                 select id="s-state" name="state" aria-invalid=[err("state").map(|_| "true")] {
-                    option value="" { "Any state" }
-                    @for (code, name) in STATES {
-                        option value=(code) selected[get("state").eq_ignore_ascii_case(code)] { (name) }
-                    }
+                    (state_options(get("state")))
                 }
                 @if let Some(e) = err("state") { p.field-error id="state-error" { (e) } }
             }

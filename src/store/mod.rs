@@ -99,6 +99,7 @@ impl Store {
         }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(BUSY_TIMEOUT)?;
+            c.set_prepared_statement_cache_capacity(64);
             c.execute_batch(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;

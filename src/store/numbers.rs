@@ -140,6 +140,73 @@ pub fn upsert(tx: &Tx<'_>, n: &NewNumber<'_>, now: i64) -> Result<Upserted> {
     }
 }
 
+/// One row of a bulk import.
+pub struct BulkRow<'a> {
+    pub number: i64,
+    pub state: &'a str,
+    pub rate_center: &'a str,
+    pub kind: NumberType,
+}
+
+/// Counts of what a bulk write did.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BulkCounts {
+    pub added: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+}
+
+/// Writes many rows at once, through a staging table: the trigram index buffers its work per
+/// statement, so one `INSERT … SELECT` for the batch is far cheaper than a statement a row.
+/// Existing numbers get their location and type refreshed; availability is never touched.
+pub fn bulk_upsert(
+    tx: &Tx<'_>,
+    rows: &[BulkRow<'_>],
+    source: &str,
+    now: i64,
+) -> Result<BulkCounts> {
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS import_rows (
+             number INTEGER PRIMARY KEY, state TEXT NOT NULL, rate_center TEXT NOT NULL,
+             type TEXT NOT NULL
+         );
+         DELETE FROM temp.import_rows;",
+    )?;
+    {
+        let mut stage = tx.prepare_cached(
+            "INSERT OR REPLACE INTO temp.import_rows (number, state, rate_center, type)
+             VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for r in rows {
+            stage.execute(params![r.number, r.state, r.rate_center, r.kind.as_str()])?;
+        }
+    }
+    let staged: i64 = tx.query_row("SELECT count(*) FROM temp.import_rows", [], |r| r.get(0))?;
+    let updated = tx.execute(
+        "UPDATE numbers SET state = i.state, rate_center = i.rate_center, type = i.type,
+                updated_at = ?1
+         FROM temp.import_rows AS i
+         WHERE numbers.number = i.number
+           AND (numbers.state, numbers.rate_center, numbers.type) IS NOT (i.state, i.rate_center, i.type)",
+        [now],
+    )?;
+    let added = tx.execute(
+        "INSERT INTO numbers (number, npa, nxx, state, rate_center, type, source, created_at, updated_at)
+         SELECT i.number, substr(i.number, 1, 3), substr(i.number, 4, 3), i.state, i.rate_center,
+                i.type, ?1, ?2, ?2
+         FROM temp.import_rows AS i
+         WHERE NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = i.number)
+         ORDER BY i.number",
+        params![source, now],
+    )?;
+    tx.execute("DELETE FROM temp.import_rows", [])?;
+    Ok(BulkCounts {
+        added: added as u64,
+        updated: updated as u64,
+        unchanged: (staged as u64).saturating_sub(added as u64 + updated as u64),
+    })
+}
+
 pub fn get(tx: &Tx<'_>, number: &PhoneNumber) -> Result<Option<NumberRow>> {
     Ok(tx
         .query_row(
@@ -200,33 +267,47 @@ pub fn remove_missing(tx: &Tx<'_>, source: &str, keep: &[i64]) -> Result<usize> 
     Ok(removed)
 }
 
-/// The trigram index keeps no positions (detail = none), so a pattern is asked for as all of
-/// its trigrams; the exact check after it removes rows that have them apart.
+/// The trigram index keeps no positions (detail = none), so a pattern is asked for as trigrams
+/// that must all occur, and the exact check after it removes rows that have them apart. The
+/// first and last trigram narrow a 1M inventory to a few dozen candidates; asking for every
+/// trigram would only make the index intersect more lists.
 fn trigram_query(digits: &str) -> String {
-    let mut grams: Vec<&str> = (0..=digits.len().saturating_sub(3))
-        .filter_map(|i| digits.get(i..i + 3))
-        .collect();
-    grams.sort_unstable();
-    grams.dedup();
-    grams
-        .iter()
-        .map(|g| format!("\"{g}\""))
-        .collect::<Vec<_>>()
-        .join(" ")
+    let first = digits.get(..3).unwrap_or(digits);
+    let last = digits
+        .get(digits.len().saturating_sub(3)..)
+        .unwrap_or(digits);
+    if first == last {
+        format!("\"{first}\"")
+    } else {
+        format!("\"{first}\" \"{last}\"")
+    }
 }
 
 /// One page of available numbers matching a search, plus whether there is another page.
 pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
-    let Some(prefix) = s.prefix() else {
+    let Some((sql, args)) = search_sql(s) else {
         return Ok((Vec::new(), false));
     };
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let mut rows: Vec<NumberRow> = stmt
+        .query_map(params_from_iter(args), from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    let more = rows.len() > s.per_page as usize;
+    rows.truncate(s.per_page as usize);
+    Ok((rows, more))
+}
+
+/// The query for a search (one row more than a page, to tell whether another page follows);
+/// `None` when nothing can match.
+pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
+    let prefix = s.prefix()?;
     let mut sql = format!("SELECT {COLUMNS} FROM numbers");
     let mut conds: Vec<String> = vec!["availability = 'available'".into()];
     let mut args: Vec<Value> = Vec::new();
 
-    // Contains / ends with 3 or more digits: walk the trigram index in row-id (= number) order.
+    // Contains 3 or more digits: walk the trigram index in row-id (= number) order.
     let indexed = match &s.pattern {
-        Some((d, MatchMode::Contains | MatchMode::Ends)) if d.len() >= 3 => Some(d.clone()),
+        Some((d, MatchMode::Contains)) if d.len() >= 3 => Some(d.clone()),
         _ => None,
     };
     if let Some(d) = &indexed {
@@ -278,26 +359,65 @@ pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
             args.push(Value::Text(d.clone()));
         }
         Some((d, MatchMode::Ends)) => {
-            let m = 10i64.pow(d.len() as u32);
-            conds.push(format!("{} % ? = ?", col("number")));
-            args.push(Value::Integer(m));
-            args.push(Value::Integer(d.parse().unwrap_or(-1)));
+            let len = d.len() as u32;
+            let v: i64 = d.parse().unwrap_or(-1);
+            // The last four digits are indexed (`numbers_last4`); shorter endings are common
+            // enough that walking the numbers in order finds a page quickly.
+            match len {
+                4 => {
+                    conds.push("number % 10000 = ?".into());
+                    args.push(Value::Integer(v));
+                }
+                5.. => {
+                    conds.push("number % 10000 = ?".into());
+                    args.push(Value::Integer(v % 10_000));
+                    conds.push(format!("number % {} = ?", 10i64.pow(len)));
+                    args.push(Value::Integer(v));
+                }
+                3 => {
+                    conds.push(format!("number % 10000 IN ({})", ["?"; 10].join(", ")));
+                    for k in 0..10 {
+                        args.push(Value::Integer(k * 1000 + v));
+                    }
+                }
+                _ => {
+                    conds.push(format!("number % {} = ?", 10i64.pow(len)));
+                    args.push(Value::Integer(v));
+                }
+            }
         }
         _ => {}
     }
     sql.push_str(" WHERE ");
     sql.push_str(&conds.join(" AND "));
-    sql.push_str(&format!(" ORDER BY {order_col} LIMIT ? OFFSET ?"));
-    args.push(Value::Integer(i64::from(s.per_page) + 1));
-    args.push(Value::Integer(s.offset() as i64));
+    // LIMIT and OFFSET are written into the SQL (they are numbers we computed): SQLite reads a
+    // bound LIMIT while planning and would then re-prepare the statement for every new value.
+    sql.push_str(&format!(
+        " ORDER BY {order_col} LIMIT {} OFFSET {}",
+        u64::from(s.per_page) + 1,
+        s.offset()
+    ));
+    Some((sql, args))
+}
 
-    let mut stmt = tx.prepare_cached(&sql)?;
-    let mut rows: Vec<NumberRow> = stmt
-        .query_map(params_from_iter(args), from_row)?
-        .collect::<rusqlite::Result<_>>()?;
-    let more = rows.len() > s.per_page as usize;
-    rows.truncate(s.per_page as usize);
-    Ok((rows, more))
+/// How SQLite plans a search, one line per step; for benchmarks and diagnosis.
+pub fn explain(tx: &Tx<'_>, s: &Search) -> Result<Vec<String>> {
+    let Some((sql, args)) = search_sql(s) else {
+        return Ok(Vec::new());
+    };
+    let mut stmt = tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Merges the trigram index into one segment after a bulk load, so searches read one
+/// posting list per trigram instead of one per write batch.
+pub fn optimize_search_index(tx: &Tx<'_>) -> Result<()> {
+    tx.execute(
+        "INSERT INTO numbers_grams (numbers_grams) VALUES ('optimize')",
+        [],
+    )?;
+    Ok(())
 }
 
 /// Sets a number's availability; for tests and tooling that need held or sold numbers.
@@ -366,10 +486,8 @@ mod tests {
     fn trigram_queries() {
         assert_eq!(trigram_query("555"), "\"555\"");
         assert_eq!(trigram_query("5555"), "\"555\"");
-        assert_eq!(
-            trigram_query("3569377"),
-            "\"356\" \"377\" \"569\" \"693\" \"937\""
-        );
+        assert_eq!(trigram_query("3569377"), "\"356\" \"377\"");
+        assert_eq!(trigram_query("1234"), "\"123\" \"234\"");
     }
 
     #[test]

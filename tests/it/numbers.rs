@@ -554,7 +554,7 @@ fn without_telinta_the_sync_button_explains_why() {
 #[test]
 fn imported_rows_are_found_by_search() {
     let p = TestPortal::start();
-    didport::workflow::inventory::import_csv(p.store(), CSV.as_bytes(), 0, &mut |_, _| {}).unwrap();
+    didport::workflow::inventory::import_csv(p.store(), CSV.as_bytes(), 0, &mut |_| {}).unwrap();
     let mut c = p.client();
     let found = all_pages(&mut c, &[("state", "NY")]);
     assert_eq!(found, vec!["2125550101", "2125550102", "2125550103"]);

@@ -2,7 +2,9 @@
 
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod client;
+pub mod page_checks;
 pub mod smtp;
 
 use std::path::PathBuf;

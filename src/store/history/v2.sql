@@ -16,8 +16,14 @@ INSERT INTO numbers_v2 (number, npa, nxx, state, rate_center, type, availability
     FROM numbers ORDER BY number;
 DROP TABLE numbers;
 ALTER TABLE numbers_v2 RENAME TO numbers;
-CREATE INDEX numbers_state ON numbers (state) WHERE availability = 'available';
-CREATE INDEX numbers_type ON numbers (type) WHERE availability = 'available';
+-- Full rather than partial indexes: a partial index makes SQLite re-prepare every statement
+-- whose bound parameters it compared against the index's WHERE clause. The state index
+-- carries what a result shows, so state searches never visit the table.
+CREATE INDEX numbers_state ON numbers (state, number, availability, rate_center, type, source);
+CREATE INDEX numbers_type ON numbers (type);
+-- "Ends with" searches look up the last four digits; the index carries what a result shows,
+-- so those searches never visit the table.
+CREATE INDEX numbers_last4 ON numbers (number % 10000, number, availability, state, rate_center, type, source);
 CREATE INDEX numbers_source ON numbers (source, availability);
 CREATE VIRTUAL TABLE numbers_grams USING fts5 (
     digits, content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
