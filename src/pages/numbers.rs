@@ -150,11 +150,11 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
                         thead { tr { th { "Number" } th { "Location" } th { "Type" } th { span.visually-hidden { "Choose" } } } }
                         tbody {
                             @for r in &rows {
-                                tr id=(format!("result-{}", r.number)) {
-                                    td { a.number href=(format!("/numbers/{}", r.number)) { (highlight(r, &s)) } }
+                                tr id={ "result-" (r.number) } {
+                                    td { a.number href={ "/numbers/" (r.number) } { (highlight(r, &s)) } }
                                     td { (location(r)) }
                                     td { (type_badge(r.kind)) }
-                                    td { a.button.small href=(format!("/numbers/{}", r.number)) aria-label=(format!("Choose {}", pretty(&r.number))) { "Choose" } }
+                                    td { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (pretty(&r.number)) } { "Choose" } }
                                 }
                             }
                         }
@@ -286,17 +286,24 @@ fn location(r: &NumberRow) -> Markup {
     }
 }
 
+/// `SAN FRANCISCO` → `San Francisco`, in one pass.
 fn title_case(s: &str) -> String {
-    s.split_whitespace()
-        .map(|w| {
-            let mut c = w.chars();
-            match c.next() {
-                Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
-                None => String::new(),
+    let mut out = String::with_capacity(s.len());
+    let mut start = true;
+    for c in s.chars() {
+        if c.is_whitespace() {
+            if !start && !out.is_empty() {
+                out.push(' ');
             }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+            start = true;
+        } else if start {
+            out.extend(c.to_uppercase());
+            start = false;
+        } else {
+            out.extend(c.to_lowercase());
+        }
+    }
+    out.trim_end().to_string()
 }
 
 pub fn type_badge(k: NumberType) -> Markup {
@@ -453,4 +460,16 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
             }
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn title_cases_rate_centers() {
+        assert_eq!(title_case("SAN FRANCISCO"), "San Francisco");
+        assert_eq!(title_case("  new   york "), "New York");
+        assert_eq!(title_case(""), "");
+    }
 }

@@ -354,8 +354,15 @@ pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
     }
     match &s.pattern {
         Some((d, MatchMode::Contains)) => {
-            // The trigram index may over-match without positions; check exactly.
-            conds.push(format!("instr(CAST({} AS TEXT), ?) > 0", col("number")));
+            // The trigram index may over-match without positions; check exactly. On the index
+            // path the check reads the index's row id (= the number), so candidates that do not
+            // match are dropped before their table row is read.
+            let subject = if indexed.is_some() {
+                "numbers_grams.rowid".to_string()
+            } else {
+                col("number")
+            };
+            conds.push(format!("instr(CAST({subject} AS TEXT), ?) > 0"));
             args.push(Value::Text(d.clone()));
         }
         Some((d, MatchMode::Ends)) => {
