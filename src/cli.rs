@@ -461,22 +461,7 @@ fn numbers_import(config: &Config, file: &std::path::Path) -> Result<(), Fail> {
         eprintln!();
     }
     let now = SystemClock.now();
-    store.write(|tx| {
-        store::imports::record(
-            tx,
-            &store::imports::ImportRun {
-                at: now,
-                actor: "command line".into(),
-                kind: "cli".into(),
-                added: report.added as i64,
-                updated: report.updated as i64,
-                unchanged: report.unchanged as i64,
-                bad: report.bad as i64,
-                problems: report.problems.clone(),
-                ..Default::default()
-            },
-        )
-    })?;
+    store.write(|tx| store::imports::record(tx, &report.as_run(now, "command line", "cli")))?;
     for (line, reason) in &report.problems {
         eprintln!("line {line}: {reason} (skipped)");
     }

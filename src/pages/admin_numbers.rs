@@ -187,17 +187,7 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
         Err(ImportError::BadFile(m)) => return inventory_page(ctx, 400, Some(&m), None),
         Err(ImportError::Internal(e)) => return super::errors::internal(ctx, &e),
     };
-    let run = ImportRun {
-        at: now,
-        actor: admin.email.clone(),
-        kind: "upload".into(),
-        added: report.added as i64,
-        updated: report.updated as i64,
-        unchanged: report.unchanged as i64,
-        bad: report.bad as i64,
-        problems: report.problems.clone(),
-        ..Default::default()
-    };
+    let run = report.as_run(now, &admin.email, "upload");
     let id = match ctx.app.services.store.write(|tx| {
         let id = imports::record(tx, &run)?;
         crate::store::audit::record(

@@ -47,6 +47,23 @@ impl std::fmt::Display for ImportError {
     }
 }
 
+impl ImportReport {
+    /// The report as a stored run by `actor` (`kind` is `upload` or `cli`).
+    pub fn as_run(&self, at: i64, actor: &str, kind: &str) -> crate::store::imports::ImportRun {
+        crate::store::imports::ImportRun {
+            at,
+            actor: actor.to_string(),
+            kind: kind.to_string(),
+            added: self.added as i64,
+            updated: self.updated as i64,
+            unchanged: self.unchanged as i64,
+            bad: self.bad as i64,
+            problems: self.problems.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 /// Where an import is, for progress displays.
 #[derive(Debug, Clone, Copy)]
 pub enum Progress {
