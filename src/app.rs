@@ -463,6 +463,9 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Get, ["admin", "numbers"]) => pages::admin_numbers::inventory(ctx),
         (Post, ["admin", "numbers", "import"]) => pages::admin_numbers::import(ctx),
         (Post, ["admin", "numbers", "sync"]) => pages::admin_numbers::sync(ctx),
+        (Get, ["admin", "plans"]) => pages::admin_plans::list(ctx),
+        (Post, ["admin", "plans"]) => pages::admin_plans::create(ctx),
+        (Post, ["admin", "plans", id]) => pages::admin_plans::edit(ctx, id),
 
         _ => pages::errors::not_found(ctx),
     }

@@ -19,3 +19,5 @@ mod http_basics;
 mod mail;
 #[path = "it/numbers.rs"]
 mod numbers;
+#[path = "it/plans.rs"]
+mod plans;

@@ -30,6 +30,14 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
                     h2 { "Outbox" }
                     p { (counts.queued) " waiting · " (counts.sent) " sent · " (counts.failed) " failed" }
                 }
+                a.card href="/admin/numbers" id="card-numbers" {
+                    h2 { "Inventory" }
+                    p { "Numbers for sale: import, sync with Telinta." }
+                }
+                a.card href="/admin/plans" id="card-plans" {
+                    h2 { "Plans" }
+                    p { "Setup and monthly fees customers choose from." }
+                }
                 a.card href="/admin/audit" id="card-audit" {
                     h2 { "Audit log" }
                     p { "Who changed what, and the outcome." }

@@ -64,3 +64,21 @@ pub fn get(tx: &Tx<'_>, id: i64) -> Result<Option<Plan>> {
 pub fn count(tx: &Tx<'_>) -> Result<i64> {
     Ok(tx.query_row("SELECT count(*) FROM plans", [], |r| r.get(0))?)
 }
+
+/// Changes a plan; a duplicate name is a constraint error. Returns false if there is no plan.
+pub fn update(tx: &Tx<'_>, id: i64, p: &NewPlan<'_>, active: bool, now: i64) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "UPDATE plans SET name = ?2, description = ?3, setup_cents = ?4, monthly_cents = ?5,
+                active = ?6, updated_at = ?7
+         WHERE id = ?1",
+        params![
+            id,
+            p.name,
+            p.description,
+            p.setup_cents,
+            p.monthly_cents,
+            active,
+            now
+        ],
+    )?))
+}

@@ -125,3 +125,34 @@ fn without_smtp_mail_waits_and_the_admin_page_says_so() {
     std::thread::sleep(std::time::Duration::from_millis(200));
     assert_eq!(outbox_state(&p).1, 0, "no attempts without SMTP");
 }
+
+#[test]
+fn starttls_and_implicit_tls_never_fall_back_to_plain_text() {
+    // The test receiver offers no STARTTLS and speaks no TLS: a mailer told to use TLS must
+    // refuse to send rather than deliver in the clear.
+    let sink = SmtpSink::start();
+    for tls in [SmtpTls::StartTls, SmtpTls::Implicit] {
+        let mailer = SmtpMailer::new(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port: sink.port,
+            tls,
+            user: Some("user".into()),
+            password: Some("secret-password".into()),
+        })
+        .unwrap();
+        let r = mailer.send(&didport::integrations::mail::OutgoingMail {
+            from: "a@example.com".into(),
+            to: "b@example.com".into(),
+            subject: "s".into(),
+            body: "b".into(),
+            event: "password_reset".into(),
+            message_id: "x@example.com".into(),
+        });
+        assert!(r.is_err(), "{tls:?} sent without TLS");
+        assert!(!r.unwrap_err().to_string().contains("secret-password"));
+    }
+    assert!(
+        sink.received().is_empty(),
+        "nothing was delivered in plain text"
+    );
+}
