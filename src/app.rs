@@ -73,6 +73,7 @@ pub struct Portal {
     pub services: Services,
     server: Option<Running>,
     sender: Option<mail_sender::Sender>,
+    _housekeeper: crate::workflow::housekeeping::Housekeeper,
 }
 
 impl Portal {
@@ -158,6 +159,11 @@ pub fn start_with_store(
         extra: opts.extra_route,
     };
     let _ = cell.set(app);
+    let housekeeper = crate::workflow::housekeeping::Housekeeper::spawn(
+        services.clone(),
+        Duration::from_secs(600),
+    )
+    .map_err(|e| format!("cannot start housekeeping: {e}"))?;
     log::info!("listening on http://{addr}");
     Ok(Portal {
         addr,
@@ -165,6 +171,7 @@ pub fn start_with_store(
         services,
         server: Some(running),
         sender,
+        _housekeeper: housekeeper,
     })
 }
 

@@ -464,3 +464,35 @@ fn roles_guard_pages() {
     assert_eq!(audit.status, 200);
     assert!(audit.body.contains("boss@example.com"));
 }
+
+#[test]
+fn housekeeping_removes_dead_sessions_and_old_failures_only() {
+    let p = TestPortal::start();
+    let mut live = p.signed_in("live@example.com", Role::Customer);
+    let mut old = p.client();
+    old.login("live@example.com", PASSWORD);
+    let mut c = p.client();
+    c.get("/login");
+    c.post(
+        "/login",
+        &[
+            ("email", "live@example.com"),
+            ("password", "not the password"),
+        ],
+    );
+    assert_eq!(p.count("SELECT count(*) FROM sessions"), 2);
+    // One session stays in use; the other is left idle past the limit.
+    p.clock
+        .advance(didport::workflow::accounts::SESSION_IDLE_SECS - 100);
+    assert_eq!(live.get("/my").status, 200);
+    p.clock.advance(200);
+    let removed = didport::workflow::housekeeping::run_once(p.services()).unwrap();
+    assert_eq!(
+        removed, 3,
+        "the idle session and the two day-old failure counters"
+    );
+    assert_eq!(p.count("SELECT count(*) FROM sessions"), 1);
+    assert_eq!(p.count("SELECT count(*) FROM login_failures"), 0);
+    assert_eq!(live.get("/my").status, 200);
+    assert_eq!(old.get("/my").status, 303);
+}

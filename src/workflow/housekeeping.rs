@@ -1,0 +1,77 @@
+//! Periodic clean-up: dead sessions, spent reset links and old sign-in failure counters.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use super::{Internal, Services, accounts};
+
+/// Failure counters are kept a day, far past the throttling window, for the audit of attacks.
+const KEEP_FAILURES_SECS: i64 = 24 * 3600;
+
+/// One pass; returns how many rows were removed.
+pub fn run_once(s: &Services) -> Result<usize, Internal> {
+    let now = s.now();
+    let n = s.store.write(|tx| {
+        crate::store::sessions::purge(tx, now, accounts::SESSION_IDLE_SECS, KEEP_FAILURES_SECS)
+    })?;
+    if n > 0 {
+        log::info!("housekeeping removed {n} expired rows");
+    }
+    Ok(n)
+}
+
+pub struct Housekeeper {
+    stop: Arc<(Mutex<bool>, Condvar)>,
+    thread: Option<JoinHandle<()>>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Housekeeper {
+    pub fn spawn(s: Services, every: Duration) -> std::io::Result<Housekeeper> {
+        let stop = Arc::new((Mutex::new(false), Condvar::new()));
+        let stopped = Arc::new(AtomicBool::new(false));
+        let (stop2, stopped2) = (stop.clone(), stopped.clone());
+        let thread = std::thread::Builder::new()
+            .name("housekeeping".into())
+            .spawn(move || {
+                loop {
+                    if let Err(e) = run_once(&s) {
+                        log::error!("housekeeping: {e}");
+                    }
+                    let (lock, cv) = &*stop2;
+                    let Ok(guard) = lock.lock() else { break };
+                    let Ok((guard, _)) = cv.wait_timeout_while(guard, every, |stop| !*stop) else {
+                        break;
+                    };
+                    if *guard {
+                        break;
+                    }
+                }
+                stopped2.store(true, Ordering::SeqCst);
+            })?;
+        Ok(Housekeeper {
+            stop,
+            thread: Some(thread),
+            stopped,
+        })
+    }
+
+    pub fn is_running(&self) -> bool {
+        !self.stopped.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Housekeeper {
+    fn drop(&mut self) {
+        let (lock, cv) = &*self.stop;
+        if let Ok(mut s) = lock.lock() {
+            *s = true;
+            cv.notify_all();
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
