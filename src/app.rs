@@ -161,7 +161,7 @@ pub fn start_with_store(
     let _ = cell.set(app);
     let housekeeper = crate::workflow::housekeeping::Housekeeper::spawn(
         services.clone(),
-        Duration::from_secs(600),
+        Duration::from_secs(60),
     )
     .map_err(|e| format!("cannot start housekeeping: {e}"))?;
     log::info!("listening on http://{addr}");
@@ -460,6 +460,11 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Get, ["numbers"]) => pages::numbers::search_page(ctx),
         (Get, ["numbers", number]) => pages::numbers::detail(ctx, number),
         (Get, ["api", "v1", "numbers"]) => pages::numbers::search_api(ctx),
+
+        (Post, ["checkout"]) => pages::checkout::submit(ctx),
+        (_, ["checkout"]) => not_allowed("POST"),
+        (Get, ["orders"]) => pages::checkout::list(ctx),
+        (Get, ["orders", id]) => pages::checkout::show(ctx, id),
 
         (Get, ["my"]) => pages::my::home(ctx),
 

@@ -11,6 +11,8 @@ mod support;
 mod accounts;
 #[path = "it/architecture.rs"]
 mod architecture;
+#[path = "it/checkout.rs"]
+mod checkout;
 #[path = "it/cli.rs"]
 mod cli;
 #[path = "it/http_basics.rs"]

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod admin_numbers;
 pub mod admin_plans;
 pub mod auth;
+pub mod checkout;
 pub mod errors;
 pub mod home;
 pub mod my;

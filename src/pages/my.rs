@@ -17,7 +17,7 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
         "My numbers",
         html! {
             h1 { "My numbers" }
-            p.muted { "Signed in as " (user.email) "." }
+            p.muted { "Signed in as " (user.email) ". " a href="/orders" id="my-orders-link" { "Your orders" } }
             div.empty id="my-numbers-empty" {
                 p { "You have no numbers yet." }
                 p { a.button href="/numbers" { "Find a number" } }

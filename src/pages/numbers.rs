@@ -421,6 +421,13 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
         );
     };
     let currency = ctx.app.config().currency;
+    // A plan chosen before signing in stays chosen.
+    let chosen = ctx
+        .req
+        .query_params()
+        .get("plan")
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|id| active_plans.iter().any(|p| p.id == *id));
     page(
         ctx,
         200,
@@ -440,7 +447,8 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
                             legend { "Choose a plan" }
                             @for (i, p) in active_plans.iter().enumerate() {
                                 label.plan for=(format!("plan-{}", p.id)) {
-                                    input type="radio" name="plan" id=(format!("plan-{}", p.id)) value=(p.id) checked[i == 0] required;
+                                    input type="radio" name="plan" id=(format!("plan-{}", p.id)) value=(p.id)
+                                        checked[chosen.map_or(i == 0, |c| c == p.id)] required;
                                     span.plan-body {
                                         span.plan-name { (p.name) }
                                         @if !p.description.is_empty() { span.plan-desc { (p.description) } }

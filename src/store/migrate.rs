@@ -11,7 +11,10 @@ pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 
 /// Ordered upgrade steps: `STEPS[i]` takes a database from version `i + 1` to `i + 2`.
 /// Add a step here and change `schema.sql` to the same end state together.
-pub const STEPS: &[&str] = &[include_str!("history/v2.sql")];
+pub const STEPS: &[&str] = &[
+    include_str!("history/v2.sql"),
+    include_str!("history/v3.sql"),
+];
 
 /// The schema as first released, kept so tests can prove the steps reach `schema.sql`.
 pub const V1_SQL: &str = include_str!("history/v1.sql");

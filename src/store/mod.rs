@@ -4,6 +4,7 @@ pub mod audit;
 pub mod imports;
 pub mod migrate;
 pub mod numbers;
+pub mod orders;
 pub mod outbox;
 pub mod plans;
 pub mod sessions;

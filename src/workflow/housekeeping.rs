@@ -1,4 +1,5 @@
-//! Periodic clean-up: dead sessions, spent reset links and old sign-in failure counters.
+//! Periodic clean-up: expired checkout holds, dead sessions, spent reset links and old sign-in
+//! failure counters.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -10,12 +11,14 @@ use super::{Internal, Services, accounts};
 /// Failure counters are kept a day, far past the throttling window, for the audit of attacks.
 const KEEP_FAILURES_SECS: i64 = 24 * 3600;
 
-/// One pass; returns how many rows were removed.
+/// One pass; returns how many rows were removed or released.
 pub fn run_once(s: &Services) -> Result<usize, Internal> {
+    let released = super::checkout::expire_holds(s)?;
     let now = s.now();
-    let n = s.store.write(|tx| {
-        crate::store::sessions::purge(tx, now, accounts::SESSION_IDLE_SECS, KEEP_FAILURES_SECS)
-    })?;
+    let n = released
+        + s.store.write(|tx| {
+            crate::store::sessions::purge(tx, now, accounts::SESSION_IDLE_SECS, KEEP_FAILURES_SECS)
+        })?;
     if n > 0 {
         log::info!("housekeeping removed {n} expired rows");
     }

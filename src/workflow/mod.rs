@@ -2,6 +2,7 @@
 //! as they arrive). Never holds a database transaction across a network call.
 
 pub mod accounts;
+pub mod checkout;
 pub mod housekeeping;
 pub mod inventory;
 pub mod mail_sender;

@@ -1,0 +1,186 @@
+//! Checkout and orders as the customer sees them.
+
+use maud::html;
+
+use super::page;
+use crate::app::{Ctx, require_user};
+use crate::clock::format_utc;
+use crate::domain::money::Currency;
+use crate::domain::{Money, PhoneNumber, Role};
+use crate::http::{Response, encode_query};
+use crate::store::orders::{self, Order};
+use crate::workflow::checkout::{self, CheckoutError};
+
+pub fn submit(ctx: &Ctx<'_>) -> Response {
+    let f = ctx.req.form();
+    let number = f.get("number").map_or("", String::as_str);
+    let plan = f.get("plan").map_or("", String::as_str);
+    let Some(user) = &ctx.user else {
+        // Sign in first, then come back to the same number with the same plan chosen.
+        let back = match PhoneNumber::parse(number) {
+            Ok(n) => format!(
+                "/numbers/{}?{}",
+                n.digits(),
+                encode_query(&[("plan", plan)])
+            ),
+            Err(_) => "/numbers".to_string(),
+        };
+        return Response::see_other(&format!("/login?{}", encode_query(&[("next", &back)])));
+    };
+    match checkout::start(&ctx.app.services, user, number, plan, &ctx.client) {
+        Ok(id) => Response::see_other(&format!("/orders/{id}")),
+        Err(CheckoutError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(e) => {
+            let (status, title, text) = match e {
+                CheckoutError::NotAvailable => (
+                    409,
+                    "Someone else got there first",
+                    "This number was just taken by another buyer, or is being paid for right now. Nothing was charged. Please pick another number.",
+                ),
+                CheckoutError::BadPlan => (
+                    400,
+                    "That plan is not available",
+                    "The plan you chose is not on sale. Nothing was held or charged. Go back to the number and choose one of the plans shown.",
+                ),
+                _ => (
+                    400,
+                    "That number is not for sale",
+                    "The number in your order is not in our inventory. Nothing was held or charged.",
+                ),
+            };
+            page(
+                ctx,
+                status,
+                title,
+                html! {
+                    section.narrow id="checkout-error" {
+                        h1 { (title) }
+                        p { (text) }
+                        p { a.button href="/numbers" { "Find another number" } }
+                    }
+                },
+            )
+        }
+    }
+}
+
+fn status_badge(status: &str) -> maud::Markup {
+    html! {
+        @match status {
+            "paid" => span.badge.badge-ok { "Paid" },
+            "awaiting_payment" => span.badge.badge-wait { "Awaiting payment" },
+            "refunded" => span.badge.badge-info { "Refunded" },
+            "expired" => span.badge.badge-off { "Expired" },
+            _ => span.badge.badge-bad { "Failed" },
+        }
+    }
+}
+
+fn money(cents: i64, currency: &str) -> Money {
+    Money::new(cents, Currency::parse(currency).unwrap_or(Currency::USD))
+}
+
+fn pretty(n: &str) -> String {
+    PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
+}
+
+/// The order if this user may see it: its owner or an admin. Anyone else gets 404.
+fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Response> {
+    let user = require_user(ctx)?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(super::errors::not_found(ctx));
+    };
+    match ctx.app.services.store.read(|tx| orders::get(tx, id)) {
+        Ok(Some(o)) if o.user_id == user.id || user.role == Role::Admin => Ok(o),
+        Ok(_) => Err(super::errors::not_found(ctx)),
+        Err(e) => Err(super::errors::internal(ctx, &e)),
+    }
+}
+
+pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
+    let o = match visible(ctx, id) {
+        Ok(o) => o,
+        Err(r) => return r,
+    };
+    page(
+        ctx,
+        200,
+        &format!("Order {}", o.id),
+        html! {
+            section.order id="order" data-status=(o.payment_status) {
+                p.muted { a href="/orders" { "← My orders" } }
+                h1 { "Order " (o.id) }
+                p { (status_badge(&o.payment_status)) }
+                table.data.summary {
+                    tbody {
+                        tr { th { "Number" } td id="order-number" { (pretty(&o.number)) } }
+                        tr { th { "Plan" } td { (o.plan_name) } }
+                        tr { th { "Setup fee" } td.num { (money(o.setup_cents, &o.currency)) } }
+                        tr { th { "First month" } td.num { (money(o.monthly_cents, &o.currency)) } }
+                        tr { th { "Total" } td.num id="order-total" { strong { (money(o.amount_cents, &o.currency)) } } }
+                        tr { th { "Ordered" } td { (format_utc(o.created_at)) } }
+                    }
+                }
+                @match o.payment_status.as_str() {
+                    "awaiting_payment" => {
+                        div.notice id="awaiting-payment" role="status" {
+                            p { "The number is held for you until " strong { (format_utc(o.hold_until)) } "." }
+                            @if o.gateway == "manual" {
+                                p { "Online payment is not available right now. The shop will send you bank transfer "
+                                    "details and confirm the order when the payment arrives." }
+                            }
+                        }
+                    }
+                    "expired" => p.notice { "The hold ran out before the payment arrived, so the number went back on sale. Nothing was charged." }
+                    "failed" => p.notice { "The payment did not go through, and nothing was charged. " (o.failure.clone().unwrap_or_default()) }
+                    _ => {}
+                }
+            }
+        },
+    )
+}
+
+pub fn list(ctx: &Ctx<'_>) -> Response {
+    let user = match require_user(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let mine = match ctx
+        .app
+        .services
+        .store
+        .read(|tx| orders::for_user(tx, user.id))
+    {
+        Ok(v) => v,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    page(
+        ctx,
+        200,
+        "My orders",
+        html! {
+            h1 { "My orders" }
+            @if mine.is_empty() {
+                div.empty id="no-orders" { p { "No orders yet." } p { a.button href="/numbers" { "Find a number" } } }
+            } @else {
+                div.table-wrap {
+                    table.data id="orders" {
+                        thead { tr { th { "Order" } th { "Number" } th { "Plan" } th.num { "Total" } th { "Payment" } th { "Date" } } }
+                        tbody {
+                            @for o in &mine {
+                                tr id={ "order-" (o.id) } data-status=(o.payment_status) {
+                                    td { a href={ "/orders/" (o.id) } { (o.id) } }
+                                    td { (pretty(&o.number)) }
+                                    td { (o.plan_name) }
+                                    td.num { (money(o.amount_cents, &o.currency)) }
+                                    td { (status_badge(&o.payment_status)) }
+                                    td { (format_utc(o.created_at)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,139 @@
+//! Checkout: hold the number, create the order with the amount from the database, and tell the
+//! customer and the admin. Payment gateways take over from the order.
+
+use super::{Internal, Services};
+use crate::clock::format_utc;
+use crate::domain::{MailEvent, Money, PhoneNumber};
+use crate::store::audit::{self, Entry, Outcome};
+use crate::store::orders::{self, NewOrder};
+use crate::store::plans;
+use crate::store::users::User;
+
+#[derive(Debug)]
+pub enum CheckoutError {
+    /// The number is not a phone number or not in the inventory.
+    UnknownNumber,
+    /// Someone else holds or owns it.
+    NotAvailable,
+    /// The plan does not exist or is retired.
+    BadPlan,
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for CheckoutError {
+    fn from(e: crate::store::Error) -> Self {
+        CheckoutError::Internal(e.into())
+    }
+}
+
+/// Holds `number` for `user` on `plan`; returns the new order's id.
+pub fn start(
+    s: &Services,
+    user: &User,
+    number: &str,
+    plan: &str,
+    address: &str,
+) -> Result<i64, CheckoutError> {
+    let number = PhoneNumber::parse(number).map_err(|_| CheckoutError::UnknownNumber)?;
+    let plan_id: i64 = plan.trim().parse().map_err(|_| CheckoutError::BadPlan)?;
+    let now = s.now();
+    let hold_until = now + i64::from(s.config.hold_minutes) * 60;
+    let currency = s.config.currency;
+    let site = s.config.site_name.clone();
+    let admin = s.config.admin_email.as_ref().map(ToString::to_string);
+    let id = s.store.write(|tx| {
+        let plan = plans::get(tx, plan_id)?
+            .filter(|p| p.active)
+            .ok_or(CheckoutError::BadPlan)?;
+        if crate::store::numbers::get(tx, &number)?.is_none() {
+            return Err(CheckoutError::UnknownNumber);
+        }
+        // A hold that ran out is released now rather than at the next housekeeping pass.
+        for stale in orders::expired_holds_for(tx, &number, now)? {
+            orders::release(tx, stale, "expired", "the hold ran out before payment", now)?;
+        }
+        let id = orders::create_with_hold(
+            tx,
+            &NewOrder {
+                user_id: user.id,
+                number: &number,
+                plan: &plan,
+                currency: currency.as_str(),
+                gateway: "manual",
+                hold_until,
+            },
+            now,
+        )?
+        .ok_or(CheckoutError::NotAvailable)?;
+        let amount = Money::new(plan.setup_cents + plan.monthly_cents, currency);
+        let subject = format!("{site}: order {id} for {}", number.pretty());
+        let customer_body = format!(
+            "Thank you for your order.\n\n\
+             Number: {}\nPlan: {}\nDue today: {amount} (setup {} + first month {})\n\n\
+             The number is held for you until {}. Finish paying from your order page:\n{}/orders/{id}\n\n\
+             If the payment does not arrive by then, the number goes back on sale.\n",
+            number.pretty(),
+            plan.name,
+            Money::new(plan.setup_cents, currency),
+            Money::new(plan.monthly_cents, currency),
+            format_utc(hold_until),
+            s.public_url,
+        );
+        super::notify::Message {
+            event: MailEvent::OrderPlaced,
+            to: user.email.clone(),
+            subject: subject.clone(),
+            body: customer_body,
+        }
+        .queue(tx, now)?;
+        if let Some(admin) = &admin {
+            super::notify::Message {
+                event: MailEvent::OrderPlaced,
+                to: admin.clone(),
+                subject,
+                body: format!(
+                    "New order {id} from {}: {} on plan {} for {amount}, awaiting payment.\n{}/orders/{id}\n",
+                    user.email,
+                    number.pretty(),
+                    plan.name,
+                    s.public_url
+                ),
+            }
+            .queue(tx, now)?;
+        }
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(user.id),
+                actor: &user.email,
+                action: "order_create",
+                subject: number.digits(),
+                outcome: Outcome::Ok,
+                detail: &format!("order {id}, plan {}, {amount}", plan.name),
+                address,
+            },
+        )?;
+        Ok(id)
+    })?;
+    s.mail.wake();
+    Ok(id)
+}
+
+/// Ends unpaid orders whose hold ran out and puts their numbers back on sale.
+pub fn expire_holds(s: &Services) -> Result<usize, Internal> {
+    let now = s.now();
+    let n = s.store.write(|tx| {
+        let mut n = 0;
+        for id in orders::expired_holds(tx, now)? {
+            if orders::release(tx, id, "expired", "the hold ran out before payment", now)? {
+                n += 1;
+            }
+        }
+        Ok::<_, crate::store::Error>(n)
+    })?;
+    if n > 0 {
+        log::info!("released {n} numbers whose checkout hold ran out");
+    }
+    Ok(n)
+}
