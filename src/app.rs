@@ -49,6 +49,7 @@ pub struct StartOptions {
     pub demo: bool,
     pub extra_route: Option<Arc<ExtraRoute>>,
     pub telinta: Option<Arc<dyn crate::integrations::telinta::Telinta>>,
+    pub payments: Option<Arc<dyn crate::integrations::paypal::Payments>>,
     /// How often the mail sender looks for due messages without being woken.
     pub mail_poll: Duration,
 }
@@ -61,6 +62,7 @@ impl StartOptions {
             demo: false,
             extra_route: None,
             telinta: None,
+            payments: None,
             mail_poll: Duration::from_secs(5),
         }
     }
@@ -132,6 +134,7 @@ pub fn start_with_store(
         public_url: url.clone(),
         mail: waker.clone(),
         telinta: opts.telinta.clone(),
+        payments: opts.payments.clone(),
     };
     let mail_configured = opts.mailer.is_some();
     let sender = match opts.mailer {
@@ -462,6 +465,9 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Get, ["api", "v1", "numbers"]) => pages::numbers::search_api(ctx),
 
         (Post, ["checkout"]) => pages::checkout::submit(ctx),
+        (Get, ["checkout", "paypal", "return"]) => pages::checkout::paypal_return(ctx),
+        (Get, ["checkout", "paypal", "cancel"]) => pages::checkout::paypal_cancel(ctx),
+        (Get, ["invoices", id]) => pages::checkout::invoice(ctx, id),
         (_, ["checkout"]) => not_allowed("POST"),
         (Get, ["orders"]) => pages::checkout::list(ctx),
         (Get, ["orders", id]) => pages::checkout::show(ctx, id),

@@ -247,6 +247,7 @@ fn services(config: Config, store: Store) -> Result<Services, Fail> {
         public_url: url,
         mail: mail_sender::Waker::default(),
         telinta,
+        payments: None,
     })
 }
 
@@ -267,6 +268,20 @@ fn telinta_client(config: &Config) -> Result<Option<Arc<dyn Telinta>>, Fail> {
     let mut cfg = TelintaConfig::new(t.url.clone(), t.login.clone(), credential);
     cfg.voicemail_url = t.voicemail_url.clone();
     let client = TelintaClient::new(cfg).map_err(|e| Fail::Usage(vec![e.to_string()]))?;
+    Ok(Some(Arc::new(client)))
+}
+
+/// The real PayPal client, when `DIDPORT_PAYPAL_CLIENT_ID` is set.
+fn paypal_client(
+    config: &Config,
+) -> Result<Option<Arc<dyn crate::integrations::paypal::Payments>>, Fail> {
+    let Some(p) = &config.paypal else {
+        return Ok(None);
+    };
+    let mut cfg = crate::integrations::paypal::Config::new(&p.api, &p.client_id, &p.secret);
+    cfg.webhook_id = p.webhook_id.clone();
+    let client = crate::integrations::paypal::PayPalClient::new(cfg)
+        .map_err(|e| Fail::Usage(vec![e.to_string()]))?;
     Ok(Some(Arc::new(client)))
 }
 
@@ -303,6 +318,7 @@ fn serve(config: Config) -> Result<(), Fail> {
     let mut opts = StartOptions::new(Arc::new(SystemClock));
     opts.mailer = mailer;
     opts.telinta = telinta_client(&config)?;
+    opts.payments = paypal_client(&config)?;
     let portal = app::start(config, opts).map_err(Fail::Other)?;
     log::info!(
         "didport {} serving {}",

@@ -77,3 +77,38 @@ mod tests {
         assert_eq!(c.now(), 150);
     }
 }
+
+/// The same time `months` calendar months later (the end of a shorter month when the day does
+/// not exist), in UTC.
+pub fn add_months(t: UnixTime, months: i32) -> UnixTime {
+    jiff::Timestamp::from_second(t)
+        .ok()
+        .and_then(|ts| {
+            ts.to_zoned_datetime(jiff::tz::TimeZone::UTC)
+                .checked_add(jiff::Span::new().months(months))
+                .ok()
+        })
+        .map_or(t + i64::from(months) * 30 * 86_400, |z| {
+            z.timestamp().as_second()
+        })
+}
+
+/// The calendar year of a time, in UTC.
+pub fn year_of(t: UnixTime) -> i32 {
+    jiff::Timestamp::from_second(t).map_or(1970, |ts| {
+        i32::from(ts.to_zoned_datetime(jiff::tz::TimeZone::UTC).year())
+    })
+}
+
+#[cfg(test)]
+mod calendar_tests {
+    use super::*;
+
+    #[test]
+    fn months_and_years() {
+        // 2026-01-31 12:00 UTC + 1 month = 2026-02-28 12:00 UTC.
+        let jan31 = 1_769_860_800;
+        assert_eq!(format_date(add_months(jan31, 1)), "2026-02-28");
+        assert_eq!(year_of(jan31), 2026);
+    }
+}

@@ -245,9 +245,17 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     );
     let telinta = crate::integrations::telinta::TelintaClient::new(telinta_sim.client_config())
         .map_err(|e| e.to_string())?;
+    // The PayPal simulator plays PayPal, with its own approval page.
+    let paypal_sim = crate::integrations::paypal::sim::PayPalSim::start(
+        crate::integrations::paypal::sim::SimConfig::default(),
+    )
+    .map_err(|e| format!("cannot start the PayPal simulator: {e}"))?;
+    let paypal = crate::integrations::paypal::PayPalClient::new(paypal_sim.client_config())
+        .map_err(|e| e.to_string())?;
     let mut opts = StartOptions::new(clock);
     opts.demo = true;
     opts.telinta = Some(Arc::new(telinta));
+    opts.payments = Some(Arc::new(paypal));
     let db = config.db.clone();
     let portal = app::start_with_store(config, store, opts)?;
     println!("didport demo (sandbox) is running at {}", portal.url);
@@ -269,6 +277,7 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     );
     portal.wait();
     drop(telinta_sim);
+    drop(paypal_sim);
     Ok(())
 }
 

@@ -21,5 +21,7 @@ mod http_basics;
 mod mail;
 #[path = "it/numbers.rs"]
 mod numbers;
+#[path = "it/paypal.rs"]
+mod paypal;
 #[path = "it/plans.rs"]
 mod plans;

@@ -3,6 +3,7 @@
 use maud::html;
 
 use super::page;
+use crate::app::FlashKind;
 use crate::app::{Ctx, require_user};
 use crate::clock::format_utc;
 use crate::domain::money::Currency;
@@ -10,6 +11,7 @@ use crate::domain::{Money, PhoneNumber, Role};
 use crate::http::{Response, encode_query};
 use crate::store::orders::{self, Order};
 use crate::workflow::checkout::{self, CheckoutError};
+use crate::workflow::payments::{self, Returned};
 
 pub fn submit(ctx: &Ctx<'_>) -> Response {
     let f = ctx.req.form();
@@ -28,6 +30,24 @@ pub fn submit(ctx: &Ctx<'_>) -> Response {
         return Response::see_other(&format!("/login?{}", encode_query(&[("next", &back)])));
     };
     match checkout::start(&ctx.app.services, user, number, plan, &ctx.client) {
+        Ok(id) if ctx.app.services.payments.is_some() => {
+            match payments::begin_paypal(&ctx.app.services, id) {
+                Ok(approve) => Response::see_other(&approve),
+                Err(payments::StartError::Internal(e)) => super::errors::internal(ctx, &e),
+                Err(payments::StartError::Gateway(_)) => page(
+                    ctx,
+                    502,
+                    "Payment could not start",
+                    html! {
+                        section.narrow id="checkout-error" {
+                            h1 { "The payment could not start" }
+                            p { "PayPal did not answer. Nothing was charged and the number is back on sale. Please try again in a few minutes." }
+                            p { a.button href={ "/numbers/" (number) } { "Back to the number" } }
+                        }
+                    },
+                ),
+            }
+        }
         Ok(id) => Response::see_other(&format!("/orders/{id}")),
         Err(CheckoutError::Internal(e)) => super::errors::internal(ctx, &e),
         Err(e) => {
@@ -102,6 +122,15 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
         Ok(o) => o,
         Err(r) => return r,
     };
+    let invoice_id = match ctx
+        .app
+        .services
+        .store
+        .read(|tx| orders::invoice_for_order(tx, o.id))
+    {
+        Ok(i) => i,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
     page(
         ctx,
         200,
@@ -125,11 +154,18 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
                     "awaiting_payment" => {
                         div.notice id="awaiting-payment" role="status" {
                             p { "The number is held for you until " strong { (format_utc(o.hold_until)) } "." }
+                            @if let Some(f) = &o.failure { p { (f) } }
                             @if o.gateway == "manual" {
                                 p { "Online payment is not available right now. The shop will send you bank transfer "
                                     "details and confirm the order when the payment arrives." }
                             }
                         }
+                    }
+                    "paid" => {
+                        @if let Some(inv) = invoice_id {
+                            p { a.button id="invoice-link" href={ "/invoices/" (inv) } { "View the invoice" } }
+                        }
+                        @if let Some(f) = &o.failure { p.flash.flash-error { (f) } }
                     }
                     "expired" => p.notice { "The hold ran out before the payment arrived, so the number went back on sale. Nothing was charged." }
                     "failed" => p.notice { "The payment did not go through, and nothing was charged. " (o.failure.clone().unwrap_or_default()) }
@@ -180,6 +216,106 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                         }
                     }
                 }
+            }
+        },
+    )
+}
+
+pub fn paypal_return(ctx: &Ctx<'_>) -> Response {
+    let user = match require_user(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let token = ctx
+        .req
+        .query_params()
+        .get("token")
+        .cloned()
+        .unwrap_or_default();
+    match payments::paypal_return(&ctx.app.services, user, &token) {
+        Ok(Returned::Paid(id)) => ctx.redirect_with(
+            &format!("/orders/{id}"),
+            FlashKind::Notice,
+            "Thank you! Your payment is received and your invoice is ready.",
+        ),
+        Ok(Returned::Pending(id)) => ctx.redirect_with(
+            &format!("/orders/{id}"),
+            FlashKind::Notice,
+            "PayPal is still confirming your payment. We will email you as soon as it is through; the number stays held for you.",
+        ),
+        Ok(Returned::BackToPayPal(url)) => Response::see_other(&url),
+        Ok(Returned::NotPaid(id)) => ctx.redirect_with(
+            &format!("/orders/{id}"),
+            FlashKind::Error,
+            "The payment did not go through. Nothing was charged.",
+        ),
+        Ok(Returned::NeedsReview(id)) => ctx.redirect_with(
+            &format!("/orders/{id}"),
+            FlashKind::Error,
+            "PayPal reported a payment that does not match this order. The shop has been told and will sort it out with you; the number stays held.",
+        ),
+        Ok(Returned::Unknown) => super::errors::not_found(ctx),
+        Err(e) => super::errors::internal(ctx, &e),
+    }
+}
+
+pub fn paypal_cancel(ctx: &Ctx<'_>) -> Response {
+    let user = match require_user(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let token = ctx
+        .req
+        .query_params()
+        .get("token")
+        .cloned()
+        .unwrap_or_default();
+    match payments::paypal_cancel(&ctx.app.services, user, &token) {
+        Ok(Some(o)) => ctx.redirect_with(
+            &format!("/numbers/{}", o.number),
+            FlashKind::Notice,
+            "You cancelled the payment. Nothing was charged, and the number is released.",
+        ),
+        Ok(None) => super::errors::not_found(ctx),
+        Err(e) => super::errors::internal(ctx, &e),
+    }
+}
+
+pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
+    let user = match require_user(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return super::errors::not_found(ctx);
+    };
+    let inv = match ctx.app.services.store.read(|tx| orders::invoice(tx, id)) {
+        Ok(Some(i)) if i.user_id == user.id || user.role == Role::Admin => i,
+        Ok(_) => return super::errors::not_found(ctx),
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    page(
+        ctx,
+        200,
+        &format!("Invoice {}", inv.number),
+        html! {
+            article.invoice id="invoice" data-number=(inv.number) {
+                header.invoice-head {
+                    div { h1 { "Invoice " (inv.number) } p.muted { "Issued " (format_utc(inv.issued_at)) } }
+                    div { strong { (ctx.app.config().site_name) } }
+                }
+                p { "Billed to " strong { (inv.customer_name) } " <" (inv.customer_email) ">" }
+                table.data id="invoice-lines" {
+                    thead { tr { th { "Item" } th.num { "Amount" } } }
+                    tbody {
+                        @for (desc, cents) in &inv.lines {
+                            tr { td { (desc) } td.num { (money(*cents, &inv.currency)) } }
+                        }
+                    }
+                    tfoot { tr { th { "Total paid" } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } } }
+                }
+                p.muted { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } ". Paid in full." }
+                p.no-print { "Use your browser's Print command to save or print this invoice." }
             }
         },
     )

@@ -149,3 +149,185 @@ pub fn expired_holds(tx: &Tx<'_>, now: i64) -> Result<Vec<i64>> {
     let rows = stmt.query_map([now], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Notes why an order is not paid, leaving its state as it is (for the admin to check).
+pub fn note_failure(tx: &Tx<'_>, id: i64, reason: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE orders SET failure = ?2, updated_at = ?3 WHERE id = ?1",
+        params![id, reason, now],
+    )?;
+    Ok(())
+}
+
+/// Records the PayPal order created for a local order (once).
+pub fn set_paypal_order(tx: &Tx<'_>, id: i64, paypal_id: &str, now: i64) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "UPDATE orders SET paypal_order_id = ?2, gateway = 'paypal', updated_at = ?3
+         WHERE id = ?1 AND paypal_order_id IS NULL",
+        params![id, paypal_id, now],
+    )?))
+}
+
+pub fn by_paypal_order(tx: &Tx<'_>, paypal_id: &str) -> Result<Option<Order>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM orders WHERE paypal_order_id = ?1"),
+            [paypal_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// What recording a payment did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Completed {
+    /// Paid now, with this invoice.
+    Invoiced {
+        invoice_id: i64,
+        invoice_number: String,
+    },
+    /// The order was already paid (a second return, a replayed webhook): nothing changed.
+    AlreadyPaid,
+    /// Paid, but the number went to someone else while the hold had run out.
+    NumberLost,
+}
+
+pub struct Payment<'a> {
+    pub capture_id: Option<&'a str>,
+    pub customer_email: &'a str,
+    pub customer_name: &'a str,
+    pub paid_through: i64,
+    pub year: i32,
+}
+
+/// Marks an order paid, sells its number, records the purchased number and issues the
+/// invoice with the next number of the year, all in the caller's transaction.
+pub fn complete_payment(tx: &Tx<'_>, id: i64, p: &Payment<'_>, now: i64) -> Result<Completed> {
+    let row: Option<(i64, i64, i64, i64, String, String, i64)> = tx
+        .query_row(
+            "UPDATE orders SET payment_status = 'paid', capture_id = ?2, paid_at = ?3,
+                    updated_at = ?3, failure = NULL
+             WHERE id = ?1 AND payment_status IN ('awaiting_payment', 'expired')
+             RETURNING user_id, number, setup_cents, monthly_cents, plan_name, currency, amount_cents",
+            params![id, p.capture_id, now],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+        )
+        .optional()?;
+    let Some((user_id, number, setup, monthly, plan_name, currency, total)) = row else {
+        return Ok(Completed::AlreadyPaid);
+    };
+    let sold = tx.execute(
+        "UPDATE numbers SET availability = 'sold', updated_at = ?2
+         WHERE number = ?1 AND availability IN ('held', 'available')",
+        params![number, now],
+    )?;
+    let taken_elsewhere: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM purchased_numbers WHERE number = ?1 AND status <> 'cancelled')",
+        [number],
+        |r| r.get(0),
+    )?;
+    if sold == 0 || taken_elsewhere {
+        tx.execute(
+            "UPDATE orders SET failure = 'paid after the number went to another buyer: refund it'
+             WHERE id = ?1",
+            [id],
+        )?;
+        return Ok(Completed::NumberLost);
+    }
+    tx.execute(
+        "INSERT INTO purchased_numbers (order_id, user_id, number, paid_through, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        params![id, user_id, number, p.paid_through, now],
+    )?;
+    let seq: i64 = tx.query_row(
+        "SELECT coalesce(max(seq), 0) + 1 FROM invoices WHERE year = ?1",
+        [p.year],
+        |r| r.get(0),
+    )?;
+    let invoice_number = format!("INV-{}-{seq:06}", p.year);
+    tx.execute(
+        "INSERT INTO invoices (order_id, year, seq, number, issued_at, customer_email, customer_name,
+                               total_cents, currency)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![id, p.year, seq, invoice_number, now, p.customer_email, p.customer_name, total, currency],
+    )?;
+    let invoice_id = tx.last_insert_rowid();
+    let pretty = PhoneNumber::parse(&format!("{number:010}"))
+        .map_or_else(|_| number.to_string(), |n| n.pretty());
+    for (pos, (desc, cents)) in [
+        (format!("Setup fee, {pretty}"), setup),
+        (format!("First month, plan {plan_name}, {pretty}"), monthly),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        tx.execute(
+            "INSERT INTO invoice_lines (invoice_id, position, description, amount_cents)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![invoice_id, pos as i64 + 1, desc, cents],
+        )?;
+    }
+    Ok(Completed::Invoiced {
+        invoice_id,
+        invoice_number,
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct Invoice {
+    pub id: i64,
+    pub order_id: i64,
+    pub number: String,
+    pub issued_at: i64,
+    pub customer_email: String,
+    pub customer_name: String,
+    pub total_cents: i64,
+    pub currency: String,
+    pub lines: Vec<(String, i64)>,
+    pub user_id: i64,
+}
+
+pub fn invoice(tx: &Tx<'_>, id: i64) -> Result<Option<Invoice>> {
+    let head = tx
+        .query_row(
+            "SELECT i.id, i.order_id, i.number, i.issued_at, i.customer_email, i.customer_name,
+                    i.total_cents, i.currency, o.user_id
+             FROM invoices i JOIN orders o ON o.id = i.order_id WHERE i.id = ?1",
+            [id],
+            |r| {
+                Ok(Invoice {
+                    id: r.get(0)?,
+                    order_id: r.get(1)?,
+                    number: r.get(2)?,
+                    issued_at: r.get(3)?,
+                    customer_email: r.get(4)?,
+                    customer_name: r.get(5)?,
+                    total_cents: r.get(6)?,
+                    currency: r.get(7)?,
+                    lines: Vec::new(),
+                    user_id: r.get(8)?,
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut inv) = head else {
+        return Ok(None);
+    };
+    let mut stmt = tx.prepare_cached(
+        "SELECT description, amount_cents FROM invoice_lines WHERE invoice_id = ?1 ORDER BY position",
+    )?;
+    inv.lines = stmt
+        .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Some(inv))
+}
+
+pub fn invoice_for_order(tx: &Tx<'_>, order_id: i64) -> Result<Option<i64>> {
+    Ok(tx
+        .query_row(
+            "SELECT id FROM invoices WHERE order_id = ?1",
+            [order_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}

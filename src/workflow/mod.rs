@@ -7,6 +7,7 @@ pub mod housekeeping;
 pub mod inventory;
 pub mod mail_sender;
 pub mod notify;
+pub mod payments;
 
 use std::sync::Arc;
 
@@ -25,6 +26,8 @@ pub struct Services {
     pub mail: mail_sender::Waker,
     /// The Telinta (PortaBilling) API, when configured.
     pub telinta: Option<Arc<dyn crate::integrations::telinta::Telinta>>,
+    /// PayPal, when configured.
+    pub payments: Option<Arc<dyn crate::integrations::paypal::Payments>>,
 }
 
 impl Services {

@@ -1,0 +1,306 @@
+//! PayPal checkout: create the PayPal order, capture it when the buyer returns, and record the
+//! payment with its invoice and emails. No database transaction is open during a PayPal call.
+
+use super::{Internal, Services, notify};
+use crate::clock::{add_months, format_date, year_of};
+use crate::domain::money::Currency;
+use crate::domain::{MailEvent, Money, PhoneNumber};
+use crate::integrations::paypal::{Amount, CaptureOutcome, NewOrder};
+use crate::store::audit::{self, Entry, Outcome};
+use crate::store::orders::{self, Completed, Order, Payment};
+use crate::store::users::User;
+
+/// The stable `PayPal-Request-Id`s of an order, so a retry never pays twice.
+fn create_request_id(order_id: i64) -> String {
+    format!("didport-order-{order_id}")
+}
+fn capture_request_id(order_id: i64) -> String {
+    format!("didport-capture-{order_id}")
+}
+
+#[derive(Debug)]
+pub enum StartError {
+    /// PayPal could not be asked; the order was released.
+    Gateway(String),
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for StartError {
+    fn from(e: crate::store::Error) -> Self {
+        StartError::Internal(e.into())
+    }
+}
+
+/// Creates the PayPal order for a new local order and returns the approval link. On failure
+/// the hold is released and the order marked failed: nothing was charged.
+pub fn begin_paypal(s: &Services, order_id: i64) -> Result<String, StartError> {
+    let Some(paypal) = &s.payments else {
+        return Err(StartError::Gateway("PayPal is not configured".into()));
+    };
+    let order = s
+        .store
+        .read(|tx| orders::get(tx, order_id))?
+        .ok_or_else(|| StartError::Internal(Internal(format!("order {order_id} vanished"))))?;
+    let pretty =
+        PhoneNumber::parse(&order.number).map_or_else(|_| order.number.clone(), |n| n.pretty());
+    let created = paypal.create_order(&NewOrder {
+        request_id: create_request_id(order.id),
+        amount: Amount::new(order.amount_cents, &order.currency),
+        custom_id: order.id.to_string(),
+        invoice_id: None,
+        description: Some(format!("Phone number {pretty}, plan {}", order.plan_name)),
+        brand_name: Some(s.config.site_name.clone()),
+        return_url: format!("{}/checkout/paypal/return", s.public_url),
+        cancel_url: format!("{}/checkout/paypal/cancel", s.public_url),
+    });
+    let now = s.now();
+    match created {
+        Ok(c) => {
+            s.store
+                .write(|tx| orders::set_paypal_order(tx, order.id, &c.id, now))?;
+            Ok(c.approve_url)
+        }
+        Err(e) => {
+            let msg = e.to_string();
+            log::warn!("order {}: PayPal order not created: {msg}", order.id);
+            s.store.write(|tx| {
+                orders::release(
+                    tx,
+                    order.id,
+                    "failed",
+                    "PayPal could not start the payment",
+                    now,
+                )
+            })?;
+            Err(StartError::Gateway(msg))
+        }
+    }
+}
+
+/// What the buyer's return from PayPal led to.
+#[derive(Debug)]
+pub enum Returned {
+    Paid(i64),
+    /// PayPal holds the money for review; the webhook will finish the order.
+    Pending(i64),
+    /// The buyer must go back to PayPal (declined card, not approved yet).
+    BackToPayPal(String),
+    /// Not paid, with the reason shown on the order.
+    NotPaid(i64),
+    /// Money moved but not as ordered (a different amount): the admin checks it.
+    NeedsReview(i64),
+    /// No such order for this buyer.
+    Unknown,
+}
+
+/// Captures the PayPal order `token` for `user` and records the payment.
+pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned, Internal> {
+    let Some(paypal) = &s.payments else {
+        return Ok(Returned::Unknown);
+    };
+    let Some(order) = s.store.read(|tx| orders::by_paypal_order(tx, token))? else {
+        return Ok(Returned::Unknown);
+    };
+    if order.user_id != user.id {
+        return Ok(Returned::Unknown);
+    }
+    if order.payment_status == "paid" {
+        return Ok(Returned::Paid(order.id));
+    }
+    if !matches!(
+        order.payment_status.as_str(),
+        "awaiting_payment" | "expired"
+    ) {
+        return Ok(Returned::NotPaid(order.id));
+    }
+    let expected = Amount::new(order.amount_cents, &order.currency);
+    let outcome = paypal.capture_order(token, &capture_request_id(order.id));
+    let capture = match outcome {
+        Ok(CaptureOutcome::Captured(c)) => c.capture,
+        Ok(CaptureOutcome::AlreadyCaptured) | Err(_) => {
+            // A race or a lost answer: read the order to learn what happened, never guess.
+            match paypal.get_order(token) {
+                Ok(o) => match o.captures.into_iter().next() {
+                    Some(c) => c,
+                    None => return Ok(Returned::Pending(order.id)),
+                },
+                Err(e) => {
+                    log::warn!("order {}: capture outcome unknown: {e}", order.id);
+                    return Ok(Returned::Pending(order.id));
+                }
+            }
+        }
+        Ok(CaptureOutcome::NotApproved) => {
+            return Ok(
+                match paypal.get_order(token).ok().and_then(|o| o.approve_url) {
+                    Some(url) => Returned::BackToPayPal(url),
+                    None => Returned::Pending(order.id),
+                },
+            );
+        }
+        Ok(CaptureOutcome::InstrumentDeclined { redirect_url })
+        | Ok(CaptureOutcome::PayerActionRequired { redirect_url }) => {
+            return Ok(match redirect_url {
+                Some(url) => Returned::BackToPayPal(url),
+                None => Returned::Pending(order.id),
+            });
+        }
+        Ok(CaptureOutcome::Unprocessable { issue, message, .. }) => {
+            let now = s.now();
+            let reason = format!("PayPal refused the payment ({issue}): {message}");
+            s.store
+                .write(|tx| orders::release(tx, order.id, "failed", &reason, now))?;
+            return Ok(Returned::NotPaid(order.id));
+        }
+    };
+    if capture.is_paid(&expected) {
+        record_paid(s, &order, user, Some(&capture.id))?;
+        return Ok(Returned::Paid(order.id));
+    }
+    match capture.status {
+        crate::integrations::paypal::CaptureStatus::Pending { .. } => {
+            Ok(Returned::Pending(order.id))
+        }
+        crate::integrations::paypal::CaptureStatus::Completed => {
+            // Money moved, but not the amount we asked for: never mark it paid; the admin checks.
+            let now = s.now();
+            let got = capture.amount.as_ref().map_or_else(
+                || "no amount".to_string(),
+                |a| format!("{} {}", a.cents, a.currency),
+            );
+            let reason = format!(
+                "PayPal captured {got} instead of {} {}; the admin will check it",
+                expected.cents, expected.currency
+            );
+            log::error!("order {}: {reason}", order.id);
+            s.store.write(|tx| {
+                orders::note_failure(tx, order.id, &reason, now)?;
+                audit::record(
+                    tx,
+                    now,
+                    &Entry {
+                        actor_id: Some(user.id),
+                        actor: &user.email,
+                        action: "payment_capture",
+                        subject: &order.number,
+                        outcome: Outcome::Failed,
+                        detail: &reason,
+                        address: "",
+                    },
+                )
+            })?;
+            Ok(Returned::NeedsReview(order.id))
+        }
+        _ => {
+            let now = s.now();
+            s.store.write(|tx| {
+                orders::release(tx, order.id, "failed", "PayPal declined the payment", now)
+            })?;
+            Ok(Returned::NotPaid(order.id))
+        }
+    }
+}
+
+/// Records a payment: order paid, number sold, purchased number, invoice, emails, audit — in
+/// one transaction. Safe to call twice: the second call changes nothing.
+pub fn record_paid(
+    s: &Services,
+    order: &Order,
+    user: &User,
+    capture_id: Option<&str>,
+) -> Result<Completed, Internal> {
+    let now = s.now();
+    let currency = Currency::parse(&order.currency).unwrap_or(Currency::USD);
+    let site = s.config.site_name.clone();
+    let admin = s.config.admin_email.as_ref().map(ToString::to_string);
+    let pretty =
+        PhoneNumber::parse(&order.number).map_or_else(|_| order.number.clone(), |n| n.pretty());
+    let paid_through = add_months(now, 1);
+    let done = s.store.write(|tx| {
+        let done = orders::complete_payment(
+            tx,
+            order.id,
+            &Payment {
+                capture_id,
+                customer_email: &user.email,
+                customer_name: &user.name,
+                paid_through,
+                year: year_of(now),
+            },
+            now,
+        )?;
+        if let Completed::Invoiced { invoice_id, invoice_number } = &done {
+            let total = Money::new(order.amount_cents, currency);
+            let subject = format!("{site}: payment received for {pretty}, invoice {invoice_number}");
+            let invoice_text = format!(
+                "Invoice {invoice_number}\n\
+                 Setup fee, {pretty}: {}\n\
+                 First month, plan {}: {}\n\
+                 Total paid: {total}\n\n\
+                 Your number is paid through {} and will be activated shortly.\n\
+                 Invoice: {}/invoices/{invoice_id}\n",
+                Money::new(order.setup_cents, currency),
+                order.plan_name,
+                Money::new(order.monthly_cents, currency),
+                format_date(paid_through),
+                s.public_url,
+            );
+            notify::Message {
+                event: MailEvent::PaymentReceived,
+                to: user.email.clone(),
+                subject: subject.clone(),
+                body: format!("Thank you, we received your payment.\n\n{invoice_text}"),
+            }
+            .queue(tx, now)?;
+            if let Some(admin) = &admin {
+                notify::Message {
+                    event: MailEvent::PaymentReceived,
+                    to: admin.clone(),
+                    subject,
+                    body: format!(
+                        "Order {} from {} is paid; {pretty} waits for activation on View Orders.\n\n{invoice_text}",
+                        order.id, user.email
+                    ),
+                }
+                .queue(tx, now)?;
+            }
+        }
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(user.id),
+                actor: &user.email,
+                action: "payment_capture",
+                subject: &order.number,
+                outcome: if matches!(done, Completed::NumberLost) { Outcome::Failed } else { Outcome::Ok },
+                detail: &format!("order {}: {done:?}", order.id),
+                address: "",
+            },
+        )?;
+        Ok::<_, crate::store::Error>(done)
+    })?;
+    s.mail.wake();
+    Ok(done)
+}
+
+/// The buyer cancelled at PayPal: the order ends and the number goes back on sale.
+pub fn paypal_cancel(s: &Services, user: &User, token: &str) -> Result<Option<Order>, Internal> {
+    let Some(order) = s.store.read(|tx| orders::by_paypal_order(tx, token))? else {
+        return Ok(None);
+    };
+    if order.user_id != user.id {
+        return Ok(None);
+    }
+    let now = s.now();
+    s.store.write(|tx| {
+        orders::release(
+            tx,
+            order.id,
+            "failed",
+            "the payment was cancelled at PayPal",
+            now,
+        )
+    })?;
+    Ok(Some(order))
+}

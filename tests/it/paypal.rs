@@ -1,0 +1,291 @@
+//! PayPal checkout against the PayPal simulator over real HTTP.
+
+use std::sync::Arc;
+
+use crate::support::{Client, TestPortal};
+use didport::domain::{PhoneNumber, Role};
+use didport::integrations::paypal::PayPalClient;
+use didport::integrations::paypal::sim::{CaptureScript, Failure, PayPalSim, SimConfig};
+use didport::store::numbers::{NewNumber, insert_new};
+use didport::store::plans::{NewPlan, insert};
+
+struct Shop {
+    p: TestPortal,
+    sim: PayPalSim,
+    plan: String,
+}
+
+fn shop(numbers: &[&str]) -> Shop {
+    let sim = PayPalSim::start(SimConfig::default()).unwrap();
+    let client = PayPalClient::new(sim.client_config()).unwrap();
+    let p = TestPortal::start_with(move |_, opts| opts.payments = Some(Arc::new(client)));
+    let plan = p
+        .store()
+        .write(|tx| {
+            for n in numbers {
+                insert_new(
+                    tx,
+                    &[NewNumber {
+                        number: &PhoneNumber::parse(n).unwrap(),
+                        state: "NY",
+                        rate_center: "",
+                        kind: None,
+                        source: "import",
+                    }],
+                    0,
+                )?;
+            }
+            insert(
+                tx,
+                &NewPlan {
+                    name: "Starter",
+                    description: "",
+                    setup_cents: 500,
+                    monthly_cents: 300,
+                },
+                0,
+            )
+        })
+        .unwrap();
+    Shop {
+        p,
+        sim,
+        plan: plan.to_string(),
+    }
+}
+
+fn paypal_id(approve_url: &str) -> String {
+    approve_url
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap()
+        .to_string()
+}
+
+/// Checks out and returns the PayPal order id the buyer was sent to approve.
+fn checkout(shop: &Shop, c: &mut Client, number: &str) -> String {
+    c.get(&format!("/numbers/{number}"));
+    let r = c.post("/checkout", &[("number", number), ("plan", &shop.plan)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(
+        r.location().starts_with(shop.sim.base_url()),
+        "sent to PayPal: {}",
+        r.location()
+    );
+    paypal_id(r.location())
+}
+
+fn availability(p: &TestPortal, number: &str) -> String {
+    let conn = crate::support::rusqlite_conn(&p.db);
+    conn.query_row(
+        &format!("SELECT availability FROM numbers WHERE number = {number}"),
+        [],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[test]
+fn approve_then_return_pays_the_order_with_an_invoice_and_emails() {
+    let s = shop(&["2125550101"]);
+    let mut c = s.p.signed_in("payer@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550101");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    assert!(back.contains("/checkout/paypal/return?token="), "{back}");
+    let r = c.get(&back);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let order = c.follow(r);
+    assert_eq!(order.attr("#order", "data-status").as_deref(), Some("paid"));
+    let invoice = c.get(&order.attr("#invoice-link", "href").unwrap());
+    assert_eq!(
+        invoice.attr("#invoice", "data-number").as_deref(),
+        Some("INV-2026-000001")
+    );
+    assert_eq!(invoice.text("#invoice-total"), "$8.00");
+    assert_eq!(invoice.texts("#invoice-lines tbody tr").len(), 2);
+    assert_eq!(availability(&s.p, "2125550101"), "sold");
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM purchased_numbers WHERE status = 'pending'"),
+        1
+    );
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM outbox WHERE event = 'payment_received'"),
+        2
+    );
+    assert_eq!(s.sim.captures().len(), 1);
+    // Another customer cannot read the invoice.
+    let mut other = s.p.signed_in("nosy@example.com", Role::Customer);
+    assert_eq!(
+        other
+            .get(&order.attr("#invoice-link", "href").unwrap())
+            .status,
+        404
+    );
+}
+
+#[test]
+fn a_double_clicked_return_captures_once_and_invoices_once() {
+    let s = shop(&["2125550102"]);
+    let mut c = s.p.signed_in("double@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550102");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    let first = c.get(&back);
+    let second = c.get(&back);
+    assert_eq!(first.status, 303);
+    assert_eq!(second.status, 303);
+    assert_eq!(s.sim.captures().len(), 1);
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 1);
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM outbox WHERE event = 'payment_received'"),
+        2
+    );
+}
+
+#[test]
+fn cancelling_at_paypal_releases_the_number() {
+    let s = shop(&["2125550103"]);
+    let mut c = s.p.signed_in("cancel@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550103");
+    assert_eq!(availability(&s.p, "2125550103"), "held");
+    let back = s.sim.cancel(&pp).unwrap().unwrap();
+    let r = c.get(&back);
+    assert_eq!(r.status, 303);
+    let page = c.follow(r);
+    assert!(page.text("#flash").contains("cancelled"));
+    assert_eq!(availability(&s.p, "2125550103"), "available");
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE payment_status = 'failed'"),
+        1
+    );
+    assert!(s.sim.captures().is_empty());
+}
+
+#[test]
+fn a_declined_capture_is_not_paid_and_releases_the_number() {
+    let s = shop(&["2125550104"]);
+    let mut c = s.p.signed_in("declined@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550104");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::Declined);
+    let page = c.get_follow(&back);
+    assert_eq!(
+        page.attr("#order", "data-status").as_deref(),
+        Some("failed")
+    );
+    assert_eq!(availability(&s.p, "2125550104"), "available");
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 0);
+}
+
+#[test]
+fn an_amount_mismatch_is_never_paid_and_is_flagged() {
+    let s = shop(&["2125550105"]);
+    let mut c = s.p.signed_in("mismatch@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550105");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::AmountMismatch);
+    let page = c.get_follow(&back);
+    assert_eq!(
+        page.attr("#order", "data-status").as_deref(),
+        Some("awaiting_payment")
+    );
+    assert!(page.text("#flash").contains("does not match"));
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 0);
+    assert_eq!(
+        s.p.count(
+            "SELECT count(*) FROM audit WHERE action = 'payment_capture' AND outcome = 'failed'"
+        ),
+        1
+    );
+    assert_eq!(availability(&s.p, "2125550105"), "held");
+}
+
+#[test]
+fn a_pending_capture_keeps_the_hold_and_says_so() {
+    let s = shop(&["2125550106"]);
+    let mut c = s.p.signed_in("pending@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550106");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::Pending {
+        reason: "PENDING_REVIEW".into(),
+    });
+    let page = c.get_follow(&back);
+    assert_eq!(
+        page.attr("#order", "data-status").as_deref(),
+        Some("awaiting_payment")
+    );
+    assert!(page.text("#flash").contains("still confirming"));
+    assert_eq!(availability(&s.p, "2125550106"), "held");
+}
+
+#[test]
+fn paypal_down_at_checkout_charges_nothing_and_releases_the_number() {
+    let s = shop(&["2125550107"]);
+    let mut c = s.p.signed_in("down@example.com", Role::Customer);
+    c.get("/numbers/2125550107");
+    s.sim
+        .fail_next("POST", "/v2/checkout/orders", Failure::Status(503));
+    let r = c.post("/checkout", &[("number", "2125550107"), ("plan", &s.plan)]);
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(r.has("#checkout-error"));
+    assert_eq!(availability(&s.p, "2125550107"), "available");
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE payment_status = 'failed'"),
+        1
+    );
+}
+
+#[test]
+fn invoice_numbers_stay_gap_free_and_unique_under_concurrent_payments() {
+    let numbers = [
+        "2125550111",
+        "2125550112",
+        "2125550113",
+        "2125550114",
+        "2125550115",
+        "2125550116",
+    ];
+    let s = shop(&numbers);
+    let mut buyers: Vec<(Client, String)> = numbers
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let mut c =
+                s.p.signed_in(&format!("concurrent{i}@example.com"), Role::Customer);
+            let pp = checkout(&s, &mut c, n);
+            let back = s.sim.approve(&pp).unwrap().unwrap();
+            (c, back)
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for (c, back) in buyers.iter_mut() {
+            scope.spawn(move || assert_eq!(c.get(back).status, 303));
+        }
+    });
+    let conn = crate::support::rusqlite_conn(&s.p.db);
+    let mut stmt = conn
+        .prepare("SELECT seq FROM invoices ORDER BY seq")
+        .unwrap();
+    let seqs: Vec<i64> = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(seqs, (1..=numbers.len() as i64).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_return_for_someone_elses_order_is_404() {
+    let s = shop(&["2125550108"]);
+    let mut c = s.p.signed_in("owner2@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550108");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    let mut thief = s.p.signed_in("thief@example.com", Role::Customer);
+    assert_eq!(thief.get(&back).status, 404);
+    assert!(
+        s.sim.captures().is_empty(),
+        "nothing captured for the wrong buyer"
+    );
+}
