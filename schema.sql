@@ -178,6 +178,15 @@ CREATE TABLE invoice_lines (
     PRIMARY KEY (invoice_id, position)
 ) STRICT;
 
+-- PayPal webhook events already handled, so a redelivery changes nothing.
+CREATE TABLE webhook_events (
+    event_id    TEXT PRIMARY KEY,
+    event_type  TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    order_id    INTEGER,
+    outcome     TEXT NOT NULL
+) STRICT;
+
 -- Notifications, written in the same transaction as the change they report and delivered by
 -- the background sender.
 CREATE TABLE outbox (

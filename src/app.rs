@@ -468,6 +468,7 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Get, ["checkout", "paypal", "return"]) => pages::checkout::paypal_return(ctx),
         (Get, ["checkout", "paypal", "cancel"]) => pages::checkout::paypal_cancel(ctx),
         (Get, ["invoices", id]) => pages::checkout::invoice(ctx, id),
+        (Post, ["webhooks", "paypal"]) => pages::checkout::paypal_webhook(ctx),
         (_, ["checkout"]) => not_allowed("POST"),
         (Get, ["orders"]) => pages::checkout::list(ctx),
         (Get, ["orders", id]) => pages::checkout::show(ctx, id),

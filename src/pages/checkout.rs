@@ -320,3 +320,28 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
         },
     )
 }
+
+/// `POST /webhooks/paypal`: machine to machine, so plain JSON answers.
+pub fn paypal_webhook(ctx: &Ctx<'_>) -> Response {
+    let lookup = |name: &str| {
+        ctx.req
+            .header(&name.to_ascii_lowercase())
+            .map(str::to_string)
+    };
+    match payments::webhook(&ctx.app.services, lookup, &ctx.req.body) {
+        Ok(payments::WebhookResult::Handled | payments::WebhookResult::Duplicate) => {
+            Response::json(200, &serde_json::json!({"status": "ok"}))
+        }
+        Ok(payments::WebhookResult::Refused) => {
+            Response::json(400, &serde_json::json!({"error": "not verified"}))
+        }
+        Ok(payments::WebhookResult::RetryLater) => {
+            Response::json(503, &serde_json::json!({"error": "try again later"}))
+        }
+        Err(e) => {
+            let id = crate::secure::short_id();
+            log::error!("incident {id}: PayPal webhook: {e}");
+            Response::json(500, &serde_json::json!({"error": format!("incident {id}")}))
+        }
+    }
+}

@@ -331,3 +331,57 @@ pub fn invoice_for_order(tx: &Tx<'_>, order_id: i64) -> Result<Option<i64>> {
         )
         .optional()?)
 }
+
+/// Whether a webhook event was handled before.
+pub fn webhook_seen(tx: &Tx<'_>, event_id: &str) -> Result<bool> {
+    Ok(tx
+        .query_row(
+            "SELECT 1 FROM webhook_events WHERE event_id = ?1",
+            [event_id],
+            |_| Ok(()),
+        )
+        .optional()?
+        .is_some())
+}
+
+/// Remembers a handled webhook event; false if it was already there.
+pub fn record_webhook(
+    tx: &Tx<'_>,
+    event_id: &str,
+    event_type: &str,
+    order_id: Option<i64>,
+    outcome: &str,
+    now: i64,
+) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "INSERT OR IGNORE INTO webhook_events (event_id, event_type, received_at, order_id, outcome)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![event_id, event_type, now, order_id, outcome],
+    )?))
+}
+
+/// A paid order was refunded: the order says so, the purchased number is cancelled and the
+/// number goes back on sale. Returns whether anything changed.
+pub fn mark_refunded(tx: &Tx<'_>, id: i64, now: i64) -> Result<bool> {
+    let number: Option<i64> = tx
+        .query_row(
+            "UPDATE orders SET payment_status = 'refunded', updated_at = ?2
+             WHERE id = ?1 AND payment_status = 'paid' RETURNING number",
+            params![id, now],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(number) = number else {
+        return Ok(false);
+    };
+    tx.execute(
+        "UPDATE purchased_numbers SET status = 'cancelled', updated_at = ?2 WHERE order_id = ?1",
+        params![id, now],
+    )?;
+    tx.execute(
+        "UPDATE numbers SET availability = 'available', updated_at = ?2
+         WHERE number = ?1 AND availability = 'sold'",
+        params![number, now],
+    )?;
+    Ok(true)
+}

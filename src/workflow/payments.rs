@@ -304,3 +304,118 @@ pub fn paypal_cancel(s: &Services, user: &User, token: &str) -> Result<Option<Or
     })?;
     Ok(Some(order))
 }
+
+/// How a webhook delivery was answered.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookResult {
+    /// Verified and acted on (or verified and of no interest).
+    Handled,
+    /// Verified, but handled before: nothing changed.
+    Duplicate,
+    /// PayPal did not vouch for it: refused, nothing changed.
+    Refused,
+    /// PayPal could not be asked; PayPal will deliver again.
+    RetryLater,
+}
+
+/// Verifies a webhook with PayPal (the body passed on byte for byte), then applies it once.
+pub fn webhook(
+    s: &Services,
+    header: impl Fn(&str) -> Option<String>,
+    body: &[u8],
+) -> Result<WebhookResult, Internal> {
+    let Some(paypal) = &s.payments else {
+        return Ok(WebhookResult::Refused);
+    };
+    let Some(headers) = crate::integrations::paypal::WebhookHeaders::from_lookup(header) else {
+        log::warn!("PayPal webhook refused: transmission headers missing");
+        return Ok(WebhookResult::Refused);
+    };
+    match paypal.verify_webhook(&headers, body) {
+        Ok(true) => {}
+        Ok(false) => {
+            log::warn!("PayPal webhook refused: verification failed");
+            return Ok(WebhookResult::Refused);
+        }
+        Err(e) => {
+            log::warn!("PayPal webhook not verified now: {e}");
+            return Ok(WebhookResult::RetryLater);
+        }
+    }
+    let Ok(event) = paypal.parse_webhook_event(body) else {
+        log::warn!("PayPal webhook refused: not an event");
+        return Ok(WebhookResult::Refused);
+    };
+    if s.store.read(|tx| orders::webhook_seen(tx, &event.id))? {
+        return Ok(WebhookResult::Duplicate);
+    }
+    let order = s.store.read(|tx| {
+        let by_custom = event
+            .custom_id
+            .as_deref()
+            .and_then(|c| c.parse::<i64>().ok())
+            .map(|id| orders::get(tx, id))
+            .transpose()?
+            .flatten();
+        match by_custom {
+            Some(o) => Ok::<_, crate::store::Error>(Some(o)),
+            None => match &event.order_id {
+                Some(pp) => orders::by_paypal_order(tx, pp),
+                None => Ok(None),
+            },
+        }
+    })?;
+    let now = s.now();
+    let outcome = match (event.event_type.as_str(), &order) {
+        ("PAYMENT.CAPTURE.COMPLETED", Some(o)) => {
+            let expected = Amount::new(o.amount_cents, &o.currency);
+            if event.amount.as_ref() != Some(&expected) {
+                log::error!(
+                    "order {}: webhook capture amount differs from the order",
+                    o.id
+                );
+                s.store.write(|tx| {
+                    orders::note_failure(
+                        tx,
+                        o.id,
+                        "PayPal reported a capture of another amount; the admin will check it",
+                        now,
+                    )
+                })?;
+                "amount differs"
+            } else {
+                let user = s
+                    .store
+                    .read(|tx| crate::store::users::by_id(tx, o.user_id))?
+                    .ok_or_else(|| Internal(format!("order {} has no customer", o.id)))?;
+                match record_paid(s, o, &user, event.capture_id.as_deref())? {
+                    Completed::Invoiced { .. } => "paid",
+                    Completed::AlreadyPaid => "already paid",
+                    Completed::NumberLost => "paid, number lost",
+                }
+            }
+        }
+        ("PAYMENT.CAPTURE.DENIED", Some(o)) => {
+            s.store.write(|tx| {
+                orders::release(tx, o.id, "failed", "PayPal denied the payment", now)
+            })?;
+            "released"
+        }
+        ("PAYMENT.CAPTURE.REFUNDED", Some(o)) => {
+            s.store.write(|tx| orders::mark_refunded(tx, o.id, now))?;
+            "refunded"
+        }
+        (_, None) => "no matching order",
+        _ => "ignored",
+    };
+    let order_id = order.as_ref().map(|o| o.id);
+    s.store.write(|tx| {
+        orders::record_webhook(tx, &event.id, &event.event_type, order_id, outcome, now)
+    })?;
+    log::info!(
+        "PayPal webhook {} {}: {outcome}",
+        event.id,
+        event.event_type
+    );
+    Ok(WebhookResult::Handled)
+}

@@ -289,3 +289,115 @@ fn a_return_for_someone_elses_order_is_404() {
         "nothing captured for the wrong buyer"
     );
 }
+
+fn with_webhooks(s: &Shop) {
+    s.sim.set_webhook_target(
+        Some(&format!("{}/webhooks/paypal", s.p.url)),
+        true,
+        std::time::Duration::ZERO,
+    );
+}
+
+#[test]
+fn a_webhook_completes_a_pending_payment_once_and_replays_change_nothing() {
+    let s = shop(&["2125550121"]);
+    with_webhooks(&s);
+    let mut c = s.p.signed_in("hook@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550121");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::Pending {
+        reason: "PENDING_REVIEW".into(),
+    });
+    let page = c.get_follow(&back);
+    assert_eq!(
+        page.attr("#order", "data-status").as_deref(),
+        Some("awaiting_payment")
+    );
+    let capture = s.sim.captures()[0].id.clone();
+    let before = s.sim.deliveries().len();
+    s.sim
+        .settle_capture(
+            &capture,
+            didport::integrations::paypal::sim::Settle::Completed,
+        )
+        .unwrap();
+    crate::support::wait_until("the webhook is answered", || {
+        s.sim
+            .deliveries()
+            .iter()
+            .skip(before)
+            .any(|d| d.body.contains("PAYMENT.CAPTURE.COMPLETED") && d.status == Some(200))
+    });
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE payment_status = 'paid'"),
+        1
+    );
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 1);
+    // The same event again: accepted, nothing new.
+    let event = s
+        .sim
+        .deliveries()
+        .iter()
+        .rev()
+        .find(|d| d.body.contains("PAYMENT.CAPTURE.COMPLETED"))
+        .and_then(|d| d.event_id.clone())
+        .unwrap();
+    let again = s.sim.resend_webhook(&event).unwrap();
+    assert_eq!(again.status, Some(200));
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 1);
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM outbox WHERE event = 'payment_received'"),
+        2
+    );
+    // And the buyer coming back afterwards changes nothing either.
+    c.get(&back);
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 1);
+}
+
+#[test]
+fn a_forged_webhook_is_refused_and_changes_nothing() {
+    let s = shop(&["2125550122"]);
+    with_webhooks(&s);
+    let mut c = s.p.signed_in("forge@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550122");
+    let order_id = s.p.count("SELECT id FROM orders");
+    let body = format!(
+        r#"{{"id":"WH-FORGED-1","event_type":"PAYMENT.CAPTURE.COMPLETED","resource_type":"capture","resource":{{"id":"CAP-FAKE","status":"COMPLETED","amount":{{"currency_code":"USD","value":"8.00"}},"custom_id":"{order_id}","supplementary_data":{{"related_ids":{{"order_id":"{pp}"}}}}}}}}"#
+    );
+    let d = s.sim.forge_webhook(&body).unwrap();
+    assert_eq!(d.status, Some(400));
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE payment_status = 'paid'"),
+        0
+    );
+    assert_eq!(s.p.count("SELECT count(*) FROM webhook_events"), 0);
+    // A request without PayPal's headers at all is refused too.
+    let mut anyone = s.p.client();
+    let r = anyone.post_bytes("/webhooks/paypal", "application/json", body.as_bytes());
+    assert_eq!(r.status, 400);
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 0);
+}
+
+#[test]
+fn a_denied_capture_webhook_releases_the_number() {
+    let s = shop(&["2125550123"]);
+    with_webhooks(&s);
+    let mut c = s.p.signed_in("denied@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550123");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::Pending {
+        reason: "PENDING_REVIEW".into(),
+    });
+    c.get(&back);
+    let capture = s.sim.captures()[0].id.clone();
+    s.sim
+        .settle_capture(&capture, didport::integrations::paypal::sim::Settle::Denied)
+        .unwrap();
+    crate::support::wait_until("the number is released", || {
+        availability(&s.p, "2125550123") == "available"
+    });
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE payment_status = 'failed'"),
+        1
+    );
+}

@@ -63,3 +63,12 @@ CREATE TABLE invoice_lines (
     amount_cents INTEGER NOT NULL,
     PRIMARY KEY (invoice_id, position)
 ) STRICT;
+
+-- PayPal webhook events already handled, so a redelivery changes nothing.
+CREATE TABLE webhook_events (
+    event_id    TEXT PRIMARY KEY,
+    event_type  TEXT NOT NULL,
+    received_at INTEGER NOT NULL,
+    order_id    INTEGER,
+    outcome     TEXT NOT NULL
+) STRICT;
