@@ -472,6 +472,8 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (_, ["checkout"]) => not_allowed("POST"),
         (Get, ["orders"]) => pages::checkout::list(ctx),
         (Get, ["orders", id]) => pages::checkout::show(ctx, id),
+        (Post, ["orders", id, "record-payment"]) => pages::checkout::record_payment(ctx, id),
+        (Post, ["orders", id, "refund"]) => pages::checkout::refund(ctx, id),
 
         (Get, ["my"]) => pages::my::home(ctx),
 

@@ -150,6 +150,25 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
                         tr { th { "Ordered" } td { (format_utc(o.created_at)) } }
                     }
                 }
+                @if ctx.user.as_ref().is_some_and(|u| u.role == Role::Admin) {
+                    div.panel.admin-actions id="admin-actions" {
+                        h2 { "Admin" }
+                        @if o.payment_status == "awaiting_payment" || o.payment_status == "expired" {
+                            form method="post" action={ "/orders/" (o.id) "/record-payment" } {
+                                (super::csrf_field(ctx))
+                                p.hint { "For a payment received outside PayPal, such as a bank transfer." }
+                                button type="submit" id="record-payment" { "Record payment received" }
+                            }
+                        }
+                        @if o.payment_status == "paid" {
+                            form method="post" action={ "/orders/" (o.id) "/refund" } {
+                                (super::csrf_field(ctx))
+                                p.hint { "Gives the money back and puts the number back on sale." }
+                                button type="submit" id="refund" { "Refund this order" }
+                            }
+                        }
+                    }
+                }
                 @match o.payment_status.as_str() {
                     "awaiting_payment" => {
                         div.notice id="awaiting-payment" role="status" {
@@ -344,4 +363,53 @@ pub fn paypal_webhook(ctx: &Ctx<'_>) -> Response {
             Response::json(500, &serde_json::json!({"error": format!("incident {id}")}))
         }
     }
+}
+
+fn admin_action(
+    ctx: &Ctx<'_>,
+    id: &str,
+    act: impl FnOnce(&crate::store::users::User, i64) -> Result<String, payments::AdminPaymentError>,
+) -> Response {
+    let admin = match crate::app::require_admin(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(id) = id.parse::<i64>() else {
+        return super::errors::not_found(ctx);
+    };
+    let back = format!("/orders/{id}");
+    match act(admin, id) {
+        Ok(msg) => ctx.redirect_with(&back, FlashKind::Notice, &msg),
+        Err(payments::AdminPaymentError::WrongState(m)) => {
+            ctx.redirect_with(&back, FlashKind::Error, &m)
+        }
+        Err(payments::AdminPaymentError::Gateway(m)) => ctx.redirect_with(
+            &back,
+            FlashKind::Error,
+            &format!("PayPal did not accept it, so nothing changed: {m}"),
+        ),
+        Err(payments::AdminPaymentError::Internal(e)) => super::errors::internal(ctx, &e),
+    }
+}
+
+pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Response {
+    admin_action(ctx, id, |admin, id| {
+        payments::record_offline(&ctx.app.services, admin, id).map(|done| match done {
+            crate::store::orders::Completed::Invoiced { invoice_number, .. } => {
+                format!("Payment recorded; invoice {invoice_number} sent to the customer.")
+            }
+            crate::store::orders::Completed::AlreadyPaid => "The order was already paid.".into(),
+            crate::store::orders::Completed::NumberLost => {
+                "Payment recorded, but the number went to another buyer meanwhile: refund it."
+                    .into()
+            }
+        })
+    })
+}
+
+pub fn refund(ctx: &Ctx<'_>, id: &str) -> Response {
+    admin_action(ctx, id, |admin, id| {
+        payments::refund(&ctx.app.services, admin, id)
+            .map(|()| "Refunded; the number is back on sale.".to_string())
+    })
 }

@@ -385,3 +385,13 @@ pub fn mark_refunded(tx: &Tx<'_>, id: i64, now: i64) -> Result<bool> {
     )?;
     Ok(true)
 }
+
+/// The PayPal capture of a paid order, if it was paid through PayPal.
+pub fn capture_of(tx: &Tx<'_>, id: i64) -> Result<Option<String>> {
+    Ok(tx
+        .query_row("SELECT capture_id FROM orders WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .flatten())
+}

@@ -419,3 +419,121 @@ pub fn webhook(
     );
     Ok(WebhookResult::Handled)
 }
+
+#[derive(Debug)]
+pub enum AdminPaymentError {
+    /// The order is not in a state that allows this.
+    WrongState(String),
+    /// PayPal refused or could not be reached; nothing changed here.
+    Gateway(String),
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for AdminPaymentError {
+    fn from(e: crate::store::Error) -> Self {
+        AdminPaymentError::Internal(e.into())
+    }
+}
+impl From<Internal> for AdminPaymentError {
+    fn from(e: Internal) -> Self {
+        AdminPaymentError::Internal(e)
+    }
+}
+
+fn load_with_customer(s: &Services, id: i64) -> Result<(Order, User), AdminPaymentError> {
+    let found = s.store.read(|tx| {
+        let Some(o) = orders::get(tx, id)? else {
+            return Ok::<_, crate::store::Error>(None);
+        };
+        Ok(crate::store::users::by_id(tx, o.user_id)?.map(|u| (o, u)))
+    })?;
+    found.ok_or_else(|| AdminPaymentError::WrongState("There is no such order.".into()))
+}
+
+/// The manual gateway: the admin records a payment received outside PayPal (a bank transfer).
+/// Same invoice and emails as a PayPal payment.
+pub fn record_offline(s: &Services, admin: &User, id: i64) -> Result<Completed, AdminPaymentError> {
+    let (order, customer) = load_with_customer(s, id)?;
+    if !matches!(
+        order.payment_status.as_str(),
+        "awaiting_payment" | "expired"
+    ) {
+        return Err(AdminPaymentError::WrongState(format!(
+            "Order {id} is {}, so no payment can be recorded for it.",
+            order.payment_status.replace('_', " ")
+        )));
+    }
+    let done = record_paid(s, &order, &customer, None)?;
+    let now = s.now();
+    s.store.write(|tx| {
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "payment_offline",
+                subject: &order.number,
+                outcome: Outcome::Ok,
+                detail: &format!("order {id}: {done:?}"),
+                address: "",
+            },
+        )
+    })?;
+    Ok(done)
+}
+
+/// Refunds a paid order: PayPal first (for PayPal orders), then the order is marked refunded,
+/// the purchase cancelled and the number put back on sale.
+pub fn refund(s: &Services, admin: &User, id: i64) -> Result<(), AdminPaymentError> {
+    let (order, _) = load_with_customer(s, id)?;
+    if order.payment_status != "paid" {
+        return Err(AdminPaymentError::WrongState(format!(
+            "Order {id} is {}, so there is nothing to refund.",
+            order.payment_status.replace('_', " ")
+        )));
+    }
+    let capture = s.store.read(|tx| orders::capture_of(tx, id))?;
+    if let Some(capture) = &capture {
+        let Some(paypal) = &s.payments else {
+            return Err(AdminPaymentError::Gateway(
+                "PayPal is not configured".into(),
+            ));
+        };
+        paypal
+            .refund_capture(
+                capture,
+                &crate::integrations::paypal::RefundRequest {
+                    request_id: format!("didport-refund-{id}"),
+                    amount: None,
+                    note_to_payer: Some(format!("Refund of order {id}")),
+                },
+            )
+            .map_err(|e| AdminPaymentError::Gateway(e.to_string()))?;
+    }
+    let now = s.now();
+    s.store.write(|tx| {
+        orders::mark_refunded(tx, id, now)?;
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "payment_refund",
+                subject: &order.number,
+                outcome: Outcome::Ok,
+                detail: &format!(
+                    "order {id}, {}",
+                    if capture.is_some() {
+                        "refunded at PayPal"
+                    } else {
+                        "paid offline: refund it by the same way"
+                    }
+                ),
+                address: "",
+            },
+        )
+    })?;
+    Ok(())
+}

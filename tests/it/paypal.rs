@@ -401,3 +401,250 @@ fn a_denied_capture_webhook_releases_the_number() {
         1
     );
 }
+
+#[test]
+fn the_admin_refunds_a_paid_order_and_the_number_returns_to_the_shelf() {
+    let s = shop(&["2125550131"]);
+    let mut c = s.p.signed_in("refundme@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550131");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    let order = c.get_follow(&back);
+    assert_eq!(order.attr("#order", "data-status").as_deref(), Some("paid"));
+    assert!(!order.has("#refund"), "customers see no admin buttons");
+    let id = s.p.count("SELECT id FROM orders");
+    let mut admin = s.p.signed_in("boss@example.com", Role::Admin);
+    let page = admin.get(&format!("/orders/{id}"));
+    assert!(page.has("#refund"));
+    let r = admin.post(&format!("/orders/{id}/refund"), &[]);
+    assert_eq!(r.status, 303);
+    assert_eq!(s.sim.refunds().len(), 1);
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE payment_status = 'refunded'"),
+        1
+    );
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM purchased_numbers WHERE status = 'cancelled'"),
+        1
+    );
+    assert_eq!(availability(&s.p, "2125550131"), "available");
+    // A second click changes nothing and says why.
+    let r = admin.post(&format!("/orders/{id}/refund"), &[]);
+    let again = admin.follow(r);
+    assert!(again.text("#flash").contains("nothing to refund"));
+    assert_eq!(s.sim.refunds().len(), 1);
+    // Customers cannot refund.
+    c.get("/my");
+    assert_eq!(c.post(&format!("/orders/{id}/refund"), &[]).status, 403);
+}
+
+#[test]
+fn a_capture_that_failed_after_paypal_recorded_it_is_settled_by_reading_the_order() {
+    let s = shop(&["2125550132"]);
+    let mut c = s.p.signed_in("lost@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550132");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::CommitThenError);
+    let page = c.get_follow(&back);
+    assert_eq!(page.attr("#order", "data-status").as_deref(), Some("paid"));
+    assert_eq!(s.sim.captures().len(), 1, "one capture, not two");
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 1);
+}
+
+#[test]
+fn an_expired_token_is_refreshed_once() {
+    let s = shop(&["2125550133"]);
+    let mut c = s.p.signed_in("token@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550133");
+    let tokens_before = s.sim.token_requests();
+    s.sim.expire_tokens();
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    let page = c.get_follow(&back);
+    assert_eq!(page.attr("#order", "data-status").as_deref(), Some("paid"));
+    assert_eq!(s.sim.token_requests(), tokens_before + 1);
+}
+
+#[test]
+fn without_paypal_the_admin_records_an_offline_payment() {
+    let p = TestPortal::start();
+    let plan = p
+        .store()
+        .write(|tx| {
+            insert_new(
+                tx,
+                &[NewNumber {
+                    number: &PhoneNumber::parse("2125550134").unwrap(),
+                    state: "NY",
+                    rate_center: "",
+                    kind: None,
+                    source: "import",
+                }],
+                0,
+            )?;
+            insert(
+                tx,
+                &NewPlan {
+                    name: "Starter",
+                    description: "",
+                    setup_cents: 500,
+                    monthly_cents: 300,
+                },
+                0,
+            )
+        })
+        .unwrap()
+        .to_string();
+    let mut c = p.signed_in("bank@example.com", Role::Customer);
+    c.get("/numbers/2125550134");
+    let r = c.post("/checkout", &[("number", "2125550134"), ("plan", &plan)]);
+    let path = r.location().to_string();
+    assert!(path.starts_with("/orders/"));
+    assert!(c.get(&path).has("#awaiting-payment"));
+    assert_eq!(c.post(&format!("{path}/record-payment"), &[]).status, 403);
+    let mut admin = p.signed_in("cashier@example.com", Role::Admin);
+    assert!(admin.get(&path).has("#record-payment"));
+    let r = admin.post(&format!("{path}/record-payment"), &[]);
+    let done = admin.follow(r);
+    assert!(
+        done.text("#flash").contains("INV-2026-000001"),
+        "{}",
+        done.text("#flash")
+    );
+    assert_eq!(
+        p.count("SELECT count(*) FROM orders WHERE payment_status = 'paid'"),
+        1
+    );
+    assert_eq!(
+        p.count("SELECT count(*) FROM outbox WHERE event = 'payment_received'"),
+        2
+    );
+    assert_eq!(availability(&p, "2125550134"), "sold");
+    let r = admin.post(&format!("{path}/record-payment"), &[]);
+    let twice = admin.follow(r);
+    assert!(twice.text("#flash").contains("no payment can be recorded"));
+    assert_eq!(p.count("SELECT count(*) FROM invoices"), 1);
+}
+
+#[test]
+fn the_whole_purchase_from_search_to_emails_in_the_mailbox() {
+    let sink = crate::support::smtp::SmtpSink::start();
+    let sim = PayPalSim::start(SimConfig::default()).unwrap();
+    let client = PayPalClient::new(sim.client_config()).unwrap();
+    let smtp = didport::config::SmtpConfig {
+        host: "127.0.0.1".into(),
+        port: sink.port,
+        tls: didport::config::SmtpTls::None,
+        user: None,
+        password: None,
+    };
+    let mailer: Arc<dyn didport::integrations::mail::Mailer> =
+        Arc::new(didport::integrations::mail::SmtpMailer::new(smtp.clone()).unwrap());
+    let p = TestPortal::start_with(move |cfg, opts| {
+        cfg.smtp = Some(smtp);
+        opts.payments = Some(Arc::new(client));
+        opts.mailer = Some(mailer);
+    });
+    let plan = p
+        .store()
+        .write(|tx| {
+            insert_new(
+                tx,
+                &[NewNumber {
+                    number: &PhoneNumber::parse("3105550140").unwrap(),
+                    state: "CA",
+                    rate_center: "LOS ANGELES",
+                    kind: None,
+                    source: "import",
+                }],
+                0,
+            )?;
+            insert(
+                tx,
+                &NewPlan {
+                    name: "Starter",
+                    description: "",
+                    setup_cents: 500,
+                    monthly_cents: 300,
+                },
+                0,
+            )
+        })
+        .unwrap();
+    let mut c = p.client();
+    let results = c.get("/numbers?npa=310");
+    let link = results.attr("#result-3105550140 a.number", "href").unwrap();
+    let number_page = c.get(&link);
+    assert!(number_page.has(&format!("#plan-{plan}")));
+    let plan_s = plan.to_string();
+    let to_login = c.post("/checkout", &[("number", "3105550140"), ("plan", &plan_s)]);
+    let next = to_login
+        .location()
+        .split("next=")
+        .nth(1)
+        .unwrap()
+        .to_string();
+    c.get(&format!("/signup?next={next}"));
+    let signed = c.post(
+        "/signup",
+        &[
+            ("name", "Pat Buyer"),
+            ("email", "pat@example.com"),
+            ("password", crate::support::PASSWORD),
+            ("next", &didport::http::percent_decode(&next)),
+        ],
+    );
+    let back_at_number = c.follow(signed);
+    assert_eq!(
+        back_at_number
+            .attr(&format!("#plan-{plan}"), "checked")
+            .as_deref(),
+        Some("")
+    );
+    let to_paypal = c.post("/checkout", &[("number", "3105550140"), ("plan", &plan_s)]);
+    let approve_page = c.get(to_paypal.location());
+    assert_eq!(approve_page.status, 200, "the simulator's approval page");
+    let back = sim
+        .approve(&paypal_id(to_paypal.location()))
+        .unwrap()
+        .unwrap();
+    let order = c.get_follow(&back);
+    assert_eq!(order.attr("#order", "data-status").as_deref(), Some("paid"));
+    assert!(order.has("#invoice-link"));
+    crate::support::wait_until("order and payment mails are delivered", || {
+        sink.received().len() >= 4
+    });
+    let got = sink.received();
+    let events: Vec<(String, String)> = got
+        .iter()
+        .map(|m| {
+            (
+                m.header("X-Didport-Event").unwrap_or_default(),
+                m.to.join(","),
+            )
+        })
+        .collect();
+    for want in [
+        ("order_placed", "pat@example.com"),
+        ("order_placed", "admin@example.com"),
+        ("payment_received", "pat@example.com"),
+        ("payment_received", "admin@example.com"),
+    ] {
+        assert!(
+            events.iter().any(|(e, t)| e == want.0 && t == want.1),
+            "{want:?} not in {events:?}"
+        );
+    }
+    let receipt = got
+        .iter()
+        .find(|m| {
+            m.header("X-Didport-Event").as_deref() == Some("payment_received")
+                && m.to[0] == "pat@example.com"
+        })
+        .unwrap();
+    assert!(
+        receipt
+            .header("Subject")
+            .unwrap()
+            .contains("(310) 555-0140")
+    );
+    assert!(receipt.body().contains("INV-2026-000001"));
+}
