@@ -173,8 +173,29 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
                 expected.cents, expected.currency
             );
             log::error!("order {}: {reason}", order.id);
+            let admin = s.config.admin_email.as_ref().map(ToString::to_string);
+            let site = s.config.site_name.clone();
             s.store.write(|tx| {
                 orders::note_failure(tx, order.id, &reason, now)?;
+                // Money did move, so this is a payment the admin must look at.
+                if let Some(admin) = &admin {
+                    notify::Message {
+                        event: MailEvent::PaymentReceived,
+                        to: admin.clone(),
+                        subject: format!(
+                            "{site}: CHECK payment for order {} ({}): amount differs",
+                            order.id,
+                            PhoneNumber::parse(&order.number)
+                                .map_or_else(|_| order.number.clone(), |n| n.pretty())
+                        ),
+                        body: format!(
+                            "{reason}.\n\nThe order was not marked paid and the number stays held. \
+                             Check the payment in PayPal and refund or settle it.\n{}/orders/{}\n",
+                            s.public_url, order.id
+                        ),
+                    }
+                    .queue(tx, now)?;
+                }
                 audit::record(
                     tx,
                     now,

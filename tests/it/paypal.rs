@@ -648,3 +648,37 @@ fn the_whole_purchase_from_search_to_emails_in_the_mailbox() {
     );
     assert!(receipt.body().contains("INV-2026-000001"));
 }
+
+#[test]
+fn a_declined_instrument_sends_the_buyer_back_to_paypal() {
+    let s = shop(&["2125550141"]);
+    let mut c = s.p.signed_in("card@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550141");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::InstrumentDeclined);
+    let r = c.get(&back);
+    assert_eq!(r.status, 303);
+    assert!(
+        r.location().starts_with(s.sim.base_url()),
+        "back to PayPal: {}",
+        r.location()
+    );
+    assert_eq!(availability(&s.p, "2125550141"), "held");
+    // The buyer picks another card and approves again: now it is paid.
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    let page = c.get_follow(&back);
+    assert_eq!(page.attr("#order", "data-status").as_deref(), Some("paid"));
+}
+
+#[test]
+fn an_order_already_captured_elsewhere_is_reconciled_not_charged_again() {
+    let s = shop(&["2125550142"]);
+    let mut c = s.p.signed_in("race@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550142");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::AlreadyCaptured);
+    let page = c.get_follow(&back);
+    assert_eq!(page.attr("#order", "data-status").as_deref(), Some("paid"));
+    assert_eq!(s.sim.captures().len(), 1);
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 1);
+}
