@@ -149,6 +149,7 @@ CREATE TABLE purchased_numbers (
     forwarding   TEXT,
     paid_through INTEGER NOT NULL,
     last_error   TEXT,
+    activating_since INTEGER,               -- set while an activation runs (one at a time)
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL
 ) STRICT;

@@ -245,6 +245,19 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     );
     let telinta = crate::integrations::telinta::TelintaClient::new(telinta_sim.client_config())
         .map_err(|e| e.to_string())?;
+    // Activation reads its batches and product from the configuration: point it at the simulator.
+    config.telinta = Some(crate::config::TelintaConfig {
+        url: telinta_sim.base_url().to_string(),
+        login: "didport".into(),
+        password: Some("sim-password".into()),
+        token: None,
+        product: Some(1),
+        vendor_batch: Some(1),
+        pricing_batch: Some(1),
+        pin_field: crate::config::PinField::ServicePassword,
+        voicemail_url: Some(telinta_sim.voicemail_url().to_string()),
+        create_customers: true,
+    });
     // The PayPal simulator plays PayPal, with its own approval page.
     let paypal_sim = crate::integrations::paypal::sim::PayPalSim::start(
         crate::integrations::paypal::sim::SimConfig::default(),

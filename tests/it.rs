@@ -9,6 +9,8 @@ mod support;
 
 #[path = "it/accounts.rs"]
 mod accounts;
+#[path = "it/activation.rs"]
+mod activation;
 #[path = "it/architecture.rs"]
 mod architecture;
 #[path = "it/checkout.rs"]

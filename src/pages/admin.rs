@@ -26,6 +26,10 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
         html! {
             h1 { "Admin" }
             div.cards {
+                a.card href="/admin/orders" id="card-orders" {
+                    h2 { "View Orders" }
+                    p { "Orders, payments, and each number's status." }
+                }
                 a.card href="/admin/outbox" id="card-outbox" {
                     h2 { "Outbox" }
                     p { (counts.queued) " waiting · " (counts.sent) " sent · " (counts.failed) " failed" }

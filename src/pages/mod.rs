@@ -2,6 +2,7 @@
 
 pub mod admin;
 pub mod admin_numbers;
+pub mod admin_orders;
 pub mod admin_plans;
 pub mod auth;
 pub mod checkout;

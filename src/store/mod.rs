@@ -7,6 +7,7 @@ pub mod numbers;
 pub mod orders;
 pub mod outbox;
 pub mod plans;
+pub mod purchased;
 pub mod sessions;
 pub mod users;
 

@@ -2,6 +2,7 @@
 //! as they arrive). Never holds a database transaction across a network call.
 
 pub mod accounts;
+pub mod activation;
 pub mod checkout;
 pub mod housekeeping;
 pub mod inventory;

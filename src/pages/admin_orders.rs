@@ -1,0 +1,275 @@
+//! View Orders: every order with its number status, and the status change that runs the
+//! activation flow; the customer page with the Telinta link.
+
+use maud::html;
+
+use super::{csrf_field, page};
+use crate::app::{Ctx, FlashKind, require_admin};
+use crate::clock::format_utc;
+use crate::domain::money::Currency;
+use crate::domain::{Money, PhoneNumber};
+use crate::http::{Response, encode_query};
+use crate::store::purchased;
+use crate::workflow::activation::{self, ChangeError, Changed, STATUSES};
+
+const PAGE: i64 = 50;
+
+fn badge(status: &str) -> maud::Markup {
+    html! {
+        @match status {
+            "active" => span.badge.badge-ok { "Active" },
+            "pending" => span.badge.badge-wait { "Pending" },
+            "suspended" => span.badge.badge-bad { "Suspended" },
+            "cancelled" => span.badge.badge-off { "Cancelled" },
+            "paid" => span.badge.badge-ok { "Paid" },
+            "awaiting_payment" => span.badge.badge-wait { "Awaiting payment" },
+            "refunded" => span.badge.badge-info { "Refunded" },
+            "expired" => span.badge.badge-off { "Expired" },
+            other => span.badge.badge-bad { (other) },
+        }
+    }
+}
+
+pub fn list(ctx: &Ctx<'_>) -> Response {
+    if let Err(r) = require_admin(ctx) {
+        return r;
+    }
+    let q = ctx.req.query_params();
+    let status = q
+        .get("status")
+        .map(String::as_str)
+        .filter(|s| !s.is_empty());
+    let search = q.get("q").map(|s| s.trim()).filter(|s| !s.is_empty());
+    let page_no = q
+        .get("page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    let rows = match ctx
+        .app
+        .services
+        .store
+        .read(|tx| purchased::admin_list(tx, status, search, PAGE + 1, (page_no - 1) * PAGE))
+    {
+        Ok(r) => r,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let more = rows.len() as i64 > PAGE;
+    let link = |p: i64| {
+        let mut pairs = vec![("page", p.to_string())];
+        if let Some(s) = status {
+            pairs.push(("status", s.to_string()));
+        }
+        if let Some(s) = search {
+            pairs.push(("q", s.to_string()));
+        }
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        format!("/admin/orders?{}", encode_query(&pairs))
+    };
+    page(
+        ctx,
+        200,
+        "View Orders",
+        html! {
+            h1 { "View Orders" }
+            form.search-panel.orders-filter id="orders-filter" method="get" action="/admin/orders" {
+                div.field {
+                    label for="o-q" { "Number or email" }
+                    input id="o-q" name="q" type="search" value=(search.unwrap_or(""));
+                }
+                div.field {
+                    label for="o-status" { "Status" }
+                    select id="o-status" name="status" {
+                        option value="" { "Any" }
+                        @for s in STATUSES { option value=(s) selected[status == Some(s)] { (s) } }
+                        @for s in ["awaiting_payment", "paid", "failed", "expired", "refunded"] {
+                            option value=(s) selected[status == Some(s)] { "payment: " (s.replace('_', " ")) }
+                        }
+                    }
+                }
+                button type="submit" { "Filter" }
+            }
+            @if rows.is_empty() {
+                p.empty id="no-orders" { "No orders match." }
+            } @else {
+                div.table-wrap {
+                    table.data id="orders" {
+                        thead { tr { th { "Order" } th { "Customer" } th { "Number" } th { "Plan" } th.num { "Amount" } th { "Payment" } th { "Number status" } th { "Dates" } } }
+                        tbody {
+                            @for r in rows.iter().take(PAGE as usize) {
+                                tr id={ "order-" (r.order_id) } data-status=(r.number_status.as_deref().unwrap_or("")) {
+                                    td { a href={ "/orders/" (r.order_id) } { (r.order_id) } }
+                                    td { a href={ "/admin/customers/" (r.user_id) } { (r.email) } }
+                                    td { (PhoneNumber::parse(&r.number).map_or_else(|_| r.number.clone(), |n| n.pretty())) }
+                                    td { (r.plan_name) }
+                                    td.num { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) }
+                                    td { (badge(&r.payment_status)) }
+                                    td {
+                                        @if let Some(st) = &r.number_status {
+                                            (badge(st))
+                                            form.status-form method="post" action={ "/admin/orders/" (r.order_id) "/status" } {
+                                                (csrf_field(ctx))
+                                                label.visually-hidden for={ "status-" (r.order_id) } { "New status for order " (r.order_id) }
+                                                select name="status" id={ "status-" (r.order_id) } {
+                                                    @for s in STATUSES { option value=(s) selected[st == s] { (s) } }
+                                                }
+                                                button.small type="submit" { "Change" }
+                                            }
+                                            @if let Some(err) = &r.last_error {
+                                                p.small-error id={ "error-" (r.order_id) } { "Last activation failed: " (err) }
+                                            }
+                                        } @else {
+                                            span.muted { "not paid" }
+                                        }
+                                    }
+                                    td { small { "ordered " (format_utc(r.created_at)) @if let Some(p) = r.paid_at { br; "paid " (format_utc(p)) } } }
+                                }
+                            }
+                        }
+                    }
+                }
+                nav.pager aria-label="Pages" {
+                    @if page_no > 1 { a rel="prev" href=(link(page_no - 1)) { "← Newer" } }
+                    @if more { a rel="next" id="next-page" href=(link(page_no + 1)) { "Older →" } }
+                }
+            }
+        },
+    )
+}
+
+pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
+    let admin = match require_admin(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let Ok(order_id) = id.parse::<i64>() else {
+        return super::errors::not_found(ctx);
+    };
+    let status = ctx.req.form().get("status").cloned().unwrap_or_default();
+    let back = "/admin/orders";
+    match activation::change_status(&ctx.app.services, admin, order_id, &status, &ctx.client) {
+        Ok(Changed::Changed) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number is now {status}.")),
+        Ok(Changed::Unchanged) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number was already {status}; nothing changed.")),
+        Err(ChangeError::BadStatus) => ctx.redirect_with(back, FlashKind::Error, "Choose pending, active, suspended or cancelled."),
+        Err(ChangeError::NoNumber) => ctx.redirect_with(back, FlashKind::Error, &format!("Order {order_id} has no paid number to change.")),
+        Err(ChangeError::Moved(m)) => ctx.redirect_with(back, FlashKind::Error, &m),
+        Err(ChangeError::Activation { step, message }) => ctx.redirect_with(
+            back,
+            FlashKind::Error,
+            &format!("Activation of order {order_id} failed at \"{step}\": {message}. Nothing changed; the admin address was emailed."),
+        ),
+        Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
+    }
+}
+
+pub fn customer(ctx: &Ctx<'_>, id: &str) -> Response {
+    if let Err(r) = require_admin(ctx) {
+        return r;
+    }
+    customer_page(ctx, id, 200, None)
+}
+
+fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> Response {
+    let Ok(id) = id.parse::<i64>() else {
+        return super::errors::not_found(ctx);
+    };
+    let user = match ctx
+        .app
+        .services
+        .store
+        .read(|tx| crate::store::users::by_id(tx, id))
+    {
+        Ok(Some(u)) => u,
+        Ok(None) => return super::errors::not_found(ctx),
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let current = user
+        .telinta_customer
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    page(
+        ctx,
+        status,
+        &user.email,
+        html! {
+            section.narrow id="customer" {
+                h1 { (user.name) }
+                p.muted { (user.email) " · " (user.role) " · since " (format_utc(user.created_at)) }
+                form.stack id="telinta-link" method="post" action={ "/admin/customers/" (user.id) } {
+                    (csrf_field(ctx))
+                    div class=(if error.is_some() { "field has-error" } else { "field" }) {
+                        label for="f-telinta_customer" { "Telinta customer (i_customer)" }
+                        p.hint { "Leave empty to look the customer up by email at the next activation." }
+                        input id="f-telinta_customer" name="telinta_customer" type="text" inputmode="numeric" value=(current)
+                            aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "telinta_customer-error")];
+                        @if let Some(e) = error { p.field-error id="telinta_customer-error" { (e) } }
+                    }
+                    button type="submit" { "Save" }
+                }
+            }
+        },
+    )
+}
+
+pub fn link_customer(ctx: &Ctx<'_>, id: &str) -> Response {
+    let admin = match require_admin(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let raw = ctx
+        .req
+        .form()
+        .get("telinta_customer")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default();
+    let value = if raw.is_empty() {
+        None
+    } else {
+        match raw.parse::<i64>() {
+            Ok(v) if v > 0 => Some(v),
+            _ => {
+                return customer_page(
+                    ctx,
+                    id,
+                    400,
+                    Some(
+                        "Enter the customer's number at Telinta (a positive whole number), or leave it empty.",
+                    ),
+                );
+            }
+        }
+    };
+    let Ok(uid) = id.parse::<i64>() else {
+        return super::errors::not_found(ctx);
+    };
+    let now = ctx.app.now();
+    let result = ctx.app.services.store.write(|tx| {
+        let found = purchased::set_telinta_customer(tx, uid, value)?;
+        if found {
+            crate::store::audit::record(
+                tx,
+                now,
+                &crate::store::audit::Entry {
+                    actor_id: Some(admin.id),
+                    actor: &admin.email,
+                    action: "customer_link",
+                    subject: &uid.to_string(),
+                    outcome: crate::store::audit::Outcome::Ok,
+                    detail: &value
+                        .map_or_else(|| "unlinked".to_string(), |v| format!("i_customer {v}")),
+                    address: &ctx.client,
+                },
+            )?;
+        }
+        Ok::<_, crate::store::Error>(found)
+    });
+    match result {
+        Ok(true) => ctx.redirect_with(
+            &format!("/admin/customers/{uid}"),
+            FlashKind::Notice,
+            "Saved.",
+        ),
+        Ok(false) => super::errors::not_found(ctx),
+        Err(e) => super::errors::internal(ctx, &e),
+    }
+}

@@ -1,0 +1,158 @@
+//! Purchased numbers: what a customer owns, with the status the admin sets.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::{Result, Tx};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Purchased {
+    pub order_id: i64,
+    pub user_id: i64,
+    pub number: String,
+    pub status: String,
+    pub pin_set: bool,
+    pub forwarding: Option<String>,
+    pub paid_through: i64,
+    pub last_error: Option<String>,
+    pub activating_since: Option<i64>,
+}
+
+const COLUMNS: &str = "order_id, user_id, number, status, pin_set, forwarding, paid_through, \
+    last_error, activating_since";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Purchased> {
+    Ok(Purchased {
+        order_id: r.get(0)?,
+        user_id: r.get(1)?,
+        number: format!("{:010}", r.get::<_, i64>(2)?),
+        status: r.get(3)?,
+        pin_set: r.get::<_, i64>(4)? != 0,
+        forwarding: r.get(5)?,
+        paid_through: r.get(6)?,
+        last_error: r.get(7)?,
+        activating_since: r.get(8)?,
+    })
+}
+
+pub fn by_order(tx: &Tx<'_>, order_id: i64) -> Result<Option<Purchased>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM purchased_numbers WHERE order_id = ?1"),
+            [order_id],
+            from_row,
+        )
+        .optional()?)
+}
+
+/// Claims the right to run an activation: only one at a time per number, and only while the
+/// status is still what the admin saw. A claim older than `stale_before` is taken over (the
+/// run that held it died).
+pub fn claim_activation(
+    tx: &Tx<'_>,
+    order_id: i64,
+    expected: &str,
+    now: i64,
+    stale_before: i64,
+) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "UPDATE purchased_numbers SET activating_since = ?3
+         WHERE order_id = ?1 AND status = ?2
+           AND (activating_since IS NULL OR activating_since < ?4)",
+        params![order_id, expected, now, stale_before],
+    )?))
+}
+
+/// Ends an activation run: the status becomes `status` (compare-and-set on `expected`), the
+/// error is recorded or cleared, and the claim is released.
+pub fn finish_activation(
+    tx: &Tx<'_>,
+    order_id: i64,
+    expected: &str,
+    status: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "UPDATE purchased_numbers SET status = ?3, last_error = ?4, activating_since = NULL,
+                updated_at = ?5
+         WHERE order_id = ?1 AND status = ?2",
+        params![order_id, expected, status, error, now],
+    )?))
+}
+
+/// Changes the status without an upstream call (compare-and-set on `expected`).
+pub fn set_status(
+    tx: &Tx<'_>,
+    order_id: i64,
+    expected: &str,
+    status: &str,
+    now: i64,
+) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "UPDATE purchased_numbers SET status = ?3, updated_at = ?4
+         WHERE order_id = ?1 AND status = ?2 AND activating_since IS NULL",
+        params![order_id, expected, status, now],
+    )?))
+}
+
+/// One row of View Orders.
+#[derive(Debug, Clone)]
+pub struct AdminRow {
+    pub order_id: i64,
+    pub email: String,
+    pub user_id: i64,
+    pub number: String,
+    pub plan_name: String,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub payment_status: String,
+    pub number_status: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: i64,
+    pub paid_at: Option<i64>,
+}
+
+/// View Orders: newest first, filtered by number status (or payment status) and a search on
+/// the number or the customer's email.
+pub fn admin_list(
+    tx: &Tx<'_>,
+    status: Option<&str>,
+    q: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<AdminRow>> {
+    let like = q.map(|v| format!("%{}%", v.replace(['%', '_'], "")));
+    let mut stmt = tx.prepare_cached(
+        "SELECT o.id, u.email, u.id, o.number, o.plan_name, o.amount_cents, o.currency,
+                o.payment_status, p.status, p.last_error, o.created_at, o.paid_at
+         FROM orders o JOIN users u ON u.id = o.user_id
+         LEFT JOIN purchased_numbers p ON p.order_id = o.id
+         WHERE (?1 IS NULL OR p.status = ?1 OR o.payment_status = ?1)
+           AND (?2 IS NULL OR CAST(o.number AS TEXT) LIKE ?2 OR u.email LIKE ?2)
+         ORDER BY o.id DESC LIMIT ?3 OFFSET ?4",
+    )?;
+    let rows = stmt.query_map(params![status, like, limit, offset], |r| {
+        Ok(AdminRow {
+            order_id: r.get(0)?,
+            email: r.get(1)?,
+            user_id: r.get(2)?,
+            number: format!("{:010}", r.get::<_, i64>(3)?),
+            plan_name: r.get(4)?,
+            amount_cents: r.get(5)?,
+            currency: r.get(6)?,
+            payment_status: r.get(7)?,
+            number_status: r.get(8)?,
+            last_error: r.get(9)?,
+            created_at: r.get(10)?,
+            paid_at: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn set_telinta_customer(tx: &Tx<'_>, user_id: i64, i_customer: Option<i64>) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "UPDATE users SET telinta_customer = ?2 WHERE id = ?1",
+        params![user_id, i_customer],
+    )?))
+}

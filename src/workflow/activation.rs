@@ -1,0 +1,400 @@
+//! The admin's status change on View Orders. `active` runs the activation flow against the
+//! Telinta DID inventory (CONTRACT §5); every other status changes only the portal. Each step
+//! looks before it acts, so running the flow again after a failure finishes the job without
+//! duplicating anything upstream. No database transaction is open during a Telinta call.
+
+use super::{Internal, Services, notify};
+use crate::domain::{MailEvent, PhoneNumber};
+use crate::integrations::telinta::{NewAccount, NewCustomer, Telinta, random_service_password};
+use crate::store::audit::{self, Entry, Outcome};
+use crate::store::purchased::{self, Purchased};
+use crate::store::users::User;
+
+pub const STATUSES: [&str; 4] = ["pending", "active", "suspended", "cancelled"];
+
+/// A claim on an activation older than this is taken to belong to a run that died.
+const STALE_CLAIM_SECS: i64 = 300;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Changed {
+    Changed,
+    /// The number already had that status: nothing was done.
+    Unchanged,
+}
+
+#[derive(Debug)]
+pub enum ChangeError {
+    BadStatus,
+    /// No such order, or it has no purchased number (not paid).
+    NoNumber,
+    /// Someone else changed it, or is activating it right now.
+    Moved(String),
+    /// The activation failed at a step; the status is unchanged and the admin was emailed.
+    Activation {
+        step: &'static str,
+        message: String,
+    },
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for ChangeError {
+    fn from(e: crate::store::Error) -> Self {
+        ChangeError::Internal(e.into())
+    }
+}
+
+fn pretty(n: &str) -> String {
+    PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
+}
+
+/// Changes the status of the number of order `order_id` to `status`, as the admin asked.
+pub fn change_status(
+    s: &Services,
+    admin: &User,
+    order_id: i64,
+    status: &str,
+    address: &str,
+) -> Result<Changed, ChangeError> {
+    if !STATUSES.contains(&status) {
+        return Err(ChangeError::BadStatus);
+    }
+    let (current, customer) = s
+        .store
+        .read(|tx| {
+            let Some(p) = purchased::by_order(tx, order_id)? else {
+                return Ok::<_, crate::store::Error>(None);
+            };
+            Ok(crate::store::users::by_id(tx, p.user_id)?.map(|u| (p, u)))
+        })?
+        .ok_or(ChangeError::NoNumber)?;
+    if current.status == status {
+        return Ok(Changed::Unchanged);
+    }
+    if status == "active" {
+        activate(s, admin, &current, &customer, address)?;
+        return Ok(Changed::Changed);
+    }
+    let now = s.now();
+    let site = s.config.site_name.clone();
+    let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
+    let changed = s.store.write(|tx| {
+        if !purchased::set_status(tx, order_id, &current.status, status, now)? {
+            return Ok::<_, crate::store::Error>(false);
+        }
+        let subject = format!("{site}: {} is now {status}", pretty(&current.number));
+        for to in std::iter::once(customer.email.clone()).chain(admin_email.clone()) {
+            notify::Message {
+                event: MailEvent::NumberStatusChanged,
+                to,
+                subject: subject.clone(),
+                body: format!(
+                    "The status of {} changed from {} to {status}.\n",
+                    pretty(&current.number),
+                    current.status
+                ),
+            }
+            .queue(tx, now)?;
+        }
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "number_status",
+                subject: &current.number,
+                outcome: Outcome::Ok,
+                detail: &format!("{} → {status}", current.status),
+                address,
+            },
+        )?;
+        Ok(true)
+    })?;
+    if !changed {
+        return Err(ChangeError::Moved(
+            "The status changed while you were looking, or an activation is running. Reload and try again.".into(),
+        ));
+    }
+    s.mail.wake();
+    Ok(Changed::Changed)
+}
+
+/// A failed step: which one, and what went wrong.
+struct StepError {
+    step: &'static str,
+    message: String,
+}
+
+fn step<T>(
+    step: &'static str,
+    r: Result<T, crate::integrations::telinta::Error>,
+) -> Result<T, StepError> {
+    r.map_err(|e| StepError {
+        step,
+        message: e.to_string(),
+    })
+}
+
+fn fail(step: &'static str, message: impl Into<String>) -> StepError {
+    StepError {
+        step,
+        message: message.into(),
+    }
+}
+
+fn activate(
+    s: &Services,
+    admin: &User,
+    current: &Purchased,
+    customer: &User,
+    address: &str,
+) -> Result<(), ChangeError> {
+    let now = s.now();
+    if !s.store.write(|tx| {
+        purchased::claim_activation(
+            tx,
+            current.order_id,
+            &current.status,
+            now,
+            now - STALE_CLAIM_SECS,
+        )
+    })? {
+        return Err(ChangeError::Moved(
+            "Another activation of this number is running, or its status just changed. Reload to see it.".into(),
+        ));
+    }
+    let result = match &s.telinta {
+        None => Err(fail(
+            "configuration",
+            "Telinta is not configured (DIDPORT_TELINTA_URL)",
+        )),
+        Some(t) => run_steps(s, t.as_ref(), current, customer),
+    };
+    let now = s.now();
+    let site = s.config.site_name.clone();
+    let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
+    let number = pretty(&current.number);
+    match result {
+        Ok(linked) => {
+            let done = s.store.write(|tx| {
+                if let Some(c) = linked {
+                    purchased::set_telinta_customer(tx, customer.id, Some(c))?;
+                }
+                if !purchased::finish_activation(tx, current.order_id, &current.status, "active", None, now)? {
+                    return Ok::<_, crate::store::Error>(false);
+                }
+                for to in std::iter::once(customer.email.clone()).chain(admin_email.clone()) {
+                    notify::Message {
+                        event: MailEvent::NumberActivated,
+                        to,
+                        subject: format!("{site}: {number} is active"),
+                        body: format!(
+                            "{number} is active. Calls to it now reach the service; the customer can set a PIN and call forwarding on the number's settings page.\n"
+                        ),
+                    }
+                    .queue(tx, now)?;
+                }
+                audit::record(
+                    tx,
+                    now,
+                    &Entry {
+                        actor_id: Some(admin.id),
+                        actor: &admin.email,
+                        action: "number_activate",
+                        subject: &current.number,
+                        outcome: Outcome::Ok,
+                        detail: &format!("{} → active", current.status),
+                        address,
+                    },
+                )?;
+                Ok(true)
+            })?;
+            s.mail.wake();
+            if done {
+                Ok(())
+            } else {
+                Err(ChangeError::Moved(
+                    "The status changed while the activation ran. Reload to see it.".into(),
+                ))
+            }
+        }
+        Err(e) => {
+            let text = format!("{}: {}", e.step, e.message);
+            s.store.write(|tx| {
+                purchased::finish_activation(tx, current.order_id, &current.status, &current.status, Some(&text), now)?;
+                if let Some(admin_to) = &admin_email {
+                    notify::Message {
+                        event: MailEvent::ActivationFailed,
+                        to: admin_to.clone(),
+                        subject: format!("{site}: activation of {number} failed"),
+                        body: format!(
+                            "Activating {number} (order {}, customer {}) failed at step \"{}\":\n{}\n\n\
+                             Nothing changed in the portal; the number is still {}. Fix the cause and choose \
+                             \"active\" again: each step checks before it acts, so nothing is duplicated.\n",
+                            current.order_id, customer.email, e.step, e.message, current.status
+                        ),
+                    }
+                    .queue(tx, now)?;
+                }
+                audit::record(
+                    tx,
+                    now,
+                    &Entry {
+                        actor_id: Some(admin.id),
+                        actor: &admin.email,
+                        action: "number_activate",
+                        subject: &current.number,
+                        outcome: Outcome::Failed,
+                        detail: &text,
+                        address,
+                    },
+                )
+            })?;
+            s.mail.wake();
+            Err(ChangeError::Activation {
+                step: e.step,
+                message: e.message,
+            })
+        }
+    }
+}
+
+/// Steps 1–6 of the flow; returns the Telinta customer to link when it was found or created.
+fn run_steps(
+    s: &Services,
+    t: &dyn Telinta,
+    current: &Purchased,
+    customer: &User,
+) -> Result<Option<i64>, StepError> {
+    let cfg = s
+        .config
+        .telinta
+        .as_ref()
+        .ok_or_else(|| fail("configuration", "Telinta is not configured"))?;
+    let n = &current.number;
+    // 1–2. Find the number in the DID inventory, or add it.
+    let did = match step("find the number in the DID inventory", t.find_number(n))? {
+        Some(d) => d,
+        None => {
+            let batch = cfg.vendor_batch.ok_or_else(|| {
+                fail(
+                    "add the number to the DID inventory",
+                    "no vendor batch is configured (DIDPORT_TELINTA_VENDOR_BATCH)",
+                )
+            })?;
+            step(
+                "add the number to the DID inventory",
+                t.add_number(n, batch, Some("didport")),
+            )?;
+            step("find the number in the DID inventory", t.find_number(n))?.ok_or_else(|| {
+                fail(
+                    "add the number to the DID inventory",
+                    "the number was added but cannot be found",
+                )
+            })?
+        }
+    };
+    // 3. A pricing batch.
+    if !did.has_pricing_batch() {
+        let batch = cfg
+            .pricing_batch
+            .ok_or_else(|| fail("pricing batch", "number has no pricing batch"))?;
+        step(
+            "attach the pricing batch",
+            t.attach_pricing_batch(did.i_did_number, batch),
+        )?;
+    }
+    // 4. The customer at Telinta: linked, found by name (the email), or created.
+    let mut newly_linked = None;
+    let i_customer = match customer.telinta_customer {
+        Some(id) => {
+            step("find the customer", t.get_customer(id))?
+                .ok_or_else(|| {
+                    fail(
+                        "find the customer",
+                        format!("the linked Telinta customer {id} does not exist"),
+                    )
+                })?
+                .i_customer
+        }
+        None => match step(
+            "find the customer",
+            t.find_customer_by_name(&customer.email),
+        )? {
+            Some(c) => {
+                newly_linked = Some(c.i_customer);
+                c.i_customer
+            }
+            None if cfg.create_customers => {
+                let mut nc = NewCustomer::new(customer.email.clone());
+                nc.iso_4217 = s.config.currency.as_str().to_string();
+                let id = step("create the customer", t.add_customer(&nc))?;
+                newly_linked = Some(id);
+                id
+            }
+            None => {
+                return Err(fail(
+                    "find the customer",
+                    format!(
+                        "{} has no Telinta customer; link one on the customer page",
+                        customer.email
+                    ),
+                ));
+            }
+        },
+    };
+    // 5. Assign the number to the customer.
+    match did.i_customer {
+        Some(owner) if owner == i_customer => {}
+        Some(owner) => {
+            return Err(fail(
+                "assign the number",
+                format!("the number belongs to another Telinta customer ({owner})"),
+            ));
+        }
+        None => step(
+            "assign the number",
+            t.assign_number_to_customer(did.i_did_number, i_customer),
+        )?,
+    }
+    // 6. The number account "1" + number.
+    match step("find the number account", t.get_account(n))? {
+        Some(a) if a.i_customer.is_some_and(|c| c != i_customer) => {
+            return Err(fail(
+                "find the number account",
+                "the number account belongs to another customer",
+            ));
+        }
+        Some(_) => {}
+        None => {
+            let product = cfg.product.ok_or_else(|| {
+                fail(
+                    "create the number account",
+                    "no product is configured (DIDPORT_TELINTA_PRODUCT)",
+                )
+            })?;
+            let password = random_service_password()
+                .map_err(|e| fail("create the number account", e.to_string()))?;
+            let account = NewAccount {
+                number: n.clone(),
+                i_customer,
+                i_product: product,
+                billing_model: 1,
+                service_password: password,
+                activation_date: Some(crate::clock::format_date(s.now())),
+                forward_mode: None,
+                web_login: None,
+                web_password: None,
+            };
+            if let Err(e) = t.add_account(&account) {
+                // Created by an earlier run whose answer was lost: read it back.
+                if !e.is_duplicate_id()
+                    || step("find the number account", t.get_account(n))?.is_none()
+                {
+                    return Err(fail("create the number account", e.to_string()));
+                }
+            }
+        }
+    }
+    Ok(newly_linked)
+}
