@@ -476,6 +476,8 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Post, ["orders", id, "refund"]) => pages::checkout::refund(ctx, id),
 
         (Get, ["my"]) => pages::my::home(ctx),
+        (Get, ["my", "numbers", number]) => pages::my::number_page(ctx, number),
+        (Post, ["my", "numbers", number, "settings"]) => pages::my::save(ctx, number),
 
         (Get, ["admin"]) => pages::admin::dashboard(ctx),
         (Get, ["admin", "outbox"]) => pages::admin::outbox(ctx),

@@ -27,3 +27,5 @@ mod numbers;
 mod paypal;
 #[path = "it/plans.rs"]
 mod plans;
+#[path = "it/settings.rs"]
+mod settings;

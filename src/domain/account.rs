@@ -159,3 +159,46 @@ mod tests {
         assert_eq!(Role::Customer.to_string(), "customer");
     }
 }
+
+/// A voicemail / service PIN: exactly four ASCII digits.
+pub fn check_pin(input: &str) -> Result<&str, &'static str> {
+    if input.len() == 4 && input.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(input)
+    } else {
+        Err("The PIN is exactly 4 digits, like 4821.")
+    }
+}
+
+/// A forwarding number: exactly ten ASCII digits, and not the number itself.
+pub fn check_forwarding<'a>(input: &'a str, own: &str) -> Result<&'a str, &'static str> {
+    if input.len() != 10 || !input.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("The forwarding number is exactly 10 digits, like 2125551234.");
+    }
+    if input == own {
+        return Err("Calls cannot be forwarded to the number itself.");
+    }
+    Ok(input)
+}
+
+#[cfg(test)]
+mod settings_tests {
+    use super::*;
+
+    #[test]
+    fn pins_and_forwarding() {
+        assert!(check_pin("0042").is_ok());
+        for bad in ["123", "12345", "12a4", " 123", "١٢٣٤", ""] {
+            assert!(check_pin(bad).is_err(), "{bad:?}");
+        }
+        assert!(check_forwarding("3105551234", "2125551234").is_ok());
+        for bad in [
+            "310555123",
+            "31055512345",
+            "310-555-12",
+            "2125551234",
+            "٣١٠٥٥٥١٢٣٤",
+        ] {
+            assert!(check_forwarding(bad, "2125551234").is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,15 +1,42 @@
-//! The customer's home.
+//! The customer's home and the settings page of each number.
 
 use maud::html;
 
-use super::page;
-use crate::app::{Ctx, require_user};
+use super::{csrf_field, page};
+use crate::app::{Ctx, FlashKind, require_user};
+use crate::clock::format_date;
+use crate::domain::PhoneNumber;
 use crate::http::Response;
+use crate::workflow::settings::{self, Request, SettingsError};
+
+fn pretty(n: &str) -> String {
+    PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
+}
+
+fn badge(status: &str) -> maud::Markup {
+    html! {
+        @match status {
+            "active" => span.badge.badge-ok { "Active" },
+            "pending" => span.badge.badge-wait { "Being set up" },
+            "suspended" => span.badge.badge-bad { "Suspended" },
+            _ => span.badge.badge-off { "Cancelled" },
+        }
+    }
+}
 
 pub fn home(ctx: &Ctx<'_>) -> Response {
     let user = match require_user(ctx) {
         Ok(u) => u,
         Err(r) => return r,
+    };
+    let mine = match ctx
+        .app
+        .services
+        .store
+        .read(|tx| crate::store::purchased::for_user(tx, user.id))
+    {
+        Ok(v) => v,
+        Err(e) => return super::errors::internal(ctx, &e),
     };
     page(
         ctx,
@@ -18,10 +45,154 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
         html! {
             h1 { "My numbers" }
             p.muted { "Signed in as " (user.email) ". " a href="/orders" id="my-orders-link" { "Your orders" } }
-            div.empty id="my-numbers-empty" {
-                p { "You have no numbers yet." }
-                p { a.button href="/numbers" { "Find a number" } }
+            @if mine.is_empty() {
+                div.empty id="my-numbers-empty" {
+                    p { "You have no numbers yet." }
+                    p { a.button href="/numbers" { "Find a number" } }
+                }
+            } @else {
+                div.table-wrap {
+                    table.data id="my-numbers" {
+                        thead { tr { th { "Number" } th { "Status" } th { "Plan" } th { "Paid through" } th { "PIN" } th { "Forwarding" } th { span.visually-hidden { "Links" } } } }
+                        tbody {
+                            @for o in &mine {
+                                tr id={ "number-" (o.p.number) } data-status=(o.p.status) {
+                                    td { strong { (pretty(&o.p.number)) } }
+                                    td { (badge(&o.p.status)) }
+                                    td { (o.plan_name) }
+                                    td { (format_date(o.p.paid_through)) }
+                                    td { @if o.p.pin_set { "Set" } @else { span.muted { "Not set" } } }
+                                    td { @match &o.p.forwarding { Some(f) => (pretty(f)), None => span.muted { "Off" } } }
+                                    td {
+                                        a href={ "/my/numbers/" (o.p.number) } { "Settings" } " · "
+                                        a href={ "/orders/" (o.p.order_id) } { "Order & invoice" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
             }
         },
     )
+}
+
+pub fn number_page(ctx: &Ctx<'_>, number: &str) -> Response {
+    let user = match require_user(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    settings_page(ctx, user, number, 200, &[], "", None)
+}
+
+/// The settings form; `forwarding` refills that field. The PIN is never written into a page.
+fn settings_page(
+    ctx: &Ctx<'_>,
+    user: &crate::store::users::User,
+    number: &str,
+    status: u16,
+    errors: &[(&'static str, String)],
+    forwarding: &str,
+    notice: Option<&str>,
+) -> Response {
+    let owned = match settings::find(&ctx.app.services, user, number) {
+        Ok(Some(o)) => o,
+        Ok(None) => return super::errors::not_found(ctx),
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let err = |k: &str| {
+        errors
+            .iter()
+            .find(|(f, _)| *f == k)
+            .map(|(_, m)| m.as_str())
+    };
+    let active = owned.p.status == "active";
+    page(
+        ctx,
+        status,
+        &format!("Settings of {}", pretty(&owned.p.number)),
+        html! {
+            section.narrow id="settings" data-status=(owned.p.status) {
+                p.muted { a href="/my" { "← My numbers" } }
+                h1 { (pretty(&owned.p.number)) }
+                p { (badge(&owned.p.status)) " PIN " @if owned.p.pin_set { "set" } @else { "not set" }
+                    " · forwarding " @match &owned.p.forwarding { Some(f) => { "to " span id="current-forwarding" { (pretty(f)) } }, None => "off" } }
+                @if let Some(n) = notice {
+                    div.flash.flash-error id="settings-error" role="alert" { (n) }
+                }
+                @if !active {
+                    p.notice id="not-active" { "Settings can be changed once the number is active." }
+                } @else {
+                    form.stack id="settings-form" method="post" action={ "/my/numbers/" (owned.p.number) "/settings" } novalidate {
+                        (csrf_field(ctx))
+                        p.hint { "Leave a field empty to keep it as it is." }
+                        div class=(if err("pin").is_some() { "field has-error" } else { "field" }) {
+                            label for="f-pin" { "New PIN" }
+                            p.hint id="pin-hint" { "Exactly 4 digits." }
+                            input id="f-pin" name="pin" type="password" inputmode="numeric" autocomplete="off" maxlength="8"
+                                aria-invalid=[err("pin").map(|_| "true")]
+                                aria-describedby=(if err("pin").is_some() { "pin-hint pin-error" } else { "pin-hint" });
+                            @if let Some(e) = err("pin") { p.field-error id="pin-error" { (e) } }
+                        }
+                        div class=(if err("forwarding").is_some() { "field has-error" } else { "field" }) {
+                            label for="f-forwarding" { "Forward calls to" }
+                            p.hint id="forwarding-hint" { "Exactly 10 digits, like 2125551234." }
+                            input id="f-forwarding" name="forwarding" type="text" inputmode="numeric" autocomplete="tel-national" value=(forwarding)
+                                aria-invalid=[err("forwarding").map(|_| "true")]
+                                aria-describedby=(if err("forwarding").is_some() { "forwarding-hint forwarding-error" } else { "forwarding-hint" });
+                            @if let Some(e) = err("forwarding") { p.field-error id="forwarding-error" { (e) } }
+                        }
+                        button type="submit" id="settings-submit" { "Save settings" }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn save(ctx: &Ctx<'_>, number: &str) -> Response {
+    let user = match require_user(ctx) {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let f = ctx.req.form();
+    let pin = f.get("pin").map_or("", String::as_str);
+    let forwarding = f.get("forwarding").map_or("", String::as_str);
+    match settings::change(
+        &ctx.app.services,
+        user,
+        number,
+        &Request { pin, forwarding },
+        &ctx.client,
+    ) {
+        Ok(saved) => {
+            let text = match (saved.pin, &saved.forwarding) {
+                (true, Some(fw)) => format!("Saved: new PIN, and calls now go to {}.", pretty(fw)),
+                (true, None) => "Saved: your new PIN is in place.".to_string(),
+                (false, Some(fw)) => format!("Saved: calls now go to {}.", pretty(fw)),
+                (false, None) => "Saved.".to_string(),
+            };
+            ctx.redirect_with(&format!("/my/numbers/{number}"), FlashKind::Notice, &text)
+        }
+        Err(SettingsError::Invalid(errors)) => {
+            settings_page(ctx, user, number, 400, &errors, forwarding, None)
+        }
+        Err(SettingsError::NotFound) => super::errors::not_found(ctx),
+        Err(SettingsError::NotActive(m)) => {
+            settings_page(ctx, user, number, 409, &[], "", Some(&m))
+        }
+        Err(SettingsError::Upstream { accepted, .. }) => {
+            let note = if accepted.is_empty() {
+                "Nothing was changed: the phone system did not answer as expected. Please try again later; we have been told.".to_string()
+            } else {
+                format!(
+                    "Your settings were not saved here: the phone system failed part-way. It had already taken {}, \
+                     the rest was not applied. Please try again later; we have been told.",
+                    accepted.join(" and ")
+                )
+            };
+            settings_page(ctx, user, number, 502, &[], forwarding, Some(&note))
+        }
+        Err(SettingsError::Internal(e)) => super::errors::internal(ctx, &e),
+    }
 }

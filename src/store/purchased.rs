@@ -156,3 +156,52 @@ pub fn set_telinta_customer(tx: &Tx<'_>, user_id: i64, i_customer: Option<i64>) 
         params![user_id, i_customer],
     )?))
 }
+
+/// A customer's number with its plan, for the home page.
+#[derive(Debug, Clone)]
+pub struct Owned {
+    pub p: Purchased,
+    pub plan_name: String,
+}
+
+pub fn for_user(tx: &Tx<'_>, user_id: i64) -> Result<Vec<Owned>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT p.order_id, p.user_id, p.number, p.status, p.pin_set, p.forwarding, p.paid_through,
+                p.last_error, p.activating_since, o.plan_name
+         FROM purchased_numbers p JOIN orders o ON o.id = p.order_id
+         WHERE p.user_id = ?1 ORDER BY p.number",
+    )?;
+    let rows = stmt.query_map([user_id], |r| {
+        Ok(Owned {
+            p: from_row(r)?,
+            plan_name: r.get(9)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The customer's live (not cancelled) purchase of `number`.
+pub fn owned(tx: &Tx<'_>, user_id: i64, number: &str) -> Result<Option<Owned>> {
+    let n: i64 = number.parse().unwrap_or(-1);
+    Ok(for_user(tx, user_id)?
+        .into_iter()
+        .find(|o| o.p.number.parse::<i64>().ok() == Some(n) && o.p.status != "cancelled"))
+}
+
+/// Saves what Telinta confirmed: the PIN is set (never the PIN itself) and/or the forwarding.
+pub fn save_settings(
+    tx: &Tx<'_>,
+    order_id: i64,
+    pin_set: bool,
+    forwarding: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE purchased_numbers
+         SET pin_set = CASE WHEN ?2 THEN 1 ELSE pin_set END,
+             forwarding = coalesce(?3, forwarding), updated_at = ?4
+         WHERE order_id = ?1",
+        params![order_id, pin_set, forwarding, now],
+    )?;
+    Ok(())
+}

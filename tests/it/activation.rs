@@ -10,13 +10,13 @@ use didport::integrations::telinta::{Failure, TelintaClient, TelintaSim, Times};
 use didport::store::numbers::{NewNumber, insert_new};
 use didport::store::plans::{NewPlan, insert};
 
-struct Setup {
-    p: TestPortal,
-    sim: TelintaSim,
-    admin: Client,
+pub struct Setup {
+    pub p: TestPortal,
+    pub sim: TelintaSim,
+    pub admin: Client,
 }
 
-fn setup(pricing_batch: Option<i64>, create_customers: bool) -> Setup {
+pub fn setup(pricing_batch: Option<i64>, create_customers: bool) -> Setup {
     let sim = TelintaSim::start(11).unwrap();
     let mut cfg = sim.client_config();
     cfg.timeout = Duration::from_millis(700);
@@ -42,7 +42,7 @@ fn setup(pricing_batch: Option<i64>, create_customers: bool) -> Setup {
 }
 
 /// A paid order for `number` by a new customer `email`; returns the order id.
-fn paid_order(s: &Setup, email: &str, number: &str) -> i64 {
+pub fn paid_order(s: &Setup, email: &str, number: &str) -> i64 {
     let user = s.p.add_user(email, Role::Customer);
     let services = s.p.services();
     let plan = services
@@ -95,7 +95,7 @@ fn status(s: &Setup, order: i64) -> String {
     .unwrap()
 }
 
-fn mails(s: &Setup, event: &str) -> Vec<String> {
+pub fn mails(s: &Setup, event: &str) -> Vec<String> {
     let conn = crate::support::rusqlite_conn(&s.p.db);
     let mut stmt = conn
         .prepare("SELECT to_addr FROM outbox WHERE event = ?1 ORDER BY id")
@@ -106,7 +106,7 @@ fn mails(s: &Setup, event: &str) -> Vec<String> {
         .collect()
 }
 
-fn set(s: &mut Setup, order: i64, to: &str) -> crate::support::Resp {
+pub fn set(s: &mut Setup, order: i64, to: &str) -> crate::support::Resp {
     s.admin.get("/admin/orders");
     let r = s
         .admin

@@ -1,0 +1,205 @@
+//! PIN and call forwarding of a customer's number: Telinta first, then the portal, then the
+//! emails. If Telinta fails, nothing changes in the portal and the admin is told; the PIN
+//! itself is never stored, logged, audited or mailed.
+
+use super::{Internal, Services, notify};
+use crate::config::PinField;
+use crate::domain::account::{check_forwarding, check_pin};
+use crate::domain::{MailEvent, PhoneNumber};
+use crate::store::audit::{self, Entry, Outcome};
+use crate::store::purchased::{self, Owned};
+use crate::store::users::User;
+
+pub struct Request<'a> {
+    pub pin: &'a str,
+    pub forwarding: &'a str,
+}
+
+#[derive(Debug)]
+pub enum SettingsError {
+    /// Field → message; nothing was sent anywhere.
+    Invalid(Vec<(&'static str, String)>),
+    NotFound,
+    NotActive(String),
+    /// Telinta refused or failed. `accepted` names what Telinta did take before the failure.
+    Upstream {
+        message: String,
+        accepted: Vec<&'static str>,
+    },
+    Internal(Internal),
+}
+
+impl From<crate::store::Error> for SettingsError {
+    fn from(e: crate::store::Error) -> Self {
+        SettingsError::Internal(e.into())
+    }
+}
+
+/// The customer's number, if they own it (not cancelled).
+pub fn find(s: &Services, user: &User, number: &str) -> Result<Option<Owned>, Internal> {
+    Ok(s.store.read(|tx| purchased::owned(tx, user.id, number))?)
+}
+
+/// What changed, for the message to the customer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Saved {
+    pub pin: bool,
+    pub forwarding: Option<String>,
+}
+
+pub fn change(
+    s: &Services,
+    user: &User,
+    number: &str,
+    req: &Request<'_>,
+    address: &str,
+) -> Result<Saved, SettingsError> {
+    let owned = find(s, user, number)
+        .map_err(SettingsError::Internal)?
+        .ok_or(SettingsError::NotFound)?;
+    let mut errors = Vec::new();
+    let pin = match req.pin.trim() {
+        "" => None,
+        p => check_pin(p)
+            .map_err(|m| errors.push(("pin", m.to_string())))
+            .ok(),
+    };
+    let forwarding = match req.forwarding.trim() {
+        "" => None,
+        f => check_forwarding(f, &owned.p.number)
+            .map_err(|m| errors.push(("forwarding", m.to_string())))
+            .ok(),
+    };
+    if !errors.is_empty() {
+        return Err(SettingsError::Invalid(errors));
+    }
+    if pin.is_none() && forwarding.is_none() {
+        return Err(SettingsError::Invalid(vec![(
+            "pin",
+            "Enter a new PIN, a forwarding number, or both.".into(),
+        )]));
+    }
+    if owned.p.status != "active" {
+        return Err(SettingsError::NotActive(format!(
+            "This number is {}. Settings can be changed once it is active.",
+            owned.p.status
+        )));
+    }
+    let n = &owned.p.number;
+    let pretty = PhoneNumber::parse(n).map_or_else(|_| n.clone(), |p| p.pretty());
+    let mut accepted: Vec<&'static str> = Vec::new();
+    let upstream = (|| -> Result<(), String> {
+        let t = s.telinta.as_ref().ok_or("Telinta is not configured")?;
+        let account = t
+            .get_account(n)
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("the number account 1{n} does not exist at Telinta"))?;
+        if let Some(pin) = pin {
+            let field = s
+                .config
+                .telinta
+                .as_ref()
+                .map_or(PinField::ServicePassword, |c| c.pin_field);
+            match field {
+                PinField::ServicePassword => t.set_service_password(account.i_account, pin),
+                PinField::Voicemail => t.set_voicemail_pin(
+                    n,
+                    account.service_password.as_deref().unwrap_or_default(),
+                    pin,
+                ),
+            }
+            .map_err(|e| e.to_string())?;
+            accepted.push("the PIN");
+        }
+        if let Some(f) = forwarding {
+            t.set_forwarding(account.i_account, f)
+                .map_err(|e| e.to_string())?;
+            accepted.push("the call forwarding");
+        }
+        Ok(())
+    })();
+    let now = s.now();
+    let site = s.config.site_name.clone();
+    let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
+    let what = match (pin.is_some(), forwarding) {
+        (true, Some(f)) => format!("PIN changed; calls forwarded to {f}"),
+        (true, None) => "PIN changed".to_string(),
+        (false, Some(f)) => format!("calls forwarded to {f}"),
+        (false, None) => String::new(),
+    };
+    match upstream {
+        Ok(()) => {
+            s.store.write(|tx| {
+                purchased::save_settings(tx, owned.p.order_id, pin.is_some(), forwarding, now)?;
+                for to in std::iter::once(user.email.clone()).chain(admin_email.clone()) {
+                    notify::Message {
+                        event: MailEvent::SettingsChanged,
+                        to,
+                        subject: format!("{site}: settings of {pretty} changed"),
+                        body: format!("The settings of {pretty} changed: {what}.\n\nIf you did not make this change, contact us.\n"),
+                    }
+                    .queue(tx, now)?;
+                }
+                audit::record(
+                    tx,
+                    now,
+                    &Entry {
+                        actor_id: Some(user.id),
+                        actor: &user.email,
+                        action: "number_settings",
+                        subject: n,
+                        outcome: Outcome::Ok,
+                        detail: &what,
+                        address,
+                    },
+                )
+            })?;
+            s.mail.wake();
+            Ok(Saved {
+                pin: pin.is_some(),
+                forwarding: forwarding.map(str::to_string),
+            })
+        }
+        Err(message) => {
+            let took = if accepted.is_empty() {
+                "Telinta accepted none of it".to_string()
+            } else {
+                format!(
+                    "Telinta had already accepted {} before the failure",
+                    accepted.join(" and ")
+                )
+            };
+            s.store.write(|tx| {
+                if let Some(admin) = &admin_email {
+                    notify::Message {
+                        event: MailEvent::SettingsChangeFailed,
+                        to: admin.clone(),
+                        subject: format!("{site}: settings change for {pretty} failed"),
+                        body: format!(
+                            "{} asked to change the settings of {pretty} ({}). Telinta failed: {message}\n\
+                             {took}; the portal changed nothing.\n",
+                            user.email,
+                            what.replace("PIN changed", "a new PIN")
+                        ),
+                    }
+                    .queue(tx, now)?;
+                }
+                audit::record(
+                    tx,
+                    now,
+                    &Entry {
+                        actor_id: Some(user.id),
+                        actor: &user.email,
+                        action: "number_settings",
+                        subject: n,
+                        outcome: Outcome::Failed,
+                        detail: &format!("{message}; {took}"),
+                        address,
+                    },
+                )
+            })?;
+            s.mail.wake();
+            Err(SettingsError::Upstream { message, accepted })
+        }
+    }
+}
