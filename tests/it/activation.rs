@@ -17,11 +17,20 @@ pub struct Setup {
 }
 
 pub fn setup(pricing_batch: Option<i64>, create_customers: bool) -> Setup {
+    setup_with_pin(pricing_batch, create_customers, PinField::ServicePassword)
+}
+
+pub fn setup_with_pin(
+    pricing_batch: Option<i64>,
+    create_customers: bool,
+    pin_field: PinField,
+) -> Setup {
     let sim = TelintaSim::start(11).unwrap();
     let mut cfg = sim.client_config();
     cfg.timeout = Duration::from_millis(700);
     let client = TelintaClient::new(cfg).unwrap();
     let base = sim.base_url().to_string();
+    let voicemail = sim.voicemail_url().to_string();
     let p = TestPortal::start_with(move |c, opts| {
         c.telinta = Some(TelintaConfig {
             url: base,
@@ -31,8 +40,8 @@ pub fn setup(pricing_batch: Option<i64>, create_customers: bool) -> Setup {
             product: Some(1),
             vendor_batch: Some(1),
             pricing_batch,
-            pin_field: PinField::ServicePassword,
-            voicemail_url: None,
+            pin_field,
+            voicemail_url: Some(voicemail),
             create_customers,
         });
         opts.telinta = Some(Arc::new(client));

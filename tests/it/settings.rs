@@ -259,3 +259,23 @@ fn a_half_accepted_change_says_exactly_what_telinta_took() {
     assert!(body.contains("already accepted the PIN"), "{body}");
     assert_pin_nowhere(&s, &r.body);
 }
+
+#[test]
+fn with_the_voicemail_pin_field_the_pin_goes_to_voicemail() {
+    let mut s =
+        crate::activation::setup_with_pin(Some(1), true, didport::config::PinField::Voicemail);
+    let order = paid_order(&s, "owner@example.com", N);
+    set(&mut s, order, "active");
+    let service_password = s.sim.account(N).unwrap().h323_password;
+    let mut c = s.p.client();
+    c.login("owner@example.com", PASSWORD);
+    let r = save(&mut c, PIN, "");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(s.sim.voicemail_pin(N).as_deref(), Some(PIN));
+    assert_eq!(
+        s.sim.account(N).unwrap().h323_password,
+        service_password,
+        "the service password is untouched"
+    );
+    assert_eq!(local(&s), (1, None));
+}
