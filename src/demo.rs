@@ -285,6 +285,8 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
         "  numbers   {} added to the inventory",
         accounts.numbers_added
     );
+    println!("  telinta   simulator at {}", telinta_sim.base_url());
+    println!("  paypal    simulator at {}", paypal_sim.base_url());
     println!(
         "Emails are kept in the outbox: sign in as admin and open /admin/outbox. Ctrl-C stops."
     );

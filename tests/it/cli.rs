@@ -464,3 +464,101 @@ fn numbers_import_reports_bad_lines_and_is_idempotent() {
     );
     assert_eq!(missing.code, 1);
 }
+
+#[test]
+fn the_demo_lets_a_newcomer_buy_activate_and_manage_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = didport()
+        .arg("demo")
+        .args(["--listen", "127.0.0.1:0"])
+        .arg("--db")
+        .arg(dir.path().join("demo.sqlite3"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = lines
+        .next()
+        .unwrap()
+        .unwrap()
+        .rsplit(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let rest: Vec<String> = lines.by_ref().take(4).map(|l| l.unwrap()).collect();
+    let password = |who: &str| {
+        rest.iter()
+            .find(|l| l.trim_start().starts_with(who))
+            .and_then(|l| l.rsplit(' ').next())
+            .unwrap()
+            .to_string()
+    };
+    let (admin_pw, customer_pw) = (password("admin"), password("customer"));
+
+    let mut c = crate::support::Client::new(&url);
+    c.login(didport::demo::CUSTOMER_EMAIL, &customer_pw);
+    let found = c.get("/numbers?npa=212");
+    let number = found
+        .attr("#results a.number", "href")
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let page = c.get(&format!("/numbers/{number}"));
+    let plan = page.attr("#buy-form input[name=plan]", "value").unwrap();
+    let to_paypal = c.post("/checkout", &[("number", &number), ("plan", &plan)]);
+    assert_eq!(to_paypal.status, 303);
+    let approval = to_paypal.location().to_string();
+    let sim_page = c.get(&approval);
+    let token = sim_page
+        .attr("#approve-form input[name=token]", "value")
+        .unwrap();
+    let base = approval.split("/checkoutnow").next().unwrap();
+    let back = c.get(&format!(
+        "{base}/checkoutnow?token={token}&fake_action=approve"
+    ));
+    let order = c.get_follow(back.location());
+    assert_eq!(order.attr("#order", "data-status").as_deref(), Some("paid"));
+
+    let mut admin = crate::support::Client::new(&url);
+    admin.login(didport::demo::ADMIN_EMAIL, &admin_pw);
+    let orders = admin.get("/admin/orders");
+    let row = orders.attr("#orders tbody tr", "id").unwrap();
+    let id = row.trim_start_matches("order-").to_string();
+    let r = admin.post(
+        &format!("/admin/orders/{id}/status"),
+        &[("status", "active")],
+    );
+    let after = admin.follow(r);
+    assert_eq!(
+        after
+            .attr(&format!("#order-{id}"), "data-status")
+            .as_deref(),
+        Some("active"),
+        "{}",
+        after.text("#flash")
+    );
+    let outbox = admin.get("/admin/outbox");
+    for event in ["order_placed", "payment_received", "number_activated"] {
+        assert!(
+            outbox.has(&format!("tr[data-event={event}]")),
+            "{event} in the outbox"
+        );
+    }
+
+    c.get(&format!("/my/numbers/{number}"));
+    let saved = c.post(
+        &format!("/my/numbers/{number}/settings"),
+        &[("pin", "5831"), ("forwarding", "3105550199")],
+    );
+    assert_eq!(saved.status, 303, "{}", saved.body);
+    let home = c.get("/my");
+    assert!(
+        home.text(&format!("#number-{number}"))
+            .contains("(310) 555-0199")
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
