@@ -60,6 +60,11 @@ impl PhoneNumber {
     }
 }
 
+/// `(212) 555-1234` for a stored 10-digit number; anything else is shown as it is.
+pub fn pretty(digits: &str) -> String {
+    PhoneNumber::parse(digits).map_or_else(|_| digits.to_string(), |n| n.pretty())
+}
+
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

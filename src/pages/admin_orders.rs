@@ -6,8 +6,8 @@ use maud::html;
 use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
+use crate::domain::Money;
 use crate::domain::money::Currency;
-use crate::domain::{Money, PhoneNumber};
 use crate::http::{Response, encode_query};
 use crate::store::purchased;
 use crate::workflow::activation::{self, ChangeError, Changed, STATUSES};
@@ -100,7 +100,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                                 tr id={ "order-" (r.order_id) } data-status=(r.number_status.as_deref().unwrap_or("")) {
                                     td { a href={ "/orders/" (r.order_id) } { (r.order_id) } }
                                     td { a href={ "/admin/customers/" (r.user_id) } { (r.email) } }
-                                    td { (PhoneNumber::parse(&r.number).map_or_else(|_| r.number.clone(), |n| n.pretty())) }
+                                    td { (crate::domain::phone::pretty(&r.number)) }
                                     td { (r.plan_name) }
                                     td.num { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) }
                                     td { (badge(&r.payment_status)) }

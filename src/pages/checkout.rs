@@ -100,9 +100,7 @@ fn money(cents: i64, currency: &str) -> Money {
     Money::new(cents, Currency::parse(currency).unwrap_or(Currency::USD))
 }
 
-fn pretty(n: &str) -> String {
-    PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
-}
+use crate::domain::phone::pretty;
 
 /// The order if this user may see it: its owner or an admin. Anyone else gets 404.
 fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Response> {

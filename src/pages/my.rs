@@ -5,13 +5,10 @@ use maud::html;
 use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_user};
 use crate::clock::format_date;
-use crate::domain::PhoneNumber;
 use crate::http::Response;
 use crate::workflow::settings::{self, Request, SettingsError};
 
-fn pretty(n: &str) -> String {
-    PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
-}
+use crate::domain::phone::pretty;
 
 fn badge(status: &str) -> maud::Markup {
     html! {

@@ -213,9 +213,7 @@ fn describe(s: &Search) -> String {
     }
 }
 
-fn pretty(n: &str) -> String {
-    PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
-}
+use crate::domain::phone::pretty;
 
 /// The number as `(212) 555-1234` with the matched digits marked. Built as one string: the
 /// number is ten digits from the database, so there is nothing to escape.

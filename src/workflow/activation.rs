@@ -4,7 +4,7 @@
 //! duplicating anything upstream. No database transaction is open during a Telinta call.
 
 use super::{Internal, Services, notify};
-use crate::domain::{MailEvent, PhoneNumber};
+use crate::domain::MailEvent;
 use crate::integrations::telinta::{NewAccount, NewCustomer, Telinta, random_service_password};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::purchased::{self, Purchased};
@@ -43,9 +43,7 @@ impl From<crate::store::Error> for ChangeError {
     }
 }
 
-fn pretty(n: &str) -> String {
-    PhoneNumber::parse(n).map_or_else(|_| n.to_string(), |p| p.pretty())
-}
+use crate::domain::phone::pretty;
 
 /// Changes the status of the number of order `order_id` to `status`, as the admin asked.
 pub fn change_status(
@@ -82,19 +80,19 @@ pub fn change_status(
             return Ok::<_, crate::store::Error>(false);
         }
         let subject = format!("{site}: {} is now {status}", pretty(&current.number));
-        for to in std::iter::once(customer.email.clone()).chain(admin_email.clone()) {
-            notify::Message {
-                event: MailEvent::NumberStatusChanged,
-                to,
-                subject: subject.clone(),
-                body: format!(
-                    "The status of {} changed from {} to {status}.\n",
-                    pretty(&current.number),
-                    current.status
-                ),
-            }
-            .queue(tx, now)?;
-        }
+        notify::queue_both(
+            tx,
+            now,
+            MailEvent::NumberStatusChanged,
+            &customer.email,
+            admin_email.as_deref(),
+            &subject.clone(),
+            &format!(
+                "The status of {} changed from {} to {status}.\n",
+                pretty(&current.number),
+                current.status
+            ),
+        )?;
         audit::record(
             tx,
             now,
@@ -183,17 +181,17 @@ fn activate(
                 if !purchased::finish_activation(tx, current.order_id, &current.status, "active", None, now)? {
                     return Ok::<_, crate::store::Error>(false);
                 }
-                for to in std::iter::once(customer.email.clone()).chain(admin_email.clone()) {
-                    notify::Message {
-                        event: MailEvent::NumberActivated,
-                        to,
-                        subject: format!("{site}: {number} is active"),
-                        body: format!(
+                notify::queue_both(
+                    tx,
+                    now,
+                    MailEvent::NumberActivated,
+                    &customer.email,
+                    admin_email.as_deref(),
+                    &format!("{site}: {number} is active"),
+                    &format!(
                             "{number} is active. Calls to it now reach the service; the customer can set a PIN and call forwarding on the number's settings page.\n"
                         ),
-                    }
-                    .queue(tx, now)?;
-                }
+                )?;
                 audit::record(
                     tx,
                     now,

@@ -40,3 +40,26 @@ pub fn password_reset(site: &str, to: &str, link: &str, minutes: i64) -> Message
         ),
     }
 }
+
+/// Queues one message to the customer and, when an admin address is configured, the same to
+/// the admin.
+pub fn queue_both(
+    tx: &Tx<'_>,
+    now: i64,
+    event: MailEvent,
+    customer: &str,
+    admin: Option<&str>,
+    subject: &str,
+    body: &str,
+) -> Result<()> {
+    for to in std::iter::once(customer).chain(admin) {
+        Message {
+            event,
+            to: to.to_string(),
+            subject: subject.to_string(),
+            body: body.to_string(),
+        }
+        .queue(tx, now)?;
+    }
+    Ok(())
+}

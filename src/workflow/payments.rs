@@ -4,7 +4,7 @@
 use super::{Internal, Services, notify};
 use crate::clock::{add_months, format_date, year_of};
 use crate::domain::money::Currency;
-use crate::domain::{MailEvent, Money, PhoneNumber};
+use crate::domain::{MailEvent, Money};
 use crate::integrations::paypal::{Amount, CaptureOutcome, NewOrder};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::orders::{self, Completed, Order, Payment};
@@ -41,8 +41,7 @@ pub fn begin_paypal(s: &Services, order_id: i64) -> Result<String, StartError> {
         .store
         .read(|tx| orders::get(tx, order_id))?
         .ok_or_else(|| StartError::Internal(Internal(format!("order {order_id} vanished"))))?;
-    let pretty =
-        PhoneNumber::parse(&order.number).map_or_else(|_| order.number.clone(), |n| n.pretty());
+    let pretty = crate::domain::phone::pretty(&order.number);
     let created = paypal.create_order(&NewOrder {
         request_id: create_request_id(order.id),
         amount: Amount::new(order.amount_cents, &order.currency),
@@ -185,8 +184,7 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
                         subject: format!(
                             "{site}: CHECK payment for order {} ({}): amount differs",
                             order.id,
-                            PhoneNumber::parse(&order.number)
-                                .map_or_else(|_| order.number.clone(), |n| n.pretty())
+                            crate::domain::phone::pretty(&order.number)
                         ),
                         body: format!(
                             "{reason}.\n\nThe order was not marked paid and the number stays held. \
@@ -234,8 +232,7 @@ pub fn record_paid(
     let currency = Currency::parse(&order.currency).unwrap_or(Currency::USD);
     let site = s.config.site_name.clone();
     let admin = s.config.admin_email.as_ref().map(ToString::to_string);
-    let pretty =
-        PhoneNumber::parse(&order.number).map_or_else(|_| order.number.clone(), |n| n.pretty());
+    let pretty = crate::domain::phone::pretty(&order.number);
     let paid_through = add_months(now, 1);
     let done = s.store.write(|tx| {
         let done = orders::complete_payment(

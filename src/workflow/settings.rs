@@ -4,8 +4,8 @@
 
 use super::{Internal, Services, notify};
 use crate::config::PinField;
+use crate::domain::MailEvent;
 use crate::domain::account::{check_forwarding, check_pin};
-use crate::domain::{MailEvent, PhoneNumber};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::purchased::{self, Owned};
 use crate::store::users::User;
@@ -86,7 +86,7 @@ pub fn change(
         )));
     }
     let n = &owned.p.number;
-    let pretty = PhoneNumber::parse(n).map_or_else(|_| n.clone(), |p| p.pretty());
+    let pretty = crate::domain::phone::pretty(n);
     let mut accepted: Vec<&'static str> = Vec::new();
     let upstream = (|| -> Result<(), String> {
         let t = s.telinta.as_ref().ok_or("Telinta is not configured")?;
@@ -131,15 +131,15 @@ pub fn change(
         Ok(()) => {
             s.store.write(|tx| {
                 purchased::save_settings(tx, owned.p.order_id, pin.is_some(), forwarding, now)?;
-                for to in std::iter::once(user.email.clone()).chain(admin_email.clone()) {
-                    notify::Message {
-                        event: MailEvent::SettingsChanged,
-                        to,
-                        subject: format!("{site}: settings of {pretty} changed"),
-                        body: format!("The settings of {pretty} changed: {what}.\n\nIf you did not make this change, contact us.\n"),
-                    }
-                    .queue(tx, now)?;
-                }
+                notify::queue_both(
+                    tx,
+                    now,
+                    MailEvent::SettingsChanged,
+                    &user.email,
+                    admin_email.as_deref(),
+                    &format!("{site}: settings of {pretty} changed"),
+                    &format!("The settings of {pretty} changed: {what}.\n\nIf you did not make this change, contact us.\n"),
+                )?;
                 audit::record(
                     tx,
                     now,
