@@ -13,6 +13,8 @@ mod accounts;
 mod activation;
 #[path = "it/architecture.rs"]
 mod architecture;
+#[path = "it/authz.rs"]
+mod authz;
 #[path = "it/checkout.rs"]
 mod checkout;
 #[path = "it/cli.rs"]
