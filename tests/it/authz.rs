@@ -87,7 +87,7 @@ fn world() -> World {
         })
         .unwrap();
     let s = p.services();
-    let mut paid = |n: &str| {
+    let paid = |n: &str| {
         let id = didport::workflow::checkout::start(s, &a, n, &plan.to_string(), "test").unwrap();
         let o = s
             .store
@@ -115,8 +115,10 @@ fn world() -> World {
     }
 }
 
-/// (route key, concrete path, form, expected status for anonymous, A, B, admin).
-fn matrix(w: &World) -> Vec<(&'static str, String, Vec<(&'static str, String)>, [u16; 4])> {
+/// One row: route key, concrete path, form, and the status for anonymous, A, B and admin.
+type Row = (&'static str, String, Vec<(&'static str, String)>, [u16; 4]);
+
+fn matrix(w: &World) -> Vec<Row> {
     let (oa, oa2, inv, n, ua, plan) = (
         w.order_a,
         w.order_a2,
