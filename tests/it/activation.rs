@@ -5,10 +5,8 @@ use std::time::Duration;
 
 use crate::support::{Client, TestPortal};
 use didport::config::{PinField, TelintaConfig};
-use didport::domain::{PhoneNumber, Role};
+use didport::domain::Role;
 use didport::integrations::telinta::{Failure, TelintaClient, TelintaSim, Times};
-use didport::store::numbers::{NewNumber, insert_new};
-use didport::store::plans::{NewPlan, insert};
 
 pub struct Setup {
     pub p: TestPortal,
@@ -54,35 +52,7 @@ pub fn setup_with_pin(
 pub fn paid_order(s: &Setup, email: &str, number: &str) -> i64 {
     let user = s.p.add_user(email, Role::Customer);
     let services = s.p.services();
-    let plan = services
-        .store
-        .write(|tx| {
-            insert_new(
-                tx,
-                &[NewNumber {
-                    number: &PhoneNumber::parse(number).unwrap(),
-                    state: "NY",
-                    rate_center: "",
-                    kind: None,
-                    source: "import",
-                }],
-                0,
-            )?;
-            match didport::store::plans::list(tx, true)?.first() {
-                Some(p) => Ok::<_, didport::store::Error>(p.id),
-                None => insert(
-                    tx,
-                    &NewPlan {
-                        name: "Starter",
-                        description: "",
-                        setup_cents: 500,
-                        monthly_cents: 300,
-                    },
-                    0,
-                ),
-            }
-        })
-        .unwrap();
+    let plan = s.p.stock(&[number]);
     let id = didport::workflow::checkout::start(services, &user, number, &plan.to_string(), "test")
         .unwrap();
     let order = services

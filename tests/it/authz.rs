@@ -3,9 +3,7 @@
 //! fails `every_route_has_a_row`.
 
 use crate::support::{Client, PASSWORD, TestPortal};
-use didport::domain::{PhoneNumber, Role};
-use didport::store::numbers::{NewNumber, insert_new};
-use didport::store::plans::{NewPlan, insert};
+use didport::domain::Role;
 
 /// Route keys as the router spells them: `GET /orders/{}`.
 fn router_routes() -> Vec<String> {
@@ -58,34 +56,7 @@ fn world() -> World {
     let a = p.add_user("a@example.com", Role::Customer);
     p.add_user("b@example.com", Role::Customer);
     p.add_user("root@example.com", Role::Admin);
-    let plan = p
-        .store()
-        .write(|tx| {
-            for n in ["2125550601", "2125550602", "2125550603"] {
-                insert_new(
-                    tx,
-                    &[NewNumber {
-                        number: &PhoneNumber::parse(n).unwrap(),
-                        state: "NY",
-                        rate_center: "",
-                        kind: None,
-                        source: "import",
-                    }],
-                    0,
-                )?;
-            }
-            insert(
-                tx,
-                &NewPlan {
-                    name: "Starter",
-                    description: "",
-                    setup_cents: 500,
-                    monthly_cents: 300,
-                },
-                0,
-            )
-        })
-        .unwrap();
+    let plan = p.stock(&["2125550601", "2125550602", "2125550603"]);
     let s = p.services();
     let paid = |n: &str| {
         let id = didport::workflow::checkout::start(s, &a, n, &plan.to_string(), "test").unwrap();

@@ -3,11 +3,9 @@
 use std::sync::Arc;
 
 use crate::support::{Client, TestPortal};
-use didport::domain::{PhoneNumber, Role};
+use didport::domain::Role;
 use didport::integrations::paypal::PayPalClient;
 use didport::integrations::paypal::sim::{CaptureScript, Failure, PayPalSim, SimConfig};
-use didport::store::numbers::{NewNumber, insert_new};
-use didport::store::plans::{NewPlan, insert};
 
 struct Shop {
     p: TestPortal,
@@ -19,34 +17,7 @@ fn shop(numbers: &[&str]) -> Shop {
     let sim = PayPalSim::start(SimConfig::default()).unwrap();
     let client = PayPalClient::new(sim.client_config()).unwrap();
     let p = TestPortal::start_with(move |_, opts| opts.payments = Some(Arc::new(client)));
-    let plan = p
-        .store()
-        .write(|tx| {
-            for n in numbers {
-                insert_new(
-                    tx,
-                    &[NewNumber {
-                        number: &PhoneNumber::parse(n).unwrap(),
-                        state: "NY",
-                        rate_center: "",
-                        kind: None,
-                        source: "import",
-                    }],
-                    0,
-                )?;
-            }
-            insert(
-                tx,
-                &NewPlan {
-                    name: "Starter",
-                    description: "",
-                    setup_cents: 500,
-                    monthly_cents: 300,
-                },
-                0,
-            )
-        })
-        .unwrap();
+    let plan = p.stock(numbers);
     Shop {
         p,
         sim,
@@ -466,33 +437,7 @@ fn an_expired_token_is_refreshed_once() {
 #[test]
 fn without_paypal_the_admin_records_an_offline_payment() {
     let p = TestPortal::start();
-    let plan = p
-        .store()
-        .write(|tx| {
-            insert_new(
-                tx,
-                &[NewNumber {
-                    number: &PhoneNumber::parse("2125550134").unwrap(),
-                    state: "NY",
-                    rate_center: "",
-                    kind: None,
-                    source: "import",
-                }],
-                0,
-            )?;
-            insert(
-                tx,
-                &NewPlan {
-                    name: "Starter",
-                    description: "",
-                    setup_cents: 500,
-                    monthly_cents: 300,
-                },
-                0,
-            )
-        })
-        .unwrap()
-        .to_string();
+    let plan = p.stock(&["2125550134"]).to_string();
     let mut c = p.signed_in("bank@example.com", Role::Customer);
     c.get("/numbers/2125550134");
     let r = c.post("/checkout", &[("number", "2125550134"), ("plan", &plan)]);
@@ -543,32 +488,7 @@ fn the_whole_purchase_from_search_to_emails_in_the_mailbox() {
         opts.payments = Some(Arc::new(client));
         opts.mailer = Some(mailer);
     });
-    let plan = p
-        .store()
-        .write(|tx| {
-            insert_new(
-                tx,
-                &[NewNumber {
-                    number: &PhoneNumber::parse("3105550140").unwrap(),
-                    state: "CA",
-                    rate_center: "LOS ANGELES",
-                    kind: None,
-                    source: "import",
-                }],
-                0,
-            )?;
-            insert(
-                tx,
-                &NewPlan {
-                    name: "Starter",
-                    description: "",
-                    setup_cents: 500,
-                    monthly_cents: 300,
-                },
-                0,
-            )
-        })
-        .unwrap();
+    let plan = p.stock(&["3105550140"]);
     let mut c = p.client();
     let results = c.get("/numbers?npa=310");
     let link = results.attr("#result-3105550140 a.number", "href").unwrap();

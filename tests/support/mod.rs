@@ -85,6 +85,42 @@ impl TestPortal {
         c
     }
 
+    /// Puts `numbers` on sale (in New York) and returns the id of the "Starter" plan (5.00 setup,
+    /// 3.00 a month), which it creates the first time.
+    pub fn stock(&self, numbers: &[&str]) -> i64 {
+        use didport::domain::PhoneNumber;
+        use didport::store::numbers::{NewNumber, insert_new};
+        use didport::store::plans::{NewPlan, insert, list};
+        self.store()
+            .write(|tx| {
+                for n in numbers {
+                    let number = PhoneNumber::parse(n).expect("a test number");
+                    let row = NewNumber {
+                        number: &number,
+                        state: "NY",
+                        rate_center: "",
+                        kind: None,
+                        source: "import",
+                    };
+                    insert_new(tx, std::slice::from_ref(&row), 0)?;
+                }
+                match list(tx, false)?.into_iter().find(|p| p.name == "Starter") {
+                    Some(p) => Ok::<_, didport::store::Error>(p.id),
+                    None => insert(
+                        tx,
+                        &NewPlan {
+                            name: "Starter",
+                            description: "",
+                            setup_cents: 500,
+                            monthly_cents: 300,
+                        },
+                        0,
+                    ),
+                }
+            })
+            .expect("stocked")
+    }
+
     /// Runs SQL returning one integer, for checking what the database holds.
     pub fn count(&self, sql: &str) -> i64 {
         let conn = rusqlite_conn(&self.db);
