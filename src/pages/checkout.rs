@@ -269,7 +269,7 @@ pub fn paypal_return(ctx: &Ctx<'_>) -> Response {
         Ok(Returned::NeedsReview(id)) => ctx.redirect_with(
             &format!("/orders/{id}"),
             FlashKind::Error,
-            "PayPal reported a payment that does not match this order. The shop has been told and will sort it out with you; the number stays held.",
+            "PayPal reported a payment that does not match this order as it stands. The shop has been told and will sort it out with you, by refund or otherwise.",
         ),
         Ok(Returned::Unknown) => super::errors::not_found(ctx),
         Err(e) => super::errors::internal(ctx, &e),

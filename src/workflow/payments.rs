@@ -153,8 +153,12 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
         }
     };
     if capture.is_paid(&expected) {
-        record_paid(s, &order, user, Some(&capture.id))?;
-        return Ok(Returned::Paid(order.id));
+        return Ok(match record_paid(s, &order, user, Some(&capture.id))? {
+            // Paid after the hold ran out and the number went to someone else: the admin must
+            // refund; the buyer must not be told all is well.
+            Completed::NumberLost => Returned::NeedsReview(order.id),
+            _ => Returned::Paid(order.id),
+        });
     }
     match capture.status {
         crate::integrations::paypal::CaptureStatus::Pending { .. } => {
@@ -282,6 +286,19 @@ pub fn record_paid(
                 }
                 .queue(tx, now)?;
             }
+        }
+        if let (Completed::NumberLost, Some(admin)) = (&done, &admin) {
+            notify::Message {
+                event: MailEvent::PaymentReceived,
+                to: admin.clone(),
+                subject: format!("{site}: CHECK payment for order {} ({pretty}): number already sold", order.id),
+                body: format!(
+                    "{} paid order {} after its hold ran out, and {pretty} had gone to another buyer.\n\
+                     Refund this payment from the order page:\n{}/orders/{}\n",
+                    user.email, order.id, s.public_url, order.id
+                ),
+            }
+            .queue(tx, now)?;
         }
         audit::record(
             tx,

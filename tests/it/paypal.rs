@@ -602,3 +602,45 @@ fn an_order_already_captured_elsewhere_is_reconciled_not_charged_again() {
     assert_eq!(s.sim.captures().len(), 1);
     assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 1);
 }
+
+#[test]
+fn paying_after_the_hold_ran_out_and_the_number_was_sold_is_flagged_not_celebrated() {
+    let s = shop(&["2125550151"]);
+    let mut slow = s.p.signed_in("slowpayer@example.com", Role::Customer);
+    let pp = checkout(&s, &mut slow, "2125550151");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    // The hold runs out; someone else buys and pays for the number meanwhile.
+    s.p.clock.advance(15 * 60 + 1);
+    let mut quick = s.p.signed_in("quickpayer@example.com", Role::Customer);
+    let pp2 = checkout(&s, &mut quick, "2125550151");
+    let back2 = s.sim.approve(&pp2).unwrap().unwrap();
+    assert_eq!(
+        quick
+            .get_follow(&back2)
+            .attr("#order", "data-status")
+            .as_deref(),
+        Some("paid")
+    );
+    // The first buyer's money arrives now.
+    let page = slow.get_follow(&back);
+    assert!(
+        page.text("#flash").contains("does not match"),
+        "{}",
+        page.text("#flash")
+    );
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM purchased_numbers"),
+        1,
+        "sold once"
+    );
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE failure LIKE '%refund%'"),
+        1
+    );
+    assert_eq!(
+        s.p.count(
+            "SELECT count(*) FROM audit WHERE action = 'payment_capture' AND outcome = 'failed'"
+        ),
+        1
+    );
+}
