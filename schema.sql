@@ -85,16 +85,34 @@ CREATE INDEX numbers_type ON numbers (type);
 CREATE INDEX numbers_last4 ON numbers (number % 10000, number, availability, state, rate_center, type, source);
 CREATE INDEX numbers_source ON numbers (source, availability);
 
--- Trigram index of the digits, for "contains" searches of 3 or more digits.
--- Contentless: it stores only the index; rows are found again by row id (= the number).
-CREATE VIRTUAL TABLE numbers_grams USING fts5 (
-    digits, content = '', contentless_delete = 1, tokenize = 'trigram', detail = 'none'
-);
-CREATE TRIGGER numbers_grams_insert AFTER INSERT ON numbers BEGIN
-    INSERT INTO numbers_grams (rowid, digits) VALUES (new.number, CAST(new.number AS TEXT));
+-- The seven 4-digit windows of each number, for "contains" searches: a pattern of four or more
+-- digits is one range of this key (already in number order); three digits are ten ranges plus
+-- the last-four index, merged in order.
+CREATE TABLE numbers_windows (
+    digits INTEGER NOT NULL,  -- the four digits as an integer (0000 → 0)
+    number INTEGER NOT NULL,
+    PRIMARY KEY (digits, number)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER numbers_windows_insert AFTER INSERT ON numbers BEGIN
+    INSERT OR IGNORE INTO numbers_windows (digits, number) VALUES
+        ((new.number / 1000000) % 10000, new.number),
+        ((new.number / 100000) % 10000, new.number),
+        ((new.number / 10000) % 10000, new.number),
+        ((new.number / 1000) % 10000, new.number),
+        ((new.number / 100) % 10000, new.number),
+        ((new.number / 10) % 10000, new.number),
+        (new.number % 10000, new.number);
 END;
-CREATE TRIGGER numbers_grams_delete AFTER DELETE ON numbers BEGIN
-    DELETE FROM numbers_grams WHERE rowid = old.number;
+CREATE TRIGGER numbers_windows_delete AFTER DELETE ON numbers BEGIN
+    DELETE FROM numbers_windows
+    WHERE number = old.number
+      AND digits IN ((old.number / 1000000) % 10000, (old.number / 100000) % 10000,
+                     (old.number / 10000) % 10000, (old.number / 1000) % 10000,
+                     (old.number / 100) % 10000, (old.number / 10) % 10000, old.number % 10000);
+END;
+-- A number is its row's identity; the windows above depend on it never changing.
+CREATE TRIGGER numbers_number_fixed BEFORE UPDATE OF number ON numbers BEGIN
+    SELECT RAISE(ABORT, 'a number cannot be changed; delete and add it');
 END;
 
 -- Reports of inventory imports and syncs, so an admin can read what happened to each row.

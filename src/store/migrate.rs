@@ -14,6 +14,7 @@ pub const SCHEMA_SQL: &str = include_str!("../../schema.sql");
 pub const STEPS: &[&str] = &[
     include_str!("history/v2.sql"),
     include_str!("history/v3.sql"),
+    include_str!("history/v4.sql"),
 ];
 
 /// The schema as first released, kept so tests can prove the steps reach `schema.sql`.
@@ -148,12 +149,12 @@ mod tests {
         assert_eq!(sold, "sold");
         let found: i64 = upgraded
             .query_row(
-                "SELECT count(*) FROM numbers_grams WHERE numbers_grams MATCH '\"055\" \"555\"'",
+                "SELECT count(*) FROM numbers_windows WHERE digits = 555 AND number = 8005550000",
                 [],
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(found, 1, "the trigram index covers the upgraded rows");
+        assert_eq!(found, 1, "the digit windows cover the upgraded rows");
     }
 
     #[test]

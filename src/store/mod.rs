@@ -80,6 +80,9 @@ impl Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
+/// Page cache per connection, in SQLite's units (negative = KiB).
+pub(crate) const CACHE_SIZE: i64 = -16000;
+
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
@@ -102,13 +105,13 @@ impl Store {
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(BUSY_TIMEOUT)?;
             c.set_prepared_statement_cache_capacity(64);
-            c.execute_batch(
+            c.execute_batch(&format!(
                 "PRAGMA journal_mode = WAL;
                  PRAGMA synchronous = NORMAL;
                  PRAGMA foreign_keys = ON;
                  PRAGMA temp_store = MEMORY;
-                 PRAGMA cache_size = -16000;",
-            )
+                 PRAGMA cache_size = {CACHE_SIZE};"
+            ))
         });
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(2))

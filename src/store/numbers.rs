@@ -156,8 +156,8 @@ pub struct BulkCounts {
     pub unchanged: u64,
 }
 
-/// Writes many rows at once, through a staging table: the trigram index buffers its work per
-/// statement, so one `INSERT … SELECT` for the batch is far cheaper than a statement a row.
+/// Writes many rows at once, through a staging table: one `INSERT … SELECT` in number order
+/// per batch instead of a statement a row.
 /// Existing numbers get their location and type refreshed; availability is never touched.
 pub fn bulk_upsert(
     tx: &Tx<'_>,
@@ -165,6 +165,16 @@ pub fn bulk_upsert(
     source: &str,
     now: i64,
 ) -> Result<BulkCounts> {
+    // The digit windows of a batch land all over their index; a page cache that holds the
+    // whole index while the batch is written turns those into memory writes. Back to the
+    // normal size at the end, so a long-lived connection does not keep the memory.
+    tx.execute_batch("PRAGMA cache_size = -262144")?;
+    let counts = bulk_write(tx, rows, source, now);
+    tx.execute_batch(&format!("PRAGMA cache_size = {}", super::CACHE_SIZE))?;
+    counts
+}
+
+fn bulk_write(tx: &Tx<'_>, rows: &[BulkRow<'_>], source: &str, now: i64) -> Result<BulkCounts> {
     tx.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS import_rows (
              number INTEGER PRIMARY KEY, state TEXT NOT NULL, rate_center TEXT NOT NULL,
@@ -267,22 +277,6 @@ pub fn remove_missing(tx: &Tx<'_>, source: &str, keep: &[i64]) -> Result<usize> 
     Ok(removed)
 }
 
-/// The trigram index keeps no positions (detail = none), so a pattern is asked for as trigrams
-/// that must all occur, and the exact check after it removes rows that have them apart. The
-/// first and last trigram narrow a 1M inventory to a few dozen candidates; asking for every
-/// trigram would only make the index intersect more lists.
-fn trigram_query(digits: &str) -> String {
-    let first = digits.get(..3).unwrap_or(digits);
-    let last = digits
-        .get(digits.len().saturating_sub(3)..)
-        .unwrap_or(digits);
-    if first == last {
-        format!("\"{first}\"")
-    } else {
-        format!("\"{first}\" \"{last}\"")
-    }
-}
-
 /// One page of available numbers matching a search, plus whether there is another page.
 pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
     let Some((sql, args)) = search_sql(s) else {
@@ -305,44 +299,81 @@ pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
     let mut conds: Vec<String> = vec!["availability = 'available'".into()];
     let mut args: Vec<Value> = Vec::new();
 
-    // Contains 3 or more digits: walk the trigram index in row-id (= number) order.
-    let indexed = match &s.pattern {
+    // Contains 3 or more digits: walk the digit windows in number order.
+    let (lo, hi) = if prefix.is_empty() {
+        (0, 9_999_999_999)
+    } else {
+        let len = prefix.len() as u32;
+        let p: i64 = prefix.parse().unwrap_or(0);
+        let scale = 10i64.pow(10 - len);
+        (p * scale, (p + 1) * scale - 1)
+    };
+    let windowed = match &s.pattern {
         Some((d, MatchMode::Contains)) if d.len() >= 3 => Some(d.clone()),
         _ => None,
     };
-    if let Some(d) = &indexed {
-        sql = format!(
-            "SELECT {cols} FROM numbers_grams JOIN numbers n ON n.number = numbers_grams.rowid",
-            cols = COLUMNS
-                .split(", ")
-                .map(|c| format!("n.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+    let n_cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("n.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut order_col = "number";
+    if let Some(d) = &windowed {
+        let v: i64 = d.parse().unwrap_or(0);
         conds = vec!["n.availability = 'available'".into()];
-        conds.push("numbers_grams MATCH ?".into());
-        args.push(Value::Text(trigram_query(d)));
+        if d.len() == 3 {
+            // At positions 1–7 the pattern starts a window (ten window values); at position 8
+            // it is the last three digits. Each part is in number order, and SQLite merges
+            // them in order, so a page reads only as far as it needs.
+            let mut parts = Vec::with_capacity(20);
+            for k in 0..10 {
+                parts.push("SELECT number FROM numbers_windows WHERE digits = ? AND number BETWEEN ? AND ?");
+                args.extend([
+                    Value::Integer(v * 10 + k),
+                    Value::Integer(lo),
+                    Value::Integer(hi),
+                ]);
+            }
+            for k in 0..10 {
+                parts.push("SELECT number FROM numbers WHERE number % 10000 = ? AND number BETWEEN ? AND ?");
+                args.extend([
+                    Value::Integer(k * 1000 + v),
+                    Value::Integer(lo),
+                    Value::Integer(hi),
+                ]);
+            }
+            sql = format!(
+                "SELECT {n_cols} FROM ({} ORDER BY 1) AS w JOIN numbers n ON n.number = w.number",
+                parts.join(" UNION ")
+            );
+        } else {
+            // One window of the pattern narrows to its numbers, in number order; a longer
+            // pattern is then checked in full on the window's number, before the row is read.
+            sql = format!(
+                "SELECT {n_cols} FROM numbers_windows AS w JOIN numbers n ON n.number = w.number"
+            );
+            conds.push("w.digits = ?".into());
+            args.push(Value::Integer(d[..4].parse().unwrap_or(0)));
+            if d.len() > 4 {
+                conds.push("instr(CAST(w.number AS TEXT), ?) > 0".into());
+                args.push(Value::Text(d.clone()));
+            }
+            conds.push("w.number BETWEEN ? AND ?".into());
+            args.extend([Value::Integer(lo), Value::Integer(hi)]);
+        }
+        order_col = "w.number";
     }
     let col = |c: &str| {
-        if indexed.is_some() {
+        if windowed.is_some() {
             format!("n.{c}")
         } else {
             c.to_string()
         }
     };
-    let order_col = if indexed.is_some() {
-        "numbers_grams.rowid"
-    } else {
-        "number"
-    };
 
-    if !prefix.is_empty() {
-        let len = prefix.len() as u32;
-        let p: i64 = prefix.parse().unwrap_or(0);
-        let scale = 10i64.pow(10 - len);
-        conds.push(format!("{order_col} BETWEEN ? AND ?"));
-        args.push(Value::Integer(p * scale));
-        args.push(Value::Integer((p + 1) * scale - 1));
+    if !prefix.is_empty() && windowed.is_none() {
+        conds.push("number BETWEEN ? AND ?".into());
+        args.extend([Value::Integer(lo), Value::Integer(hi)]);
     }
     if let Some(st) = s.state {
         conds.push(format!("{} = ?", col("state")));
@@ -353,16 +384,8 @@ pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
         args.push(Value::Text(k.as_str().to_string()));
     }
     match &s.pattern {
-        Some((d, MatchMode::Contains)) => {
-            // The trigram index may over-match without positions; check exactly. On the index
-            // path the check reads the index's row id (= the number), so candidates that do not
-            // match are dropped before their table row is read.
-            let subject = if indexed.is_some() {
-                "numbers_grams.rowid".to_string()
-            } else {
-                col("number")
-            };
-            conds.push(format!("instr(CAST({subject} AS TEXT), ?) > 0"));
+        Some((d, MatchMode::Contains)) if windowed.is_none() => {
+            conds.push("instr(CAST(number AS TEXT), ?) > 0".into());
             args.push(Value::Text(d.clone()));
         }
         Some((d, MatchMode::Ends)) => {
@@ -415,16 +438,6 @@ pub fn explain(tx: &Tx<'_>, s: &Search) -> Result<Vec<String>> {
     let mut stmt = tx.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
     let rows = stmt.query_map(params_from_iter(args), |r| r.get::<_, String>(3))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Merges the trigram index into one segment after a bulk load, so searches read one
-/// posting list per trigram instead of one per write batch.
-pub fn optimize_search_index(tx: &Tx<'_>) -> Result<()> {
-    tx.execute(
-        "INSERT INTO numbers_grams (numbers_grams) VALUES ('optimize')",
-        [],
-    )?;
-    Ok(())
 }
 
 /// Sets a number's availability; for tests and tooling that need held or sold numbers.
@@ -489,12 +502,68 @@ mod tests {
         search::parse(&m).unwrap()
     }
 
+    fn windows_of(tx: &Tx<'_>, number: i64) -> Vec<i64> {
+        let mut st = tx
+            .prepare("SELECT digits FROM numbers_windows WHERE number = ?1 ORDER BY digits")
+            .unwrap();
+        st.query_map([number], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
     #[test]
-    fn trigram_queries() {
-        assert_eq!(trigram_query("555"), "\"555\"");
-        assert_eq!(trigram_query("5555"), "\"555\"");
-        assert_eq!(trigram_query("3569377"), "\"356\" \"377\"");
-        assert_eq!(trigram_query("1234"), "\"123\" \"234\"");
+    fn digit_windows_follow_the_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("db"), 2).unwrap();
+        let rows = [
+            BulkRow {
+                number: 2125550000,
+                state: "NY",
+                rate_center: "",
+                kind: NumberType::Local,
+            },
+            BulkRow {
+                number: 8005551234,
+                state: "",
+                rate_center: "",
+                kind: NumberType::TollFree,
+            },
+        ];
+        store
+            .write(|tx| bulk_upsert(tx, &rows, "import", 0))
+            .unwrap();
+        store
+            .read(|tx| {
+                // 2125550000: 2125 1255 2555 5550 5500 5000 0000, each once.
+                assert_eq!(
+                    windows_of(tx, 2125550000),
+                    vec![0, 1255, 2125, 2555, 5000, 5500, 5550]
+                );
+                assert_eq!(windows_of(tx, 8005551234).len(), 7);
+                Ok::<_, crate::store::Error>(())
+            })
+            .unwrap();
+        // A number withdrawn from the inventory takes its windows with it.
+        store
+            .write(|tx| remove_missing(tx, "import", &[8005551234]))
+            .unwrap();
+        store
+            .read(|tx| {
+                assert!(windows_of(tx, 2125550000).is_empty());
+                assert_eq!(windows_of(tx, 8005551234).len(), 7);
+                Ok::<_, crate::store::Error>(())
+            })
+            .unwrap();
+        // The number is the row's identity: renumbering is refused, not silently un-indexed.
+        let renumber = store.write(|tx| {
+            tx.execute(
+                "UPDATE numbers SET number = 8005559999 WHERE number = 8005551234",
+                [],
+            )?;
+            Ok::<_, crate::store::Error>(())
+        });
+        assert!(renumber.is_err());
     }
 
     #[test]

@@ -11,8 +11,6 @@ use crate::store::Store;
 const BATCH: usize = 50_000;
 /// Bad rows listed in a report (all are counted).
 pub const MAX_LISTED_PROBLEMS: usize = 1000;
-/// After adding this many numbers, the trigram index is merged into one segment.
-const OPTIMIZE_AFTER: u64 = 50_000;
 
 #[derive(Debug, Default, Clone)]
 pub struct ImportReport {
@@ -184,9 +182,6 @@ pub fn import_csv(
         write_batch(store, chunk, &rate_centers, now, &mut report)?;
         written += chunk.len() as u64;
         progress(Progress::Writing(written, total));
-    }
-    if report.added >= OPTIMIZE_AFTER {
-        store.write(crate::store::numbers::optimize_search_index)?;
     }
     report.problems.sort_by_key(|(l, _)| *l);
     Ok(report)

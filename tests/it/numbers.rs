@@ -144,6 +144,11 @@ fn every_search_kind_returns_exactly_the_matching_available_numbers() {
         vec![("q", "BE"), ("match", "ends"), ("type", "tollfree")],
         vec![("q", "cab"), ("state", "CA")],
         vec![("q", "flow"), ("match", "contains")],
+        vec![("q", "000"), ("match", "contains")],
+        vec![("npa", npa), ("q", &first[5..8]), ("match", "contains")],
+        vec![("npa", npa), ("q", &first[5..9]), ("match", "contains")],
+        vec![("q", &first[3..8]), ("match", "contains"), ("state", "TX")],
+        vec![("q", &first[7..]), ("match", "contains"), ("type", "local")],
         vec![("npa", "800"), ("q", "4"), ("match", "ends")],
         vec![
             ("npa", npa),

@@ -6,7 +6,7 @@
 //! HTTP) and by the portal's `demo` mode. Besides the HTTP API it offers a Rust API to
 //! seed state, inspect it, count calls and inject failures:
 //!
-//! ```ignore
+//! ```text
 //! use std::time::Duration;
 //! use super::{Failure, TelintaSim, Times};
 //! let sim = TelintaSim::start(42)?;
