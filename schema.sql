@@ -174,6 +174,15 @@ CREATE TABLE purchased_numbers (
 CREATE INDEX purchased_numbers_user ON purchased_numbers (user_id);
 CREATE INDEX purchased_numbers_number ON purchased_numbers (number);
 
+-- A settings change in flight at Telinta, recorded before the first call and removed when the
+-- portal has saved the outcome, so one cut short by a crash is found again.
+CREATE TABLE settings_changes (
+    order_id   INTEGER PRIMARY KEY REFERENCES purchased_numbers (order_id),
+    started_at INTEGER NOT NULL,
+    pin        INTEGER NOT NULL CHECK (pin IN (0, 1)),  -- a new PIN was asked for (never the PIN)
+    forwarding TEXT                                    -- the forwarding number asked for
+) STRICT;
+
 -- Invoices are numbered without gaps per year (INV-2026-000001); the number is taken in the
 -- same transaction that records the payment.
 CREATE TABLE invoices (

@@ -15,6 +15,7 @@ pub const STEPS: &[&str] = &[
     include_str!("history/v2.sql"),
     include_str!("history/v3.sql"),
     include_str!("history/v4.sql"),
+    include_str!("history/v5.sql"),
 ];
 
 /// The schema as first released, kept so tests can prove the steps reach `schema.sql`.

@@ -141,12 +141,43 @@ pub fn expired_holds_for(tx: &Tx<'_>, number: &PhoneNumber, now: i64) -> Result<
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Orders whose hold has run out while still unpaid.
+/// Orders whose hold has run out while still unpaid, and that PayPal never heard of (offline
+/// payments, or a PayPal order that was never created). The others may have been paid at
+/// PayPal; reconciliation reads PayPal before it ends them.
 pub fn expired_holds(tx: &Tx<'_>, now: i64) -> Result<Vec<i64>> {
     let mut stmt = tx.prepare_cached(
-        "SELECT id FROM orders WHERE payment_status = 'awaiting_payment' AND hold_until <= ?1",
+        "SELECT id FROM orders WHERE payment_status = 'awaiting_payment' AND hold_until <= ?1
+           AND paypal_order_id IS NULL",
     )?;
     let rows = stmt.query_map([now], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Unpaid PayPal orders whose PayPal side must be read: the hold ran out, or the order is older
+/// than `started_before` (a buyer who approved but never came back, or a capture cut short).
+/// Each comes with its PayPal order id.
+pub fn awaiting_paypal(tx: &Tx<'_>, started_before: i64, now: i64) -> Result<Vec<(Order, String)>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS}, paypal_order_id FROM orders
+         WHERE payment_status = 'awaiting_payment' AND paypal_order_id IS NOT NULL
+           AND (hold_until <= ?2 OR created_at < ?1)
+         ORDER BY id"
+    ))?;
+    let rows = stmt.query_map(params![started_before, now], |r| {
+        Ok((from_row(r)?, r.get(15)?))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Unpaid PayPal orders that never got a PayPal order id although they are older than
+/// `started_before`: the buyer never received a link to pay.
+pub fn never_sent_to_paypal(tx: &Tx<'_>, started_before: i64) -> Result<Vec<i64>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id FROM orders
+         WHERE payment_status = 'awaiting_payment' AND gateway = 'paypal'
+           AND paypal_order_id IS NULL AND created_at < ?1",
+    )?;
+    let rows = stmt.query_map([started_before], |r| r.get(0))?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 

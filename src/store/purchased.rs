@@ -205,3 +205,73 @@ pub fn save_settings(
     )?;
     Ok(())
 }
+
+/// Activations claimed before `stale_before` and never finished: the run that held the claim
+/// died.
+pub fn interrupted_activations(tx: &Tx<'_>, stale_before: i64) -> Result<Vec<Purchased>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM purchased_numbers
+         WHERE activating_since IS NOT NULL AND activating_since < ?1 ORDER BY order_id"
+    ))?;
+    let rows = stmt.query_map([stale_before], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Records that a settings change is going to Telinta: whether a PIN was asked for (never the
+/// PIN itself) and the forwarding number.
+pub fn begin_settings(
+    tx: &Tx<'_>,
+    order_id: i64,
+    pin: bool,
+    forwarding: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO settings_changes (order_id, started_at, pin, forwarding)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (order_id) DO UPDATE
+         SET started_at = excluded.started_at, pin = excluded.pin, forwarding = excluded.forwarding",
+        params![order_id, now, pin, forwarding],
+    )?;
+    Ok(())
+}
+
+/// The settings change of `order_id` has its outcome saved.
+pub fn end_settings(tx: &Tx<'_>, order_id: i64) -> Result<()> {
+    tx.execute(
+        "DELETE FROM settings_changes WHERE order_id = ?1",
+        [order_id],
+    )?;
+    Ok(())
+}
+
+/// A settings change that went to Telinta and never came back.
+#[derive(Debug, Clone)]
+pub struct InterruptedSettings {
+    pub p: Purchased,
+    pub started_at: i64,
+    pub pin: bool,
+    pub forwarding: Option<String>,
+}
+
+pub fn interrupted_settings(tx: &Tx<'_>, stale_before: i64) -> Result<Vec<InterruptedSettings>> {
+    let cols = COLUMNS
+        .split(", ")
+        .map(|c| format!("p.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {cols}, c.started_at, c.pin, c.forwarding
+         FROM settings_changes c JOIN purchased_numbers p ON p.order_id = c.order_id
+         WHERE c.started_at < ?1 ORDER BY c.order_id"
+    ))?;
+    let rows = stmt.query_map([stale_before], |r| {
+        Ok(InterruptedSettings {
+            p: from_row(r)?,
+            started_at: r.get(9)?,
+            pin: r.get::<_, i64>(10)? != 0,
+            forwarding: r.get(11)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -69,7 +69,11 @@ pub fn change_status(
         return Ok(Changed::Unchanged);
     }
     if status == "active" {
-        activate(s, admin, &current, &customer, address)?;
+        let actor = Actor {
+            id: Some(admin.id),
+            name: &admin.email,
+        };
+        activate(s, &actor, &current, &customer, address, None)?;
         return Ok(Changed::Changed);
     }
     let now = s.now();
@@ -117,6 +121,26 @@ pub fn change_status(
     Ok(Changed::Changed)
 }
 
+/// Who asked for a change, for the audit trail.
+pub struct Actor<'a> {
+    pub id: Option<i64>,
+    pub name: &'a str,
+}
+
+/// Runs again an activation whose run died midway (its claim is older than `stale_before`).
+/// Each step looks before it acts, so what the first run did upstream is found, not repeated.
+pub fn resume(s: &Services, p: &Purchased, stale_before: i64) -> Result<(), ChangeError> {
+    let customer = s
+        .store
+        .read(|tx| crate::store::users::by_id(tx, p.user_id))?
+        .ok_or(ChangeError::NoNumber)?;
+    let actor = Actor {
+        id: None,
+        name: "reconciliation",
+    };
+    activate(s, &actor, p, &customer, "", Some(stale_before))
+}
+
 /// A failed step: which one, and what went wrong.
 struct StepError {
     step: &'static str,
@@ -142,20 +166,16 @@ fn fail(step: &'static str, message: impl Into<String>) -> StepError {
 
 fn activate(
     s: &Services,
-    admin: &User,
+    actor: &Actor<'_>,
     current: &Purchased,
     customer: &User,
     address: &str,
+    stale_before: Option<i64>,
 ) -> Result<(), ChangeError> {
     let now = s.now();
+    let stale_before = stale_before.unwrap_or(now - STALE_CLAIM_SECS);
     if !s.store.write(|tx| {
-        purchased::claim_activation(
-            tx,
-            current.order_id,
-            &current.status,
-            now,
-            now - STALE_CLAIM_SECS,
-        )
+        purchased::claim_activation(tx, current.order_id, &current.status, now, stale_before)
     })? {
         return Err(ChangeError::Moved(
             "Another activation of this number is running, or its status just changed. Reload to see it.".into(),
@@ -196,8 +216,8 @@ fn activate(
                     tx,
                     now,
                     &Entry {
-                        actor_id: Some(admin.id),
-                        actor: &admin.email,
+                        actor_id: actor.id,
+                        actor: actor.name,
                         action: "number_activate",
                         subject: &current.number,
                         outcome: Outcome::Ok,
@@ -238,8 +258,8 @@ fn activate(
                     tx,
                     now,
                     &Entry {
-                        actor_id: Some(admin.id),
-                        actor: &admin.email,
+                        actor_id: actor.id,
+                        actor: actor.name,
                         action: "number_activate",
                         subject: &current.number,
                         outcome: Outcome::Failed,

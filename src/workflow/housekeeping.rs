@@ -1,5 +1,5 @@
 //! Periodic clean-up: expired checkout holds, dead sessions, spent reset links and old sign-in
-//! failure counters.
+//! failure counters, and reconciliation of what an interruption left behind.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -11,9 +11,18 @@ use super::{Internal, Services, accounts};
 /// Failure counters are kept a day, far past the throttling window, for the audit of attacks.
 const KEEP_FAILURES_SECS: i64 = 24 * 3600;
 
-/// One pass; returns how many rows were removed or released.
-pub fn run_once(s: &Services) -> Result<usize, Internal> {
+/// Work started before this moment and not finished counts as interrupted: before the process
+/// started (the run that did it is gone), or longer ago than the grace period.
+pub fn stale_before(s: &Services, started_at: i64) -> i64 {
+    started_at.max(s.now() - super::reconcile::GRACE_SECS)
+}
+
+/// One pass; returns how many rows were removed, released or settled.
+pub fn run_once(s: &Services, started_at: i64) -> Result<usize, Internal> {
     let released = super::checkout::expire_holds(s)?;
+    let settled = super::reconcile::run(s, stale_before(s, started_at))?;
+    let released =
+        released + settled.paid + settled.released + settled.activations + settled.settings;
     let now = s.now();
     let n = released
         + s.store.write(|tx| {
@@ -36,11 +45,12 @@ impl Housekeeper {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let stopped = Arc::new(AtomicBool::new(false));
         let (stop2, stopped2) = (stop.clone(), stopped.clone());
+        let started_at = s.now();
         let thread = std::thread::Builder::new()
             .name("housekeeping".into())
             .spawn(move || {
                 loop {
-                    if let Err(e) = run_once(&s) {
+                    if let Err(e) = run_once(&s, started_at) {
                         log::error!("housekeeping: {e}");
                     }
                     let (lock, cv) = &*stop2;

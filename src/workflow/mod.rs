@@ -9,6 +9,7 @@ pub mod inventory;
 pub mod mail_sender;
 pub mod notify;
 pub mod payments;
+pub mod reconcile;
 pub mod settings;
 
 use std::sync::Arc;

@@ -88,6 +88,11 @@ pub fn change(
     let n = &owned.p.number;
     let pretty = crate::domain::phone::pretty(n);
     let mut accepted: Vec<&'static str> = Vec::new();
+    // Recorded before Telinta is asked, so a change cut short by a crash is found again and
+    // settled by reconciliation.
+    s.store.write(|tx| {
+        purchased::begin_settings(tx, owned.p.order_id, pin.is_some(), forwarding, s.now())
+    })?;
     let upstream = (|| -> Result<(), String> {
         let t = s.telinta.as_ref().ok_or("Telinta is not configured")?;
         let account = t
@@ -131,6 +136,7 @@ pub fn change(
         Ok(()) => {
             s.store.write(|tx| {
                 purchased::save_settings(tx, owned.p.order_id, pin.is_some(), forwarding, now)?;
+                purchased::end_settings(tx, owned.p.order_id)?;
                 notify::queue_both(
                     tx,
                     now,
@@ -170,6 +176,7 @@ pub fn change(
                 )
             };
             s.store.write(|tx| {
+                purchased::end_settings(tx, owned.p.order_id)?;
                 if let Some(admin) = &admin_email {
                     notify::Message {
                         event: MailEvent::SettingsChangeFailed,

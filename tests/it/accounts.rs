@@ -486,7 +486,7 @@ fn housekeeping_removes_dead_sessions_and_old_failures_only() {
         .advance(didport::workflow::accounts::SESSION_IDLE_SECS - 100);
     assert_eq!(live.get("/my").status, 200);
     p.clock.advance(200);
-    let removed = didport::workflow::housekeeping::run_once(p.services()).unwrap();
+    let removed = didport::workflow::housekeeping::run_once(p.services(), 0).unwrap();
     assert_eq!(
         removed, 3,
         "the idle session and the two day-old failure counters"

@@ -1,0 +1,284 @@
+//! Reconciliation: finds what an interruption (a crash, a killed process, a buyer who closed
+//! the tab) left behind and settles each case by reading the upstream state, never by
+//! guessing.
+//!
+//! - Unpaid PayPal orders whose hold ran out, or that are older than the grace period, are
+//!   read back from PayPal: approved or captured ones are captured and recorded (the same path
+//!   as the buyer's return); ones PayPal never saw approved are ended when their hold runs out.
+//!   If PayPal cannot be read, the order is left as it is for the next pass.
+//! - PayPal orders that never got a PayPal order id are ended: the buyer never got a link.
+//! - Activations whose run died midway are run again; each step looks before it acts.
+//! - Settings changes cut short at Telinta are read back from Telinta: a forwarding number
+//!   Telinta has is saved; the admin is told what happened, including that a PIN cannot be
+//!   read back and the customer should set it again.
+//!
+//! It runs in the housekeeping thread (at start, then every pass) and from the admin's
+//! button. Everything it does is safe to run twice and concurrently with the normal flows:
+//! captures use the order's stable request id and payments are recorded by compare-and-set.
+
+use super::{Internal, Services, activation, notify, payments};
+use crate::domain::MailEvent;
+use crate::domain::phone::pretty;
+use crate::integrations::paypal::OrderStatus;
+use crate::store::audit::{self, Entry, Outcome};
+use crate::store::{orders, purchased, users};
+
+/// An order, activation or settings change in flight for longer than this is taken to have
+/// been cut short. Long enough for a buyer at PayPal's page and for a slow upstream call.
+pub const GRACE_SECS: i64 = 300;
+
+/// What one pass settled.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// Orders recorded as paid after reading PayPal.
+    pub paid: usize,
+    /// Orders ended and their numbers put back on sale.
+    pub released: usize,
+    /// Interrupted activations run again (finished or failed, with the admin told).
+    pub activations: usize,
+    /// Interrupted settings changes settled.
+    pub settings: usize,
+    /// Cases left for the next pass, with why (an upstream could not be read).
+    pub unsettled: Vec<String>,
+}
+
+impl Report {
+    pub fn is_empty(&self) -> bool {
+        *self == Report::default()
+    }
+
+    /// One line for a log or a flash message.
+    pub fn summary(&self) -> String {
+        let mut parts = vec![
+            format!("{} paid", self.paid),
+            format!("{} released", self.released),
+            format!("{} activations resumed", self.activations),
+            format!("{} settings changes settled", self.settings),
+        ];
+        if !self.unsettled.is_empty() {
+            parts.push(format!(
+                "{} left for later ({})",
+                self.unsettled.len(),
+                self.unsettled.join("; ")
+            ));
+        }
+        parts.join(", ")
+    }
+}
+
+/// One pass. Work started before `stale_before` and not finished counts as interrupted.
+pub fn run(s: &Services, stale_before: i64) -> Result<Report, Internal> {
+    let mut report = Report::default();
+    paypal_orders(s, stale_before, &mut report)?;
+    activations(s, stale_before, &mut report)?;
+    settings_changes(s, stale_before, &mut report)?;
+    if !report.is_empty() {
+        log::info!("reconciliation: {}", report.summary());
+    }
+    Ok(report)
+}
+
+fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result<(), Internal> {
+    let now = s.now();
+    let never_sent = s
+        .store
+        .read(|tx| orders::never_sent_to_paypal(tx, stale_before))?;
+    for id in never_sent {
+        let released = s.store.write(|tx| {
+            orders::release(
+                tx,
+                id,
+                "failed",
+                "the payment never reached PayPal; nothing was charged",
+                now,
+            )
+        })?;
+        report.released += usize::from(released);
+    }
+    let Some(paypal) = &s.payments else {
+        return Ok(());
+    };
+    let waiting = s
+        .store
+        .read(|tx| orders::awaiting_paypal(tx, stale_before, now))?;
+    for (order, paypal_id) in waiting {
+        let upstream = match paypal.get_order(&paypal_id) {
+            Ok(o) => Some(o),
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                report
+                    .unsettled
+                    .push(format!("order {}: PayPal could not be read: {e}", order.id));
+                continue;
+            }
+        };
+        let hold_over = order.hold_until <= now;
+        let status = upstream.as_ref().map(|o| o.status.clone());
+        match status {
+            // Money may have moved, or the buyer approved and never came back: finish it the
+            // way the buyer's return would (capture with the stable request id, read back,
+            // record). An approval whose hold ran out is not captured: the number may be sold.
+            Some(OrderStatus::Completed) | Some(OrderStatus::Approved)
+                if !(hold_over && status == Some(OrderStatus::Approved)) =>
+            {
+                let Some(user) = s.store.read(|tx| users::by_id(tx, order.user_id))? else {
+                    continue;
+                };
+                match payments::paypal_return(s, &user, &paypal_id)? {
+                    payments::Returned::Paid(_) => report.paid += 1,
+                    payments::Returned::NotPaid(_) => report.released += 1,
+                    other => report.unsettled.push(format!(
+                        "order {}: PayPal {}, {other:?}",
+                        order.id,
+                        status.as_ref().map_or("", |st| st.as_str())
+                    )),
+                }
+            }
+            Some(OrderStatus::Voided) | None => {
+                let released = s.store.write(|tx| {
+                    orders::release(
+                        tx,
+                        order.id,
+                        "failed",
+                        "PayPal has no payment for this order; nothing was charged",
+                        now,
+                    )
+                })?;
+                report.released += usize::from(released);
+            }
+            _ if hold_over => {
+                let released = s.store.write(|tx| {
+                    orders::release(
+                        tx,
+                        order.id,
+                        "expired",
+                        "the hold ran out before payment; nothing was charged",
+                        now,
+                    )
+                })?;
+                report.released += usize::from(released);
+            }
+            // Still at PayPal's page within the hold: leave it to the buyer.
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn activations(s: &Services, stale_before: i64, report: &mut Report) -> Result<(), Internal> {
+    let stalled = s
+        .store
+        .read(|tx| purchased::interrupted_activations(tx, stale_before))?;
+    for p in stalled {
+        log::warn!(
+            "order {}: the activation of {} stopped midway; running it again",
+            p.order_id,
+            pretty(&p.number)
+        );
+        match activation::resume(s, &p, stale_before) {
+            // A failure was recorded and the admin emailed by the flow itself.
+            Ok(()) | Err(activation::ChangeError::Activation { .. }) => report.activations += 1,
+            // Someone else took it over, or its status moved on: nothing left to do here.
+            Err(activation::ChangeError::Moved(_)) | Err(activation::ChangeError::NoNumber) => {}
+            Err(activation::ChangeError::BadStatus) => {}
+            Err(activation::ChangeError::Internal(e)) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+fn settings_changes(s: &Services, stale_before: i64, report: &mut Report) -> Result<(), Internal> {
+    let cut_short = s
+        .store
+        .read(|tx| purchased::interrupted_settings(tx, stale_before))?;
+    if cut_short.is_empty() {
+        return Ok(());
+    }
+    let Some(t) = &s.telinta else {
+        report
+            .unsettled
+            .push("settings changes: Telinta is not configured".into());
+        return Ok(());
+    };
+    for c in cut_short {
+        let n = &c.p.number;
+        // What Telinta holds now: the first follow-me number of the number's account.
+        let found = t.get_account(n).and_then(|a| match a {
+            None => Ok(None),
+            Some(a) => t
+                .get_follow_me(a.i_account)
+                .map(|f| f.numbers.first().map(|x| x.redirect_number.clone())),
+        });
+        let upstream_forwarding = match found {
+            Ok(f) => f,
+            Err(e) => {
+                report.unsettled.push(format!(
+                    "settings of {}: Telinta could not be read: {e}",
+                    pretty(n)
+                ));
+                continue;
+            }
+        };
+        let took_forwarding = c.forwarding.is_some() && upstream_forwarding == c.forwarding;
+        let now = s.now();
+        let site = s.config.site_name.clone();
+        let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
+        let customer = s.store.read(|tx| users::by_id(tx, c.p.user_id))?;
+        let customer_email = customer.as_ref().map_or("", |u| u.email.as_str());
+        let mut found_lines = Vec::new();
+        if let Some(f) = &c.forwarding {
+            found_lines.push(if took_forwarding {
+                format!("Telinta forwards calls to {f}, as asked; the portal now shows it too.")
+            } else {
+                format!(
+                    "Telinta does not forward to {f} (it has {}); the portal kept its old value.",
+                    upstream_forwarding.as_deref().unwrap_or("no forwarding")
+                )
+            });
+        }
+        if c.pin {
+            found_lines.push(
+                "A new PIN was asked for; Telinta does not show PINs, so ask the customer to set it again."
+                    .to_string(),
+            );
+        }
+        s.store.write(|tx| {
+            if took_forwarding {
+                purchased::save_settings(tx, c.p.order_id, false, c.forwarding.as_deref(), now)?;
+            }
+            purchased::end_settings(tx, c.p.order_id)?;
+            if let Some(admin) = &admin_email {
+                notify::Message {
+                    event: MailEvent::SettingsChangeFailed,
+                    to: admin.clone(),
+                    subject: format!("{site}: settings change for {} was interrupted", pretty(n)),
+                    body: format!(
+                        "A settings change of {} by {customer_email} was cut short while Telinta was being updated.\n\n{}\n",
+                        pretty(n),
+                        found_lines.join("\n")
+                    ),
+                }
+                .queue(tx, now)?;
+            }
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: None,
+                    actor: "reconciliation",
+                    action: "number_settings",
+                    subject: n,
+                    outcome: Outcome::Failed,
+                    detail: &format!(
+                        "interrupted change settled: forwarding {}",
+                        if took_forwarding { "saved from Telinta" } else { "unchanged" }
+                    ),
+                    address: "",
+                },
+            )
+        })?;
+        s.mail.wake();
+        report.settings += 1;
+    }
+    Ok(())
+}
