@@ -480,6 +480,7 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Post, ["my", "numbers", number, "settings"]) => pages::my::save(ctx, number),
 
         (Get, ["admin"]) => pages::admin::dashboard(ctx),
+        (Post, ["admin", "reconcile"]) => pages::admin::reconcile(ctx),
         (Get, ["admin", "outbox"]) => pages::admin::outbox(ctx),
         (Post, ["admin", "outbox", id, "retry"]) => pages::admin::outbox_retry(ctx, id),
         (Get, ["admin", "audit"]) => pages::admin::audit(ctx),

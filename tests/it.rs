@@ -19,6 +19,8 @@ mod authz;
 mod checkout;
 #[path = "it/cli.rs"]
 mod cli;
+#[path = "it/crash.rs"]
+mod crash;
 #[path = "it/http_basics.rs"]
 mod http_basics;
 #[path = "it/mail.rs"]

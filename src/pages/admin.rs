@@ -47,8 +47,40 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
                     p { "Who changed what, and the outcome." }
                 }
             }
+            section #reconcile {
+                h2 { "Reconcile" }
+                p {
+                    "Checks unpaid PayPal orders with PayPal, runs again activations that stopped midway, "
+                    "and reads back settings changes that Telinta never confirmed. It also runs by itself "
+                    "every minute and when the portal starts."
+                }
+                form method="post" action="/admin/reconcile" {
+                    (csrf_field(ctx))
+                    button type="submit" id="reconcile-button" { "Reconcile now" }
+                }
+            }
         },
     )
+}
+
+/// The admin's "Reconcile now": one pass at once, with what it did as the flash message.
+pub fn reconcile(ctx: &Ctx<'_>) -> Response {
+    if let Err(r) = require_admin(ctx) {
+        return r;
+    }
+    let s = &ctx.app.services;
+    let stale_before = s.now() - crate::workflow::reconcile::GRACE_SECS;
+    match crate::workflow::reconcile::run(s, stale_before) {
+        Ok(report) if report.is_empty() => {
+            ctx.redirect_with("/admin", FlashKind::Notice, "Nothing to reconcile.")
+        }
+        Ok(report) => ctx.redirect_with(
+            "/admin",
+            FlashKind::Notice,
+            &format!("Reconciled: {}.", report.summary()),
+        ),
+        Err(e) => super::errors::internal(ctx, &e),
+    }
 }
 
 fn parse_before(ctx: &Ctx<'_>) -> Option<i64> {

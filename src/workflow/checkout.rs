@@ -59,7 +59,9 @@ pub fn start(
                 number: &number,
                 plan: &plan,
                 currency: currency.as_str(),
-                gateway: "manual",
+                // Marked for PayPal before PayPal is asked, so an order cut short on the way is
+                // known to be waiting for a PayPal order that the buyer never saw.
+                gateway: if s.payments.is_some() { "paypal" } else { "manual" },
                 hold_until,
             },
             now,

@@ -19,7 +19,7 @@
 use super::{Internal, Services, activation, notify, payments};
 use crate::domain::MailEvent;
 use crate::domain::phone::pretty;
-use crate::integrations::paypal::OrderStatus;
+use crate::integrations::paypal::{Amount, CaptureStatus, OrderStatus};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::{orders, purchased, users};
 
@@ -113,28 +113,49 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
             }
         };
         let hold_over = order.hold_until <= now;
-        let status = upstream.as_ref().map(|o| o.status.clone());
-        match status {
-            // Money may have moved, or the buyer approved and never came back: finish it the
-            // way the buyer's return would (capture with the stable request id, read back,
-            // record). An approval whose hold ran out is not captured: the number may be sold.
-            Some(OrderStatus::Completed) | Some(OrderStatus::Approved)
-                if !(hold_over && status == Some(OrderStatus::Approved)) =>
+        let Some(user) = s.store.read(|tx| users::by_id(tx, order.user_id))? else {
+            continue;
+        };
+        match upstream.as_ref().map(|o| (&o.status, o.captures.first())) {
+            // Captured at PayPal, and the portal never heard: record it from PayPal's record.
+            Some((OrderStatus::Completed, Some(capture))) => {
+                let expected = Amount::new(order.amount_cents, &order.currency);
+                if capture.is_paid(&expected) {
+                    payments::record_paid(s, &order, &user, Some(&capture.id))?;
+                    report.paid += 1;
+                } else if matches!(capture.status, CaptureStatus::Pending { .. })
+                    || matches!(capture.status, CaptureStatus::Completed)
+                {
+                    // Pending review (the webhook finishes it), or an amount the admin must
+                    // check (the buyer's return already flagged it): not for a guess here.
+                    report.unsettled.push(format!(
+                        "order {}: PayPal capture {} is {}",
+                        order.id,
+                        capture.id,
+                        capture.status.as_str()
+                    ));
+                } else {
+                    let released = s.store.write(|tx| {
+                        orders::release(tx, order.id, "failed", "PayPal declined the payment", now)
+                    })?;
+                    report.released += usize::from(released);
+                }
+            }
+            // The buyer approved and never came back (or the capture was cut short before
+            // PayPal took it): capture it as the buyer's return would, while the hold lasts.
+            // An approval whose hold ran out is not captured: the number may be sold.
+            Some((OrderStatus::Approved, _)) | Some((OrderStatus::Completed, None))
+                if !hold_over =>
             {
-                let Some(user) = s.store.read(|tx| users::by_id(tx, order.user_id))? else {
-                    continue;
-                };
                 match payments::paypal_return(s, &user, &paypal_id)? {
                     payments::Returned::Paid(_) => report.paid += 1,
                     payments::Returned::NotPaid(_) => report.released += 1,
-                    other => report.unsettled.push(format!(
-                        "order {}: PayPal {}, {other:?}",
-                        order.id,
-                        status.as_ref().map_or("", |st| st.as_str())
-                    )),
+                    other => report
+                        .unsettled
+                        .push(format!("order {}: after capture, {other:?}", order.id)),
                 }
             }
-            Some(OrderStatus::Voided) | None => {
+            Some((OrderStatus::Voided, _)) | None => {
                 let released = s.store.write(|tx| {
                     orders::release(
                         tx,

@@ -269,6 +269,12 @@ fn matrix(w: &World) -> Vec<Row> {
         ),
         ("GET /admin", "/admin".into(), vec![], [303, 403, 403, 200]),
         (
+            "POST /admin/reconcile",
+            "/admin/reconcile".into(),
+            vec![],
+            [303, 403, 403, 303],
+        ),
+        (
             "GET /admin/outbox",
             "/admin/outbox".into(),
             vec![],

@@ -47,6 +47,9 @@ pub struct SmtpSink {
     pub messages: Arc<Mutex<Vec<Received>>>,
     /// Reply 550 to RCPT TO for addresses containing this text.
     pub reject: Arc<Mutex<Option<String>>>,
+    /// Keep each message and then never answer its end of data: the sender cannot know the
+    /// message arrived (the window in which a crash makes the sender send it again).
+    pub stall_after_data: Arc<AtomicBool>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -63,14 +66,20 @@ impl SmtpSink {
         let messages = Arc::new(Mutex::new(Vec::new()));
         let reject = Arc::new(Mutex::new(None::<String>));
         let stop = Arc::new(AtomicBool::new(false));
-        let (m, rj, st) = (messages.clone(), reject.clone(), stop.clone());
+        let stall_after_data = Arc::new(AtomicBool::new(false));
+        let (m, rj, st, stall) = (
+            messages.clone(),
+            reject.clone(),
+            stop.clone(),
+            stall_after_data.clone(),
+        );
         let thread = std::thread::spawn(move || {
             while !st.load(Ordering::SeqCst) {
                 match listener.accept() {
                     Ok((stream, _)) => {
-                        let (m, rj) = (m.clone(), rj.clone());
+                        let (m, rj, stall) = (m.clone(), rj.clone(), stall.clone());
                         std::thread::spawn(move || {
-                            let _ = session(stream, &m, &rj);
+                            let _ = session(stream, &m, &rj, &stall);
                         });
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
@@ -81,6 +90,7 @@ impl SmtpSink {
             port,
             messages,
             reject,
+            stall_after_data,
             stop,
             thread: Some(thread),
         }
@@ -110,6 +120,7 @@ fn session(
     stream: TcpStream,
     store: &Mutex<Vec<Received>>,
     reject: &Mutex<Option<String>>,
+    stall: &AtomicBool,
 ) -> std::io::Result<()> {
     stream.set_nonblocking(false)?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
@@ -167,6 +178,14 @@ fn session(
                     to: to.clone(),
                     data,
                 });
+            }
+            if stall.load(Ordering::SeqCst) {
+                // Hold the connection open without answering until the sender goes away.
+                let mut rest = String::new();
+                while input.read_line(&mut rest).unwrap_or(0) > 0 {
+                    rest.clear();
+                }
+                return Ok(());
             }
             out.write_all(b"250 OK queued\r\n")?;
         } else if upper == "RSET" || upper == "NOOP" {

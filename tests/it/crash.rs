@@ -1,0 +1,811 @@
+//! Crash safety: the real `didport serve` binary as a child process against the Telinta and
+//! PayPal simulators and an SMTP receiver, killed with SIGKILL while a flow waits on an
+//! upstream, then started again on the same database. After each restart the invariants must
+//! hold: the database is intact, no paid order is lost, no number is sold twice or held
+//! forever, every email is delivered exactly once (with one named window), and interrupted
+//! work is finished or reported by reconciliation.
+
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use crate::support::smtp::SmtpSink;
+use crate::support::{Client, PASSWORD, rusqlite_conn};
+use didport::integrations::paypal::sim::{
+    CaptureScript, Failure as PayPalFailure, PayPalSim, SimConfig,
+};
+use didport::integrations::telinta::{Failure, TelintaSim, Times};
+
+const ADMIN: &str = "admin@example.com";
+
+struct World {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    log: PathBuf,
+    url: String,
+    port: u16,
+    telinta: TelintaSim,
+    paypal: PayPalSim,
+    smtp: SmtpSink,
+    child: Option<Child>,
+    plan: String,
+    next_number: u32,
+    restarts: u32,
+}
+
+fn didport() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_didport"))
+}
+
+/// Waits up to `secs` for `cond`; panics with `what` otherwise.
+fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("timed out waiting until {what}");
+}
+
+impl World {
+    fn new(tag: u32) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("portal.sqlite3");
+        let telinta = TelintaSim::start(u64::from(tag)).unwrap();
+        let paypal = PayPalSim::start(SimConfig {
+            hang: Duration::from_secs(20),
+            ..SimConfig::default()
+        })
+        .unwrap();
+        let smtp = SmtpSink::start();
+        let port = crate::support::smtp::free_port();
+        let mut w = World {
+            log: dir.path().join("portal.log"),
+            _dir: dir,
+            db,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+            telinta,
+            paypal,
+            smtp,
+            child: None,
+            plan: String::new(),
+            next_number: tag * 100,
+            restarts: 0,
+        };
+        w.cli(&["migrate"], None);
+        w.cli(
+            &[
+                "user",
+                "add",
+                "--email",
+                ADMIN,
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        );
+        let out = w.cli(
+            &[
+                "plan",
+                "add",
+                "--name",
+                "Starter",
+                "--setup-cents",
+                "500",
+                "--monthly-cents",
+                "300",
+            ],
+            None,
+        );
+        w.plan = crate::support::rusqlite_conn(&w.db)
+            .query_row("SELECT id FROM plans", [], |r| r.get::<_, i64>(0))
+            .unwrap()
+            .to_string();
+        assert!(!out.is_empty() || !w.plan.is_empty());
+        w.start();
+        w
+    }
+
+    fn cli(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let mut c = didport();
+        c.args(args)
+            .arg("--db")
+            .arg(&self.db)
+            .env("DIDPORT_LOG", "warn")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(s) = stdin {
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(format!("{s}\n").as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "didport {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).to_string()
+    }
+
+    /// Starts `didport serve` on the same database and port, and waits until it answers.
+    fn start(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = didport()
+            .arg("serve")
+            .env("DIDPORT_DB", &self.db)
+            .env("DIDPORT_LISTEN", format!("127.0.0.1:{}", self.port))
+            .env("DIDPORT_BASE_URL", &self.url)
+            .env("DIDPORT_ADMIN_EMAIL", ADMIN)
+            .env("DIDPORT_LOG", "info")
+            .env("DIDPORT_SMTP_HOST", "127.0.0.1")
+            .env("DIDPORT_SMTP_PORT", self.smtp.port.to_string())
+            .env("DIDPORT_SMTP_TLS", "none")
+            .env("DIDPORT_PAYPAL_API", self.paypal.base_url())
+            .env("DIDPORT_PAYPAL_CLIENT_ID", self.paypal.client_id())
+            .env("DIDPORT_PAYPAL_SECRET", self.paypal.client_secret())
+            .env("DIDPORT_PAYPAL_WEBHOOK_ID", self.paypal.webhook_id())
+            .env("DIDPORT_TELINTA_URL", self.telinta.base_url())
+            .env(
+                "DIDPORT_TELINTA_VOICEMAIL_URL",
+                self.telinta.voicemail_url(),
+            )
+            .env("DIDPORT_TELINTA_LOGIN", "didport")
+            .env("DIDPORT_TELINTA_PASSWORD", "sim-password")
+            .env("DIDPORT_TELINTA_PRODUCT", "1")
+            .env("DIDPORT_TELINTA_VENDOR_BATCH", "1")
+            .env("DIDPORT_TELINTA_PRICING_BATCH", "1")
+            .env("DIDPORT_TELINTA_CREATE_CUSTOMERS", "true")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let health = format!("{}/healthz", self.url);
+        wait_for(20, "the portal answers /healthz", || {
+            ureq::get(&health)
+                .call()
+                .is_ok_and(|r| r.status().as_u16() == 200)
+        });
+    }
+
+    /// SIGKILL: no shutdown code runs. Returns after the process is gone, and after the
+    /// clock has moved to the next second, so the next start can tell old work from new.
+    fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(1100));
+    }
+
+    /// Kills and starts again once the mail sender is idle, so the kill lands in the flow
+    /// under test and not in the one window where a message can be sent twice (tested on its
+    /// own below).
+    fn restart(&mut self) {
+        self.restart_after(Duration::ZERO);
+    }
+
+    /// The same, staying down for `down` (so that a delayed upstream call lands meanwhile).
+    fn restart_after(&mut self, down: Duration) {
+        self.drain();
+        self.kill();
+        std::thread::sleep(down);
+        self.restarts += 1;
+        self.start();
+    }
+
+    fn count(&self, sql: &str) -> i64 {
+        rusqlite_conn(&self.db)
+            .query_row(sql, [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn text(&self, sql: &str) -> Option<String> {
+        rusqlite_conn(&self.db)
+            .query_row(sql, [], |r| r.get(0))
+            .ok()
+    }
+
+    fn client(&self) -> Client {
+        Client::new(&self.url)
+    }
+
+    fn customer(&mut self) -> (Client, String) {
+        let email = format!("buyer{}@example.com", self.next_number);
+        self.cli(
+            &[
+                "user",
+                "add",
+                "--email",
+                &email,
+                "--role",
+                "customer",
+                "--password-stdin",
+            ],
+            Some(PASSWORD),
+        );
+        let mut c = self.client();
+        let r = c.login(&email, PASSWORD);
+        assert_eq!(r.status, 303, "{}", r.body);
+        (c, email)
+    }
+
+    fn admin(&self) -> Client {
+        let mut c = self.client();
+        let r = c.login(ADMIN, PASSWORD);
+        assert_eq!(r.status, 303, "{}", r.body);
+        c
+    }
+
+    /// A new number on sale.
+    fn number(&mut self) -> String {
+        self.next_number += 1;
+        let n = format!("212{:07}", 5_550_000 + self.next_number);
+        let csv = self._dir.path().join(format!("n{n}.csv"));
+        std::fs::write(&csv, format!("number,state\n{n},NY\n")).unwrap();
+        self.cli(&["numbers", "import", csv.to_str().unwrap()], None);
+        n
+    }
+
+    /// Checkout of a new number; returns (number, PayPal order id).
+    fn checkout(&mut self, c: &mut Client) -> (String, String) {
+        let n = self.number();
+        c.get(&format!("/numbers/{n}"));
+        let r = c.post("/checkout", &[("number", &n), ("plan", &self.plan)]);
+        assert_eq!(r.status, 303, "{}", r.body);
+        let pp = r
+            .location()
+            .split("token=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_string();
+        (n, pp)
+    }
+
+    /// A paid order; returns (number, order id).
+    fn paid(&mut self, c: &mut Client) -> (String, i64) {
+        let (n, pp) = self.checkout(c);
+        let back = self.paypal.approve(&pp).unwrap().unwrap();
+        let r = c.get(&back);
+        assert_eq!(r.status, 303, "{}", r.body);
+        let id = self.count(&format!("SELECT id FROM orders WHERE number = {n}"));
+        assert_eq!(self.payment(id), "paid");
+        (n, id)
+    }
+
+    fn payment(&self, order: i64) -> String {
+        self.text(&format!(
+            "SELECT payment_status FROM orders WHERE id = {order}"
+        ))
+        .unwrap()
+    }
+
+    fn status(&self, order: i64) -> String {
+        self.text(&format!(
+            "SELECT status FROM purchased_numbers WHERE order_id = {order}"
+        ))
+        .unwrap()
+    }
+
+    /// Messages the receiver accepted for `event` (by the `X-Didport-Event` header).
+    fn delivered(&self, event: &str) -> usize {
+        self.smtp
+            .received()
+            .iter()
+            .filter(|m| m.header("X-Didport-Event").as_deref() == Some(event))
+            .count()
+    }
+
+    /// Waits until the outbox has nothing left to send.
+    fn drain(&self) {
+        wait_for(30, "the outbox is empty", || {
+            self.count("SELECT count(*) FROM outbox WHERE status <> 'sent'") == 0
+        });
+    }
+
+    /// What must hold after any crash and restart.
+    fn check_invariants(&self, allow_duplicate_mail: &[String]) {
+        let conn = rusqlite_conn(&self.db);
+        let ok: String = conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(ok, "ok");
+        assert_eq!(
+            self.count(
+                "SELECT count(*) FROM (SELECT number FROM orders WHERE payment_status = 'paid'
+                 GROUP BY number HAVING count(*) > 1)"
+            ),
+            0,
+            "no number is sold twice"
+        );
+        assert_eq!(
+            self.count(
+                "SELECT count(*) FROM orders o WHERE payment_status = 'paid'
+                 AND (SELECT count(*) FROM invoices i WHERE i.order_id = o.id) <> 1"
+            ),
+            0,
+            "every paid order has exactly one invoice"
+        );
+        assert_eq!(
+            self.count("SELECT coalesce(max(seq), 0) - count(*) FROM invoices"),
+            0,
+            "invoice numbers have no gaps"
+        );
+        assert_eq!(
+            self.count(
+                "SELECT count(*) FROM numbers n WHERE availability = 'held' AND NOT EXISTS
+                 (SELECT 1 FROM orders o WHERE o.number = n.number
+                  AND o.payment_status = 'awaiting_payment')"
+            ),
+            0,
+            "no number is held without a live order"
+        );
+        assert_eq!(
+            self.count(
+                "SELECT count(*) FROM numbers n WHERE availability = 'sold' AND NOT EXISTS
+                 (SELECT 1 FROM orders o WHERE o.number = n.number AND o.payment_status = 'paid')"
+            ),
+            0,
+            "every sold number has its paid order"
+        );
+        assert_eq!(
+            self.count(
+                "SELECT count(*) FROM orders o WHERE payment_status = 'paid' AND NOT EXISTS
+                 (SELECT 1 FROM purchased_numbers p WHERE p.order_id = o.id)"
+            ),
+            0,
+            "every paid order has its number"
+        );
+        // Every PayPal capture is a paid order, and no order was captured twice.
+        let captured: Vec<String> = self
+            .paypal
+            .captures()
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+        for id in &captured {
+            assert_eq!(
+                self.count(&format!(
+                    "SELECT count(*) FROM orders WHERE capture_id = '{id}' AND payment_status = 'paid'"
+                )),
+                1,
+                "capture {id} is a paid order"
+            );
+        }
+        // Every queued message reached the receiver exactly once.
+        self.drain();
+        let mut stmt = conn
+            .prepare("SELECT id, created_at FROM outbox ORDER BY id")
+            .unwrap();
+        let ids: Vec<(i64, i64)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        let received = self.smtp.received();
+        for (id, created) in ids {
+            let prefix = format!("<outbox-{id}-{created}@");
+            let copies = received
+                .iter()
+                .filter(|m| {
+                    m.header("Message-ID")
+                        .is_some_and(|h| h.trim().starts_with(&prefix))
+                })
+                .count();
+            if allow_duplicate_mail.iter().any(|p| p == &prefix) {
+                assert!((1..=2).contains(&copies), "{prefix}: {copies}");
+            } else {
+                assert_eq!(copies, 1, "message {prefix} delivered exactly once");
+            }
+        }
+    }
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let log = std::fs::read_to_string(&self.log).unwrap_or_default();
+            eprintln!("--- portal log ---\n{log}");
+        }
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Runs `f` on a thread (a request that will never get its answer) and returns once `arrived`
+/// says the upstream call it waits on has arrived.
+fn in_flight(f: impl FnOnce() + Send + 'static, arrived: impl FnMut() -> bool) {
+    std::thread::spawn(move || {
+        // The answer never comes: the portal is killed under it.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+    });
+    wait_for(20, "the upstream call is in flight", arrived);
+}
+
+#[test]
+fn payments_cut_short_at_paypal_are_settled_after_a_restart() {
+    let mut w = World::new(1);
+
+    // 1. Killed while creating the PayPal order: the buyer never got a link; the hold is
+    //    released at the next start instead of lasting until it runs out.
+    let (mut c, _) = w.customer();
+    let n1 = w.number();
+    let number1 = n1.clone();
+    c.get(&format!("/numbers/{n1}"));
+    w.paypal
+        .fail_next("POST", "/v2/checkout/orders", PayPalFailure::Hang);
+    let (url, plan, csrf, cookies) = (
+        w.url.clone(),
+        w.plan.clone(),
+        c.csrf.clone(),
+        c.cookies.clone(),
+    );
+    let before = w.paypal.count_requests("POST", "/v2/checkout/orders");
+    in_flight(
+        move || {
+            let mut c = Client::new(&url);
+            c.csrf = csrf;
+            c.cookies = cookies;
+            c.post("/checkout", &[("number", &n1), ("plan", &plan)]);
+        },
+        || w.paypal.count_requests("POST", "/v2/checkout/orders") > before,
+    );
+    w.restart();
+    wait_for(10, "the unsent order is released", || {
+        w.text(&format!(
+            "SELECT availability FROM numbers WHERE number = {number1}"
+        ))
+        .as_deref()
+            == Some("available")
+    });
+
+    // 2. Killed while PayPal records the capture and its answer is lost: the capture is found
+    //    by reading PayPal, and recorded once.
+    let (mut c, _) = w.customer();
+    let (n2, pp2) = w.checkout(&mut c);
+    let back = w.paypal.approve(&pp2).unwrap().unwrap();
+    w.paypal
+        .script_capture(&pp2, CaptureScript::LostResponse)
+        .unwrap();
+    let captures = w.paypal.captures().len();
+    let (url, cookies) = (w.url.clone(), c.cookies.clone());
+    in_flight(
+        move || {
+            let mut c = Client::new(&url);
+            c.cookies = cookies;
+            c.get(&back);
+        },
+        || w.paypal.captures().len() > captures,
+    );
+    w.restart();
+    let o2 = w.count(&format!("SELECT id FROM orders WHERE number = {n2}"));
+    wait_for(10, "the captured order is recorded as paid", || {
+        w.payment(o2) == "paid"
+    });
+
+    // 3. Killed while the capture has not reached PayPal: the buyer approved, so the order is
+    //    captured at the next start, while its hold lasts.
+    let (mut c, _) = w.customer();
+    let (n3, pp3) = w.checkout(&mut c);
+    let back = w.paypal.approve(&pp3).unwrap().unwrap();
+    w.paypal
+        .script_capture(&pp3, CaptureScript::Timeout)
+        .unwrap();
+    let before = w.paypal.count_requests("POST", "/v2/checkout/orders/");
+    let (url, cookies) = (w.url.clone(), c.cookies.clone());
+    in_flight(
+        move || {
+            let mut c = Client::new(&url);
+            c.cookies = cookies;
+            c.get(&back);
+        },
+        || w.paypal.count_requests("POST", "/v2/checkout/orders/") > before,
+    );
+    w.restart();
+    let o3 = w.count(&format!("SELECT id FROM orders WHERE number = {n3}"));
+    wait_for(10, "the approved order is captured and paid", || {
+        w.payment(o3) == "paid"
+    });
+
+    // 4. Killed while verifying a webhook: PayPal delivers it again and it counts once.
+    let (mut c, _) = w.customer();
+    let (n4, pp4) = w.checkout(&mut c);
+    let back = w.paypal.approve(&pp4).unwrap().unwrap();
+    w.paypal
+        .script_capture(
+            &pp4,
+            CaptureScript::Pending {
+                reason: "PENDING_REVIEW".into(),
+            },
+        )
+        .unwrap();
+    let r = c.get(&back);
+    assert_eq!(r.status, 303);
+    let o4 = w.count(&format!("SELECT id FROM orders WHERE number = {n4}"));
+    assert_eq!(w.payment(o4), "awaiting_payment", "pending at PayPal");
+    let capture = w.paypal.order(&pp4).unwrap().capture_ids[0].clone();
+    w.paypal.set_webhook_target(
+        Some(&format!("{}/webhooks/paypal", w.url)),
+        true,
+        Duration::ZERO,
+    );
+    w.paypal.fail_next(
+        "POST",
+        "/v1/notifications/verify-webhook-signature",
+        PayPalFailure::Hang,
+    );
+    let verifies = w
+        .paypal
+        .count_requests("POST", "/v1/notifications/verify-webhook-signature");
+    w.paypal
+        .settle_capture(
+            &capture,
+            didport::integrations::paypal::sim::Settle::Completed,
+        )
+        .unwrap();
+    wait_for(20, "the webhook's verification is in flight", || {
+        w.paypal
+            .count_requests("POST", "/v1/notifications/verify-webhook-signature")
+            > verifies
+    });
+    w.restart();
+    let event = w
+        .paypal
+        .events()
+        .into_iter()
+        .rfind(|e| e.event_type == "PAYMENT.CAPTURE.COMPLETED")
+        .unwrap();
+    w.paypal.resend_webhook(&event.id).unwrap();
+    wait_for(10, "the completed capture is recorded", || {
+        w.payment(o4) == "paid"
+    });
+    w.paypal.resend_webhook(&event.id).unwrap();
+
+    assert_eq!(w.restarts, 4);
+    for n in [&n2, &n3, &n4] {
+        assert_eq!(
+            w.text(&format!(
+                "SELECT availability FROM numbers WHERE number = {n}"
+            ))
+            .as_deref(),
+            Some("sold")
+        );
+    }
+    w.drain();
+    assert_eq!(
+        w.delivered("payment_received"),
+        6,
+        "three payments, two emails each"
+    );
+    w.check_invariants(&[]);
+}
+
+#[test]
+fn activations_cut_short_at_every_telinta_call_are_finished_after_a_restart() {
+    let mut w = World::new(2);
+    let (mut c, email) = w.customer();
+    // Clean activations show which calls the flow makes for a customer Telinta knows.
+    let mut admin = w.admin();
+    for probe in 0..2 {
+        let (_, order) = w.paid(&mut c);
+        w.telinta.reset_call_counts();
+        admin.get("/admin/orders");
+        let r = admin.post(
+            &format!("/admin/orders/{order}/status"),
+            &[("status", "active")],
+        );
+        assert_eq!(r.status, 303);
+        assert_eq!(w.status(order), "active", "probe {probe}");
+    }
+    let calls: Vec<String> = w
+        .telinta
+        .call_counts()
+        .into_iter()
+        .filter(|(m, n)| *n > 0 && !m.starts_with("Session/"))
+        .map(|(m, _)| m)
+        .collect();
+    assert!(calls.len() >= 4, "{calls:?}");
+
+    // Each call, cut short two ways: Telinta never did it, or did it after the portal died.
+    let mut activated = 2;
+    for method in &calls {
+        for performed in [false, true] {
+            let (number, order) = w.paid(&mut c);
+            let failure = if performed {
+                Failure::Delay(Duration::from_millis(800))
+            } else {
+                Failure::Timeout(Duration::from_secs(20))
+            };
+            w.telinta.fail(method, failure, Times::Once);
+            let seen = w.telinta.call_count(method);
+            let (url, cookies, csrf) = (w.url.clone(), admin.cookies.clone(), admin.csrf.clone());
+            in_flight(
+                move || {
+                    let mut a = Client::new(&url);
+                    a.cookies = cookies;
+                    a.csrf = csrf;
+                    a.post(
+                        &format!("/admin/orders/{order}/status"),
+                        &[("status", "active")],
+                    );
+                },
+                || w.telinta.call_count(method) > seen,
+            );
+            // A delayed call lands upstream while the portal is down.
+            w.restart_after(Duration::from_millis(if performed { 900 } else { 0 }));
+            wait_for(15, "the interrupted activation is finished", || {
+                w.status(order) == "active"
+            });
+            activated += 1;
+            let i_customer = w
+                .telinta
+                .customer_by_name(&email)
+                .map(|c| c.i_customer)
+                .unwrap();
+            assert_eq!(
+                w.telinta.did(&number).and_then(|d| d.i_customer),
+                Some(i_customer),
+                "{method} performed={performed}: assigned to the customer"
+            );
+            assert_eq!(
+                w.telinta.account(&number).map(|a| a.i_customer),
+                Some(i_customer),
+                "{method} performed={performed}: one number account"
+            );
+            assert_eq!(
+                w.text(&format!(
+                    "SELECT activating_since FROM purchased_numbers WHERE order_id = {order}"
+                )),
+                None,
+                "the claim is released"
+            );
+            // The admin's session outlives the restart.
+            admin.get("/admin/orders");
+        }
+    }
+    w.drain();
+    assert_eq!(w.delivered("number_activated"), activated * 2);
+    assert_eq!(w.delivered("activation_failed"), 0);
+    w.check_invariants(&[]);
+}
+
+#[test]
+fn a_settings_change_cut_short_is_read_back_from_telinta_after_a_restart() {
+    let mut w = World::new(3);
+    let (mut c, _) = w.customer();
+    let (number, order) = w.paid(&mut c);
+    let mut admin = w.admin();
+    admin.get("/admin/orders");
+    admin.post(
+        &format!("/admin/orders/{order}/status"),
+        &[("status", "active")],
+    );
+    assert_eq!(w.status(order), "active");
+
+    for (performed, forwarding) in [(true, "3105550101"), (false, "3105550102")] {
+        let method = if w
+            .telinta
+            .follow_me(&number)
+            .is_some_and(|f| !f.numbers.is_empty())
+        {
+            "Account/update_followme_number"
+        } else {
+            "Account/add_followme_number"
+        };
+        let failure = if performed {
+            Failure::Delay(Duration::from_millis(800))
+        } else {
+            Failure::Timeout(Duration::from_secs(20))
+        };
+        w.telinta.fail(method, failure, Times::Once);
+        let seen = w.telinta.call_count(method);
+        c.get(&format!("/my/numbers/{number}"));
+        let (url, cookies, csrf, n) = (
+            w.url.clone(),
+            c.cookies.clone(),
+            c.csrf.clone(),
+            number.clone(),
+        );
+        let fwd = forwarding.to_string();
+        in_flight(
+            move || {
+                let mut c = Client::new(&url);
+                c.cookies = cookies;
+                c.csrf = csrf;
+                c.post(
+                    &format!("/my/numbers/{n}/settings"),
+                    &[("pin", "4821"), ("forwarding", &fwd)],
+                );
+            },
+            || w.telinta.call_count(method) > seen,
+        );
+        w.restart_after(Duration::from_millis(if performed { 900 } else { 0 }));
+        wait_for(10, "the interrupted change is settled", || {
+            w.count("SELECT count(*) FROM settings_changes") == 0
+        });
+        let local = w.text(&format!(
+            "SELECT forwarding FROM purchased_numbers WHERE order_id = {order}"
+        ));
+        if performed {
+            assert_eq!(local.as_deref(), Some(forwarding), "Telinta took it: saved");
+        } else {
+            assert_ne!(local.as_deref(), Some(forwarding), "Telinta never took it");
+        }
+    }
+    w.drain();
+    let told: Vec<_> = w
+        .smtp
+        .received()
+        .into_iter()
+        .filter(|m| m.header("X-Didport-Event").as_deref() == Some("settings_change_failed"))
+        .collect();
+    assert_eq!(told.len(), 2, "the admin hears of each interrupted change");
+    assert!(told.iter().all(|m| m.to == vec![ADMIN.to_string()]));
+    assert!(told.iter().all(|m| m.body().contains("set it again")));
+    assert!(
+        told.iter().all(|m| !m.data.contains("4821")),
+        "never the PIN"
+    );
+    w.check_invariants(&[]);
+}
+
+/// The one window in which a message can arrive twice: the receiver has the whole message but
+/// its "accepted" reply has not reached the portal when the process dies. The portal sends it
+/// again after the restart with the same Message-ID, so the receiver can drop the copy.
+/// Killed at any other point, each message arrives exactly once.
+#[test]
+fn mail_survives_a_crash_and_only_the_unacknowledged_message_is_sent_twice() {
+    let mut w = World::new(4);
+    let (mut c, _) = w.customer();
+    w.drain();
+    let before = w.smtp.received().len();
+    w.smtp.stall_after_data.store(true, Ordering::SeqCst);
+    let (_, _) = w.checkout(&mut c);
+    // order_placed goes to the customer and the admin; the first one stalls.
+    wait_for(20, "the receiver has the message", || {
+        w.smtp.received().len() > before
+    });
+    let stalled = w.smtp.received()[before]
+        .header("Message-ID")
+        .unwrap()
+        .trim()
+        .to_string();
+    w.kill();
+    w.smtp.stall_after_data.store(false, Ordering::SeqCst);
+    w.start();
+    w.drain();
+    let copies = w
+        .smtp
+        .received()
+        .iter()
+        .filter(|m| m.header("Message-ID").map(|h| h.trim().to_string()) == Some(stalled.clone()))
+        .count();
+    assert_eq!(copies, 2, "sent again, with the same Message-ID");
+    let prefix = stalled.split('@').next().unwrap().to_string() + "@";
+    // Killed between messages, nothing is sent twice.
+    let (_, _) = w.paid(&mut c);
+    w.restart();
+    w.check_invariants(&[prefix]);
+}
