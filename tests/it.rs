@@ -31,5 +31,7 @@ mod numbers;
 mod paypal;
 #[path = "it/plans.rs"]
 mod plans;
+#[path = "it/reconcile.rs"]
+mod reconcile;
 #[path = "it/settings.rs"]
 mod settings;

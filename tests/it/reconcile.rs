@@ -1,0 +1,140 @@
+//! Reconciliation in the running portal: the admin's button and the housekeeping pass settle
+//! unpaid PayPal orders by reading PayPal, and leave alone what PayPal cannot tell.
+
+use std::sync::Arc;
+
+use crate::support::{Client, TestPortal};
+use didport::domain::Role;
+use didport::integrations::paypal::PayPalClient;
+use didport::integrations::paypal::sim::{Failure, PayPalSim, SimConfig};
+
+struct Shop {
+    p: TestPortal,
+    sim: PayPalSim,
+    plan: String,
+    admin: Client,
+}
+
+fn shop(numbers: &[&str]) -> Shop {
+    let sim = PayPalSim::start(SimConfig::default()).unwrap();
+    let client = PayPalClient::new(sim.client_config()).unwrap();
+    let p = TestPortal::start_with(move |_, opts| opts.payments = Some(Arc::new(client)));
+    let plan = p.stock(numbers).to_string();
+    let admin = p.signed_in("ops@example.com", Role::Admin);
+    Shop {
+        p,
+        sim,
+        plan,
+        admin,
+    }
+}
+
+/// Checks out `number` and approves at PayPal without coming back; returns the order id.
+fn approved_and_gone(s: &Shop, email: &str, number: &str) -> i64 {
+    let mut c = s.p.signed_in(email, Role::Customer);
+    c.get(&format!("/numbers/{number}"));
+    let r = c.post("/checkout", &[("number", number), ("plan", &s.plan)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let pp = r.location().split("token=").nth(1).unwrap().to_string();
+    s.sim.approve(&pp).unwrap();
+    s.p.count(&format!("SELECT id FROM orders WHERE number = {number}"))
+}
+
+fn reconcile(s: &mut Shop) -> String {
+    s.admin.get("/admin");
+    let r = s.admin.post("/admin/reconcile", &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    s.admin.follow(r).text("#flash")
+}
+
+fn payment(s: &Shop, order: i64) -> String {
+    crate::support::rusqlite_conn(&s.p.db)
+        .query_row(
+            &format!("SELECT payment_status FROM orders WHERE id = {order}"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+#[test]
+fn an_approval_the_buyer_never_came_back_from_is_captured_once() {
+    let mut s = shop(&["2125550801"]);
+    let order = approved_and_gone(&s, "gone@example.com", "2125550801");
+    // Within the grace period the buyer may still come back: nothing happens.
+    assert_eq!(reconcile(&mut s), "Nothing to reconcile.");
+    assert_eq!(s.sim.captures().len(), 0);
+    s.p.clock.advance(6 * 60);
+    let flash = reconcile(&mut s);
+    assert!(flash.contains("1 paid"), "{flash}");
+    assert_eq!(payment(&s, order), "paid");
+    assert_eq!(s.sim.captures().len(), 1);
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 1);
+    // Pressing it again changes nothing.
+    assert_eq!(reconcile(&mut s), "Nothing to reconcile.");
+    assert_eq!(s.sim.captures().len(), 1);
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM outbox WHERE event = 'payment_received'"),
+        2
+    );
+}
+
+#[test]
+fn an_approval_whose_hold_ran_out_is_not_captured_and_the_number_goes_back_on_sale() {
+    let mut s = shop(&["2125550802"]);
+    let order = approved_and_gone(&s, "late@example.com", "2125550802");
+    s.p.clock.advance(16 * 60);
+    let flash = reconcile(&mut s);
+    assert!(flash.contains("1 released"), "{flash}");
+    assert_eq!(payment(&s, order), "expired");
+    assert!(s.sim.captures().is_empty(), "nothing was charged");
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM numbers WHERE availability = 'available'"),
+        1
+    );
+}
+
+#[test]
+fn when_paypal_cannot_be_read_the_order_is_left_for_the_next_pass() {
+    let mut s = shop(&["2125550803"]);
+    let order = approved_and_gone(&s, "wait@example.com", "2125550803");
+    s.p.clock.advance(16 * 60);
+    s.sim
+        .fail_next("GET", "/v2/checkout/orders/", Failure::Status(503));
+    let flash = reconcile(&mut s);
+    assert!(flash.contains("1 left for later"), "{flash}");
+    assert_eq!(payment(&s, order), "awaiting_payment", "not guessed");
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM numbers WHERE availability = 'held'"),
+        1
+    );
+    // PayPal answers again: settled.
+    let flash = reconcile(&mut s);
+    assert!(flash.contains("1 released"), "{flash}");
+    assert_eq!(payment(&s, order), "expired");
+}
+
+#[test]
+fn an_order_paypal_never_saw_approved_ends_with_its_hold() {
+    let mut s = shop(&["2125550804"]);
+    let mut c = s.p.signed_in("browse@example.com", Role::Customer);
+    c.get("/numbers/2125550804");
+    c.post("/checkout", &[("number", "2125550804"), ("plan", &s.plan)]);
+    let order = s.p.count("SELECT id FROM orders");
+    s.p.clock.advance(6 * 60);
+    // Still at PayPal's page within the hold: left to the buyer.
+    assert_eq!(reconcile(&mut s), "Nothing to reconcile.");
+    assert_eq!(payment(&s, order), "awaiting_payment");
+    s.p.clock.advance(10 * 60);
+    let flash = reconcile(&mut s);
+    assert!(flash.contains("1 released"), "{flash}");
+    assert_eq!(payment(&s, order), "expired");
+}
+
+#[test]
+fn customers_cannot_reconcile() {
+    let s = shop(&["2125550805"]);
+    let mut c = s.p.signed_in("cust@example.com", Role::Customer);
+    c.get("/my");
+    assert_eq!(c.post("/admin/reconcile", &[]).status, 403);
+}
