@@ -444,6 +444,36 @@ fn in_flight(f: impl FnOnce() + Send + 'static, arrived: impl FnMut() -> bool) {
     wait_for(20, "the upstream call is in flight", arrived);
 }
 
+/// A buyer approves a new order at PayPal and comes back; PayPal answers the capture as
+/// `script` says, and the portal is killed while it waits, then started again. Returns the
+/// number and the order id.
+fn capture_cut_short(w: &mut World, script: CaptureScript) -> (String, i64) {
+    let recorded = script == CaptureScript::LostResponse;
+    let (mut c, _) = w.customer();
+    let (n, pp) = w.checkout(&mut c);
+    let back = w.paypal.approve(&pp).unwrap().unwrap();
+    w.paypal.script_capture(&pp, script).unwrap();
+    let (requests, captures) = (
+        w.paypal.count_requests("POST", "/v2/checkout/orders/"),
+        w.paypal.captures().len(),
+    );
+    let (url, cookies) = (w.url.clone(), c.cookies.clone());
+    in_flight(
+        move || {
+            let mut c = Client::new(&url);
+            c.cookies = cookies;
+            c.get(&back);
+        },
+        || {
+            w.paypal.count_requests("POST", "/v2/checkout/orders/") > requests
+                && (!recorded || w.paypal.captures().len() > captures)
+        },
+    );
+    w.restart();
+    let order = w.count(&format!("SELECT id FROM orders WHERE number = {n}"));
+    (n, order)
+}
+
 #[test]
 fn payments_cut_short_at_paypal_are_settled_after_a_restart() {
     let mut w = World::new(1);
@@ -483,48 +513,14 @@ fn payments_cut_short_at_paypal_are_settled_after_a_restart() {
 
     // 2. Killed while PayPal records the capture and its answer is lost: the capture is found
     //    by reading PayPal, and recorded once.
-    let (mut c, _) = w.customer();
-    let (n2, pp2) = w.checkout(&mut c);
-    let back = w.paypal.approve(&pp2).unwrap().unwrap();
-    w.paypal
-        .script_capture(&pp2, CaptureScript::LostResponse)
-        .unwrap();
-    let captures = w.paypal.captures().len();
-    let (url, cookies) = (w.url.clone(), c.cookies.clone());
-    in_flight(
-        move || {
-            let mut c = Client::new(&url);
-            c.cookies = cookies;
-            c.get(&back);
-        },
-        || w.paypal.captures().len() > captures,
-    );
-    w.restart();
-    let o2 = w.count(&format!("SELECT id FROM orders WHERE number = {n2}"));
+    let (n2, o2) = capture_cut_short(&mut w, CaptureScript::LostResponse);
     wait_for(10, "the captured order is recorded as paid", || {
         w.payment(o2) == "paid"
     });
 
     // 3. Killed while the capture has not reached PayPal: the buyer approved, so the order is
     //    captured at the next start, while its hold lasts.
-    let (mut c, _) = w.customer();
-    let (n3, pp3) = w.checkout(&mut c);
-    let back = w.paypal.approve(&pp3).unwrap().unwrap();
-    w.paypal
-        .script_capture(&pp3, CaptureScript::Timeout)
-        .unwrap();
-    let before = w.paypal.count_requests("POST", "/v2/checkout/orders/");
-    let (url, cookies) = (w.url.clone(), c.cookies.clone());
-    in_flight(
-        move || {
-            let mut c = Client::new(&url);
-            c.cookies = cookies;
-            c.get(&back);
-        },
-        || w.paypal.count_requests("POST", "/v2/checkout/orders/") > before,
-    );
-    w.restart();
-    let o3 = w.count(&format!("SELECT id FROM orders WHERE number = {n3}"));
+    let (n3, o3) = capture_cut_short(&mut w, CaptureScript::Timeout);
     wait_for(10, "the approved order is captured and paid", || {
         w.payment(o3) == "paid"
     });
