@@ -20,6 +20,10 @@ use didport::integrations::telinta::{Failure, TelintaSim, Times};
 
 const ADMIN: &str = "admin@example.com";
 
+/// How long Telinta takes over a call that it then performs after the portal died. The kill
+/// must land inside it: the outbox is drained before the call starts, so the kill is at once.
+const DELAY: Duration = Duration::from_millis(1200);
+
 struct World {
     _dir: tempfile::TempDir,
     db: PathBuf,
@@ -444,6 +448,23 @@ fn in_flight(f: impl FnOnce() + Send + 'static, arrived: impl FnMut() -> bool) {
     wait_for(20, "the upstream call is in flight", arrived);
 }
 
+/// [`in_flight`] for a form post by the signed-in `c` (its cookies and CSRF token).
+fn post_in_flight(
+    c: &Client,
+    path: String,
+    form: Vec<(&'static str, String)>,
+    arrived: impl FnMut() -> bool,
+) {
+    let mut c = c.clone();
+    in_flight(
+        move || {
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            c.post(&path, &form);
+        },
+        arrived,
+    );
+}
+
 /// A buyer approves a new order at PayPal and comes back; PayPal answers the capture as
 /// `script` says, and the portal is killed while it waits, then started again. Returns the
 /// number and the order id.
@@ -486,20 +507,11 @@ fn payments_cut_short_at_paypal_are_settled_after_a_restart() {
     c.get(&format!("/numbers/{n1}"));
     w.paypal
         .fail_next("POST", "/v2/checkout/orders", PayPalFailure::Hang);
-    let (url, plan, csrf, cookies) = (
-        w.url.clone(),
-        w.plan.clone(),
-        c.csrf.clone(),
-        c.cookies.clone(),
-    );
     let before = w.paypal.count_requests("POST", "/v2/checkout/orders");
-    in_flight(
-        move || {
-            let mut c = Client::new(&url);
-            c.csrf = csrf;
-            c.cookies = cookies;
-            c.post("/checkout", &[("number", &n1), ("plan", &plan)]);
-        },
+    post_in_flight(
+        &c,
+        "/checkout".into(),
+        vec![("number", n1), ("plan", w.plan.clone())],
         || w.paypal.count_requests("POST", "/v2/checkout/orders") > before,
     );
     w.restart();
@@ -630,27 +642,25 @@ fn activations_cut_short_at_every_telinta_call_are_finished_after_a_restart() {
         for performed in [false, true] {
             let (number, order) = w.paid(&mut c);
             let failure = if performed {
-                Failure::Delay(Duration::from_millis(800))
+                Failure::Delay(DELAY)
             } else {
                 Failure::Timeout(Duration::from_secs(20))
             };
             w.telinta.fail(method, failure, Times::Once);
             let seen = w.telinta.call_count(method);
-            let (url, cookies, csrf) = (w.url.clone(), admin.cookies.clone(), admin.csrf.clone());
-            in_flight(
-                move || {
-                    let mut a = Client::new(&url);
-                    a.cookies = cookies;
-                    a.csrf = csrf;
-                    a.post(
-                        &format!("/admin/orders/{order}/status"),
-                        &[("status", "active")],
-                    );
-                },
+            w.drain();
+            post_in_flight(
+                &admin,
+                format!("/admin/orders/{order}/status"),
+                vec![("status", "active".into())],
                 || w.telinta.call_count(method) > seen,
             );
             // A delayed call lands upstream while the portal is down.
-            w.restart_after(Duration::from_millis(if performed { 900 } else { 0 }));
+            w.restart_after(if performed {
+                DELAY + Duration::from_millis(300)
+            } else {
+                Duration::ZERO
+            });
             wait_for(15, "the interrupted activation is finished", || {
                 w.status(order) == "active"
             });
@@ -711,33 +721,25 @@ fn a_settings_change_cut_short_is_read_back_from_telinta_after_a_restart() {
             "Account/add_followme_number"
         };
         let failure = if performed {
-            Failure::Delay(Duration::from_millis(800))
+            Failure::Delay(DELAY)
         } else {
             Failure::Timeout(Duration::from_secs(20))
         };
         w.telinta.fail(method, failure, Times::Once);
         let seen = w.telinta.call_count(method);
         c.get(&format!("/my/numbers/{number}"));
-        let (url, cookies, csrf, n) = (
-            w.url.clone(),
-            c.cookies.clone(),
-            c.csrf.clone(),
-            number.clone(),
-        );
-        let fwd = forwarding.to_string();
-        in_flight(
-            move || {
-                let mut c = Client::new(&url);
-                c.cookies = cookies;
-                c.csrf = csrf;
-                c.post(
-                    &format!("/my/numbers/{n}/settings"),
-                    &[("pin", "4821"), ("forwarding", &fwd)],
-                );
-            },
+        w.drain();
+        post_in_flight(
+            &c,
+            format!("/my/numbers/{number}/settings"),
+            vec![("pin", "4821".into()), ("forwarding", forwarding.into())],
             || w.telinta.call_count(method) > seen,
         );
-        w.restart_after(Duration::from_millis(if performed { 900 } else { 0 }));
+        w.restart_after(if performed {
+            DELAY + Duration::from_millis(300)
+        } else {
+            Duration::ZERO
+        });
         wait_for(10, "the interrupted change is settled", || {
             w.count("SELECT count(*) FROM settings_changes") == 0
         });

@@ -55,6 +55,7 @@ impl Resp {
     }
 }
 
+#[derive(Clone)]
 pub struct Client {
     base: String,
     agent: Agent,
