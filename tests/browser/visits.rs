@@ -118,6 +118,11 @@ impl<'b> Visits<'b> {
             dom,
         });
         let sent = server_html(self.b).map_err(|e| e.context(format!("step {label}")))?;
+        ensure(
+            sent.get(..15)
+                .is_some_and(|s| s.eq_ignore_ascii_case("<!DOCTYPE html>")),
+            || format!("step {label}: the server did not send an HTML document: {sent:.80}"),
+        )?;
         self.pages.push((label.clone(), sent));
         self.check_page()
             .map_err(|e| e.context(format!("step {label}")))
@@ -152,7 +157,15 @@ impl<'b> Visits<'b> {
             .iter()
             .map(|(n, h)| (n.as_str(), h.as_str()))
             .collect();
-        vnu.check_many(&docs).map(|_| ())
+        for (name, report) in vnu.check_many(&docs)? {
+            for w in &report.warnings {
+                eprintln!(
+                    "{}: HTML checker warning on {name}, line {:?}: {}",
+                    self.test, w.line, w.message
+                );
+            }
+        }
+        Ok(())
     }
 
     pub fn page_count(&self) -> usize {
