@@ -66,7 +66,7 @@ fn inventory_page(
                     div class=(if error.is_some() { "field has-error" } else { "field" }) {
                         label for="f-file" { "CSV file" }
                         input id="f-file" name="file" type="file" accept=".csv,text/csv" required
-                            aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "file-error")];
+                            autofocus[error.is_some()] aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "file-error")];
                         @if let Some(e) = error { p.field-error id="file-error" { (e) } }
                     }
                     button type="submit" id="import-submit" { "Import" }

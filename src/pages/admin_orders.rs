@@ -93,18 +93,18 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                 p.empty id="no-orders" { "No orders match." }
             } @else {
                 div.table-wrap {
-                    table.data id="orders" {
+                    table.data.stacked id="orders" {
                         thead { tr { th { "Order" } th { "Customer" } th { "Number" } th { "Plan" } th.num { "Amount" } th { "Payment" } th { "Number status" } th { "Dates" } } }
                         tbody {
                             @for r in rows.iter().take(PAGE as usize) {
                                 tr id={ "order-" (r.order_id) } data-status=(r.number_status.as_deref().unwrap_or("")) {
-                                    td { a href={ "/orders/" (r.order_id) } { (r.order_id) } }
-                                    td { a href={ "/admin/customers/" (r.user_id) } { (r.email) } }
-                                    td { (crate::domain::phone::pretty(&r.number)) }
-                                    td { (r.plan_name) }
-                                    td.num { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) }
-                                    td { (badge(&r.payment_status)) }
-                                    td {
+                                    td.title-cell { a href={ "/orders/" (r.order_id) } { "Order " (r.order_id) } }
+                                    td data-label="Customer" { a href={ "/admin/customers/" (r.user_id) } { (r.email) } }
+                                    td.tel data-label="Number" { (crate::domain::phone::pretty(&r.number)) }
+                                    td data-label="Plan" { (r.plan_name) }
+                                    td.num data-label="Amount" { span.price { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) } }
+                                    td data-label="Payment" { (badge(&r.payment_status)) }
+                                    td.number-status data-label="Number status" {
                                         @if let Some(st) = &r.number_status {
                                             (badge(st))
                                             form.status-form method="post" action={ "/admin/orders/" (r.order_id) "/status" } {
@@ -113,7 +113,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                                                 select name="status" id={ "status-" (r.order_id) } {
                                                     @for s in STATUSES { option value=(s) selected[st == s] { (s) } }
                                                 }
-                                                button.small type="submit" { "Change" }
+                                                button.small type="submit" id={ "status-submit-" (r.order_id) } { "Change" }
                                             }
                                             @if let Some(err) = &r.last_error {
                                                 p.small-error id={ "error-" (r.order_id) } { "Last activation failed: " (err) }
@@ -122,7 +122,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                                             span.muted { "not paid" }
                                         }
                                     }
-                                    td { small { "ordered " (format_utc(r.created_at)) @if let Some(p) = r.paid_at { br; "paid " (format_utc(p)) } } }
+                                    td.dates data-label="Dates" { small { "ordered " (format_utc(r.created_at)) @if let Some(p) = r.paid_at { br; "paid " (format_utc(p)) } } }
                                 }
                             }
                         }
@@ -201,7 +201,7 @@ fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> R
                         label for="f-telinta_customer" { "Telinta customer (i_customer)" }
                         p.hint { "Leave empty to look the customer up by email at the next activation." }
                         input id="f-telinta_customer" name="telinta_customer" type="text" inputmode="numeric" value=(current)
-                            aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "telinta_customer-error")];
+                            autofocus[error.is_some()] aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "telinta_customer-error")];
                         @if let Some(e) = error { p.field-error id="telinta_customer-error" { (e) } }
                     }
                     button type="submit" { "Save" }

@@ -2,7 +2,7 @@
 
 use maud::{Markup, html};
 
-use super::{Field, csrf_field, error_for, page};
+use super::{Field, csrf_field, error_for, first_error, page};
 use crate::app::{Ctx, FlashKind, require_user, safe_next};
 use crate::domain::Role;
 use crate::http::{Response, encode_query};
@@ -44,6 +44,7 @@ fn signup_page(
         Some(n) => format!("/login?{}", encode_query(&[("next", n)])),
         None => "/login".into(),
     };
+    let first = first_error(errors, &["name", "email", "password"]);
     page(
         ctx,
         status,
@@ -55,10 +56,12 @@ fn signup_page(
                 form.stack id="signup-form" method="post" action="/signup" novalidate {
                     (csrf_field(ctx))
                     @if let Some(n) = next { input type="hidden" name="next" value=(n); }
-                    (Field::new("name", "Your name", "text").value(name).error(error_for(errors, "name")).autocomplete("name").render())
-                    (Field::new("email", "Email", "email").value(email).error(error_for(errors, "email")).autocomplete("email").render())
+                    (Field::new("name", "Your name", "text").value(name).error(error_for(errors, "name")).autocomplete("name")
+                        .autofocus(first == Some("name")).render())
+                    (Field::new("email", "Email", "email").value(email).error(error_for(errors, "email")).autocomplete("email")
+                        .autofocus(first == Some("email")).render())
                     (Field::new("password", "Password", "password").error(error_for(errors, "password"))
-                        .autocomplete("new-password").hint("At least 10 characters. A few unrelated words work well.").render())
+                        .autocomplete("new-password").autofocus(first == Some("password")).hint("At least 10 characters. A few unrelated words work well.").render())
                     button type="submit" id="signup-submit" { "Create account" }
                 }
             }
@@ -138,7 +141,7 @@ fn login_page(
                 }
                 p.muted {
                     a href="/password/forgot" { "Forgot your password?" }
-                    " · New here? " a href=(signup_link) { "Create an account" }
+                    " · New here? " a href=(signup_link) id="login-signup-link" { "Create an account" }
                 }
             }
         },
@@ -206,7 +209,8 @@ fn forgot_page(ctx: &Ctx<'_>, status: u16, email: &str, error: Option<&str>) -> 
                 p { "Enter the email of your account. We will send you a link to choose a new password." }
                 form.stack id="forgot-form" method="post" action="/password/forgot" novalidate {
                     (csrf_field(ctx))
-                    (Field::new("email", "Email", "email").value(email).error(error).autocomplete("email").render())
+                    (Field::new("email", "Email", "email").value(email).error(error).autocomplete("email")
+                        .autofocus(error.is_some()).render())
                     button type="submit" id="forgot-submit" { "Send the link" }
                 }
             }
@@ -272,7 +276,7 @@ fn reset_page(ctx: &Ctx<'_>, status: u16, token: &str, error: Option<&str>) -> R
                     (csrf_field(ctx))
                     input type="hidden" name="token" value=(token);
                     (Field::new("password", "New password", "password").error(error)
-                        .autocomplete("new-password").hint("At least 10 characters.").render())
+                        .autocomplete("new-password").hint("At least 10 characters.").autofocus(error.is_some()).render())
                     button type="submit" id="reset-submit" { "Save the new password" }
                 }
             }
@@ -310,6 +314,7 @@ pub fn change_form(ctx: &Ctx<'_>) -> Response {
 }
 
 fn change_page(ctx: &Ctx<'_>, status: u16, email: &str, errors: &[(&str, String)]) -> Response {
+    let first = first_error(errors, &["current", "password"]);
     let body: Markup = html! {
         section.narrow {
             h1 { "Your account" }
@@ -318,9 +323,9 @@ fn change_page(ctx: &Ctx<'_>, status: u16, email: &str, errors: &[(&str, String)
             form.stack id="password-form" method="post" action="/account/password" novalidate {
                 (csrf_field(ctx))
                 (Field::new("current", "Current password", "password").error(error_for(errors, "current"))
-                    .autocomplete("current-password").render())
+                    .autocomplete("current-password").autofocus(first == Some("current")).render())
                 (Field::new("password", "New password", "password").error(error_for(errors, "password"))
-                    .autocomplete("new-password").hint("At least 10 characters. Other devices will be signed out.").render())
+                    .autocomplete("new-password").autofocus(first == Some("password")).hint("At least 10 characters. Other devices will be signed out.").render())
                 button type="submit" id="password-submit" { "Change password" }
             }
         }

@@ -136,11 +136,13 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
         html! {
             section.order id="order" data-status=(o.payment_status) {
                 p.muted { a href="/orders" { "← My orders" } }
-                h1 { "Order " (o.id) }
-                p { (status_badge(&o.payment_status)) }
+                div.title-row {
+                    h1 { "Order " (o.id) }
+                    (status_badge(&o.payment_status))
+                }
                 table.data.summary {
                     tbody {
-                        tr { th { "Number" } td id="order-number" { (pretty(&o.number)) } }
+                        tr { th { "Number" } td.tel id="order-number" { (pretty(&o.number)) } }
                         tr { th { "Plan" } td { (o.plan_name) } }
                         tr { th { "Setup fee" } td.num { (money(o.setup_cents, &o.currency)) } }
                         tr { th { "First month" } td.num { (money(o.monthly_cents, &o.currency)) } }
@@ -217,17 +219,17 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                 div.empty id="no-orders" { p { "No orders yet." } p { a.button href="/numbers" { "Find a number" } } }
             } @else {
                 div.table-wrap {
-                    table.data id="orders" {
+                    table.data.stacked id="orders" {
                         thead { tr { th { "Order" } th { "Number" } th { "Plan" } th.num { "Total" } th { "Payment" } th { "Date" } } }
                         tbody {
                             @for o in &mine {
                                 tr id={ "order-" (o.id) } data-status=(o.payment_status) {
-                                    td { a href={ "/orders/" (o.id) } { (o.id) } }
-                                    td { (pretty(&o.number)) }
-                                    td { (o.plan_name) }
-                                    td.num { (money(o.amount_cents, &o.currency)) }
-                                    td { (status_badge(&o.payment_status)) }
-                                    td { (format_utc(o.created_at)) }
+                                    td.title-cell { a href={ "/orders/" (o.id) } { "Order " (o.id) } }
+                                    td.tel data-label="Number" { (pretty(&o.number)) }
+                                    td data-label="Plan" { (o.plan_name) }
+                                    td.num data-label="Total" { span.price { (money(o.amount_cents, &o.currency)) } }
+                                    td data-label="Payment" { (status_badge(&o.payment_status)) }
+                                    td data-label="Date" { (format_utc(o.created_at)) }
                                 }
                             }
                         }

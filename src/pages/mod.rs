@@ -66,13 +66,13 @@ pub fn layout(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
             }
             body {
                 a.skip href="#main" { "Skip to content" }
-                @if chrome.demo {
-                    div.sandbox id="sandbox-banner" role="note" {
-                        strong { "Sandbox" }
-                        " — payments, the Telinta switch and email are simulated. Nothing here is real."
-                    }
-                }
                 header.site-header {
+                    @if chrome.demo {
+                        div.sandbox id="sandbox-banner" role="note" {
+                            strong { "Sandbox" }
+                            " — payments, the Telinta switch and email are simulated. Nothing here is real."
+                        }
+                    }
                     div.wrap.header-row {
                         a.brand href="/" { (chrome.site_name) }
                         nav.site-nav aria-label="Main" {
@@ -139,6 +139,9 @@ pub struct Field<'a> {
     pub autocomplete: &'a str,
     pub hint: Option<&'a str>,
     pub required: bool,
+    /// Put the cursor here when the page opens: on the first field with a mistake, so a screen
+    /// reader reads the field together with its message.
+    pub autofocus: bool,
 }
 
 impl<'a> Field<'a> {
@@ -152,6 +155,7 @@ impl<'a> Field<'a> {
             autocomplete: "off",
             hint: None,
             required: true,
+            autofocus: false,
         }
     }
     pub fn value(mut self, v: &'a str) -> Self {
@@ -172,6 +176,10 @@ impl<'a> Field<'a> {
     }
     pub fn optional(mut self) -> Self {
         self.required = false;
+        self
+    }
+    pub fn autofocus(mut self, on: bool) -> Self {
+        self.autofocus = on;
         self
     }
 
@@ -196,6 +204,7 @@ impl<'a> Field<'a> {
                 input id=(id) name=(self.name) type=(self.kind) value=(self.value)
                     autocomplete=(self.autocomplete)
                     required[self.required]
+                    autofocus[self.autofocus]
                     aria-invalid=[self.error.map(|_| "true")]
                     aria-describedby=[(!described.is_empty()).then_some(described.as_str())];
                 @if let Some(e) = self.error {
@@ -204,6 +213,15 @@ impl<'a> Field<'a> {
             }
         }
     }
+}
+
+/// Of the fields in the order the form shows them, the first one with an error: the one that
+/// gets the focus when the form comes back.
+pub fn first_error<'a>(errors: &[(&str, String)], order: &[&'a str]) -> Option<&'a str> {
+    order
+        .iter()
+        .find(|name| errors.iter().any(|(f, _)| f == *name))
+        .copied()
 }
 
 /// The error for `name` in a list of (field, message) pairs.

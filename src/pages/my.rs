@@ -21,6 +21,12 @@ fn badge(status: &str) -> maud::Markup {
     }
 }
 
+fn pin_badge(set: bool) -> maud::Markup {
+    html! {
+        @if set { span.badge.badge-ok { "Set" } } @else { span.badge.badge-off { "Not set" } }
+    }
+}
+
 pub fn home(ctx: &Ctx<'_>) -> Response {
     let user = match require_user(ctx) {
         Ok(u) => u,
@@ -49,19 +55,19 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
                 }
             } @else {
                 div.table-wrap {
-                    table.data id="my-numbers" {
+                    table.data.stacked id="my-numbers" {
                         thead { tr { th { "Number" } th { "Status" } th { "Plan" } th { "Paid through" } th { "PIN" } th { "Forwarding" } th { span.visually-hidden { "Links" } } } }
                         tbody {
                             @for o in &mine {
                                 tr id={ "number-" (o.p.number) } data-status=(o.p.status) {
-                                    td { strong { (pretty(&o.p.number)) } }
-                                    td { (badge(&o.p.status)) }
-                                    td { (o.plan_name) }
-                                    td { (format_date(o.p.paid_through)) }
-                                    td { @if o.p.pin_set { "Set" } @else { span.muted { "Not set" } } }
-                                    td { @match &o.p.forwarding { Some(f) => (pretty(f)), None => span.muted { "Off" } } }
-                                    td {
-                                        a href={ "/my/numbers/" (o.p.number) } { "Settings" } " · "
+                                    td.title-cell.tel { strong { (pretty(&o.p.number)) } }
+                                    td data-label="Status" { (badge(&o.p.status)) }
+                                    td data-label="Plan" { (o.plan_name) }
+                                    td data-label="Paid through" { (format_date(o.p.paid_through)) }
+                                    td.pin data-label="PIN" { (pin_badge(o.p.pin_set)) }
+                                    td.forwarding.tel data-label="Forwarding" { @match &o.p.forwarding { Some(f) => (pretty(f)), None => span.muted { "Off" } } }
+                                    td.action-cell {
+                                        a href={ "/my/numbers/" (o.p.number) } id={ "settings-link-" (o.p.number) } { "Settings" } " · "
                                         a href={ "/orders/" (o.p.order_id) } { "Order & invoice" }
                                     }
                                 }
@@ -111,9 +117,20 @@ fn settings_page(
         html! {
             section.narrow id="settings" data-status=(owned.p.status) {
                 p.muted { a href="/my" { "← My numbers" } }
-                h1 { (pretty(&owned.p.number)) }
-                p { (badge(&owned.p.status)) " PIN " @if owned.p.pin_set { "set" } @else { "not set" }
-                    " · forwarding " @match &owned.p.forwarding { Some(f) => { "to " span id="current-forwarding" { (pretty(f)) } }, None => "off" } }
+                h1.tel { (pretty(&owned.p.number)) }
+                dl.facts id="number-facts" {
+                    div { dt { "Status" } dd { (badge(&owned.p.status)) } }
+                    div { dt { "PIN" } dd id="pin-state" { (pin_badge(owned.p.pin_set)) } }
+                    div {
+                        dt { "Forwarding" }
+                        dd {
+                            @match &owned.p.forwarding {
+                                Some(f) => span.tel id="current-forwarding" { (pretty(f)) },
+                                None => span.muted { "Off" },
+                            }
+                        }
+                    }
+                }
                 @if let Some(n) = notice {
                     div.flash.flash-error id="settings-error" role="alert" { (n) }
                 }
@@ -127,6 +144,7 @@ fn settings_page(
                             label for="f-pin" { "New PIN" }
                             p.hint id="pin-hint" { "Exactly 4 digits." }
                             input id="f-pin" name="pin" type="password" inputmode="numeric" autocomplete="off" maxlength="8"
+                                autofocus[err("pin").is_some()]
                                 aria-invalid=[err("pin").map(|_| "true")]
                                 aria-describedby=(if err("pin").is_some() { "pin-hint pin-error" } else { "pin-hint" });
                             @if let Some(e) = err("pin") { p.field-error id="pin-error" { (e) } }
@@ -135,6 +153,7 @@ fn settings_page(
                             label for="f-forwarding" { "Forward calls to" }
                             p.hint id="forwarding-hint" { "Exactly 10 digits, like 2125551234." }
                             input id="f-forwarding" name="forwarding" type="text" inputmode="numeric" autocomplete="tel-national" value=(forwarding)
+                                autofocus[err("pin").is_none() && err("forwarding").is_some()]
                                 aria-invalid=[err("forwarding").map(|_| "true")]
                                 aria-describedby=(if err("forwarding").is_some() { "forwarding-hint forwarding-error" } else { "forwarding-hint" });
                             @if let Some(e) = err("forwarding") { p.field-error id="forwarding-error" { (e) } }

@@ -146,15 +146,15 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
                     }
                 }
                 div.table-wrap {
-                    table.data id="results" {
+                    table.data.stacked id="results" {
                         thead { tr { th { "Number" } th { "Location" } th { "Type" } th { span.visually-hidden { "Choose" } } } }
                         tbody {
                             @for r in &rows {
                                 tr id={ "result-" (r.number) } {
-                                    td { a.number href={ "/numbers/" (r.number) } { (highlight(r, &s)) } }
-                                    td { (location(r)) }
-                                    td { (type_badge(r.kind)) }
-                                    td { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (pretty(&r.number)) } { "Choose" } }
+                                    td.title-cell { a.number href={ "/numbers/" (r.number) } { (highlight(r, &s)) } }
+                                    td data-label="Location" { (location(r)) }
+                                    td data-label="Type" { (type_badge(r.kind)) }
+                                    td.action-cell.aside { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (pretty(&r.number)) } { "Choose" } }
                                 }
                             }
                         }
@@ -324,6 +324,7 @@ fn search_form(
             .find(|(f, _)| *f == k)
             .map(|(_, m)| m.as_str())
     };
+    let first = super::first_error(errors, &["q", "match", "npa", "nxx", "state", "type"]);
     let m = match get("match") {
         "" => "contains",
         v => v,
@@ -343,6 +344,7 @@ fn search_form(
                 label for=(format!("s-{name}")) { (label) }
                 input id=(format!("s-{name}")) name=(name) type="text" value=(get(name))
                     inputmode=[(name != "q").then_some("numeric")] autocomplete="off"
+                    autofocus[first == Some(name)]
                     aria-invalid=[e.map(|_| "true")]
                     aria-describedby=[e.map(|_| format!("{name}-error"))];
                 @if let Some(h) = hint { p.hint { (h) } }
@@ -355,7 +357,8 @@ fn search_form(
             (field("q", "Digits or a word", Some("Letters become keypad digits: FLOWERS is 3569377."), "wide"))
             div class=(if err("match").is_some() { "field has-error" } else { "field" }) {
                 label for="s-match" { "Match" }
-                select id="s-match" name="match" {
+                select id="s-match" name="match" autofocus[first == Some("match")]
+                    aria-invalid=[err("match").map(|_| "true")] aria-describedby=[err("match").map(|_| "match-error")] {
                     option value="contains" selected[m == "contains"] { "Anywhere" }
                     option value="starts" selected[m == "starts"] { "At the start" }
                     option value="ends" selected[m == "ends"] { "At the end" }
@@ -366,14 +369,16 @@ fn search_form(
             (field("nxx", "Exchange", None, "short"))
             div class=(if err("state").is_some() { "field has-error" } else { "field" }) {
                 label for="s-state" { "State" }
-                select id="s-state" name="state" aria-invalid=[err("state").map(|_| "true")] {
+                select id="s-state" name="state" autofocus[first == Some("state")]
+                    aria-invalid=[err("state").map(|_| "true")] aria-describedby=[err("state").map(|_| "state-error")] {
                     (state_options(get("state")))
                 }
                 @if let Some(e) = err("state") { p.field-error id="state-error" { (e) } }
             }
             div class=(if err("type").is_some() { "field has-error" } else { "field" }) {
                 label for="s-type" { "Type" }
-                select id="s-type" name="type" {
+                select id="s-type" name="type" autofocus[first == Some("type")]
+                    aria-invalid=[err("type").map(|_| "true")] aria-describedby=[err("type").map(|_| "type-error")] {
                     option value="any" selected[t == "any"] { "Local or toll-free" }
                     option value="local" selected[t == "local"] { "Local" }
                     option value="tollfree" selected[t == "tollfree"] { "Toll-free" }
@@ -450,10 +455,16 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
                                     span.plan-body {
                                         span.plan-name { (p.name) }
                                         @if !p.description.is_empty() { span.plan-desc { (p.description) } }
-                                        span.plan-price {
-                                            span.price { (Money::new(p.monthly_cents, currency)) } " a month"
-                                            @if p.setup_cents > 0 { " + " span.price { (Money::new(p.setup_cents, currency)) } " setup" }
-                                            @else { " · no setup fee" }
+                                    }
+                                    span.plan-price {
+                                        span.price.price-big { (Money::new(p.monthly_cents, currency)) }
+                                        span.per { " a month" }
+                                        span.plan-setup {
+                                            @if p.setup_cents > 0 { "+ " span.price { (Money::new(p.setup_cents, currency)) } " setup" }
+                                            @else { "no setup fee" }
+                                        }
+                                        span.plan-today {
+                                            span.price { (Money::new(p.setup_cents + p.monthly_cents, currency)) } " today"
                                         }
                                     }
                                 }

@@ -18,6 +18,8 @@ use didport::domain::Role;
 use didport::store::Store;
 use didport::workflow::accounts;
 
+// Not every test binary reads responses by hand.
+#[allow(unused_imports)]
 pub use client::{Client, Resp};
 
 /// A fixed start time: 2026-11-25 12:00 UTC.

@@ -87,6 +87,9 @@ pub(super) fn approval_page(st: &mut State, req: &Req) -> Out {
 fn page(title: &str, content: &str) -> String {
     format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:0 auto;padding:1rem}}\
+         button{{font:inherit;padding:.6rem 1.2rem;margin:.25rem 0}}</style>\
          <title>PayPal simulator: {t}</title></head><body><main id=\"paypal-sim\">\
          <h1>{t}</h1>{content}</main></body></html>",
         t = html_escape(title)
