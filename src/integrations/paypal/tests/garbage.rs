@@ -176,14 +176,14 @@ proptest! {
         status in 400u16..600,
     ) {
         let text = String::from_utf8_lossy(&body);
-        if let Ok(o) = parse::<WOrder>("order", &text) {
-            if let Err(e) = o.into_order() { malformed_only(&e)?; }
+        if let Err(e) = parse::<WOrder>("order", &text).and_then(WOrder::into_order) {
+            malformed_only(&e)?;
         }
-        if let Ok(c) = parse::<WCapture>("capture", &text) {
-            if let Err(e) = c.into_capture() { malformed_only(&e)?; }
+        if let Err(e) = parse::<WCapture>("capture", &text).and_then(WCapture::into_capture) {
+            malformed_only(&e)?;
         }
-        if let Ok(r) = parse::<WRefund>("refund", &text) {
-            if let Err(e) = r.into_refund() { malformed_only(&e)?; }
+        if let Err(e) = parse::<WRefund>("refund", &text).and_then(WRefund::into_refund) {
+            malformed_only(&e)?;
         }
         let e = api_error(status, &text, None).error;
         prop_assert_eq!(e.status(), Some(status));
