@@ -19,6 +19,8 @@ mod authz;
 mod checkout;
 #[path = "it/cli.rs"]
 mod cli;
+#[path = "it/hostile.rs"]
+mod hostile;
 #[path = "it/http_basics.rs"]
 mod http_basics;
 #[path = "it/mail.rs"]

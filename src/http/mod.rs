@@ -1,10 +1,11 @@
-//! Request and response values, the tiny_http server loop, cookies and static assets.
+//! Request and response values, the HTTP server, cookies and static assets.
 
 pub mod assets;
 pub mod cookies;
 pub mod multipart;
 pub mod ratelimit;
 pub mod server;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

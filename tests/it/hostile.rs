@@ -1,0 +1,315 @@
+//! Hostile input over the wire: oversized and slow requests, random query strings, SQL
+//! metacharacters and script payloads in every field that is stored or shown.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::support::TestPortal;
+
+// ---- a raw HTTP client, for requests no well-behaved client would send ----
+
+/// How long a test waits for an answer before calling it a failure (never a measurement).
+const CUTOFF: Duration = Duration::from_secs(10);
+
+fn connect(p: &TestPortal) -> TcpStream {
+    let s = TcpStream::connect(p.portal.as_ref().unwrap().addr).expect("connect");
+    s.set_read_timeout(Some(CUTOFF)).unwrap();
+    s.set_write_timeout(Some(CUTOFF)).unwrap();
+    s
+}
+
+/// A response read off a raw connection: status, head, body.
+#[derive(Debug)]
+struct Raw {
+    status: u16,
+    head: String,
+    body: Vec<u8>,
+}
+
+/// Reads one response (head, then `Content-Length` bytes of body); `Err` if the connection
+/// ends or stalls first.
+fn read_response(s: &mut TcpStream) -> std::io::Result<Raw> {
+    let mut buf = Vec::new();
+    let mut byte = [0u8; 1];
+    while !buf.ends_with(b"\r\n\r\n") {
+        if s.read(&mut byte)? == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&buf).into_owned();
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let len: usize = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse().ok())?
+        })
+        .unwrap_or(0);
+    let mut body = vec![0; len];
+    s.read_exact(&mut body)?;
+    Ok(Raw { status, head, body })
+}
+
+/// Sends `request` as it is and reads the answer.
+fn raw(p: &TestPortal, request: &[u8]) -> Raw {
+    let mut s = connect(p);
+    s.write_all(request).expect("request sent");
+    read_response(&mut s).expect("an answer")
+}
+
+/// True when the server closed the connection (EOF or reset) within the cutoff, after
+/// whatever it had to say.
+fn closed_by_server(s: &mut TcpStream) -> bool {
+    let mut sink = [0u8; 4096];
+    loop {
+        match s.read(&mut sink) {
+            Ok(0) => return true,
+            Ok(_) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+fn healthy(p: &TestPortal) -> bool {
+    raw(
+        p,
+        b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    )
+    .status
+        == 200
+}
+
+// ---- oversized and slow requests ----
+
+#[test]
+fn a_huge_content_length_is_refused_before_the_body_is_sent() {
+    let p = TestPortal::start();
+    for extra in ["", "Expect: 100-continue\r\n"] {
+        let mut s = connect(&p);
+        s.write_all(
+            format!(
+                "POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                 {extra}Content-Length: 10737418240\r\n\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        // Not one byte of the 10 GB follows; the answer must come anyway.
+        let r = read_response(&mut s).expect("answered without reading the body");
+        assert_eq!(r.status, 413, "{}", r.head);
+        assert!(!r.head.contains("100 Continue"), "{}", r.head);
+        assert!(
+            closed_by_server(&mut s),
+            "the connection is closed after a 413"
+        );
+    }
+    // Nobody is stuck reading the body that never came.
+    for _ in 0..8 {
+        assert!(healthy(&p));
+    }
+}
+
+#[test]
+fn slow_bodies_do_not_starve_the_workers() {
+    let p = TestPortal::start_with(|c, _| c.workers = 2);
+    // More stalled uploads than there are workers: each promises 5000 bytes and sends 10.
+    let stalled: Vec<TcpStream> = (0..6)
+        .map(|_| {
+            let mut s = connect(&p);
+            s.write_all(
+                b"POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+                  Content-Length: 5000\r\n\r\nemail=a%40",
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let mut s = connect(&p);
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let r = read_response(&mut s);
+    assert!(
+        matches!(&r, Ok(r) if r.status == 200),
+        "a normal request was not answered within {CUTOFF:?} ({:?} waited): {r:?}",
+        started.elapsed()
+    );
+    drop(stalled);
+}
+
+/// A portal whose server gives up on a request head after one second.
+fn impatient(workers: usize) -> TestPortal {
+    TestPortal::start_with(|c, o| {
+        c.workers = workers;
+        o.http.header_timeout = Duration::from_secs(1);
+        o.http.idle_timeout = Duration::from_secs(1);
+        o.http.body_timeout = Duration::from_secs(1);
+    })
+}
+
+#[test]
+fn slow_heads_do_not_starve_the_workers_and_are_closed_after_the_read_timeout() {
+    let p = impatient(2);
+    // Slowloris: more connections than workers, each with half a request line, then nothing.
+    let mut slow: Vec<TcpStream> = (0..8)
+        .map(|i| {
+            let mut s = connect(&p);
+            let partial = if i % 2 == 0 {
+                "GET / HT"
+            } else {
+                "GET / HTTP/1.1\r\nX-A: b"
+            };
+            s.write_all(partial.as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    // Idle connections that never send a byte are closed as well.
+    slow.extend((0..2).map(|_| connect(&p)));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(healthy(&p), "a normal request is answered meanwhile");
+    for (i, s) in slow.iter_mut().enumerate() {
+        assert!(
+            closed_by_server(s),
+            "slow connection {i} was not closed within {CUTOFF:?}"
+        );
+    }
+    assert!(healthy(&p));
+}
+
+#[test]
+fn a_stalled_body_is_dropped_after_the_read_timeout() {
+    let p = impatient(2);
+    let mut s = connect(&p);
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 100\r\n\r\nemail=",
+    )
+    .unwrap();
+    let r = read_response(&mut s).expect("a 408");
+    assert_eq!(r.status, 408, "{}", r.head);
+    assert!(closed_by_server(&mut s));
+}
+
+#[test]
+fn an_enormous_header_block_is_refused_and_the_server_keeps_serving() {
+    let p = TestPortal::start();
+    let huge_value = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(1024 * 1024)
+    );
+    let many_fields = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\n{}\r\n",
+        (0..40_000)
+            .map(|i| format!("X-{i}: {}\r\n", "b".repeat(16)))
+            .collect::<String>()
+    );
+    for request in [huge_value, many_fields] {
+        let mut s = connect(&p);
+        let mut writer = s.try_clone().unwrap();
+        // The server may stop reading long before the client stops writing.
+        let sending = std::thread::spawn(move || {
+            let _ = writer.write_all(request.as_bytes());
+        });
+        let r = read_response(&mut s).expect("an answer before the end of the headers");
+        assert!(matches!(r.status, 431 | 400), "{}", r.head);
+        assert!(closed_by_server(&mut s));
+        sending.join().unwrap();
+        assert!(healthy(&p));
+    }
+    // Too many (small) header fields, and a request line longer than any real address.
+    let many = format!(
+        "GET / HTTP/1.1\r\n{}\r\n",
+        (0..200)
+            .map(|i| format!("X-{i}: 1\r\n"))
+            .collect::<String>()
+    );
+    assert_eq!(raw(&p, many.as_bytes()).status, 431);
+    let long = format!("GET /{} HTTP/1.1\r\n\r\n", "a".repeat(20_000));
+    assert!(matches!(raw(&p, long.as_bytes()).status, 414 | 431));
+}
+
+#[test]
+fn malformed_and_smuggling_requests_are_refused() {
+    let p = TestPortal::start();
+    for (request, status) in [
+        ("GARBAGE\r\n\r\n", 400),
+        ("GET / HTTP/9.9\r\n\r\n", 505),
+        ("GET / HTTP/1.1\r\nBad Header: x\r\n\r\n", 400),
+        (
+            "POST /login HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+            400,
+        ),
+        (
+            "POST /login HTTP/1.1\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400,
+        ),
+        (
+            "POST /login HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+        ),
+        (
+            "POST /login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+            400,
+        ),
+        ("GET / HTTP/1.1\r\nExpect: magic\r\n\r\n", 417),
+    ] {
+        let r = raw(&p, request.as_bytes());
+        assert_eq!(r.status, status, "{request:?}: {}", r.head);
+        // Even refusals carry the security headers.
+        assert!(
+            r.head.contains("X-Content-Type-Options: nosniff"),
+            "{}",
+            r.head
+        );
+    }
+    // A chunked body over the limit is cut off with a 413 as soon as a chunk says so.
+    let r = raw(
+        &p,
+        b"POST /login HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n100001\r\n",
+    );
+    assert_eq!(r.status, 413);
+    assert!(healthy(&p));
+}
+
+#[test]
+fn keep_alive_pipelining_and_chunked_bodies_still_work() {
+    let p = TestPortal::start();
+    let mut s = connect(&p);
+    // Two requests in one write, answered in order on one connection.
+    s.write_all(
+        b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\nHEAD /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .unwrap();
+    let a = read_response(&mut s).unwrap();
+    assert_eq!(a.status, 200);
+    assert_eq!(a.body, br#"{"status":"ok"}"#);
+    let mut b = [0u8; 4096];
+    let mut head = Vec::new();
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut b[..1]).unwrap();
+        assert_eq!(n, 1);
+        head.push(b[0]);
+    }
+    assert!(String::from_utf8_lossy(&head).starts_with("HTTP/1.1 200"));
+    // A chunked sign-in form arrives whole (and is refused for its missing csrf field: 403).
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Transfer-Encoding: chunked\r\n\r\n5\r\nemail\r\n4\r\n=a%4\r\n1\r\n0\r\n0\r\n\r\n",
+    )
+    .unwrap();
+    assert_eq!(read_response(&mut s).unwrap().status, 403);
+    s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n").unwrap();
+    let last = read_response(&mut s).unwrap();
+    assert_eq!(last.status, 200);
+    assert!(last.head.contains("Connection: close"), "{}", last.head);
+    assert!(closed_by_server(&mut s));
+}
