@@ -6,6 +6,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use crate::support::TestPortal;
+use didport::domain::Role;
 
 // ---- a raw HTTP client, for requests no well-behaved client would send ----
 
@@ -312,4 +313,314 @@ fn keep_alive_pipelining_and_chunked_bodies_still_work() {
     assert_eq!(last.status, 200);
     assert!(last.head.contains("Connection: close"), "{}", last.head);
     assert!(closed_by_server(&mut s));
+}
+
+// ---- random query strings and form bodies against the real server ----
+
+/// Values that break naive code: SQL and HTML metacharacters, numbers at and past the integer
+/// limits, broken escapes, control characters and other scripts.
+const HOSTILE: &[&str] = &[
+    "'",
+    "\"",
+    ";",
+    "--",
+    "%",
+    "_",
+    "\\",
+    "' OR 1=1 --",
+    "\" OR \"\"=\"",
+    "1; DROP TABLE users; --",
+    "<script>alert(1)</script>",
+    "\"><img src=x onerror=alert(1)>",
+    "0",
+    "-1",
+    "1e9",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775808",
+    "18446744073709551616",
+    "4294967296",
+    "NaN",
+    "",
+    " ",
+    "\u{0}",
+    "\r\nSet-Cookie: x=1",
+    "%zz",
+    "é",
+    "٣٣٣",
+    "/\\evil.example",
+    "//evil.example",
+];
+
+const QUERY_KEYS: &[&str] = &[
+    "npa", "nxx", "state", "q", "match", "type", "page", "per_page", "status", "before", "report",
+    "next", "token", "PayerID", "plan", "v", "x",
+];
+
+/// Percent-encodes everything but the unreserved characters.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn hostile_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => proptest::sample::select(HOSTILE).prop_map(str::to_string),
+        1 => any::<String>(),
+        1 => "[0-9]{1,25}",
+        1 => "[a-zA-Z0-9 ()+.-]{0,20}",
+    ]
+}
+
+fn query() -> impl Strategy<Value = String> {
+    prop_oneof![
+        3 => proptest::collection::vec((proptest::sample::select(QUERY_KEYS), hostile_value()), 0..6)
+            .prop_map(|pairs| {
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", encode(v)))
+                    .collect::<Vec<_>>()
+                    .join("&")
+            }),
+        // Whatever a client can put in a request line, stray % and & included.
+        1 => "[!-~&&[^#]]{0,60}",
+    ]
+}
+
+use proptest::prelude::*;
+use proptest::test_runner::{Config as RunnerConfig, TestRunner};
+
+fn run_cases<S: Strategy>(
+    cases: u32,
+    strategy: S,
+    test: impl Fn(S::Value) -> Result<(), TestCaseError>,
+) {
+    let mut runner = TestRunner::new(RunnerConfig::with_cases(cases));
+    if let Err(e) = runner.run(&strategy, test) {
+        panic!("{e}");
+    }
+}
+
+fn cookie_header(c: &crate::support::Client) -> String {
+    c.cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[test]
+fn random_query_strings_never_cause_a_server_error() {
+    let p = TestPortal::start();
+    p.stock(&["2125550100", "8005550101"]);
+    let admin = p.signed_in("fuzz-admin@example.com", Role::Admin);
+    let admin_cookie = cookie_header(&admin);
+    const PATHS: &[&str] = &[
+        "/",
+        "/numbers",
+        "/api/v1/numbers",
+        "/numbers/2125550100",
+        "/numbers/%2B2125550100",
+        "/login",
+        "/signup",
+        "/password/forgot",
+        "/password/reset",
+        "/checkout/paypal/return",
+        "/checkout/paypal/cancel",
+        "/assets/style.css",
+        "/healthz",
+        "/my",
+        "/orders",
+        "/admin",
+        "/admin/orders",
+        "/admin/outbox",
+        "/admin/audit",
+        "/admin/numbers",
+        "/admin/plans",
+        "/admin/customers/1",
+    ];
+    let users = p.count("SELECT count(*) FROM users");
+    run_cases(
+        200,
+        (proptest::sample::select(PATHS), query(), any::<bool>()),
+        |(path, query, signed_in)| {
+            let cookie = if signed_in {
+                format!("Cookie: {admin_cookie}\r\n")
+            } else {
+                String::new()
+            };
+            let request = format!(
+                "GET {path}?{query} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{cookie}\r\n"
+            );
+            let r = raw(&p, request.as_bytes());
+            prop_assert!(
+                [200, 303, 304, 400, 404].contains(&r.status),
+                "GET {path}?{query} (signed in: {signed_in}) answered {}:\n{}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+            if path.starts_with("/api/") {
+                prop_assert!(
+                    r.head.contains("Content-Type: application/json"),
+                    "{}",
+                    r.head
+                );
+                let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+                prop_assert_eq!(r.status == 400, v.get("error").is_some());
+            }
+            Ok(())
+        },
+    );
+    assert_eq!(p.count("SELECT count(*) FROM users"), users);
+    assert_eq!(p.count("SELECT count(*) FROM numbers"), 2);
+}
+
+#[test]
+fn random_form_fields_never_cause_a_server_error() {
+    let p = TestPortal::start();
+    p.stock(&["2125550100"]);
+    let mut admin = p.signed_in("form-admin@example.com", Role::Admin);
+    admin.get("/admin/plans");
+    let csrf = admin.csrf.clone().unwrap();
+    let cookie = cookie_header(&admin);
+    const POSTS: &[&str] = &[
+        "/login",
+        "/signup",
+        "/password/forgot",
+        "/password/reset",
+        "/checkout",
+        "/admin/plans",
+        "/admin/plans/1",
+        "/admin/orders/1/status",
+        "/admin/customers/1",
+        "/admin/numbers/import",
+        "/admin/outbox/1/retry",
+        "/orders/1/record-payment",
+        "/orders/1/refund",
+        "/my/numbers/2125550100/settings",
+    ];
+    const FIELDS: &[&str] = &[
+        "email",
+        "password",
+        "name",
+        "next",
+        "token",
+        "number",
+        "plan",
+        "description",
+        "setup_cents",
+        "monthly_cents",
+        "active",
+        "status",
+        "telinta_customer",
+        "pin",
+        "forwarding",
+    ];
+    run_cases(
+        64,
+        (
+            proptest::sample::select(POSTS),
+            proptest::collection::vec((proptest::sample::select(FIELDS), hostile_value()), 0..6),
+            any::<bool>(),
+        ),
+        |(path, fields, multipart)| {
+            let (content_type, body) = if multipart {
+                let b = "hostile-boundary";
+                let mut body = String::new();
+                for (k, v) in fields
+                    .iter()
+                    .map(|(k, v)| (*k, v.as_str()))
+                    .chain([("csrf", csrf.as_str())])
+                {
+                    body.push_str(&format!(
+                        "--{b}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n"
+                    ));
+                }
+                body.push_str(&format!("--{b}--\r\n"));
+                (format!("multipart/form-data; boundary={b}"), body)
+            } else {
+                let mut pairs: Vec<String> = fields
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", encode(v)))
+                    .collect();
+                pairs.push(format!("csrf={csrf}"));
+                (
+                    "application/x-www-form-urlencoded".to_string(),
+                    pairs.join("&"),
+                )
+            };
+            let request = format!(
+                "POST {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\nCookie: {cookie}\r\n\
+                 Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let r = raw(&p, request.as_bytes());
+            prop_assert!(
+                r.status < 500,
+                "POST {path} {body:?} answered {}:\n{}",
+                r.status,
+                String::from_utf8_lossy(&r.body)
+            );
+            Ok(())
+        },
+    );
+    assert_eq!(
+        p.count("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"),
+        1
+    );
+}
+
+#[test]
+fn every_query_parameter_takes_every_hostile_value() {
+    let p = TestPortal::start();
+    p.stock(&["2125550100"]);
+    let admin = p.signed_in("table-admin@example.com", Role::Admin);
+    let cookie = format!("Cookie: {}\r\n", cookie_header(&admin));
+    let params: &[(&str, &[&str])] = &[
+        (
+            "/numbers",
+            &[
+                "npa", "nxx", "state", "q", "match", "type", "page", "per_page",
+            ],
+        ),
+        (
+            "/api/v1/numbers",
+            &[
+                "npa", "nxx", "state", "q", "match", "type", "page", "per_page",
+            ],
+        ),
+        ("/numbers/2125550100", &["plan"]),
+        ("/login", &["next"]),
+        ("/signup", &["next"]),
+        ("/password/reset", &["token"]),
+        ("/checkout/paypal/return", &["token", "PayerID"]),
+        ("/checkout/paypal/cancel", &["token"]),
+        ("/admin/orders", &["status", "q", "page"]),
+        ("/admin/outbox", &["status", "before"]),
+        ("/admin/numbers", &["report"]),
+        ("/assets/style.css", &["v"]),
+    ];
+    let mut failures = Vec::new();
+    for (path, keys) in params {
+        for key in *keys {
+            for value in HOSTILE {
+                let request = format!(
+                    "GET {path}?{key}={} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n{cookie}\r\n",
+                    encode(value)
+                );
+                let r = raw(&p, request.as_bytes());
+                if ![200, 303, 304, 400, 404].contains(&r.status) {
+                    failures.push(format!("{path}?{key}={value:?}: {}", r.status));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
