@@ -624,3 +624,244 @@ fn every_query_parameter_takes_every_hostile_value() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+// ---- SQL metacharacters ----
+
+/// Row counts of every table a request could damage.
+fn table_counts(p: &TestPortal) -> Vec<(String, i64)> {
+    [
+        "users", "sessions", "numbers", "plans", "orders", "outbox", "audit",
+    ]
+    .iter()
+    .map(|t| (t.to_string(), p.count(&format!("SELECT count(*) FROM {t}"))))
+    .collect()
+}
+
+fn integrity_ok(p: &TestPortal) -> bool {
+    p.count("SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'") == 1
+}
+
+/// The order ids listed on View Orders for a search.
+fn orders_found(admin: &mut crate::support::Client, q: &str) -> Vec<i64> {
+    let r = admin.get(&format!(
+        "/admin/orders?{}",
+        didport::http::encode_query(&[("q", q)])
+    ));
+    assert_eq!(r.status, 200, "q={q:?}: {}", r.body);
+    let doc = scraper::Html::parse_document(&r.body);
+    let rows = scraper::Selector::parse("tr[id^=order-]").unwrap();
+    let mut ids: Vec<i64> = doc
+        .select(&rows)
+        .filter_map(|e| e.value().id()?.strip_prefix("order-")?.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// A paid order of `number` with plan `plan` for a new customer `email`.
+fn paid_order(p: &TestPortal, email: &str, number: &str, plan: i64) -> i64 {
+    let user = p.add_user(email, Role::Customer);
+    p.stock(&[number]);
+    let services = p.services();
+    let id = didport::workflow::checkout::start(services, &user, number, &plan.to_string(), "t")
+        .unwrap();
+    let order = services
+        .store
+        .read(|tx| didport::store::orders::get(tx, id))
+        .unwrap()
+        .unwrap();
+    didport::workflow::payments::record_paid(services, &order, &user, None).unwrap();
+    id
+}
+
+#[test]
+fn sql_metacharacters_in_searches_are_plain_text() {
+    let p = TestPortal::start();
+    let plan = p.stock(&["2125550100"]);
+    let first_last = paid_order(&p, "first_last@example.com", "2125550201", plan);
+    let decoy = paid_order(&p, "firstxlast@example.com", "2125550202", plan);
+    let obrien = paid_order(&p, "o'brien@example.com", "2125550203", plan);
+    let percent = paid_order(&p, "100%real@example.com", "2125550204", plan);
+    let mut admin = p.signed_in("sql-admin@example.com", Role::Admin);
+    let before = table_counts(&p);
+
+    // View Orders searches the number or email for the text as typed: % and _ are letters.
+    assert_eq!(orders_found(&mut admin, "first_last"), vec![first_last]);
+    assert_eq!(orders_found(&mut admin, "_"), vec![first_last]);
+    assert_eq!(orders_found(&mut admin, "%"), vec![percent]);
+    assert_eq!(orders_found(&mut admin, "100%"), vec![percent]);
+    assert_eq!(orders_found(&mut admin, "o'brien"), vec![obrien]);
+    assert_eq!(orders_found(&mut admin, "firstxlast"), vec![decoy]);
+    assert_eq!(orders_found(&mut admin, "2125550202"), vec![decoy]);
+    for q in [
+        "' OR 1=1 --",
+        "\\",
+        "\"",
+        ";",
+        "--",
+        "' OR ''='",
+        "%' OR '1'='1",
+    ] {
+        assert_eq!(orders_found(&mut admin, q), Vec::<i64>::new(), "q={q:?}");
+    }
+    // An unknown status filter is a filter that matches nothing, not an error.
+    for s in ["' OR 1=1 --", "%", "_"] {
+        let r = admin.get(&format!(
+            "/admin/orders?{}",
+            didport::http::encode_query(&[("status", s)])
+        ));
+        assert_eq!(r.status, 200);
+        assert!(r.has("#no-orders"), "status={s:?}");
+    }
+
+    // The public search takes digits and letters only; anything else is a 400, never all rows.
+    let mut anon = p.client();
+    for v in ["' OR 1=1 --", "%", "_", "\\", ";", "--", "\"", "1' --"] {
+        for key in [
+            "q", "npa", "nxx", "state", "type", "match", "page", "per_page",
+        ] {
+            let path = format!(
+                "/api/v1/numbers?{}",
+                didport::http::encode_query(&[(key, v)])
+            );
+            let r = anon.get(&path);
+            assert_eq!(r.status, 400, "{path}: {}", r.body);
+            assert!(r.body.contains("\"error\""), "{path}");
+        }
+    }
+    assert_eq!(table_counts(&p), before);
+    assert!(integrity_ok(&p));
+}
+
+#[test]
+fn sql_metacharacters_in_forms_are_plain_text() {
+    let p = TestPortal::start();
+    let number = "2125550300";
+    p.stock(&[number]);
+    p.add_user("victim@example.com", Role::Customer);
+    let before = table_counts(&p);
+
+    // Sign-in: no metacharacter signs anybody in, and every attempt gets the same refusal.
+    let mut anon = p.client();
+    for (email, password) in [
+        ("' OR 1=1 --", "x"),
+        ("victim@example.com' --", "x"),
+        ("victim@example.com", "' OR '1'='1"),
+        ("\" OR \"\"=\"", "\" OR \"\"=\""),
+        ("%", "%"),
+        ("_@_._", "_"),
+        ("victim@example.com'; DELETE FROM users; --", "x"),
+    ] {
+        anon.get("/login");
+        let r = anon.post("/login", &[("email", email), ("password", password)]);
+        assert_eq!(r.status, 401, "{email:?} signed in: {}", r.location());
+        assert!(r.has("#login-error"), "{email:?}");
+        assert!(!anon.cookies.contains_key(didport::app::SESSION_COOKIE));
+    }
+    for email in ["' OR 1=1 --", "%@example.com", "victim@example.com' --"] {
+        anon.get("/password/forgot");
+        let r = anon.post("/password/forgot", &[("email", email)]);
+        assert!(r.status < 500, "{email:?}: {}", r.status);
+    }
+    // Sessions and audit rows of the failed attempts aside, nothing changed.
+    let after: Vec<(String, i64)> = table_counts(&p)
+        .into_iter()
+        .filter(|(t, _)| t != "audit")
+        .collect();
+    let expected: Vec<(String, i64)> = before
+        .iter()
+        .filter(|(t, _)| t != "audit")
+        .cloned()
+        .collect();
+    assert_eq!(after, expected);
+
+    // Sign-up with quotes in the address and SQL in the name: stored exactly, usable.
+    let name = "Robert'); DROP TABLE users; --";
+    let mut bobby = p.client();
+    bobby.get("/signup");
+    let r = bobby.post(
+        "/signup",
+        &[
+            ("email", "o'brien%_@example.com"),
+            ("name", name),
+            ("password", "a long enough password"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        p.count(
+            "SELECT count(*) FROM users WHERE email = 'o''brien%_@example.com' \
+             AND name = 'Robert''); DROP TABLE users; --'"
+        ),
+        1
+    );
+    let mut again = p.client();
+    again.login("o'brien%_@example.com", "a long enough password");
+    assert_eq!(again.get("/my").status, 200);
+
+    // Admin forms: plan text is stored as typed; numbers that are not numbers are refused.
+    let mut admin = p.signed_in("sql-forms@example.com", Role::Admin);
+    admin.get("/admin/plans");
+    let r = admin.post(
+        "/admin/plans",
+        &[
+            ("name", "'; DROP TABLE plans; --"),
+            ("description", "100% _off_ \\o/ \"quoted\""),
+            ("setup_cents", "0"),
+            ("monthly_cents", "100"),
+            ("active", "1"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        p.count(
+            "SELECT count(*) FROM plans WHERE name = '''; DROP TABLE plans; --' \
+             AND description = '100% _off_ \\o/ \"quoted\"'"
+        ),
+        1
+    );
+    for cents in ["1; DROP TABLE plans", "' OR 1=1 --", "100 --", "1e3"] {
+        admin.get("/admin/plans");
+        let r = admin.post(
+            "/admin/plans",
+            &[
+                ("name", "X"),
+                ("setup_cents", cents),
+                ("monthly_cents", "1"),
+            ],
+        );
+        assert_eq!(r.status, 400, "{cents:?}");
+    }
+    let bobby_id = p.count("SELECT id FROM users WHERE email LIKE 'o''brien%'");
+    for v in ["1; DROP TABLE users", "' OR 1=1 --", "1 OR 1=1"] {
+        admin.get(&format!("/admin/customers/{bobby_id}"));
+        let r = admin.post(
+            &format!("/admin/customers/{bobby_id}"),
+            &[("telinta_customer", v)],
+        );
+        assert_eq!(r.status, 400, "{v:?}");
+    }
+    for status in ["active'; --", "' OR 1=1 --", "%"] {
+        admin.get("/admin/orders");
+        let r = admin.post("/admin/orders/1/status", &[("status", status)]);
+        assert!(r.status < 500, "{status:?}");
+    }
+    // Checkout with SQL for a number or plan buys nothing.
+    bobby.get(&format!("/numbers/{number}"));
+    for (n, plan) in [
+        ("2125550300' --", "1"),
+        (number, "1 OR 1=1"),
+        (number, "' OR 1=1 --"),
+    ] {
+        let r = bobby.post("/checkout", &[("number", n), ("plan", plan)]);
+        assert!(
+            r.status >= 400 && r.status < 500,
+            "{n:?} {plan:?}: {}",
+            r.status
+        );
+    }
+    assert_eq!(p.count("SELECT count(*) FROM orders"), 0);
+    assert_eq!(p.count("SELECT count(*) FROM numbers"), 1);
+    assert_eq!(p.count("SELECT count(*) FROM users"), 3);
+    assert!(integrity_ok(&p));
+}
