@@ -865,3 +865,270 @@ fn sql_metacharacters_in_forms_are_plain_text() {
     assert_eq!(p.count("SELECT count(*) FROM users"), 3);
     assert!(integrity_ok(&p));
 }
+
+// ---- script payloads in everything that is shown ----
+
+const XSS: &[&str] = &[
+    "<script>alert(1)</script>",
+    "\"><img src=x onerror=alert(1)>",
+    "'><svg onload=alert(1)>",
+];
+
+/// What maud writes for a text: the four characters that matter in HTML escaped.
+fn escaped(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The page holds no markup from a payload: no element a payload could have opened.
+fn assert_no_markup(r: &crate::support::Resp, what: &str) {
+    let lower = r.body.to_ascii_lowercase();
+    for tag in ["<script", "<img", "<svg"] {
+        assert!(!lower.contains(tag), "{what}: {tag} in\n{}", r.body);
+    }
+    if r.status < 300 || r.status >= 400 {
+        let ct = r.header("content-type").unwrap_or("");
+        assert!(
+            ct.starts_with("text/html") || ct.starts_with("application/json"),
+            "{what}: {ct}"
+        );
+    }
+}
+
+/// The page shows `text`, escaped (and holds no payload markup at all).
+fn assert_shown_escaped(r: &crate::support::Resp, text: &str, what: &str) {
+    assert_no_markup(r, what);
+    assert!(
+        r.body.contains(&escaped(text)),
+        "{what}: {:?} not shown in\n{}",
+        escaped(text),
+        r.body
+    );
+}
+
+#[test]
+fn script_payloads_in_names_and_plans_come_back_escaped() {
+    let p = TestPortal::start();
+    let number = "2125550400";
+    p.stock(&[number]);
+    let mut admin = p.signed_in("xss-admin@example.com", Role::Admin);
+
+    // A customer's name, through the sign-up form.
+    let mut cust = p.client();
+    cust.get("/signup");
+    let r = cust.post(
+        "/signup",
+        &[
+            ("email", "xss-cust@example.com"),
+            ("name", XSS[0]),
+            ("password", "a long enough password"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let id = p.count("SELECT id FROM users WHERE email = 'xss-cust@example.com'");
+    let page = admin.get(&format!("/admin/customers/{id}"));
+    assert_shown_escaped(&page, XSS[0], "customer page");
+
+    // A refused sign-up shows what was typed, escaped, in its inputs.
+    let mut other = p.client();
+    other.get("/signup");
+    let r = other.post(
+        "/signup",
+        &[("email", XSS[1]), ("name", XSS[2]), ("password", "short")],
+    );
+    assert_eq!(r.status, 400);
+    assert_shown_escaped(&r, XSS[1], "refused sign-up (email)");
+    assert_shown_escaped(&r, XSS[2], "refused sign-up (name)");
+
+    // Plan name and description: the plans page, the flash after saving, the number page.
+    admin.get("/admin/plans");
+    let r = admin.post(
+        "/admin/plans",
+        &[
+            ("name", XSS[1]),
+            ("description", XSS[0]),
+            ("setup_cents", "100"),
+            ("monthly_cents", "200"),
+            ("active", "1"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let plans = admin.follow(r);
+    assert_shown_escaped(&plans, XSS[1], "plans page and flash");
+    assert_shown_escaped(&plans, XSS[0], "plans page (description)");
+    assert!(
+        plans.text("#flash").contains(XSS[1]),
+        "the flash names the plan"
+    );
+    let detail = cust.get(&format!("/numbers/{number}"));
+    assert_shown_escaped(&detail, XSS[1], "number page (plan)");
+    assert_shown_escaped(&detail, XSS[0], "number page (description)");
+
+    // An order with that plan, as the customer and the admin see it.
+    let plan = p.count("SELECT max(id) FROM plans");
+    cust.get(&format!("/numbers/{number}"));
+    let r = cust.post(
+        "/checkout",
+        &[("number", number), ("plan", &plan.to_string())],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let order = p.count("SELECT max(id) FROM orders");
+    let mine = cust.get(&format!("/orders/{order}"));
+    assert_eq!(mine.status, 200);
+    assert_no_markup(&mine, "the customer's order page");
+    for path in [
+        format!("/orders/{order}"),
+        "/admin/orders".to_string(),
+        "/admin/outbox".to_string(),
+        "/admin/audit".to_string(),
+    ] {
+        let r = admin.get(&path);
+        assert_eq!(r.status, 200, "{path}");
+        assert_no_markup(&r, &path);
+    }
+    let r = admin.get("/admin/orders");
+    assert_shown_escaped(&r, XSS[1], "View Orders (plan)");
+}
+
+#[test]
+fn script_payloads_in_csv_columns_come_back_escaped() {
+    let p = TestPortal::start();
+    let mut admin = p.signed_in("csv-xss@example.com", Role::Admin);
+    let csv = format!(
+        "number,state,rate_center,type\n\
+         2125550501,NY,{},\n\
+         2125550502,NY,\"{}\",\n\
+         2125550503,NY,{},\n\
+         {},NY,,\n\
+         2125550505,{},,\n\
+         2125550506,NY,,{}\n",
+        XSS[0],
+        XSS[1].replace('"', "\"\""),
+        XSS[2],
+        XSS[0],
+        XSS[2],
+        XSS[0]
+    );
+    admin.get("/admin/numbers");
+    let r = admin.post_file(
+        "/admin/numbers/import",
+        "file",
+        "<b>n</b>.csv",
+        csv.as_bytes(),
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let report = admin.follow(r);
+    assert_eq!(
+        report.attr("#import-report", "data-added").as_deref(),
+        Some("3")
+    );
+    assert_eq!(
+        report.attr("#import-report", "data-bad").as_deref(),
+        Some("3")
+    );
+    assert_shown_escaped(&report, XSS[0], "import report (number)");
+    assert_shown_escaped(&report, XSS[2], "import report (state)");
+    assert!(report.text("#problem-5").contains(XSS[0]));
+
+    // Rate centers on the search results, the number pages and in the JSON API.
+    let mut anon = p.client();
+    let results = anon.get("/numbers?npa=212");
+    assert_eq!(results.status, 200);
+    assert_no_markup(&results, "search results");
+    assert!(
+        results
+            .body
+            .contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+    );
+    assert!(results.body.contains("&quot;&gt;&lt;img"));
+    for n in ["2125550501", "2125550502", "2125550503"] {
+        let page = anon.get(&format!("/numbers/{n}"));
+        assert_eq!(page.status, 200);
+        assert_no_markup(&page, n);
+    }
+    let api = anon.get("/api/v1/numbers?npa=212");
+    assert_eq!(api.header("content-type"), Some("application/json"));
+    assert_eq!(api.header("x-content-type-options"), Some("nosniff"));
+    let v: serde_json::Value = serde_json::from_str(&api.body).unwrap();
+    let centers: Vec<&str> = v["numbers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n["rate_center"].as_str())
+        .collect();
+    assert!(
+        centers.contains(&XSS[1]),
+        "JSON carries the text as data: {centers:?}"
+    );
+    let inventory = admin.get("/admin/numbers");
+    assert_no_markup(&inventory, "inventory page");
+}
+
+#[test]
+fn script_payloads_in_search_and_sign_in_parameters_come_back_escaped() {
+    let p = TestPortal::start();
+    let mut c = p.client();
+    for x in XSS {
+        let q = didport::http::encode_query(&[("q", x), ("npa", x), ("state", x)]);
+        let r = c.get(&format!("/numbers?{q}"));
+        assert_eq!(r.status, 400);
+        assert_no_markup(&r, "search error");
+        assert!(
+            r.body.contains(&format!("value=\"{}\"", escaped(x))),
+            "{}",
+            r.body
+        );
+        let next = format!("/{x}");
+        let r = c.get(&format!(
+            "/login?{}",
+            didport::http::encode_query(&[("next", &next)])
+        ));
+        assert_eq!(r.status, 200);
+        assert_shown_escaped(&r, &next, "login next");
+    }
+}
+
+#[test]
+fn upstream_error_messages_come_back_escaped() {
+    use didport::integrations::telinta::Failure;
+    let mut s = crate::activation::setup(Some(1), true);
+    let order = crate::activation::paid_order(&s, "up-xss@example.com", "2125550601");
+    let code = format!("Server.{}", XSS[0]);
+    s.sim
+        .fail_once("DID/get_number_list", Failure::fault(&code, XSS[1]));
+    let page = crate::activation::set(&mut s, order, "active");
+    assert_shown_escaped(&page, XSS[0], "View Orders after a failed activation");
+    assert_shown_escaped(&page, XSS[1], "View Orders after a failed activation");
+    assert!(page.text(&format!("#error-{order}")).contains(XSS[1]));
+    assert!(page.text("#flash").contains(XSS[1]));
+    let outbox = s.admin.get("/admin/outbox");
+    assert_shown_escaped(&outbox, XSS[1], "outbox (activation_failed)");
+    let audit = s.admin.get("/admin/audit");
+    assert_no_markup(&audit, "audit");
+    // The admin's email is plain text: the message is in it as written, harmless there.
+    assert_eq!(
+        s.p.count(&format!(
+            "SELECT count(*) FROM outbox WHERE event = 'activation_failed' AND instr(body, '{}') > 0",
+            XSS[1]
+        )),
+        1
+    );
+
+    // A settings change that fails upstream: the customer's page and the admin's mail.
+    crate::activation::set(&mut s, order, "active");
+    let mut owner = s.p.client();
+    owner.login("up-xss@example.com", crate::support::PASSWORD);
+    s.sim
+        .fail_once("Account/update_account", Failure::fault(&code, XSS[2]));
+    owner.get("/my/numbers/2125550601");
+    let r = owner.post(
+        "/my/numbers/2125550601/settings",
+        &[("pin", "4821"), ("forwarding", "")],
+    );
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_no_markup(&r, "settings page after a failure");
+    let outbox = s.admin.get("/admin/outbox");
+    assert_shown_escaped(&outbox, XSS[2], "outbox (settings_change_failed)");
+}
