@@ -1132,3 +1132,67 @@ fn upstream_error_messages_come_back_escaped() {
     let outbox = s.admin.get("/admin/outbox");
     assert_shown_escaped(&outbox, XSS[2], "outbox (settings_change_failed)");
 }
+
+#[test]
+fn garbage_webhooks_are_refused_and_change_nothing() {
+    use didport::integrations::paypal::PayPalClient;
+    use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
+    let sim = PayPalSim::start(SimConfig::default()).unwrap();
+    let client = PayPalClient::new(sim.client_config()).unwrap();
+    let p = TestPortal::start_with(move |_, o| o.payments = Some(std::sync::Arc::new(client)));
+    let before = table_counts(&p);
+    const HEADERS: [&str; 5] = [
+        "PAYPAL-TRANSMISSION-ID",
+        "PAYPAL-TRANSMISSION-TIME",
+        "PAYPAL-TRANSMISSION-SIG",
+        "PAYPAL-CERT-URL",
+        "PAYPAL-AUTH-ALGO",
+    ];
+    let body = prop_oneof![
+        proptest::collection::vec(any::<u8>(), 0..200),
+        hostile_value().prop_map(String::into_bytes),
+        (
+            proptest::sample::select(vec![
+                "PAYMENT.CAPTURE.COMPLETED",
+                "PAYMENT.CAPTURE.DENIED",
+                "CHECKOUT.ORDER.APPROVED",
+            ]),
+            hostile_value(),
+            hostile_value(),
+        )
+            .prop_map(|(t, id, v)| {
+                serde_json::json!({"id": id, "event_type": t, "resource": {"id": v,
+                    "amount": {"currency_code": "USD", "value": v}, "custom_id": v}})
+                .to_string()
+                .into_bytes()
+            }),
+    ];
+    run_cases(
+        48,
+        (body, proptest::collection::vec(hostile_value(), 5)),
+        |(body, values)| {
+            let mut headers = String::new();
+            for (k, v) in HEADERS.iter().zip(&values) {
+                let v: String = v.chars().filter(|c| !c.is_control()).collect();
+                headers.push_str(&format!("{k}: {v}\r\n"));
+            }
+            let mut request = format!(
+                "POST /webhooks/paypal HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
+                 Content-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .into_bytes();
+            request.extend_from_slice(&body);
+            let r = raw(&p, &request);
+            prop_assert!(
+                r.status == 400 || r.status == 503,
+                "{} for {:?}",
+                r.status,
+                String::from_utf8_lossy(&body)
+            );
+            Ok(())
+        },
+    );
+    assert_eq!(p.count("SELECT count(*) FROM webhook_events"), 0);
+    assert_eq!(table_counts(&p), before);
+}
