@@ -44,21 +44,16 @@ impl Head {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether the client asked to close the connection after this request.
+    /// Whether the connection closes after this request: when the client asks, and always
+    /// for HTTP/1.0 (whose keep-alive would need a `Connection: keep-alive` answer).
     pub fn wants_close(&self) -> bool {
-        let tokens = |v: &str| {
-            v.split(',')
-                .map(|t| t.trim().to_ascii_lowercase())
-                .collect::<Vec<_>>()
-        };
-        let connection: Vec<String> = self
-            .headers
-            .iter()
-            .filter(|(k, _)| k == "connection")
-            .flat_map(|(_, v)| tokens(v))
-            .collect();
-        connection.iter().any(|t| t == "close")
-            || (self.minor == 0 && !connection.iter().any(|t| t == "keep-alive"))
+        self.minor == 0
+            || self
+                .headers
+                .iter()
+                .filter(|(k, _)| k == "connection")
+                .flat_map(|(_, v)| v.split(','))
+                .any(|t| t.trim().eq_ignore_ascii_case("close"))
     }
 
     pub fn expects_continue(&self) -> bool {
@@ -443,6 +438,10 @@ mod tests {
         assert!(!h.wants_close());
         let h = head("\r\nPOST http://example.com?a=1 HTTP/1.0\n\n").unwrap();
         assert_eq!(h.target, "/?a=1");
+        assert!(h.wants_close());
+        let h = head("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").unwrap();
+        assert!(h.wants_close());
+        let h = head("GET / HTTP/1.1\r\nConnection: TE, Close\r\n\r\n").unwrap();
         assert!(h.wants_close());
         for (bad, status) in [
             ("GET / HTTP/1.1\r\nX : y\r\n\r\n", 400),
