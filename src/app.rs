@@ -52,6 +52,8 @@ pub struct StartOptions {
     pub payments: Option<Arc<dyn crate::integrations::paypal::Payments>>,
     /// How often the mail sender looks for due messages without being woken.
     pub mail_poll: Duration,
+    /// Read timeouts and size limits of the HTTP server.
+    pub http: server::Limits,
 }
 
 impl StartOptions {
@@ -64,6 +66,7 @@ impl StartOptions {
             telinta: None,
             payments: None,
             mail_poll: Duration::from_secs(5),
+            http: server::Limits::default(),
         }
     }
 }
@@ -123,6 +126,7 @@ pub fn start_with_store(
         }),
         panic_page: Arc::new(move |id| pages::errors::incident(panic_cell.get(), id)),
         too_large_page: Arc::new(move || pages::errors::too_large(large_cell.get())),
+        limits: opts.http.clone(),
     })?;
     let addr = running.addr;
     let url = config.public_url(addr);

@@ -13,6 +13,8 @@ pub mod http;
 pub mod integrations;
 pub mod logging;
 pub mod pages;
+#[cfg(test)]
+mod proptest_json;
 pub mod secure;
 pub mod store;
 pub mod workflow;

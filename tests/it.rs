@@ -21,6 +21,8 @@ mod checkout;
 mod cli;
 #[path = "it/crash.rs"]
 mod crash;
+#[path = "it/hostile.rs"]
+mod hostile;
 #[path = "it/http_basics.rs"]
 mod http_basics;
 #[path = "it/mail.rs"]

@@ -99,4 +99,39 @@ mod tests {
         );
         assert!(check_row("2125551234", "", "", "mobile").is_err());
     }
+
+    use proptest::prelude::*;
+
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[0-9 ()+.-]{0,16}",
+            "[a-zA-Z ]{0,12}",
+            Just("local".to_string()),
+            Just("TollFree".to_string()),
+            Just("<script>alert(1)</script>".to_string()),
+            Just("' OR 1=1 --".to_string()),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any four cells give a checked row or a message, and a checked row keeps the rules.
+        #[test]
+        fn any_row_is_checked_without_panicking(
+            number in cell(), state in cell(), rc in cell(), kind in cell()
+        ) {
+            match check_row(&number, &state, &rc, &kind) {
+                Err(m) => prop_assert!(!m.is_empty()),
+                Ok(row) => {
+                    prop_assert_eq!(row.number.clone(), PhoneNumber::parse(&number).unwrap());
+                    prop_assert!(row.state.is_empty() || state_code(&row.state) == Some(row.state.as_str()));
+                    prop_assert!(row.rate_center.chars().count() <= 60);
+                    prop_assert!(!row.rate_center.chars().any(char::is_control));
+                    prop_assert_eq!(row.kind == NumberType::TollFree, row.number.is_toll_free());
+                }
+            }
+        }
+    }
 }

@@ -478,4 +478,125 @@ mod tests {
         assert!(matches(&s, "2125551234", "NY", NumberType::Local));
         assert!(!matches(&s, "2135551234", "NY", NumberType::Local));
     }
+
+    use proptest::prelude::*;
+
+    /// The phone keypad as printed on phones (ITU E.161).
+    fn reference_digit(c: char) -> Option<char> {
+        const KEYS: [(&str, char); 8] = [
+            ("ABC", '2'),
+            ("DEF", '3'),
+            ("GHI", '4'),
+            ("JKL", '5'),
+            ("MNO", '6'),
+            ("PQRS", '7'),
+            ("TUV", '8'),
+            ("WXYZ", '9'),
+        ];
+        if c.is_ascii_digit() {
+            return Some(c);
+        }
+        if !c.is_ascii_alphabetic() {
+            return None;
+        }
+        let up = c.to_ascii_uppercase();
+        KEYS.iter()
+            .find(|(letters, _)| letters.contains(up))
+            .map(|(_, d)| *d)
+    }
+
+    const KEYS: [&str; 9] = [
+        "npa", "nxx", "state", "type", "match", "q", "page", "per_page", "other",
+    ];
+
+    /// Values that are sometimes right and often hostile.
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[0-9]{0,12}",
+            "[2-9][0-9]{2}",
+            "[a-zA-Z0-9 ()+.-]{0,24}",
+            Just("starts".to_string()),
+            Just("ends".to_string()),
+            Just("contains".to_string()),
+            Just("local".to_string()),
+            Just("tollfree".to_string()),
+            Just("New York".to_string()),
+            Just("' OR 1=1 --".to_string()),
+            Just("4294967296".to_string()),
+            Just("-1".to_string()),
+        ]
+    }
+
+    fn params() -> impl Strategy<Value = HashMap<String, String>> {
+        proptest::collection::hash_map(
+            proptest::sample::select(KEYS.to_vec()).prop_map(str::to_string),
+            value(),
+            0..8,
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn keypad_digits_follow_the_printed_keypad(c in any::<char>()) {
+            prop_assert_eq!(keypad_digit(c), reference_digit(c), "{:?}", c);
+        }
+
+        #[test]
+        fn keypad_mapping_of_words_follows_the_keypad(s in "[a-zA-Z0-9 ().+-]{0,20}") {
+            let expected: String = s
+                .chars()
+                .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '+'))
+                .filter_map(reference_digit)
+                .collect();
+            prop_assert_eq!(to_keypad(&s), Ok(expected));
+        }
+
+        #[test]
+        fn keypad_refuses_what_a_keypad_cannot_type(s in any::<String>()) {
+            let typeable = s.chars().all(|c| {
+                matches!(c, ' ' | '-' | '.' | '(' | ')' | '+') || reference_digit(c).is_some()
+            });
+            prop_assert_eq!(to_keypad(&s).is_ok(), typeable, "{:?}", s);
+        }
+
+        /// Any parameters give a checked search or a list of problems, never a panic, and a
+        /// checked search stays within its bounds.
+        #[test]
+        fn parse_checks_any_parameters(p in params()) {
+            match parse(&p) {
+                Err(errors) => prop_assert!(!errors.is_empty()),
+                Ok(s) => {
+                    prop_assert!((1..=MAX_PAGE).contains(&s.page));
+                    prop_assert!((1..=MAX_PER_PAGE).contains(&s.per_page));
+                    if let Some((d, m)) = &s.pattern {
+                        prop_assert!(!d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()));
+                        let max = if *m == MatchMode::Starts && s.npa.is_some() { 7 } else { 10 };
+                        prop_assert!(d.len() <= max);
+                    }
+                    if let Some(prefix) = s.prefix() {
+                        prop_assert!(prefix.len() <= 10);
+                    }
+                    let _ = s.offset();
+                }
+            }
+        }
+
+        /// The link to another page asks the same search again.
+        #[test]
+        fn page_links_repeat_the_search(p in params(), page in 1u32..=MAX_PAGE) {
+            if let Ok(s) = parse(&p) {
+                let again: HashMap<String, String> = s
+                    .query_for_page(page)
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect();
+                let s2 = parse(&again);
+                prop_assert!(s2.is_ok(), "{:?} -> {:?}", again, s2);
+                prop_assert_eq!(s2.unwrap(), Search { page, ..s });
+            }
+        }
+    }
 }

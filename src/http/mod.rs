@@ -1,10 +1,11 @@
-//! Request and response values, the tiny_http server loop, cookies and static assets.
+//! Request and response values, the HTTP server, cookies and static assets.
 
 pub mod assets;
 pub mod cookies;
 pub mod multipart;
 pub mod ratelimit;
 pub mod server;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -92,18 +93,28 @@ pub fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            let hex = std::str::from_utf8(&b[i + 1..i + 3]).ok();
-            if let Some(v) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
+        // Two hex digits exactly: `u8::from_str_radix` alone would also take a sign (`%+1`).
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let (Some(hi), Some(lo)) = (hex_value(b[i + 1]), hex_value(b[i + 2]))
+        {
+            out.push(hi * 16 + lo);
+            i += 3;
+            continue;
         }
         out.push(b[i]);
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+fn hex_value(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
 }
 
 pub fn parse_form(bytes: &[u8]) -> HashMap<String, String> {
@@ -206,5 +217,72 @@ mod tests {
     fn query_encoding_round_trips() {
         let q = encode_query(&[("next", "/my?x=1&y=2")]);
         assert_eq!(parse_form(q.as_bytes()).get("next").unwrap(), "/my?x=1&y=2");
+    }
+
+    #[test]
+    fn percent_escapes_need_two_hex_digits() {
+        assert_eq!(percent_decode("%+1"), "%+1");
+        assert_eq!(percent_decode("%-1x"), "%-1x");
+        assert_eq!(percent_decode("a%2fb"), "a/b");
+    }
+
+    use proptest::prelude::*;
+
+    /// `%XX` with two hex digits is that byte; everything else stays as it is.
+    fn reference_decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::new();
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == b'%'
+                && i + 2 < b.len()
+                && b[i + 1].is_ascii_hexdigit()
+                && b[i + 2].is_ascii_hexdigit()
+            {
+                let hex = |c: u8| (c as char).to_digit(16).unwrap() as u8;
+                out.push(hex(b[i + 1]) * 16 + hex(b[i + 2]));
+                i += 3;
+            } else {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn percent_decoding_agrees_with_the_reference(s in "([%+a-fA-F0-9/ -]|%[0-9a-fA-F]{2}|\\PC){0,24}") {
+            prop_assert_eq!(percent_decode(&s), reference_decode(&s), "{:?}", s);
+        }
+
+        #[test]
+        fn form_decoding_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
+            let _ = parse_form(&bytes);
+            let r = Request {
+                method: Method::Post,
+                path: String::from_utf8_lossy(&bytes).into_owned(),
+                query: String::from_utf8_lossy(&bytes).into_owned(),
+                headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
+                body: bytes,
+                peer: IpAddr::from([127, 0, 0, 1]),
+            };
+            let _ = r.form();
+            let _ = r.query_params();
+            let _ = r.segments();
+        }
+
+        /// What a browser encodes comes back exactly, whatever the text.
+        #[test]
+        fn form_encoding_round_trips(
+            fields in proptest::collection::hash_map(any::<String>(), any::<String>(), 0..6)
+        ) {
+            let pairs: Vec<(&str, &str)> =
+                fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let encoded = encode_query(&pairs);
+            prop_assert_eq!(parse_form(encoded.as_bytes()), fields);
+        }
     }
 }

@@ -47,12 +47,38 @@ fn find(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
     None
 }
 
+/// Splits a header value at the `;` that are outside quotes: browsers send a field called
+/// `a;b` as `name="a;b"`.
+fn split_params(value: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut quoted = false;
+    for (i, c) in value.char_indices() {
+        match c {
+            '"' => quoted = !quoted,
+            ';' if !quoted => {
+                parts.push(&value[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&value[start..]);
+    parts
+}
+
+/// A parameter of a `Content-Disposition` value, its quotes removed. Backslashes are kept as
+/// they are: browsers percent-encode quotes in names, and old ones send Windows paths as
+/// file names.
 fn param(disposition: &str, name: &str) -> Option<String> {
-    disposition.split(';').skip(1).find_map(|p| {
+    split_params(disposition).into_iter().skip(1).find_map(|p| {
         let (k, v) = p.trim().split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case(name)
-            .then(|| v.trim().trim_matches('"').to_string())
+        let v = v.trim();
+        let v = match v.strip_prefix('"').and_then(|v| v.strip_suffix('"')) {
+            Some(inner) => inner,
+            None => v,
+        };
+        k.trim().eq_ignore_ascii_case(name).then(|| v.to_string())
     })
 }
 
@@ -122,6 +148,15 @@ mod tests {
     }
 
     #[test]
+    fn quoted_names_keep_their_semicolons() {
+        let body = b"--XyZ\r\nContent-Disposition: form-data; filename=\"x; name=csrf\"; name=\"file\"\r\n\r\nabc\r\n--XyZ\r\nContent-Disposition: form-data; name=\"a;b=c\"\r\n\r\n1\r\n--XyZ--\r\n";
+        let parts = parse(CT, body).unwrap();
+        assert_eq!(parts[0].name, "file");
+        assert_eq!(parts[0].filename.as_deref(), Some("x; name=csrf"));
+        assert_eq!(parts[1].name, "a;b=c");
+    }
+
+    #[test]
     fn refuses_broken_bodies() {
         assert!(parse("text/plain", b"").is_err());
         assert!(parse(CT, b"nothing here").is_err());
@@ -137,5 +172,94 @@ mod tests {
             boundary("multipart/form-data; boundary=\"q q\""),
             Some("q q".into())
         );
+    }
+
+    use proptest::prelude::*;
+
+    /// A field as a browser sends it: name, optional file name, raw bytes.
+    type Field = (String, Option<String>, Vec<u8>);
+
+    /// The body a browser builds (HTML's rules: `"` in names is sent as `%22`, line breaks as
+    /// `%0D%0A`, so names never hold them).
+    fn encode(boundary: &str, fields: &[Field]) -> Vec<u8> {
+        let mut body = Vec::new();
+        for (name, filename, data) in fields {
+            body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+            body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"").as_bytes(),
+            );
+            if let Some(f) = filename {
+                body.extend_from_slice(
+                    format!("; filename=\"{f}\"\r\nContent-Type: text/csv").as_bytes(),
+                );
+            }
+            body.extend_from_slice(b"\r\n\r\n");
+            body.extend_from_slice(data);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        body
+    }
+
+    fn field() -> impl Strategy<Value = Field> {
+        (
+            "[a-zA-Z0-9_ ;=.-]{1,16}",
+            proptest::option::of("[a-zA-Z0-9_ ;=.()-]{0,20}"),
+            proptest::collection::vec(any::<u8>(), 0..64),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_body_is_parsed_or_refused_without_panicking(
+            ct in prop_oneof![
+                any::<String>(),
+                Just(CT.to_string()),
+                "multipart/form-data; boundary=\\PC{0,80}",
+            ],
+            body in prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..300),
+                proptest::collection::vec(
+                    proptest::sample::select(vec![
+                        b"--XyZ".to_vec(), b"\r\n".to_vec(), b"--".to_vec(),
+                        b"Content-Disposition: form-data; name=\"a\"".to_vec(),
+                        b"; filename=\"f\"".to_vec(), b"x".to_vec(), vec![0xff],
+                    ]),
+                    0..24,
+                ).prop_map(|chunks| chunks.concat()),
+            ],
+        ) {
+            if let Ok(parts) = parse(&ct, &body) {
+                prop_assert!(parts.len() <= 101);
+                for p in parts {
+                    prop_assert!(p.data.len() <= body.len());
+                }
+            }
+        }
+
+        /// What a browser encodes comes back field by field.
+        #[test]
+        fn browser_bodies_round_trip(
+            boundary in "[A-Za-z0-9'()+_,./:=?-]{1,70}",
+            fields in proptest::collection::vec(field(), 1..6),
+        ) {
+            let delim = format!("\r\n--{boundary}");
+            prop_assume!(fields.iter().all(|(_, _, d)| {
+                !d.windows(delim.len()).any(|w| w == delim.as_bytes())
+                    && !d.starts_with(&delim.as_bytes()[2..])
+            }));
+            let body = encode(&boundary, &fields);
+            let ct = format!("multipart/form-data; boundary=\"{boundary}\"");
+            let parts = parse(&ct, &body);
+            prop_assert!(parts.is_ok(), "{:?}", parts);
+            let got: Vec<Field> = parts
+                .unwrap()
+                .into_iter()
+                .map(|p| (p.name, p.filename, p.data))
+                .collect();
+            prop_assert_eq!(got, fields);
+        }
     }
 }

@@ -45,12 +45,11 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
         .and_then(|p| p.parse::<i64>().ok())
         .filter(|p| *p >= 1)
         .unwrap_or(1);
-    let rows = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| purchased::admin_list(tx, status, search, PAGE + 1, (page_no - 1) * PAGE))
-    {
+    let rows = match ctx.app.services.store.read(|tx| {
+        // Saturating: a page number near i64::MAX would overflow (and panic) otherwise.
+        let offset = (page_no - 1).saturating_mul(PAGE);
+        purchased::admin_list(tx, status, search, PAGE + 1, offset)
+    }) {
         Ok(r) => r,
         Err(e) => return super::errors::internal(ctx, &e),
     };
@@ -130,7 +129,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                 }
                 nav.pager aria-label="Pages" {
                     @if page_no > 1 { a rel="prev" href=(link(page_no - 1)) { "← Newer" } }
-                    @if more { a rel="next" id="next-page" href=(link(page_no + 1)) { "Older →" } }
+                    @if more { a rel="next" id="next-page" href=(link(page_no.saturating_add(1))) { "Older →" } }
                 }
             }
         },

@@ -489,4 +489,69 @@ mod tests {
         assert_eq!(title_case("  new   york "), "New York");
         assert_eq!(title_case(""), "");
     }
+
+    use proptest::prelude::*;
+
+    fn row(number: &str) -> NumberRow {
+        NumberRow {
+            number: number.to_string(),
+            state: "NY".into(),
+            rate_center: String::new(),
+            kind: NumberType::Local,
+            availability: "available".into(),
+            source: "import".into(),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// The highlighted number is written as trusted markup, so it must be exactly the
+        /// formatted number with one `<mark>` around the digits the search matched.
+        #[test]
+        fn highlight_marks_exactly_the_matched_digits(
+            number in "[2-9][0-9]{2}[2-9][0-9]{6}",
+            start in 0usize..10,
+            len in 1usize..=10,
+            mode in 0usize..3,
+            with_npa in any::<bool>(),
+        ) {
+            let mode = [MatchMode::Starts, MatchMode::Contains, MatchMode::Ends][mode];
+            let digits: String = match mode {
+                MatchMode::Starts if with_npa => number[3..(3 + len.min(7))].to_string(),
+                MatchMode::Starts => number[..len].to_string(),
+                MatchMode::Ends => number[10 - len..].to_string(),
+                MatchMode::Contains => number[start.min(9)..(start.min(9) + len).min(10)].to_string(),
+            };
+            let mut q = std::collections::HashMap::new();
+            q.insert("q".to_string(), digits.clone());
+            q.insert("match".to_string(), mode.as_str().to_string());
+            if with_npa {
+                q.insert("npa".to_string(), number[..3].to_string());
+            }
+            let s = search::parse(&q).unwrap();
+            prop_assert!(search::matches(&s, &number, "NY", NumberType::Local));
+            let html = highlight(&row(&number), &s).into_string();
+            prop_assert_eq!(html.matches("<mark>").count(), 1, "{}", &html);
+            prop_assert_eq!(html.matches("</mark>").count(), 1, "{}", &html);
+            let plain = html.replace("<mark>", "").replace("</mark>", "");
+            prop_assert_eq!(plain, pretty(&number));
+            let marked: String = html
+                .split("<mark>")
+                .nth(1)
+                .and_then(|rest| rest.split("</mark>").next())
+                .unwrap_or("")
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
+            let found = number.find(&digits).unwrap_or(0);
+            let expected_at = match mode {
+                MatchMode::Starts if with_npa => 3,
+                MatchMode::Starts => 0,
+                MatchMode::Ends => 10 - digits.len(),
+                MatchMode::Contains => found,
+            };
+            prop_assert_eq!(marked, number[expected_at..expected_at + digits.len()].to_string());
+        }
+    }
 }

@@ -121,14 +121,22 @@ pub fn admin_list(
     limit: i64,
     offset: i64,
 ) -> Result<Vec<AdminRow>> {
-    let like = q.map(|v| format!("%{}%", v.replace(['%', '_'], "")));
+    // The text as typed: `%`, `_` and `\` are escaped, not dropped (`first_last@…` has one).
+    let like = q.map(|v| {
+        let escaped = v
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
     let mut stmt = tx.prepare_cached(
         "SELECT o.id, u.email, u.id, o.number, o.plan_name, o.amount_cents, o.currency,
                 o.payment_status, p.status, p.last_error, o.created_at, o.paid_at
          FROM orders o JOIN users u ON u.id = o.user_id
          LEFT JOIN purchased_numbers p ON p.order_id = o.id
          WHERE (?1 IS NULL OR p.status = ?1 OR o.payment_status = ?1)
-           AND (?2 IS NULL OR CAST(o.number AS TEXT) LIKE ?2 OR u.email LIKE ?2)
+           AND (?2 IS NULL OR CAST(o.number AS TEXT) LIKE ?2 ESCAPE '\\'
+                OR u.email LIKE ?2 ESCAPE '\\')
          ORDER BY o.id DESC LIMIT ?3 OFFSET ?4",
     )?;
     let rows = stmt.query_map(params![status, like, limit, offset], |r| {

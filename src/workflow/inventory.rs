@@ -90,19 +90,16 @@ pub fn import_csv(
     now: i64,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<ImportReport, ImportError> {
+    // Fields are trimmed here rather than by the reader, so a row's line breaks can be counted.
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(input);
+        .from_reader(LineIndex::new(input));
     let headers = rdr
         .headers()
         .map_err(|e| ImportError::BadFile(format!("the file cannot be read as CSV: {e}")))?
         .clone();
-    let find = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim_start_matches('\u{feff}').eq_ignore_ascii_case(name))
-    };
+    let header_name = |h: &str| h.trim_start_matches('\u{feff}').trim().to_ascii_lowercase();
+    let find = |name: &str| headers.iter().position(|h| header_name(h) == name);
     let Some(col_number) = find("number") else {
         return Err(ImportError::BadFile(
             "the first line must be a header naming the columns, with a column called \"number\" \
@@ -114,7 +111,7 @@ pub fn import_csv(
     let mut report = ImportReport {
         ignored_columns: headers
             .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').to_ascii_lowercase())
+            .map(header_name)
             .filter(|h| !["number", "state", "rate_center", "type"].contains(&h.as_str()))
             .collect(),
         ..ImportReport::default()
@@ -133,19 +130,31 @@ pub fn import_csv(
                         "reading the file failed: {e}"
                     )));
                 }
-                let line = e.position().map_or(0, |p| p.line());
-                bad(&mut report, line, format!("unreadable: {e}"));
+                let line = rdr.get_ref().line_before(rdr.position().byte());
+                let why = match e.kind() {
+                    csv::ErrorKind::Utf8 { err, .. } => format!(
+                        "field {} is not UTF-8 text; save the file as UTF-8",
+                        err.field() + 1
+                    ),
+                    _ => format!("unreadable: {e}"),
+                };
+                bad(&mut report, line, why);
                 continue;
             }
         };
         if !more {
             break;
         }
-        let line = record.position().map_or(0, |p| p.line());
-        if record.iter().all(str::is_empty) {
+        // The line where the row starts, as an editor numbers it: the csv crate's own count
+        // is off after CRLF line ends and skipped blank lines.
+        let end_line = rdr.get_ref().line_before(rdr.position().byte());
+        let line = end_line.saturating_sub(line_breaks(&record));
+        let end = rdr.position().byte();
+        rdr.get_mut().forget_before(end);
+        if record.iter().all(|f| f.trim().is_empty()) {
             continue; // blank lines are not errors
         }
-        let get = |c: Option<usize>| c.and_then(|i| record.get(i)).unwrap_or("");
+        let get = |c: Option<usize>| c.and_then(|i| record.get(i)).unwrap_or("").trim();
         match check_row(
             get(Some(col_number)),
             get(col_state),
@@ -185,6 +194,84 @@ pub fn import_csv(
     }
     report.problems.sort_by_key(|(l, _)| *l);
     Ok(report)
+}
+
+/// Passes a file through to the CSV reader while noting where its lines start (after `\n`,
+/// `\r\n` or a lone `\r`), so rows can be reported by the line numbers an editor shows.
+struct LineIndex<R> {
+    inner: R,
+    /// Bytes read so far.
+    offset: u64,
+    /// Offsets where a line starts (after the first), still needed.
+    starts: std::collections::VecDeque<u64>,
+    /// Lines known to start before every offset in `starts`.
+    forgotten: u64,
+    /// Offset just after the last `\r`, to join `\r\n` across reads.
+    after_cr: Option<u64>,
+}
+
+impl<R: Read> LineIndex<R> {
+    fn new(inner: R) -> Self {
+        LineIndex {
+            inner,
+            offset: 0,
+            starts: std::collections::VecDeque::new(),
+            forgotten: 0,
+            after_cr: None,
+        }
+    }
+
+    /// The line (from 1) of the byte just before offset `end`: the last line of a row the
+    /// reader finished at `end`.
+    fn line_before(&self, end: u64) -> u64 {
+        let at = end.saturating_sub(1);
+        let later = self.starts.iter().take_while(|&&s| s <= at).count() as u64;
+        1 + self.forgotten + later
+    }
+
+    /// Drops what is no longer needed once the reader is at `end`.
+    fn forget_before(&mut self, end: u64) {
+        let at = end.saturating_sub(1);
+        while self.starts.front().is_some_and(|&s| s <= at) {
+            self.starts.pop_front();
+            self.forgotten += 1;
+        }
+    }
+}
+
+impl<R: Read> Read for LineIndex<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, b) in buf.iter().take(n).enumerate() {
+            let at = self.offset + i as u64;
+            match b {
+                b'\n' if self.after_cr == Some(at) => {
+                    // `\r\n`: one line break, the line starts after the `\n`.
+                    if let Some(last) = self.starts.back_mut() {
+                        *last = at + 1;
+                    }
+                }
+                b'\n' => self.starts.push_back(at + 1),
+                b'\r' => {
+                    self.starts.push_back(at + 1);
+                    self.after_cr = Some(at + 1);
+                }
+                _ => {}
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
+}
+
+/// Line breaks inside a row's fields (a quoted field may span lines).
+fn line_breaks(record: &csv::StringRecord) -> u64 {
+    record
+        .iter()
+        .map(|f| {
+            (f.matches('\n').count() + f.matches('\r').count() - f.matches("\r\n").count()) as u64
+        })
+        .sum()
 }
 
 fn state_index(code: &str) -> u8 {
@@ -364,4 +451,256 @@ pub fn sync(s: &super::Services, actor: &str) -> Result<SyncReport, SyncError> {
         report.removed
     );
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PhoneNumber;
+    use proptest::prelude::*;
+
+    /// One line of a generated file and what the importer must make of it.
+    #[derive(Debug, Clone)]
+    enum Line {
+        Good {
+            number: String,
+            written: String,
+            state: &'static str,
+            rate_center: String,
+            kind: &'static str,
+        },
+        Bad([String; 4]),
+        Blank(String),
+    }
+
+    const COLUMNS: [&str; 4] = ["number", "state", "rate_center", "type"];
+
+    fn good() -> impl Strategy<Value = Line> {
+        (
+            proptest::sample::select(vec!["212", "646", "800", "917"]),
+            0u16..40,
+            0usize..4,
+            proptest::sample::select(vec!["", "NY", "ny", "New York", "CA"]),
+            prop_oneof![
+                Just(String::new()),
+                "[A-Z ]{1,20}",
+                Just("NEW YORK, NY".to_string()),
+                Just("<script>alert(1)</script>".to_string()),
+                Just("\"><img src=x onerror=alert(1)>".to_string()),
+                Just("O'HARE; DROP TABLE numbers --".to_string()),
+            ],
+            any::<bool>(),
+        )
+            .prop_map(|(npa, line, style, state, rc, typed)| {
+                let number = format!("{npa}555{line:04}");
+                let written = match style {
+                    0 => number.clone(),
+                    1 => format!("1{number}"),
+                    2 => format!("+1 ({npa}) 555-{line:04}"),
+                    _ => format!("{npa}.555.{line:04}"),
+                };
+                let kind = match (typed, npa == "800") {
+                    (false, _) => "",
+                    (true, true) => "tollfree",
+                    (true, false) => "local",
+                };
+                let state = match state {
+                    "ny" | "New York" => "NY",
+                    s => s,
+                };
+                Line::Good {
+                    number,
+                    written,
+                    state,
+                    rate_center: rc.trim().to_string(),
+                    kind,
+                }
+            })
+    }
+
+    fn bad() -> impl Strategy<Value = Line> {
+        prop_oneof![
+            "[0-9]{0,9}|[a-z]{1,10}|\\+2125550000|0125550000".prop_map(|n| [
+                n,
+                String::new(),
+                String::new(),
+                String::new()
+            ]),
+            Just([
+                "2125550001".into(),
+                "ZZ".into(),
+                String::new(),
+                String::new()
+            ]),
+            Just([
+                "2125550002".into(),
+                String::new(),
+                String::new(),
+                "mobile".into()
+            ]),
+            Just([
+                "2125550003".into(),
+                String::new(),
+                String::new(),
+                "tollfree".into()
+            ]),
+            Just([
+                "2125550004".into(),
+                String::new(),
+                "X".repeat(61),
+                String::new()
+            ]),
+            Just([
+                "' OR 1=1 --".into(),
+                String::new(),
+                String::new(),
+                String::new()
+            ]),
+        ]
+        .prop_map(Line::Bad)
+    }
+
+    fn line() -> impl Strategy<Value = Line> {
+        prop_oneof![
+            6 => good(),
+            3 => bad(),
+            1 => proptest::sample::select(vec!["", ",,,", " , ,"]).prop_map(|s| Line::Blank(s.to_string())),
+        ]
+    }
+
+    /// A CSV field, quoted when it has to be (and sometimes when it does not).
+    fn field(v: &str, quote: bool) -> String {
+        if quote || v.contains([',', '"', '\n', '\r']) {
+            format!("\"{}\"", v.replace('"', "\"\""))
+        } else {
+            v.to_string()
+        }
+    }
+
+    fn file(lines: &[Line], order: &[usize], quote: bool, bom: bool) -> String {
+        let mut out = String::new();
+        if bom {
+            out.push('\u{feff}');
+        }
+        let header: Vec<&str> = order.iter().map(|&i| COLUMNS[i]).collect();
+        out.push_str(&header.join(","));
+        out.push_str(",notes\r\n");
+        for l in lines {
+            let cells: [String; 4] = match l {
+                Line::Good {
+                    written,
+                    state,
+                    rate_center,
+                    kind,
+                    ..
+                } => [
+                    written.clone(),
+                    state.to_string(),
+                    rate_center.clone(),
+                    kind.to_string(),
+                ],
+                Line::Bad(cells) => cells.clone(),
+                Line::Blank(raw) => {
+                    out.push_str(raw);
+                    out.push('\n');
+                    continue;
+                }
+            };
+            let row: Vec<String> = order.iter().map(|&i| field(&cells[i], quote)).collect();
+            out.push_str(&row.join(","));
+            out.push_str(",\"a note, with a comma\"\n");
+        }
+        out
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The importer reports exactly the bad rows by line number, imports exactly the good
+        /// ones (the last row of a number wins), and skips blank lines.
+        #[test]
+        fn import_matches_the_model(
+            lines in proptest::collection::vec(line(), 0..40),
+            order in Just(vec![0usize, 1, 2, 3]).prop_shuffle(),
+            quote in any::<bool>(),
+            bom in any::<bool>(),
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = Store::open(&dir.path().join("db"), 2).unwrap();
+            let text = file(&lines, &order, quote, bom);
+            let report = import_csv(&store, text.as_bytes(), 0, &mut |_| {}).unwrap();
+
+            let bad_lines: Vec<u64> = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| matches!(l, Line::Bad(_)))
+                .map(|(i, _)| i as u64 + 2)
+                .collect();
+            let got_lines: Vec<u64> = report.problems.iter().map(|(l, _)| *l).collect();
+            prop_assert_eq!(got_lines, bad_lines.clone(), "{}", text);
+            prop_assert_eq!(report.bad, bad_lines.len() as u64);
+            prop_assert_eq!(report.ignored_columns.clone(), vec!["notes".to_string()]);
+
+            let mut expected: std::collections::BTreeMap<String, (&str, String, &str)> =
+                Default::default();
+            for l in &lines {
+                if let Line::Good { number, state, rate_center, .. } = l {
+                    let kind = if number.starts_with("800") { "tollfree" } else { "local" };
+                    expected.insert(number.clone(), (state, rate_center.clone(), kind));
+                }
+            }
+            prop_assert_eq!(report.added, expected.len() as u64);
+            let counts = store.read(crate::store::numbers::counts).unwrap();
+            prop_assert_eq!(counts.available, expected.len() as i64);
+            for (number, (state, rc, kind)) in &expected {
+                let n = PhoneNumber::parse(number).unwrap();
+                let row = store.read(|tx| crate::store::numbers::get(tx, &n)).unwrap();
+                prop_assert!(row.is_some(), "{} missing", number);
+                let row = row.unwrap();
+                prop_assert_eq!(&row.state, state);
+                prop_assert_eq!(&row.rate_center, rc);
+                prop_assert_eq!(row.kind.as_str(), *kind);
+            }
+        }
+    }
+
+    #[test]
+    fn bad_rows_are_reported_by_the_lines_an_editor_shows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 2).unwrap();
+        let cases: [(&str, &[u64]); 5] = [
+            ("number\r\nx\r\n2125550100\r\ny\r\n", &[2, 4]),
+            ("number\n2125550100\n\n\ny\n", &[5]),
+            ("number\r\n\r\nx\r\n", &[3]),
+            ("number\rx\r2125550100\ry\r", &[2, 4]),
+            (
+                "number,rate_center\n2125550100,\"two\nlines\"\nx,\"a\r\nb\"\ny\n",
+                &[2, 4, 6],
+            ),
+        ];
+        for (text, lines) in cases {
+            let report = import_csv(&store, text.as_bytes(), 0, &mut |_| {}).unwrap();
+            let got: Vec<u64> = report.problems.iter().map(|(l, _)| *l).collect();
+            assert_eq!(got, lines, "{text:?}: {:?}", report.problems);
+        }
+        let report =
+            import_csv(&store, &b"number\n\xff\n2125550100\n"[..], 0, &mut |_| {}).unwrap();
+        assert_eq!(report.problems.len(), 1);
+        assert_eq!(report.problems[0].0, 2);
+        assert!(
+            report.problems[0].1.contains("UTF-8"),
+            "{:?}",
+            report.problems
+        );
+    }
+
+    #[test]
+    fn a_file_without_a_number_column_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 2).unwrap();
+        for text in ["", "state,type\nNY,local\n", "\u{feff}"] {
+            let r = import_csv(&store, text.as_bytes(), 0, &mut |_| {});
+            assert!(matches!(r, Err(ImportError::BadFile(_))), "{text:?}");
+        }
+    }
 }

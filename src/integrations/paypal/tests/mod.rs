@@ -5,6 +5,7 @@
 //! refunds are in `refunds.rs`.
 
 mod capture;
+mod garbage;
 mod refunds;
 mod webhooks;
 

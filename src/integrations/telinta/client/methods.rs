@@ -340,3 +340,87 @@ impl Telinta for TelintaClient {
         }
     }
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::proptest_json::{any_json, object_with};
+    use proptest::prelude::*;
+
+    const DID_KEYS: &[&str] = &[
+        "number",
+        "i_did_number",
+        "i_customer",
+        "i_do_batch",
+        "owner_batch_name",
+        "frozen",
+        "is_used",
+        "description",
+    ];
+    const CUSTOMER_KEYS: &[&str] = &[
+        "i_customer",
+        "name",
+        "i_parent",
+        "iso_4217",
+        "bill_status",
+        "blocked",
+        "i_do_batch",
+    ];
+    const ACCOUNT_KEYS: &[&str] = &[
+        "id",
+        "i_account",
+        "i_customer",
+        "i_product",
+        "billing_model",
+        "follow_me_enabled",
+        "blocked",
+        "bill_status",
+        "h323_password",
+        "login",
+        "password",
+    ];
+    const FOLLOW_ME_KEYS: &[&str] = &[
+        "i_follow_me_number",
+        "redirect_number",
+        "name",
+        "timeout",
+        "active",
+        "period",
+    ];
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Wrong-typed members give an error or a value, never a panic; what is read keeps
+        /// the portal's 10-digit form when the wire form was `"1"` + 10 digits.
+        #[test]
+        fn number_entries_of_any_shape(m in object_with(DID_KEYS), v in any_json()) {
+            let _ = parse_did("DID/get_number_list", &v);
+            if let Ok(d) = parse_did("DID/get_number_list", &Value::Object(m.clone())) {
+                let wire = non_empty(m.get("number")).unwrap();
+                prop_assert_eq!(d.number, from_wire_number(&wire));
+                prop_assert_eq!(Some(d.i_did_number), int(m.get("i_did_number")));
+            }
+        }
+
+        #[test]
+        fn customers_of_any_shape(m in object_with(CUSTOMER_KEYS)) {
+            if let Ok(c) = parse_customer("Customer/get_customer_info", &m) {
+                prop_assert_eq!(Some(c.i_customer), int(m.get("i_customer")));
+            }
+        }
+
+        #[test]
+        fn accounts_of_any_shape(m in object_with(ACCOUNT_KEYS)) {
+            if let Ok(a) = parse_account("Account/get_account_info", &m) {
+                prop_assert_eq!(Some(a.i_account), int(m.get("i_account")));
+            }
+        }
+
+        #[test]
+        fn follow_me_numbers_of_any_shape(m in object_with(FOLLOW_ME_KEYS), v in any_json()) {
+            let _ = parse_follow_me_number("Account/get_account_followme", &v);
+            let _ = parse_follow_me_number("Account/get_account_followme", &Value::Object(m));
+        }
+    }
+}

@@ -371,3 +371,61 @@ pub fn random_service_password() -> std::io::Result<String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use crate::proptest_json::{any_json, object_with, reply_bytes};
+    use proptest::prelude::*;
+
+    const REPLY_KEYS: &[&str] = &[
+        "faultcode",
+        "faultstring",
+        "session_id",
+        "number_list",
+        "success",
+        "i_did_number",
+    ];
+
+    /// An error's text goes on pages, into emails and log lines: one line, bounded.
+    fn check_error_text(e: &Error) -> Result<(), TestCaseError> {
+        let text = e.to_string();
+        prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
+        prop_assert!(text.chars().count() < 700, "{}", text.len());
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Garbage, truncated or wrong-typed JSON is an error value, never a panic.
+        #[test]
+        fn any_reply_is_interpreted_without_panicking(
+            status in prop_oneof![Just(200u16), Just(500u16), 100u16..600],
+            body in reply_bytes(REPLY_KEYS),
+        ) {
+            match interpret("DID/get_number_list", status, &body) {
+                Ok(m) => {
+                    prop_assert_eq!(status, 200);
+                    prop_assert_eq!(
+                        serde_json::from_slice::<Value>(&body).ok(),
+                        Some(Value::Object(m))
+                    );
+                }
+                Err(e) => check_error_text(&e)?,
+            }
+        }
+
+        #[test]
+        fn reply_helpers_take_any_shape(m in object_with(REPLY_KEYS), v in any_json()) {
+            let _ = expect_success("x", &m);
+            if let Err(e) = required_int("x", &m, "i_did_number") {
+                check_error_text(&e)?;
+            }
+            if let Ok(items) = list("x", &m, "number_list") {
+                prop_assert_eq!(Some(items), m.get("number_list").and_then(Value::as_array));
+            }
+            let _ = (flag(Some(&v)), int(Some(&v)), text(Some(&v)), non_empty(Some(&v)));
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! simulator's wire format with raw requests.
 
 mod client;
+mod garbage;
 mod inventory;
 mod sim_wire;
 
