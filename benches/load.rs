@@ -62,13 +62,17 @@ impl Drop for Server {
     }
 }
 
-fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
+/// Resident memory of a process now and at its peak (VmRSS, VmHWM), in KiB.
+fn rss_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let get = |key: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(key))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            .unwrap_or(0)
+    };
+    (get("VmRSS:"), get("VmHWM:"))
 }
 
 fn load_average() -> String {
@@ -303,7 +307,7 @@ fn main() {
     let elapsed = started.elapsed().as_secs_f64();
     let load_after = load_average();
     settle_webhooks(&paypal);
-    let peak_kib = peak_rss_kib(pid);
+    let (rss_kib, peak_kib) = rss_kib(pid);
     let _ = server.child.kill();
     let _ = server.child.wait();
     drop(server);
@@ -369,8 +373,9 @@ fn main() {
         .collect();
     println!("slowest requests: {}", slowest.join("; "));
     println!(
-        "server peak memory (VmHWM): {:.1} MiB",
-        peak_kib as f64 / 1024.0
+        "server memory: peak {:.1} MiB (VmHWM), {:.1} MiB resident at the end",
+        peak_kib as f64 / 1024.0,
+        rss_kib as f64 / 1024.0
     );
 
     let errors = seen.errors.len() + refused_webhooks.len() + server_log.server_errors.len();
@@ -382,14 +387,21 @@ fn main() {
         refused_webhooks.len(),
         server_log.server_errors.len()
     );
+    // The first few distinct errors, each with how often it happened.
+    let mut distinct: Vec<(&String, usize)> = Vec::new();
     for e in seen
         .errors
         .iter()
         .chain(&refused_webhooks)
         .chain(&server_log.server_errors)
-        .take(8)
     {
-        println!("  {e}");
+        match distinct.iter_mut().find(|(d, _)| *d == e) {
+            Some((_, n)) => *n += 1,
+            None => distinct.push((e, 1)),
+        }
+    }
+    for (e, n) in distinct.iter().take(8) {
+        println!("  {n} × {e}");
     }
     for e in server_log.errors.iter().take(8) {
         println!("  log: {e}");
