@@ -206,3 +206,57 @@ fn trusted_proxy_address_is_used_only_when_configured() {
         1
     );
 }
+
+/// A burst of new keep-alive connections is answered while all of them stay open. tiny_http's
+/// connection pool used to queue some of them behind threads that were already taken, and
+/// those waited unanswered until another connection closed (for ever, here). The read
+/// timeout only tells a hang from an answer.
+#[test]
+fn a_burst_of_kept_alive_connections_is_answered() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::sync::Barrier;
+
+    let p = TestPortal::start();
+    let addr = p.url.trim_start_matches("http://").to_string();
+    const CONNECTIONS: usize = 64;
+    for round in 0..4 {
+        let connected = Barrier::new(CONNECTIONS);
+        let answered = Barrier::new(CONNECTIONS);
+        let unanswered: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..CONNECTIONS)
+                .map(|_| {
+                    let (addr, connected, answered) = (&addr, &connected, &answered);
+                    s.spawn(move || {
+                        connected.wait();
+                        let mut conn = TcpStream::connect(addr.as_str()).unwrap();
+                        conn.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+                            .unwrap();
+                        conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+                            .unwrap();
+                        let mut got = Vec::new();
+                        let mut buf = [0u8; 4096];
+                        let complete = loop {
+                            if String::from_utf8_lossy(&got).contains("\"ok\"") {
+                                break true;
+                            }
+                            match conn.read(&mut buf) {
+                                Ok(0) | Err(_) => break false,
+                                Ok(n) => got.extend_from_slice(&buf[..n]),
+                            }
+                        };
+                        // Every connection stays open until all have their answer.
+                        answered.wait();
+                        !complete
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let stuck = unanswered.iter().filter(|u| **u).count();
+        assert_eq!(
+            stuck, 0,
+            "round {round}: {stuck} of {CONNECTIONS} connections got no answer"
+        );
+    }
+}

@@ -271,22 +271,41 @@ fn handle(shared: &Arc<Shared>, mut rq: tiny_http::Request) {
     if let Some(d) = reply.delay {
         thread::sleep(d);
     }
-    let mut response = tiny_http::Response::from_string(reply.body).with_status_code(reply.status);
-    let mut headers = vec![
-        ("Content-Type", reply.content_type.to_string()),
-        ("Paypal-Debug-Id", reply.debug_id),
-        ("Cache-Control", "no-store".to_string()),
-    ];
-    if let Some(loc) = reply.location {
-        headers.push(("Location", loc));
-    }
-    for (k, v) in headers {
-        if let Ok(h) = tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()) {
-            response = response.with_header(h);
-        }
-    }
     // The client may have given up (timeouts); nothing to do about that.
-    let _ = rq.respond(response);
+    let _ = write_reply(&mut rq.into_writer(), &reply);
+}
+
+/// The whole answer (status line, headers, body) in one buffer.
+fn encode(reply: &Reply) -> Vec<u8> {
+    let reason = tiny_http::StatusCode(reply.status).default_reason_phrase();
+    let mut head = format!(
+        "HTTP/1.1 {} {reason}\r\nContent-Type: {}\r\nPaypal-Debug-Id: {}\r\n\
+         Cache-Control: no-store\r\nContent-Length: {}\r\n",
+        reply.status,
+        reply.content_type,
+        reply.debug_id,
+        reply.body.len()
+    );
+    if let Some(loc) = reply
+        .location
+        .as_deref()
+        .filter(|l| !l.contains(['\r', '\n']))
+    {
+        head.push_str(&format!("Location: {loc}\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut out = head.into_bytes();
+    out.extend_from_slice(reply.body.as_bytes());
+    out
+}
+
+/// Writes the answer with one `write`. tiny_http's own `respond` buffers 1 KiB, so a larger
+/// answer (an order with its capture) left in two writes; with Nagle here and delayed ACKs at
+/// the client, that held every such answer back ~40 ms on loopback, which made captures look
+/// 40 ms slower than the portal is. The Telinta simulator writes its answers the same way.
+fn write_reply(w: &mut dyn std::io::Write, reply: &Reply) -> std::io::Result<()> {
+    w.write_all(&encode(reply))?;
+    w.flush()
 }
 
 fn read_request(rq: &mut tiny_http::Request) -> Result<Req, Reply> {
@@ -443,4 +462,44 @@ fn token(st: &mut State, req: &Req) -> Reply {
             "nonce": format!("fake-nonce-{}", st.token_seq),
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Counts the `write` calls it is given.
+    struct Writes(Vec<Vec<u8>>);
+
+    impl std::io::Write for Writes {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.push(buf.to_vec());
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_large_answer_leaves_in_one_write() {
+        let mut reply = Reply::json_text(201, format!("{{\"id\":\"{}\"}}", "x".repeat(8000)));
+        reply.location = Some("http://portal.test/checkout/paypal/return?token=A".into());
+        let mut w = Writes(Vec::new());
+        write_reply(&mut w, &reply).unwrap();
+        assert_eq!(w.0.len(), 1, "one write");
+        let text = String::from_utf8(w.0.remove(0)).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 201 Created\r\n"), "{head}");
+        assert!(
+            head.contains(&format!("Content-Length: {}\r\n", body.len())),
+            "{head}"
+        );
+        assert!(
+            head.contains("Content-Type: application/json\r\n"),
+            "{head}"
+        );
+        assert!(head.contains("Location: http://portal.test/checkout/paypal/return?token=A"));
+        assert_eq!(body, reply.body);
+    }
 }
