@@ -478,6 +478,68 @@ fn cookie_header(c: &crate::support::Client) -> String {
         .join("; ")
 }
 
+/// Near-valid request heads: methods, targets and versions good and bad, header lines of any
+/// bytes but line ends. (No HEAD: its answer's `Content-Length` has no body behind it.)
+fn request_head() -> impl Strategy<Value = Vec<u8>> {
+    let method = prop_oneof![
+        proptest::sample::select(vec!["GET", "POST", "OPTIONS"]).prop_map(String::from),
+        "[A-Za-z(@]{0,8}",
+    ];
+    let target = prop_oneof![
+        proptest::sample::select(vec!["/healthz", "/", "/numbers?npa=212", "*"])
+            .prop_map(String::from),
+        "[ -~]{0,30}",
+    ];
+    let version = proptest::sample::select(vec![
+        "HTTP/1.1", "HTTP/1.0", "HTTP/0.9", "HTTP/2.0", "HTTP/1.x", "http/1.1", "",
+    ]);
+    let value = proptest::collection::vec(
+        any::<u8>().prop_filter("no line end", |b| *b != b'\r' && *b != b'\n'),
+        0..30,
+    );
+    let headers = proptest::collection::vec(("[!-~]{0,12}", value), 0..6);
+    (method, target, version, headers).prop_map(|(method, target, version, headers)| {
+        let mut out = format!("{method} {target} {version}\r\n").into_bytes();
+        for (name, value) in headers {
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(&value);
+            out.extend_from_slice(b"\r\n");
+        }
+        out.extend_from_slice(b"Connection: close\r\n\r\n");
+        out
+    })
+}
+
+#[test]
+fn random_request_heads_get_an_answer_and_the_server_keeps_serving() {
+    let p = TestPortal::start();
+    run_cases(96, request_head(), |head| {
+        let mut s = connect(&p);
+        s.write_all(&head).unwrap();
+        let r = read_response(&mut s);
+        let shown = String::from_utf8_lossy(&head).into_owned();
+        prop_assert!(r.is_ok(), "no answer to {shown:?}: {r:?}");
+        let r = r.unwrap();
+        prop_assert!(
+            (200..500).contains(&r.status) || [501, 503, 505].contains(&r.status),
+            "{shown:?} answered {}",
+            r.head
+        );
+        prop_assert!(
+            r.head.contains("X-Content-Type-Options: nosniff"),
+            "{}",
+            r.head
+        );
+        prop_assert!(
+            closed_by_server(&mut s),
+            "{shown:?} left the connection open"
+        );
+        Ok(())
+    });
+    assert!(healthy(&p));
+}
+
 #[test]
 fn random_query_strings_never_cause_a_server_error() {
     let p = TestPortal::start();
