@@ -5,7 +5,6 @@ pub mod cookies;
 pub mod multipart;
 pub mod ratelimit;
 pub mod server;
-pub mod wire;
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -1,23 +1,22 @@
-//! The HTTP server: an accept thread, one thread per open connection that reads requests
-//! (with size limits and read timeouts) and writes responses, and a fixed pool of worker
-//! threads that turn complete requests into responses.
+//! The HTTP server: tiny_http (vendored, with read timeouts, head limits and a bounded drain of
+//! unread bodies; see `vendor/tiny_http/PATCHES.md`) reads request heads on its own
+//! per-connection threads. An intake thread takes each request from it; a request with a body
+//! gets a thread of its own that reads the body, so that a client that sends its body slowly,
+//! or never finishes it, holds only that thread and only until the read timeout. A fixed pool
+//! of worker threads turns whole requests into responses.
 //!
-//! Reading is kept off the workers on purpose: a client that sends its request slowly, or
-//! never finishes it, holds only its own connection thread, and only until a read timeout;
-//! the workers see nothing but whole requests. Cross-cutting concerns live here, once: body
-//! and head limits, timeouts, security headers, the panic guard and one log line per request.
+//! Cross-cutting concerns live here, once: body limits, security headers, the panic guard and
+//! one log line per request.
 
-use std::collections::HashMap;
-use std::io::{ErrorKind, Read, Write};
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io::{ErrorKind, Read};
+use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::wire::{self, Chunked, Framing, Head, Refusal};
 use super::{Method, Request, Response};
 
 /// Largest request body read; larger ones get 413 without being read.
@@ -28,12 +27,11 @@ pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 /// How long and how much the server waits for and takes from a client.
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// From a request's first byte (or the connection's opening) to the end of its head.
+    /// Longest wait for a client's next bytes: a new connection's first request, a kept-alive
+    /// connection's next one, the rest of a head, the next part of a body.
+    pub read_timeout: Duration,
+    /// From a request's first byte to the end of its head (checked between reads).
     pub header_timeout: Duration,
-    /// Longest pause between two reads of a body.
-    pub body_timeout: Duration,
-    /// How long a kept-alive connection may wait for its next request.
-    pub idle_timeout: Duration,
     /// Longest wait for a client to take a response.
     pub write_timeout: Duration,
     /// Largest request head (request line and header fields).
@@ -45,9 +43,8 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            read_timeout: Duration::from_secs(15),
             header_timeout: Duration::from_secs(20),
-            body_timeout: Duration::from_secs(30),
-            idle_timeout: Duration::from_secs(15),
             write_timeout: Duration::from_secs(30),
             max_head_bytes: 64 * 1024,
             max_connections: 512,
@@ -72,52 +69,22 @@ pub struct ServerSetup {
     pub limits: Limits,
 }
 
-/// A request on its way to a worker, and where the worker sends the response.
+/// A request read whole, on its way to a worker.
 struct Job {
-    request: Request,
-    reply: mpsc::Sender<Response>,
-}
-
-/// What the accept thread, the connections and the workers share.
-struct Shared {
-    setup: ServerSetup,
-    stop: AtomicBool,
-    /// Open connections, so that stopping can close them.
-    open: Mutex<HashMap<u64, TcpStream>>,
-    next_id: AtomicU64,
-}
-
-impl Shared {
-    fn stopping(&self) -> bool {
-        self.stop.load(Ordering::SeqCst)
-    }
-
-    fn open(&self) -> std::sync::MutexGuard<'_, HashMap<u64, TcpStream>> {
-        self.open.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Removes a connection from the open set when its thread ends.
-struct Registered<'a> {
-    shared: &'a Shared,
-    id: u64,
-}
-
-impl Drop for Registered<'_> {
-    fn drop(&mut self) {
-        self.shared.open().remove(&self.id);
-    }
+    rq: tiny_http::Request,
+    body: Vec<u8>,
+    started: Instant,
 }
 
 pub struct Running {
     pub addr: SocketAddr,
-    shared: Arc<Shared>,
-    accept: Option<JoinHandle<()>>,
+    stop: Arc<AtomicBool>,
+    intake: Option<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
 }
 
 impl Running {
-    /// Stops accepting, lets the requests being handled finish, then closes every connection.
+    /// Stops accepting and waits for the requests being handled to finish.
     pub fn stop(mut self) {
         self.shutdown();
     }
@@ -130,28 +97,12 @@ impl Running {
     }
 
     fn shutdown(&mut self) {
-        if self.shared.stop.swap(true, Ordering::SeqCst) {
-            return;
-        }
-        // The accept thread is blocked in accept(); a connection wakes it to see the flag.
-        let wake = match self.addr.ip() {
-            ip if ip.is_unspecified() && ip.is_ipv4() => {
-                SocketAddr::from(([127, 0, 0, 1], self.addr.port()))
-            }
-            ip if ip.is_unspecified() => {
-                SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, self.addr.port()))
-            }
-            _ => self.addr,
-        };
-        let _ = TcpStream::connect_timeout(&wake, Duration::from_secs(1));
-        if let Some(a) = self.accept.take() {
-            let _ = a.join();
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(intake) = self.intake.take() {
+            let _ = intake.join();
         }
         for w in self.workers.drain(..) {
             let _ = w.join();
-        }
-        for (_, stream) in self.shared.open().drain() {
-            let _ = stream.shutdown(Shutdown::Both);
         }
     }
 }
@@ -163,128 +114,212 @@ impl Drop for Running {
 }
 
 pub fn start(setup: ServerSetup) -> Result<Running, String> {
-    let listener = TcpListener::bind(setup.listen)
+    let limits = tiny_http::Limits {
+        read_timeout: Some(setup.limits.read_timeout),
+        header_timeout: Some(setup.limits.header_timeout),
+        write_timeout: Some(setup.limits.write_timeout),
+        max_head_bytes: setup.limits.max_head_bytes,
+        max_connections: setup.limits.max_connections,
+        refusal_headers: SECURITY_HEADERS
+            .iter()
+            .filter_map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).ok())
+            .collect(),
+        ..tiny_http::Limits::default()
+    };
+    let addr = tiny_http::ConfigListenAddr::from_socket_addrs(setup.listen)
         .map_err(|e| format!("cannot listen on {}: {e}", setup.listen))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| format!("the server has no address: {e}"))?;
-    let workers = setup.workers.max(1);
-    let (jobs_tx, jobs_rx) = mpsc::sync_channel::<Job>(setup.limits.max_connections.max(1));
-    let shared = Arc::new(Shared {
-        setup,
-        stop: AtomicBool::new(false),
-        open: Mutex::new(HashMap::new()),
-        next_id: AtomicU64::new(0),
-    });
+    let server = tiny_http::Server::new(tiny_http::ServerConfig {
+        addr,
+        ssl: None,
+        limits,
+    })
+    .map_err(|e| format!("cannot listen on {}: {e}", setup.listen))?;
+    let addr = server
+        .server_addr()
+        .to_ip()
+        .ok_or_else(|| "the server has no IP address".to_string())?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let setup = Arc::new(setup);
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
     let jobs_rx = Arc::new(Mutex::new(jobs_rx));
-    let mut handles = Vec::with_capacity(workers);
-    for i in 0..workers {
-        let shared = shared.clone();
+    let mut workers = Vec::with_capacity(setup.workers.max(1));
+    for i in 0..setup.workers.max(1) {
+        let stop = stop.clone();
+        let setup = setup.clone();
         let jobs = jobs_rx.clone();
         let handle = std::thread::Builder::new()
             .name(format!("http-{i}"))
-            .spawn(move || worker(&shared, &jobs))
+            .spawn(move || worker(&jobs, &stop, &setup))
             .map_err(|e| format!("cannot start a worker thread: {e}"))?;
-        handles.push(handle);
+        workers.push(handle);
     }
-    let accept_shared = shared.clone();
-    let accept = std::thread::Builder::new()
-        .name("http-accept".into())
-        .spawn(move || accept_loop(&listener, &accept_shared, &jobs_tx))
-        .map_err(|e| format!("cannot start the accept thread: {e}"))?;
+    let intake_stop = stop.clone();
+    let intake = std::thread::Builder::new()
+        .name("http-intake".into())
+        .spawn(move || intake(&server, &intake_stop, &setup, &jobs_tx))
+        .map_err(|e| format!("cannot start the intake thread: {e}"))?;
     Ok(Running {
         addr,
-        shared,
-        accept: Some(accept),
-        workers: handles,
+        stop,
+        intake: Some(intake),
+        workers,
     })
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>, jobs: &SyncSender<Job>) {
-    let limits = &shared.setup.limits;
-    loop {
-        let accepted = listener.accept();
-        if shared.stopping() {
-            return;
-        }
-        let (stream, peer) = match accepted {
-            Ok(s) => s,
+/// Takes requests from tiny_http as their heads arrive: one without a body goes straight to
+/// the workers, one with a body to a thread that reads it first. Never waits on a client.
+fn intake(
+    server: &tiny_http::Server,
+    stop: &AtomicBool,
+    setup: &Arc<ServerSetup>,
+    jobs: &Sender<Job>,
+) {
+    while !stop.load(Ordering::SeqCst) {
+        let rq = match server.recv_timeout(Duration::from_millis(200)) {
+            Ok(Some(rq)) => rq,
+            Ok(None) => continue,
             Err(e) => {
-                // Out of file descriptors and the like: wait a little rather than spin.
-                log::error!("accepting a connection failed: {e}");
+                log::error!("accepting a request failed: {e}");
                 std::thread::sleep(Duration::from_millis(50));
                 continue;
             }
         };
-        let _ = stream.set_nodelay(true);
-        let _ = stream.set_write_timeout(Some(limits.write_timeout));
-        let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
-        {
-            let mut open = shared.open();
-            if open.len() >= limits.max_connections {
-                drop(open);
-                log::warn!("too many connections; refusing one from {}", peer.ip());
-                busy(stream);
-                continue;
-            }
-            match stream.try_clone() {
-                Ok(clone) => {
-                    open.insert(id, clone);
-                }
-                Err(e) => {
-                    log::warn!("cannot keep track of a connection: {e}");
-                    continue;
-                }
-            }
-        }
-        let conn_shared = shared.clone();
-        let jobs = jobs.clone();
-        let spawned = std::thread::Builder::new()
-            .name("http-conn".into())
-            .spawn(move || {
-                let _registered = Registered {
-                    shared: &conn_shared,
-                    id,
-                };
-                serve_connection(stream, peer.ip(), &conn_shared, &jobs);
+        let started = Instant::now();
+        if !has_body(&rq) {
+            let _ = jobs.send(Job {
+                rq,
+                body: Vec::new(),
+                started,
             });
-        if let Err(e) = spawned {
-            log::error!("cannot start a connection thread: {e}");
-            shared.open().remove(&id);
+            continue;
+        }
+        // The request goes to its thread through a channel, so that it is still here to be
+        // answered if the thread cannot be started.
+        let (hand_over, take) = mpsc::channel::<tiny_http::Request>();
+        let reader_setup = setup.clone();
+        let reader_jobs = jobs.clone();
+        let spawned = std::thread::Builder::new()
+            .name("http-body".into())
+            .spawn(move || {
+                if let Ok(rq) = take.recv() {
+                    read_body(rq, started, &reader_setup, &reader_jobs);
+                }
+            });
+        match spawned {
+            Ok(_) => {
+                let _ = hand_over.send(rq);
+            }
+            Err(e) => {
+                log::error!("cannot start a thread to read a request body: {e}");
+                let busy = Response::text(503, "The server is busy; try again in a moment.")
+                    .with_header("Retry-After", "5");
+                let _ = refuse(rq, busy, started);
+            }
         }
     }
 }
 
-/// A 503 for a connection over the limit, written without waiting on the client.
-fn busy(mut stream: TcpStream) {
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-    let r = Response::text(503, "The server is busy; try again in a moment.")
-        .with_header("Retry-After", "5");
-    let _ = stream.write_all(&wire::response_bytes(&r, false, true, &http_date()));
-    let _ = stream.shutdown(Shutdown::Both);
+/// Whether a request says a body follows its head.
+fn has_body(rq: &tiny_http::Request) -> bool {
+    rq.body_length().is_some_and(|n| n > 0)
+        || rq
+            .headers()
+            .iter()
+            .any(|h| h.field.equiv("transfer-encoding"))
 }
 
-fn worker(shared: &Shared, jobs: &Mutex<Receiver<Job>>) {
-    while !shared.stopping() {
+/// Reads a request's body (on its own thread) within the path's limit, and hands the whole
+/// request to the workers; or answers it at once when the body is too large, malformed or
+/// stops arriving. A refused body is not read further and its connection is closed.
+fn read_body(
+    mut rq: tiny_http::Request,
+    started: Instant,
+    setup: &ServerSetup,
+    jobs: &Sender<Job>,
+) {
+    let max_body = (setup.max_body)(path_of(rq.url()));
+    // A declared length over the limit is refused before the body is asked for (so no
+    // `100 Continue`) or read.
+    if rq.body_length().is_some_and(|n| n > max_body) {
+        let _ = refuse(rq, (setup.too_large_page)(), started);
+        return;
+    }
+    let mut body = Vec::new();
+    let read = rq
+        .as_reader()
+        .take(max_body as u64 + 1)
+        .read_to_end(&mut body);
+    let refusal = match read {
+        Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
+            Response::text(408, "The request body stopped arriving.")
+        }
+        Err(e) => {
+            log::info!("{} {}: the body is unreadable: {e}", rq.method(), rq.url());
+            Response::text(400, "The request body could not be read.")
+        }
+        Ok(_) if body.len() > max_body => (setup.too_large_page)(),
+        Ok(_) => {
+            let _ = jobs.send(Job { rq, body, started });
+            return;
+        }
+    };
+    let _ = refuse(rq, refusal, started);
+}
+
+fn worker(jobs: &Mutex<Receiver<Job>>, stop: &AtomicBool, setup: &ServerSetup) {
+    while !stop.load(Ordering::SeqCst) {
         let job = jobs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .recv_timeout(Duration::from_millis(200));
         match job {
-            Ok(job) => {
-                let response = run_handler(&shared.setup, job.request);
-                let _ = job.reply.send(response);
-            }
+            Ok(job) => handle_one(job, setup),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
         }
     }
 }
 
-/// The handler, with a panic turned into the 500 page and a logged incident.
-fn run_handler(setup: &ServerSetup, request: Request) -> Response {
-    let what = format!("{} {}", method_name(request.method), request.path);
-    match catch_unwind(AssertUnwindSafe(|| (setup.handler)(request))) {
+fn path_of(url: &str) -> &str {
+    url.split_once('?').map_or(url, |(p, _)| p)
+}
+
+fn handle_one(job: Job, setup: &ServerSetup) {
+    let Job { rq, body, started } = job;
+    let method = match rq.method() {
+        tiny_http::Method::Get => Method::Get,
+        tiny_http::Method::Head => Method::Head,
+        tiny_http::Method::Post => Method::Post,
+        _ => Method::Other,
+    };
+    let url = rq.url();
+    let (path, query) = match url.split_once('?') {
+        Some((p, q)) => (p.to_string(), q.to_string()),
+        None => (url.to_string(), String::new()),
+    };
+    let peer = rq
+        .remote_addr()
+        .map_or(IpAddr::from([127, 0, 0, 1]), |a| a.ip());
+    let headers = rq
+        .headers()
+        .iter()
+        .map(|h| {
+            (
+                h.field.as_str().as_str().to_ascii_lowercase(),
+                h.value.as_str().to_string(),
+            )
+        })
+        .collect();
+    let what = format!("{} {path}", rq.method());
+    let request = Request {
+        method,
+        path,
+        query,
+        headers,
+        body,
+        peer,
+    };
+    let response = match catch_unwind(AssertUnwindSafe(|| (setup.handler)(request))) {
         Ok(r) => r,
         Err(panic) => {
             let id = crate::secure::short_id();
@@ -296,274 +331,140 @@ fn run_handler(setup: &ServerSetup, request: Request) -> Response {
             log::error!("incident {id}: {what} panicked: {cause}");
             (setup.panic_page)(&id)
         }
-    }
-}
-
-fn method_name(m: Method) -> &'static str {
-    match m {
-        Method::Get => "GET",
-        Method::Head => "HEAD",
-        Method::Post => "POST",
-        Method::Other => "OTHER",
-    }
-}
-
-/// Why reading from the client stopped.
-enum ReadError {
-    /// The client closed the connection, or it broke.
-    Gone,
-    /// Nothing within the time allowed.
-    Timeout,
-}
-
-/// A connection's socket and the bytes read from it but not used yet.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    /// Reads more bytes, waiting at most `wait`.
-    fn fill(&mut self, wait: Duration) -> Result<(), ReadError> {
-        let wait = wait.max(Duration::from_millis(1));
-        if self.stream.set_read_timeout(Some(wait)).is_err() {
-            return Err(ReadError::Gone);
-        }
-        let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => Err(ReadError::Gone),
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                Ok(())
-            }
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                Err(ReadError::Timeout)
-            }
-            Err(e) if e.kind() == ErrorKind::Interrupted => Ok(()),
-            Err(_) => Err(ReadError::Gone),
-        }
-    }
-
-    fn send(&mut self, response: &Response, head_only: bool, close: bool) -> bool {
-        let bytes = wire::response_bytes(response, head_only, close, &http_date());
-        self.stream
-            .write_all(&bytes)
-            .and_then(|()| self.stream.flush())
-            .is_ok()
-    }
-
-    /// Answers a request that is refused before it was read whole, then closes the
-    /// connection gently: the client may still be sending, and closing a socket with unread
-    /// bytes resets it, which can destroy the answer before the client reads it.
-    fn refuse(&mut self, response: &Response) {
-        if !self.send(response, false, true) {
-            return;
-        }
-        let _ = self.stream.shutdown(Shutdown::Write);
-        let until = Instant::now() + Duration::from_secs(2);
-        let mut drained = 0usize;
-        let mut sink = [0u8; 16 * 1024];
-        while drained < 4 * 1024 * 1024 {
-            let left = until.saturating_duration_since(Instant::now());
-            if left.is_zero() || self.stream.set_read_timeout(Some(left)).is_err() {
-                break;
-            }
-            match self.stream.read(&mut sink) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => drained += n,
-            }
-        }
-    }
-}
-
-/// What became of reading one request.
-enum Next {
-    Request(Box<Request>, bool),
-    Refused(Response),
-    Done,
-}
-
-fn serve_connection(stream: TcpStream, peer: IpAddr, shared: &Shared, jobs: &SyncSender<Job>) {
-    let mut conn = Conn {
-        stream,
-        buf: Vec::new(),
     };
-    let mut first = true;
-    while !shared.stopping() {
-        let next = read_request(&mut conn, peer, &shared.setup, first);
-        first = false;
-        let started = Instant::now();
-        let (request, close) = match next {
-            Next::Done => return,
-            Next::Refused(response) => {
-                log::info!("refused a request from {peer}: {}", response.status);
-                conn.refuse(&response);
-                return;
-            }
-            Next::Request(request, close) => (*request, close),
-        };
-        let line = format!("{} {}", method_name(request.method), request.path);
-        let head_only = request.method == Method::Head;
-        let (reply, answer) = mpsc::channel();
-        if jobs.send(Job { request, reply }).is_err() {
-            return;
-        }
-        let Ok(response) = answer.recv() else {
-            return; // stopping: the workers are gone
-        };
-        let close = close || shared.stopping();
-        let sent = conn.send(&response, head_only, close);
-        log::info!(
-            "{line} {} {:.2}ms",
-            response.status,
-            started.elapsed().as_secs_f64() * 1000.0
-        );
-        if !sent {
-            log::debug!("{line}: client went away");
-            return;
-        }
-        if close {
-            let _ = conn.stream.shutdown(Shutdown::Write);
-            return;
-        }
+    let status = response.status;
+    if let Err(e) = respond(rq, &response, false) {
+        log::debug!("{what}: client went away: {e}");
     }
+    log::info!(
+        "{what} {status} {:.2}ms",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
 }
 
-/// Reads one request: its head within the header timeout and its body within the body
-/// timeout per read, refusing what is too large or malformed.
-fn read_request(conn: &mut Conn, peer: IpAddr, setup: &ServerSetup, first: bool) -> Next {
-    let limits = &setup.limits;
-    // A kept-alive connection may idle until its next request starts.
-    if !first && conn.buf.is_empty() && conn.fill(limits.idle_timeout).is_err() {
-        return Next::Done;
-    }
-    let deadline = Instant::now() + limits.header_timeout;
-    let end = loop {
-        if let Some(end) = wire::head_end(&conn.buf) {
-            break end;
-        }
-        if conn.buf.len() > limits.max_head_bytes {
-            return refused(431, "The request's header fields are too large.");
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return timed_out(conn);
-        }
-        match conn.fill(left) {
-            Ok(()) => {}
-            Err(ReadError::Gone) => return Next::Done,
-            Err(ReadError::Timeout) => return timed_out(conn),
-        }
-    };
-    if end > limits.max_head_bytes {
-        return refused(431, "The request's header fields are too large.");
-    }
-    let head = match wire::parse_head(&conn.buf[..end]) {
-        Ok(h) => h,
-        Err(r) => return refusal(r),
-    };
-    conn.buf.drain(..end);
-    let (path, query) = match head.target.split_once('?') {
-        Some((p, q)) => (p.to_string(), q.to_string()),
-        None => (head.target.clone(), String::new()),
-    };
-    let max_body = (setup.max_body)(&path);
-    let framing = match wire::framing(&head) {
-        Ok(f) => f,
-        Err(r) => return refusal(r),
-    };
-    if head.header("expect").is_some() && !head.expects_continue() {
-        return refused(417, "Only Expect: 100-continue is understood.");
-    }
-    let body = match framing {
-        Framing::Empty => Vec::new(),
-        Framing::Length(n) if n > max_body as u64 => {
-            return Next::Refused((setup.too_large_page)());
-        }
-        Framing::Length(n) => {
-            let n = n as usize;
-            continue_if_asked(conn, &head, n);
-            while conn.buf.len() < n {
-                if conn.fill(limits.body_timeout).is_err() {
-                    return body_stalled();
-                }
-            }
-            conn.buf.drain(..n).collect()
-        }
-        Framing::Chunked => {
-            continue_if_asked(conn, &head, 1);
-            let mut chunked = Chunked::new(max_body);
-            loop {
-                match chunked.feed(&conn.buf) {
-                    Ok(used) => {
-                        conn.buf.drain(..used);
-                    }
-                    Err(wire::ChunkError::TooLarge) => {
-                        return Next::Refused((setup.too_large_page)());
-                    }
-                    Err(wire::ChunkError::Malformed) => {
-                        return refused(400, "The chunked body is malformed.");
-                    }
-                }
-                if chunked.is_done() {
-                    break chunked.body;
-                }
-                if conn.fill(limits.body_timeout).is_err() {
-                    return body_stalled();
-                }
-            }
-        }
-    };
-    let method = match head.method.as_str() {
-        "GET" => Method::Get,
-        "HEAD" => Method::Head,
-        "POST" => Method::Post,
-        _ => Method::Other,
-    };
-    let close = head.wants_close();
-    Next::Request(
-        Box::new(Request {
-            method,
-            path,
-            query,
-            headers: head.headers,
-            body,
-            peer,
-        }),
-        close,
-    )
+/// Answers a request whose body was not read whole, and closes its connection without
+/// reading the rest.
+fn refuse(rq: tiny_http::Request, response: Response, started: Instant) -> std::io::Result<()> {
+    let what = format!("{} {}", rq.method(), path_of(rq.url()));
+    let status = response.status;
+    let sent = respond(rq, &response, true);
+    log::info!(
+        "{what} {status} {:.2}ms (refused; connection closed)",
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    sent
 }
 
-/// `100 Continue` for a client that waits for it, unless the body is already here.
-fn continue_if_asked(conn: &mut Conn, head: &Head, need: usize) {
-    if head.expects_continue() && head.minor == 1 && conn.buf.len() < need {
-        let _ = conn.stream.write_all(b"HTTP/1.1 100 Continue\r\n\r\n");
+/// Headers every response carries (tiny_http adds them to its own refusals too).
+const SECURITY_HEADERS: [(&str, &str); 5] = [
+    (
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+];
+
+/// Whether the connection closes after this request: when the client asks, and always for
+/// HTTP/1.0 (whose keep-alive would need a `Connection: keep-alive` answer).
+fn wants_close(rq: &tiny_http::Request) -> bool {
+    *rq.http_version() == tiny_http::HTTPVersion(1, 0)
+        || rq
+            .headers()
+            .iter()
+            .filter(|h| h.field.equiv("connection"))
+            .flat_map(|h| h.value.as_str().split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case("close"))
+}
+
+/// Writes the whole response (status line, headers, body) in one write. tiny_http's own writer
+/// sends headers and body separately, which on a kept-alive connection stalls each reply
+/// larger than a packet for a delayed ACK (about 40 ms). With `close` (or when the client
+/// asked for it) the connection ends after this response.
+fn respond(rq: tiny_http::Request, r: &Response, close: bool) -> std::io::Result<()> {
+    use std::io::Write;
+    let head_only = *rq.method() == tiny_http::Method::Head;
+    let close = close || wants_close(&rq);
+    if close {
+        rq.close_connection();
     }
+    let bytes = response_bytes(r, head_only, close, &http_date());
+    let mut w = rq.into_writer();
+    w.write_all(&bytes)?;
+    w.flush()
 }
 
-fn refused(status: u16, text: &str) -> Next {
-    Next::Refused(Response::text(status, text))
-}
-
-fn refusal(r: Refusal) -> Next {
-    refused(r.status, r.text)
-}
-
-/// A request that stopped arriving: 408 if part of it came, else a quiet close.
-fn timed_out(conn: &Conn) -> Next {
-    if conn.buf.is_empty() {
-        Next::Done
-    } else {
-        refused(408, "The request took too long to arrive.")
+/// The bytes of a response: status line, `Date`, the response's headers (never one that
+/// could smuggle a line break or frame the body), the security headers, `Content-Length`,
+/// `Connection: close` when the connection ends, and the body unless `head_only`.
+pub fn response_bytes(r: &Response, head_only: bool, close: bool, date: &str) -> Vec<u8> {
+    use std::io::Write;
+    let reason = tiny_http::StatusCode(r.status).default_reason_phrase();
+    let mut out = Vec::with_capacity(r.body.len() + 768);
+    // Writing into a Vec cannot fail.
+    let _ = write!(out, "HTTP/1.1 {} {reason}\r\nDate: {date}\r\n", r.status);
+    for (k, v) in r
+        .headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .chain(SECURITY_HEADERS)
+    {
+        if k.eq_ignore_ascii_case("content-length")
+            || k.eq_ignore_ascii_case("connection")
+            || k.eq_ignore_ascii_case("transfer-encoding")
+            || k.contains(['\r', '\n', ':'])
+            || v.contains(['\r', '\n'])
+        {
+            continue;
+        }
+        let _ = write!(out, "{k}: {v}\r\n");
     }
-}
-
-fn body_stalled() -> Next {
-    refused(408, "The request body stopped arriving.")
+    let _ = write!(out, "Content-Length: {}\r\n", r.body.len());
+    if close {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    if !head_only {
+        out.extend_from_slice(&r.body);
+    }
+    out
 }
 
 fn http_date() -> String {
     jiff::Timestamp::now()
         .strftime("%a, %d %b %Y %H:%M:%S GMT")
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn responses_never_carry_injected_lines() {
+        let r = Response::text(200, "hi")
+            .with_header("Location", "/x\r\nSet-Cookie: evil=1")
+            .with_header("X-Bad\r\nName", "v")
+            .with_header("Content-Length", "999")
+            .with_header("Transfer-Encoding", "chunked");
+        let out = String::from_utf8(response_bytes(&r, false, true, "d")).unwrap();
+        assert!(!out.contains("evil"), "{out}");
+        assert!(!out.contains("X-Bad"), "{out}");
+        assert!(!out.contains("chunked"), "{out}");
+        assert!(out.contains("Content-Length: 2\r\n"), "{out}");
+        assert!(out.contains("Connection: close\r\n"), "{out}");
+        assert!(out.contains("X-Content-Type-Options: nosniff\r\n"), "{out}");
+        assert!(out.ends_with("\r\n\r\nhi"), "{out}");
+        let head_only = response_bytes(&r, true, false, "d");
+        assert!(head_only.ends_with(b"\r\n\r\n"));
+        assert!(!String::from_utf8_lossy(&head_only).contains("Connection:"));
+    }
+
+    #[test]
+    fn paths_lose_their_query() {
+        assert_eq!(path_of("/a?b=1?c"), "/a");
+        assert_eq!(path_of("/a"), "/a");
+    }
 }

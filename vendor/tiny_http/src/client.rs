@@ -6,9 +6,13 @@ use std::io::{BufReader, BufWriter, ErrorKind, Read};
 
 use std::net::SocketAddr;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
 
 use crate::common::{HTTPVersion, Method};
+use crate::limits::{is_timeout, write_refusal, Limits};
 use crate::util::RefinedTcpStream;
+use crate::util::{CloseFlag, Drain};
 use crate::util::{SequentialReader, SequentialReaderBuilder, SequentialWriterBuilder};
 use crate::Request;
 
@@ -34,16 +38,33 @@ pub struct ClientConnection {
 
     // true if the connection goes through SSL
     secure: bool,
+
+    // timeouts and size limits
+    limits: Arc<Limits>,
+
+    // set by a request that must be the connection's last, or whose unread body was too
+    //  large to drain
+    close: CloseFlag,
 }
 
 /// Error that can happen when reading a request.
 #[derive(Debug)]
 enum ReadError {
     WrongRequestLine,
-    WrongHeader(HTTPVersion),
+    WrongHeader,
     /// the client sent an unrecognized `Expect` header
-    ExpectationFailed(HTTPVersion),
+    ExpectationFailed,
     ReadIoError(IoError),
+    /// the request is refused with this status (and the connection closed)
+    Refused(u16),
+    /// nothing of a request arrived before the read timeout, or the connection is closing
+    Idle,
+}
+
+/// How much of the current request head has arrived, and since when.
+struct HeadProgress {
+    started: Option<Instant>,
+    bytes: usize,
 }
 
 impl ClientConnection {
@@ -51,6 +72,7 @@ impl ClientConnection {
     pub fn new(
         write_socket: RefinedTcpStream,
         mut read_socket: RefinedTcpStream,
+        limits: Arc<Limits>,
     ) -> ClientConnection {
         let remote_addr = read_socket.peer_addr();
         let secure = read_socket.secure();
@@ -65,6 +87,8 @@ impl ClientConnection {
             next_header_source: first_header,
             no_more_requests: false,
             secure,
+            limits,
+            close: CloseFlag::default(),
         }
     }
 
@@ -77,7 +101,15 @@ impl ClientConnection {
     ///
     /// Reads until `CRLF` is reached. The next read will start
     ///  at the first byte of the new line.
-    fn read_next_line(&mut self) -> IoResult<AsciiString> {
+    ///
+    /// A line longer than `max_line` is refused with `too_long`, a head larger than the limit
+    ///  with 431, a head slower than the header timeout with 408.
+    fn read_next_line(
+        &mut self,
+        head: &mut HeadProgress,
+        max_line: usize,
+        too_long: u16,
+    ) -> Result<AsciiString, ReadError> {
         let mut buf = Vec::new();
         let mut prev_byte_was_cr = false;
 
@@ -85,29 +117,69 @@ impl ClientConnection {
             let byte = self.next_header_source.by_ref().bytes().next();
 
             let byte = match byte {
-                Some(b) => b?,
-                None => return Err(IoError::new(ErrorKind::ConnectionAborted, "Unexpected EOF")),
+                Some(Ok(b)) => b,
+                // a connection that stays silent between requests is closed without a word
+                Some(Err(ref e)) if head.started.is_none() && is_timeout(e) => {
+                    return Err(ReadError::Idle)
+                }
+                Some(Err(e)) => return Err(ReadError::ReadIoError(e)),
+                None => {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::ConnectionAborted,
+                        "Unexpected EOF",
+                    )))
+                }
             };
+
+            let started = *head.started.get_or_insert_with(Instant::now);
+            if let Some(limit) = self.limits.header_timeout {
+                if started.elapsed() > limit {
+                    return Err(ReadError::ReadIoError(IoError::new(
+                        ErrorKind::TimedOut,
+                        "The request head took too long",
+                    )));
+                }
+            }
+            head.bytes += 1;
+            if head.bytes > self.limits.max_head_bytes {
+                return Err(ReadError::Refused(431));
+            }
 
             if byte == b'\n' && prev_byte_was_cr {
                 buf.pop(); // removing the '\r'
-                return AsciiString::from_ascii(buf)
-                    .map_err(|_| IoError::new(ErrorKind::InvalidInput, "Header is not in ASCII"));
+                return AsciiString::from_ascii(buf).map_err(|_| ReadError::Refused(400));
             }
 
             prev_byte_was_cr = byte == b'\r';
 
             buf.push(byte);
+            if buf.len() > max_line.saturating_add(1) {
+                return Err(ReadError::Refused(too_long));
+            }
         }
     }
 
     /// Reads a request from the stream.
     /// Blocks until the header has been read.
     fn read(&mut self) -> Result<Request, ReadError> {
+        // Wait until the previous request's body has been read or given up: its handling does
+        //  not count against this head's timeout, and a connection that must close reads
+        //  nothing more.
+        self.next_header_source.wait_turn();
+        if self.close.is_set() {
+            return Err(ReadError::Idle);
+        }
+        let mut head = HeadProgress {
+            started: None,
+            bytes: 0,
+        };
+        let max_request_line = self.limits.max_request_line;
+        let max_head_bytes = self.limits.max_head_bytes;
+
         let (method, path, version, headers) = {
             // reading the request line
             let (method, path, version) = {
-                let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                let line = self.read_next_line(&mut head, max_request_line, 414)?;
 
                 parse_request_line(
                     line.as_str().trim(), // TODO: remove this conversion
@@ -118,15 +190,23 @@ impl ClientConnection {
             let headers = {
                 let mut headers = Vec::new();
                 loop {
-                    let line = self.read_next_line().map_err(ReadError::ReadIoError)?;
+                    let line = self.read_next_line(&mut head, max_head_bytes, 431)?;
 
                     if line.is_empty() {
                         break;
                     };
+                    // a folded line (obsolete) continues the previous field for some servers
+                    //  and starts a new one for others: refused
+                    if line.as_str().starts_with([' ', '\t']) {
+                        return Err(ReadError::WrongHeader);
+                    }
+                    if headers.len() >= self.limits.max_headers {
+                        return Err(ReadError::Refused(431));
+                    }
                     headers.push(match FromStr::from_str(line.as_str().trim()) {
                         // TODO: remove this conversion
                         Ok(h) => h,
-                        _ => return Err(ReadError::WrongHeader(version)),
+                        _ => return Err(ReadError::WrongHeader),
                     });
                 }
 
@@ -136,6 +216,11 @@ impl ClientConnection {
             (method, path, version, headers)
         };
 
+        // a request that arrived after the connection was told to close is not answered
+        if self.close.is_set() {
+            return Err(ReadError::Idle);
+        }
+
         // building the writer for the request
         let writer = self.sink.next().unwrap();
 
@@ -143,29 +228,44 @@ impl ClientConnection {
         let mut data_source = self.source.next().unwrap();
         std::mem::swap(&mut self.next_header_source, &mut data_source);
 
+        let drain = Drain {
+            max_bytes: self.limits.max_drain,
+            close: self.close.clone(),
+        };
+
         // building the next reader
         let request = crate::request::new_request(
             self.secure,
             method,
             path,
-            version.clone(),
+            version,
             headers,
-            *self.remote_addr.as_ref().unwrap(),
+            // upstream unwrapped this: a client gone before its address was read panicked
+            //  the connection's thread
+            self.remote_addr.as_ref().ok().copied().flatten(),
             data_source,
             writer,
+            drain,
         )
         .map_err(|e| {
             use crate::request;
             match e {
                 request::RequestCreationError::CreationIoError(e) => ReadError::ReadIoError(e),
-                request::RequestCreationError::ExpectationFailed => {
-                    ReadError::ExpectationFailed(version)
-                }
+                request::RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed,
+                request::RequestCreationError::AmbiguousFraming => ReadError::Refused(400),
+                request::RequestCreationError::UnsupportedTransferCoding => ReadError::Refused(501),
             }
         })?;
 
         // return the request
         Ok(request)
+    }
+
+    /// Answers a request that is refused before it reaches the application; the connection
+    ///  is closed after it.
+    fn refuse(&mut self, status: u16) {
+        let writer = self.sink.next().unwrap();
+        write_refusal(writer, status, &self.limits.refusal_headers).ok();
     }
 }
 
@@ -175,8 +275,6 @@ impl Iterator for ClientConnection {
     /// Blocks until the next Request is available.
     /// Returns None when no new Requests will come from the client.
     fn next(&mut self) -> Option<Request> {
-        use crate::{Response, StatusCode};
-
         // the client sent a "connection: close" header in this previous request
         //  or is using HTTP 1.0, meaning that no new request will come
         if self.no_more_requests {
@@ -185,57 +283,39 @@ impl Iterator for ClientConnection {
 
         loop {
             let rq = match self.read() {
-                Err(ReadError::WrongRequestLine) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
+                Err(ReadError::WrongRequestLine) | Err(ReadError::WrongHeader) => {
+                    self.refuse(400);
                     return None; // we don't know where the next request would start,
                                  // se we have to close
                 }
 
-                Err(ReadError::WrongHeader(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(400));
-                    response.raw_print(writer, ver, &[], false, None).ok();
-                    return None; // we don't know where the next request would start,
-                                 // se we have to close
-                }
-
-                Err(ReadError::ReadIoError(ref err)) if err.kind() == ErrorKind::TimedOut => {
+                Err(ReadError::ReadIoError(ref err)) if is_timeout(err) => {
                     // request timeout
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(408));
-                    response
-                        .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                        .ok();
+                    self.refuse(408);
                     return None; // closing the connection
                 }
 
-                Err(ReadError::ExpectationFailed(ver)) => {
-                    let writer = self.sink.next().unwrap();
-                    let response = Response::new_empty(StatusCode(417));
-                    response.raw_print(writer, ver, &[], true, None).ok();
+                Err(ReadError::ExpectationFailed) => {
+                    self.refuse(417);
                     return None; // TODO: should be recoverable, but needs handling in case of body
                 }
 
-                Err(ReadError::ReadIoError(_)) => return None,
+                Err(ReadError::Refused(status)) => {
+                    self.refuse(status);
+                    return None;
+                }
+
+                Err(ReadError::ReadIoError(_)) | Err(ReadError::Idle) => return None,
 
                 Ok(rq) => rq,
             };
 
-            // checking HTTP version
+            // checking HTTP version (upstream went on reading after the 505, from wherever
+            //  this request's body left off)
             if *rq.http_version() > (1, 1) {
-                let writer = self.sink.next().unwrap();
-                let response = Response::from_string(
-                    "This server only supports HTTP versions 1.0 and 1.1".to_owned(),
-                )
-                .with_status_code(StatusCode(505));
-                response
-                    .raw_print(writer, HTTPVersion(1, 1), &[], false, None)
-                    .ok();
-                continue;
+                rq.close_connection();
+                write_refusal(rq.into_writer(), 505, &self.limits.refusal_headers).ok();
+                return None;
             }
 
             // updating the status of the connection

@@ -7,7 +7,7 @@ use std::str::FromStr;
 
 use std::sync::mpsc::Sender;
 
-use crate::util::{EqualReader, FusedReader};
+use crate::util::{CloseFlag, Drain, DrainOnDrop, EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
 use chunked_transfer::Decoder;
 
@@ -74,6 +74,9 @@ pub struct Request {
 
     // If Some, a message must be sent after responding
     notify_when_responded: Option<Sender<()>>,
+
+    // once set, no further request is read from this request's connection
+    close: CloseFlag,
 }
 
 struct NotifyOnDrop<R> {
@@ -108,6 +111,15 @@ pub enum RequestCreationError {
 
     /// Error while reading data from the socket during the creation of the `Request`.
     CreationIoError(IoError),
+
+    /// Where the body ends is ambiguous: `Content-Length` together with `Transfer-Encoding`,
+    /// several different or malformed lengths, a transfer coding in HTTP/1.0, or codings that
+    /// do not end in `chunked`. Another server on the path may read it differently, so the
+    /// request is refused (400) and the connection closed.
+    AmbiguousFraming,
+
+    /// A transfer coding other than `chunked` (501).
+    UnsupportedTransferCoding,
 }
 
 impl From<IoError> for RequestCreationError {
@@ -125,6 +137,9 @@ impl From<IoError> for RequestCreationError {
 /// It is the responsibility of the `Request` to read only the data of the request and not further.
 ///
 /// The `Write` object will be used by the `Request` to write the response.
+///
+/// `drain` says what becomes of a body the application leaves unread, and holds the
+/// connection's close flag.
 #[allow(clippy::too_many_arguments)]
 pub fn new_request<R, W>(
     secure: bool,
@@ -135,28 +150,53 @@ pub fn new_request<R, W>(
     remote_addr: Option<SocketAddr>,
     mut source_data: R,
     writer: W,
+    drain: Drain,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
     W: Write + Send + 'static,
 {
-    // finding the transfer-encoding header
-    let transfer_encoding = headers
+    // Upstream took the first `Transfer-Encoding` as chunked whatever it said, and the first
+    // `Content-Length` that parsed (ignoring one that did not, and ignoring both when a
+    // `Transfer-Encoding` was present). Framing that another server on the path could read
+    // differently lets a request hide inside another one's body, so it is refused here.
+    let codings: Vec<String> = headers
         .iter()
-        .find(|h: &&Header| h.field.equiv("Transfer-Encoding"))
-        .map(|h| h.value.clone());
-
-    // finding the content-length header
-    let content_length = if transfer_encoding.is_some() {
-        // if transfer-encoding is specified, the Content-Length
-        // header must be ignored (RFC2616 #4.4)
-        None
-    } else {
-        headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Content-Length"))
-            .and_then(|h| FromStr::from_str(h.value.as_str()).ok())
-    };
+        .filter(|h| h.field.equiv("Transfer-Encoding"))
+        .flat_map(|h| h.value.as_str().split(','))
+        .map(|c| c.trim().to_ascii_lowercase())
+        .collect();
+    let lengths: Vec<&str> = headers
+        .iter()
+        .filter(|h| h.field.equiv("Content-Length"))
+        .flat_map(|h| h.value.as_str().split(','))
+        .map(str::trim)
+        .collect();
+    let chunked = !codings.is_empty();
+    if chunked {
+        if !lengths.is_empty()
+            || version <= HTTPVersion(1, 0)
+            || codings.last().map(String::as_str) != Some("chunked")
+        {
+            return Err(RequestCreationError::AmbiguousFraming);
+        }
+        if codings.len() > 1 {
+            return Err(RequestCreationError::UnsupportedTransferCoding);
+        }
+    }
+    let mut content_length: Option<usize> = None;
+    for length in lengths {
+        let n = if !length.is_empty() && length.bytes().all(|b| b.is_ascii_digit()) {
+            usize::from_str(length).ok()
+        } else {
+            None
+        };
+        match (n, content_length) {
+            (None, _) => return Err(RequestCreationError::AmbiguousFraming),
+            (Some(n), Some(m)) if n != m => return Err(RequestCreationError::AmbiguousFraming),
+            (n, _) => content_length = n,
+        }
+    }
 
     // true if the client sent a `Expect: 100-continue` header
     let expects_continue = {
@@ -212,13 +252,12 @@ where
 
             Box::new(Cursor::new(buffer)) as Box<dyn Read + Send + 'static>
         } else {
-            let (data_reader, _) = EqualReader::new(source_data, content_length); // TODO:
+            let (data_reader, _) = EqualReader::new(source_data, content_length, drain.clone());
             Box::new(FusedReader::new(data_reader)) as Box<dyn Read + Send + 'static>
         }
-    } else if transfer_encoding.is_some() {
-        // if a transfer-encoding was specified, then "chunked" is ALWAYS applied
-        // over the message (RFC2616 #3.6)
-        Box::new(FusedReader::new(Decoder::new(source_data))) as Box<dyn Read + Send + 'static>
+    } else if chunked {
+        let decoder = FusedReader::new(Decoder::new(source_data));
+        Box::new(DrainOnDrop::new(decoder, drain.clone())) as Box<dyn Read + Send + 'static>
     } else {
         // if we have neither a Content-Length nor a Transfer-Encoding,
         // assuming that we have no data
@@ -238,6 +277,7 @@ where
         body_length: content_length,
         must_send_continue: expects_continue,
         notify_when_responded: None,
+        close: drain.close,
     })
 }
 
@@ -291,6 +331,14 @@ impl Request {
     #[inline]
     pub fn remote_addr(&self) -> Option<&SocketAddr> {
         self.remote_addr.as_ref()
+    }
+
+    /// Makes this request the connection's last: once its body has been read or given up, no
+    /// further request is read from the connection and it is closed. A body left unread is
+    /// then not drained either. (A request the client sent ahead and that was already read
+    /// may still be delivered.) The response should say `Connection: close`.
+    pub fn close_connection(&self) {
+        self.close.set();
     }
 
     /// Sends a response with a `Connection: upgrade` header, then turns the `Request` into a `Stream`.
@@ -505,7 +553,65 @@ impl<T> ReadWrite for T where T: Read + Write {}
 
 #[cfg(test)]
 mod tests {
-    use super::Request;
+    use super::{new_request, Request, RequestCreationError};
+    use crate::util::{CloseFlag, Drain};
+    use crate::{HTTPVersion, Header, Method};
+
+    fn framing(version: (u8, u8), headers: &[&str]) -> Result<Option<usize>, &'static str> {
+        let headers: Vec<Header> = headers.iter().map(|h| h.parse().unwrap()).collect();
+        let drain = Drain {
+            max_bytes: 0,
+            close: CloseFlag::default(),
+        };
+        match new_request(
+            false,
+            Method::Post,
+            "/".into(),
+            HTTPVersion::from(version),
+            headers,
+            None,
+            std::io::Cursor::new(vec![b'x'; 8]),
+            std::io::sink(),
+            drain,
+        ) {
+            Ok(rq) => Ok(rq.body_length()),
+            Err(RequestCreationError::AmbiguousFraming) => Err("400"),
+            Err(RequestCreationError::UnsupportedTransferCoding) => Err("501"),
+            Err(_) => Err("other"),
+        }
+    }
+
+    #[test]
+    fn body_framing() {
+        assert_eq!(framing((1, 1), &[]), Ok(None));
+        assert_eq!(framing((1, 1), &["Content-Length: 4"]), Ok(Some(4)));
+        assert_eq!(
+            framing((1, 1), &["Content-Length: 4", "content-length: 4"]),
+            Ok(Some(4))
+        );
+        assert_eq!(framing((1, 1), &["Content-Length: 4, 4"]), Ok(Some(4)));
+        assert_eq!(framing((1, 1), &["Transfer-Encoding: Chunked"]), Ok(None));
+        for bad in [
+            &["Content-Length: 4", "Content-Length: 5"][..],
+            &["Content-Length: 4, 5"],
+            &["Content-Length: +4"],
+            &["Content-Length: -1"],
+            &["Content-Length: 4x"],
+            &["Content-Length:"],
+            &["Content-Length: 99999999999999999999999"],
+            &["Content-Length: 4", "Transfer-Encoding: chunked"],
+            &["Transfer-Encoding: gzip"],
+            &["Transfer-Encoding: chunked, gzip"],
+            &["Transfer-Encoding: chunked", "Transfer-Encoding: identity"],
+        ] {
+            assert_eq!(framing((1, 1), bad), Err("400"), "{:?}", bad);
+        }
+        assert_eq!(framing((1, 0), &["Transfer-Encoding: chunked"]), Err("400"));
+        assert_eq!(
+            framing((1, 1), &["Transfer-Encoding: gzip, chunked"]),
+            Err("501")
+        );
+    }
 
     #[test]
     fn must_be_send() {

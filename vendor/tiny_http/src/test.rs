@@ -73,6 +73,10 @@ impl From<TestRequest> for Request {
             Some(mock.remote_addr),
             mock.body.as_bytes(),
             std::io::sink(),
+            crate::util::Drain {
+                max_bytes: usize::MAX,
+                close: crate::util::CloseFlag::default(),
+            },
         )
         .unwrap()
     }

@@ -64,6 +64,16 @@ impl<R: Read + Send> SequentialReaderBuilder<R> {
     }
 }
 
+impl<R: Read + Send> SequentialReader<R> {
+    /// Blocks until the readers before this one are done with the stream.
+    pub fn wait_turn(&mut self) {
+        if let SequentialReaderInner::Waiting(ref mut recv) = self.inner {
+            let reader = recv.recv().unwrap();
+            self.inner = SequentialReaderInner::MyTurn(reader);
+        }
+    }
+}
+
 impl<W: Write + Send> SequentialWriterBuilder<W> {
     pub fn new(writer: W) -> SequentialWriterBuilder<W> {
         SequentialWriterBuilder {
