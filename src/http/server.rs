@@ -1,9 +1,11 @@
 //! The HTTP server: tiny_http (vendored, with read timeouts, head limits and a bounded drain of
 //! unread bodies; see `vendor/tiny_http/PATCHES.md`) reads request heads on its own
-//! per-connection threads. An intake thread takes each request from it; a request with a body
-//! gets a thread of its own that reads the body, so that a client that sends its body slowly,
-//! or never finishes it, holds only that thread and only until the read timeout. A fixed pool
-//! of worker threads turns whole requests into responses.
+//! per-connection threads. A fixed pool of worker threads takes each request from it; a request
+//! without a body is answered on the worker at once. A request with a body gets a thread of its
+//! own that reads the body, so that a client that sends its body slowly, or never finishes it,
+//! holds only that thread and only until the read timeout; once read, it is answered on that
+//! thread when one of as many permits as there are workers is free, so handlers never run more
+//! than twice the pool at once.
 //!
 //! Cross-cutting concerns live here, once: body limits, security headers, the panic guard and
 //! one log line per request.
@@ -12,8 +14,8 @@ use std::io::{ErrorKind, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -69,7 +71,7 @@ pub struct ServerSetup {
     pub limits: Limits,
 }
 
-/// A request read whole, on its way to a worker.
+/// A request read whole, on its way to its handler.
 struct Job {
     rq: tiny_http::Request,
     body: Vec<u8>,
@@ -79,7 +81,6 @@ struct Job {
 pub struct Running {
     pub addr: SocketAddr,
     stop: Arc<AtomicBool>,
-    intake: Option<JoinHandle<()>>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -98,9 +99,6 @@ impl Running {
 
     fn shutdown(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        if let Some(intake) = self.intake.take() {
-            let _ = intake.join();
-        }
         for w in self.workers.drain(..) {
             let _ = w.join();
         }
@@ -140,39 +138,65 @@ pub fn start(setup: ServerSetup) -> Result<Running, String> {
         .ok_or_else(|| "the server has no IP address".to_string())?;
     let stop = Arc::new(AtomicBool::new(false));
     let setup = Arc::new(setup);
-    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
-    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+    let server = Arc::new(server);
+    let permits = Arc::new(Permits::new(setup.workers.max(1)));
     let mut workers = Vec::with_capacity(setup.workers.max(1));
     for i in 0..setup.workers.max(1) {
-        let stop = stop.clone();
-        let setup = setup.clone();
-        let jobs = jobs_rx.clone();
+        let (stop, setup, server, permits) =
+            (stop.clone(), setup.clone(), server.clone(), permits.clone());
         let handle = std::thread::Builder::new()
             .name(format!("http-{i}"))
-            .spawn(move || worker(&jobs, &stop, &setup))
+            .spawn(move || worker(&server, &stop, &setup, &permits))
             .map_err(|e| format!("cannot start a worker thread: {e}"))?;
         workers.push(handle);
     }
-    let intake_stop = stop.clone();
-    let intake = std::thread::Builder::new()
-        .name("http-intake".into())
-        .spawn(move || intake(&server, &intake_stop, &setup, &jobs_tx))
-        .map_err(|e| format!("cannot start the intake thread: {e}"))?;
     Ok(Running {
         addr,
         stop,
-        intake: Some(intake),
         workers,
     })
 }
 
-/// Takes requests from tiny_http as their heads arrive: one without a body goes straight to
-/// the workers, one with a body to a thread that reads it first. Never waits on a client.
-fn intake(
+/// Counts the handlers of requests with a body that may run at once.
+struct Permits {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Permits {
+    fn new(n: usize) -> Permits {
+        Permits {
+            free: Mutex::new(n),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Runs `f` once a permit is free.
+    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
+        {
+            let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
+            while *free == 0 {
+                free = self
+                    .freed
+                    .wait(free)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+            *free -= 1;
+        }
+        let out = f();
+        *self.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
+        self.freed.notify_one();
+        out
+    }
+}
+
+/// Takes requests from tiny_http as their heads arrive: one without a body is answered here,
+/// one with a body goes to a thread that reads it first. Never waits on a client.
+fn worker(
     server: &tiny_http::Server,
     stop: &AtomicBool,
     setup: &Arc<ServerSetup>,
-    jobs: &Sender<Job>,
+    permits: &Arc<Permits>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         let rq = match server.recv_timeout(Duration::from_millis(200)) {
@@ -186,23 +210,27 @@ fn intake(
         };
         let started = Instant::now();
         if !has_body(&rq) {
-            let _ = jobs.send(Job {
-                rq,
-                body: Vec::new(),
-                started,
-            });
+            handle_one(
+                Job {
+                    rq,
+                    body: Vec::new(),
+                    started,
+                },
+                setup,
+            );
             continue;
         }
         // The request goes to its thread through a channel, so that it is still here to be
         // answered if the thread cannot be started.
         let (hand_over, take) = mpsc::channel::<tiny_http::Request>();
-        let reader_setup = setup.clone();
-        let reader_jobs = jobs.clone();
+        let (reader_setup, reader_permits) = (setup.clone(), permits.clone());
         let spawned = std::thread::Builder::new()
             .name("http-body".into())
             .spawn(move || {
-                if let Ok(rq) = take.recv() {
-                    read_body(rq, started, &reader_setup, &reader_jobs);
+                if let Ok(rq) = take.recv()
+                    && let Some(job) = read_body(rq, started, &reader_setup)
+                {
+                    reader_permits.with(|| handle_one(job, &reader_setup));
                 }
             });
         match spawned {
@@ -228,21 +256,16 @@ fn has_body(rq: &tiny_http::Request) -> bool {
             .any(|h| h.field.equiv("transfer-encoding"))
 }
 
-/// Reads a request's body (on its own thread) within the path's limit, and hands the whole
-/// request to the workers; or answers it at once when the body is too large, malformed or
-/// stops arriving. A refused body is not read further and its connection is closed.
-fn read_body(
-    mut rq: tiny_http::Request,
-    started: Instant,
-    setup: &ServerSetup,
-    jobs: &Sender<Job>,
-) {
+/// Reads a request's body (on its own thread) within the path's limit and returns the whole
+/// request; or answers it at once when the body is too large, malformed or stops arriving. A
+/// refused body is not read further and its connection is closed.
+fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) -> Option<Job> {
     let max_body = (setup.max_body)(path_of(rq.url()));
     // A declared length over the limit is refused before the body is asked for (so no
     // `100 Continue`) or read.
     if rq.body_length().is_some_and(|n| n > max_body) {
         let _ = refuse(rq, (setup.too_large_page)(), started);
-        return;
+        return None;
     }
     let mut body = Vec::new();
     let read = rq
@@ -258,26 +281,10 @@ fn read_body(
             Response::text(400, "The request body could not be read.")
         }
         Ok(_) if body.len() > max_body => (setup.too_large_page)(),
-        Ok(_) => {
-            let _ = jobs.send(Job { rq, body, started });
-            return;
-        }
+        Ok(_) => return Some(Job { rq, body, started }),
     };
     let _ = refuse(rq, refusal, started);
-}
-
-fn worker(jobs: &Mutex<Receiver<Job>>, stop: &AtomicBool, setup: &ServerSetup) {
-    while !stop.load(Ordering::SeqCst) {
-        let job = jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .recv_timeout(Duration::from_millis(200));
-        match job {
-            Ok(job) => handle_one(job, setup),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
-        }
-    }
+    None
 }
 
 fn path_of(url: &str) -> &str {
