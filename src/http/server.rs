@@ -3,9 +3,9 @@
 //! per-connection threads. A fixed pool of worker threads takes each request from it; a request
 //! without a body is answered on the worker at once. A request with a body gets a thread of its
 //! own that reads the body, so that a client that sends its body slowly, or never finishes it,
-//! holds only that thread and only until the read timeout; once read, it is answered on that
-//! thread when one of as many permits as there are workers is free, so handlers never run more
-//! than twice the pool at once.
+//! holds only that thread and only until the read timeout; once read, it is answered by a
+//! second pool of as many workers, so requests with a body (sign-ins hash passwords) never hold
+//! up pages, and every handler runs on one of a fixed set of threads.
 //!
 //! Cross-cutting concerns live here, once: body limits, security headers, the panic guard and
 //! one log line per request.
@@ -15,7 +15,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -139,14 +139,21 @@ pub fn start(setup: ServerSetup) -> Result<Running, String> {
     let stop = Arc::new(AtomicBool::new(false));
     let setup = Arc::new(setup);
     let server = Arc::new(server);
-    let permits = Arc::new(Permits::new(setup.workers.max(1)));
-    let mut workers = Vec::with_capacity(setup.workers.max(1));
+    let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
+    let jobs_rx = Arc::new(Mutex::new(jobs_rx));
+    let mut workers = Vec::with_capacity(2 * setup.workers.max(1));
     for i in 0..setup.workers.max(1) {
-        let (stop, setup, server, permits) =
-            (stop.clone(), setup.clone(), server.clone(), permits.clone());
+        let (stop_w, setup_w, server, jobs) =
+            (stop.clone(), setup.clone(), server.clone(), jobs_tx.clone());
         let handle = std::thread::Builder::new()
             .name(format!("http-{i}"))
-            .spawn(move || worker(&server, &stop, &setup, &permits))
+            .spawn(move || worker(&server, &stop_w, &setup_w, &jobs))
+            .map_err(|e| format!("cannot start a worker thread: {e}"))?;
+        workers.push(handle);
+        let (stop, setup, jobs) = (stop.clone(), setup.clone(), jobs_rx.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("http-body-{i}"))
+            .spawn(move || body_worker(&jobs, &stop, &setup))
             .map_err(|e| format!("cannot start a worker thread: {e}"))?;
         workers.push(handle);
     }
@@ -157,36 +164,18 @@ pub fn start(setup: ServerSetup) -> Result<Running, String> {
     })
 }
 
-/// Counts the handlers of requests with a body that may run at once.
-struct Permits {
-    free: Mutex<usize>,
-    freed: Condvar,
-}
-
-impl Permits {
-    fn new(n: usize) -> Permits {
-        Permits {
-            free: Mutex::new(n),
-            freed: Condvar::new(),
+/// Answers requests whose body has been read.
+fn body_worker(jobs: &Mutex<mpsc::Receiver<Job>>, stop: &AtomicBool, setup: &ServerSetup) {
+    while !stop.load(Ordering::SeqCst) {
+        let job = jobs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv_timeout(Duration::from_millis(200));
+        match job {
+            Ok(job) => handle_one(job, setup),
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
-    }
-
-    /// Runs `f` once a permit is free.
-    fn with<T>(&self, f: impl FnOnce() -> T) -> T {
-        {
-            let mut free = self.free.lock().unwrap_or_else(PoisonError::into_inner);
-            while *free == 0 {
-                free = self
-                    .freed
-                    .wait(free)
-                    .unwrap_or_else(PoisonError::into_inner);
-            }
-            *free -= 1;
-        }
-        let out = f();
-        *self.free.lock().unwrap_or_else(PoisonError::into_inner) += 1;
-        self.freed.notify_one();
-        out
     }
 }
 
@@ -196,7 +185,7 @@ fn worker(
     server: &tiny_http::Server,
     stop: &AtomicBool,
     setup: &Arc<ServerSetup>,
-    permits: &Arc<Permits>,
+    jobs: &mpsc::Sender<Job>,
 ) {
     while !stop.load(Ordering::SeqCst) {
         let rq = match server.recv_timeout(Duration::from_millis(200)) {
@@ -223,14 +212,14 @@ fn worker(
         // The request goes to its thread through a channel, so that it is still here to be
         // answered if the thread cannot be started.
         let (hand_over, take) = mpsc::channel::<tiny_http::Request>();
-        let (reader_setup, reader_permits) = (setup.clone(), permits.clone());
+        let (reader_setup, reader_jobs) = (setup.clone(), jobs.clone());
         let spawned = std::thread::Builder::new()
-            .name("http-body".into())
+            .name("http-body-read".into())
             .spawn(move || {
                 if let Ok(rq) = take.recv()
                     && let Some(job) = read_body(rq, started, &reader_setup)
                 {
-                    reader_permits.with(|| handle_one(job, &reader_setup));
+                    let _ = reader_jobs.send(job);
                 }
             });
         match spawned {
