@@ -149,6 +149,8 @@ fn every_search_kind_returns_exactly_the_matching_available_numbers() {
         vec![("npa", npa), ("q", &first[5..9]), ("match", "contains")],
         vec![("q", &first[3..8]), ("match", "contains"), ("state", "TX")],
         vec![("q", &first[7..]), ("match", "contains"), ("type", "local")],
+        vec![("npa", npa), ("q", &first[7..]), ("match", "ends")],
+        vec![("q", &first[7..]), ("match", "ends"), ("state", "TX")],
         vec![("npa", "800"), ("q", "4"), ("match", "ends")],
         vec![
             ("npa", npa),
