@@ -277,6 +277,32 @@ pub fn remove_missing(tx: &Tx<'_>, source: &str, keep: &[i64]) -> Result<usize> 
     Ok(removed)
 }
 
+/// One range of the digit windows, in number order.
+const WINDOW_RANGE: &str =
+    "SELECT number FROM numbers_windows WHERE digits = ? AND number BETWEEN ? AND ?";
+/// One range of the last-four index, in number order.
+const LAST_FOUR_RANGE: &str =
+    "SELECT number FROM numbers WHERE number % 10000 = ? AND number BETWEEN ? AND ?";
+
+/// A query over the union of index ranges (`(part, key)`, each within `lo..=hi`), which SQLite
+/// merges in number order so a page reads only as far as it needs; its arguments go to `args`.
+fn merged_ranges(
+    n_cols: &str,
+    ranges: impl Iterator<Item = (&'static str, i64)>,
+    (lo, hi): (i64, i64),
+    args: &mut Vec<Value>,
+) -> String {
+    let mut parts = Vec::new();
+    for (part, key) in ranges {
+        parts.push(part);
+        args.extend([Value::Integer(key), Value::Integer(lo), Value::Integer(hi)]);
+    }
+    format!(
+        "SELECT {n_cols} FROM ({} ORDER BY 1) AS w JOIN numbers n ON n.number = w.number",
+        parts.join(" UNION ")
+    )
+}
+
 /// One page of available numbers matching a search, plus whether there is another page.
 pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
     let Some((sql, args)) = search_sql(s) else {
@@ -331,27 +357,9 @@ pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
             // At positions 1–7 the pattern starts a window (ten window values); at position 8
             // it is the last three digits. Each part is in number order, and SQLite merges
             // them in order, so a page reads only as far as it needs.
-            let mut parts = Vec::with_capacity(20);
-            for k in 0..10 {
-                parts.push("SELECT number FROM numbers_windows WHERE digits = ? AND number BETWEEN ? AND ?");
-                args.extend([
-                    Value::Integer(v * 10 + k),
-                    Value::Integer(lo),
-                    Value::Integer(hi),
-                ]);
-            }
-            for k in 0..10 {
-                parts.push("SELECT number FROM numbers WHERE number % 10000 = ? AND number BETWEEN ? AND ?");
-                args.extend([
-                    Value::Integer(k * 1000 + v),
-                    Value::Integer(lo),
-                    Value::Integer(hi),
-                ]);
-            }
-            sql = format!(
-                "SELECT {n_cols} FROM ({} ORDER BY 1) AS w JOIN numbers n ON n.number = w.number",
-                parts.join(" UNION ")
-            );
+            let windows = (0..10).map(|k| (WINDOW_RANGE, v * 10 + k));
+            let last_three = (0..10).map(|k| (LAST_FOUR_RANGE, k * 1000 + v));
+            sql = merged_ranges(&n_cols, windows.chain(last_three), (lo, hi), &mut args);
         } else {
             // One window of the pattern narrows to its numbers, in number order; a longer
             // pattern is then checked in full on the window's number, before the row is read.
@@ -370,21 +378,8 @@ pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
         order_col = "w.number";
     } else if let Some(v) = ends3 {
         conds = vec!["n.availability = 'available'".into()];
-        let mut parts = Vec::with_capacity(10);
-        for k in 0..10 {
-            parts.push(
-                "SELECT number FROM numbers WHERE number % 10000 = ? AND number BETWEEN ? AND ?",
-            );
-            args.extend([
-                Value::Integer(k * 1000 + v),
-                Value::Integer(lo),
-                Value::Integer(hi),
-            ]);
-        }
-        sql = format!(
-            "SELECT {n_cols} FROM ({} ORDER BY 1) AS w JOIN numbers n ON n.number = w.number",
-            parts.join(" UNION ")
-        );
+        let last_four = (0..10).map(|k| (LAST_FOUR_RANGE, k * 1000 + v));
+        sql = merged_ranges(&n_cols, last_four, (lo, hi), &mut args);
         order_col = "w.number";
     }
     let merged = windowed.is_some() || ends3.is_some();
