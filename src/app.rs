@@ -101,7 +101,8 @@ impl Portal {
 
 /// Opens the database and starts the portal.
 pub fn start(config: Config, opts: StartOptions) -> Result<Portal, String> {
-    let store = Store::open(&config.db, config.workers as u32 + 2).map_err(|e| e.to_string())?;
+    let store =
+        Store::open(&config.db, db_connections(config.workers)).map_err(|e| e.to_string())?;
     start_with_store(config, store, opts)
 }
 
@@ -198,6 +199,12 @@ fn url_host(url: &str) -> String {
         .filter(|h| !h.is_empty())
         .unwrap_or("localhost")
         .to_string()
+}
+
+/// Database connections for `workers`: one for each handler thread (a pool for pages and one
+/// as large for requests with a body), plus housekeeping and the mail sender.
+pub fn db_connections(workers: usize) -> u32 {
+    2 * workers.max(1) as u32 + 2
 }
 
 /// Kinds of one-time messages shown on the next page.

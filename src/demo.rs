@@ -231,7 +231,8 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     if config.admin_email.is_none() {
         config.admin_email = EmailAddress::parse(ADMIN_EMAIL).ok();
     }
-    let store = Store::open(&config.db, config.workers as u32 + 2).map_err(|e| e.to_string())?;
+    let store = Store::open(&config.db, crate::app::db_connections(config.workers))
+        .map_err(|e| e.to_string())?;
     let clock = Arc::new(SystemClock);
     let accounts = seed(&store, clock.now())?;
     // The Telinta simulator knows the same numbers as free, so sync and activation work.
