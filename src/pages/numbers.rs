@@ -498,8 +498,8 @@ mod tests {
             state: "NY".into(),
             rate_center: String::new(),
             kind: NumberType::Local,
-            availability: "available".into(),
-            source: "import".into(),
+            availability: "available",
+            source: "import",
         }
     }
 

@@ -14,8 +14,10 @@ pub struct NumberRow {
     pub state: String,
     pub rate_center: String,
     pub kind: NumberType,
-    pub availability: String,
-    pub source: String,
+    /// `available`, `held` or `sold` (the schema allows nothing else).
+    pub availability: &'static str,
+    /// `import`, `telinta` or `demo`.
+    pub source: &'static str,
 }
 
 impl NumberRow {
@@ -44,8 +46,17 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NumberRow> {
         state: r.get(1)?,
         rate_center: r.get(2)?,
         kind: NumberType::parse(&kind).unwrap_or(NumberType::Local),
-        availability: r.get(4)?,
-        source: r.get(5)?,
+        // Fixed words, not a string a row: a results page holds 50 rows.
+        availability: match r.get_ref(4)?.as_str()? {
+            "held" => "held",
+            "sold" => "sold",
+            _ => "available",
+        },
+        source: match r.get_ref(5)?.as_str()? {
+            "telinta" => "telinta",
+            "demo" => "demo",
+            _ => "import",
+        },
     })
 }
 
