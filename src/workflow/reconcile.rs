@@ -123,11 +123,22 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
                 if capture.is_paid(&expected) {
                     payments::record_paid(s, &order, &user, Some(&capture.id))?;
                     report.paid += 1;
+                } else if matches!(capture.status, CaptureStatus::Completed)
+                    && order.failure.is_none()
+                {
+                    // Money moved, but not the amount ordered, and nobody has said so yet: the
+                    // buyer's return path notes it on the order and sends the admin a CHECK
+                    // email (once: the order carries the note afterwards).
+                    payments::paypal_return(s, &user, &paypal_id)?;
+                    report.unsettled.push(format!(
+                        "order {}: PayPal captured a different amount; the admin was told",
+                        order.id
+                    ));
                 } else if matches!(capture.status, CaptureStatus::Pending { .. })
                     || matches!(capture.status, CaptureStatus::Completed)
                 {
-                    // Pending review (the webhook finishes it), or an amount the admin must
-                    // check (the buyer's return already flagged it): not for a guess here.
+                    // Pending review (the webhook finishes it), or an amount the admin was
+                    // already told to check: not for a guess here.
                     report.unsettled.push(format!(
                         "order {}: PayPal capture {} is {}",
                         order.id,

@@ -138,3 +138,116 @@ fn customers_cannot_reconcile() {
     c.get("/my");
     assert_eq!(c.post("/admin/reconcile", &[]).status, 403);
 }
+
+fn reconcile_as(admin: &mut Client) -> String {
+    admin.get("/admin");
+    let r = admin.post("/admin/reconcile", &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    admin.follow(r).text("#flash")
+}
+
+#[test]
+fn a_stalled_activation_that_fails_again_keeps_its_status_and_tells_the_admin() {
+    use crate::activation::{mails, paid_order, setup};
+    use didport::integrations::telinta::{Failure as TFailure, Times};
+    let mut s = setup(Some(1), true);
+    let order = paid_order(&s, "stalled@example.com", "2125550811");
+    // A run that died midway left its claim behind.
+    let since = s.p.services().now() - 1000;
+    crate::support::rusqlite_conn(&s.p.db)
+        .execute(
+            "UPDATE purchased_numbers SET activating_since = ?1 WHERE order_id = ?2",
+            [since, order],
+        )
+        .unwrap();
+    s.sim.fail(
+        "Account/add_account",
+        TFailure::fault("Server.Internal", "still down"),
+        Times::Always,
+    );
+    let flash = reconcile_as(&mut s.admin);
+    assert!(flash.contains("1 activations resumed"), "{flash}");
+    let conn = crate::support::rusqlite_conn(&s.p.db);
+    let (status, claim): (String, Option<i64>) = conn
+        .query_row(
+            "SELECT status, activating_since FROM purchased_numbers WHERE order_id = ?1",
+            [order],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(status, "pending", "a failed run changes nothing");
+    assert_eq!(claim, None, "the claim is released");
+    assert_eq!(mails(&s, "activation_failed"), vec!["admin@example.com"]);
+    assert!(mails(&s, "number_activated").is_empty());
+    // Once Telinta works, the next pass has nothing left: the admin chooses active again.
+    assert_eq!(reconcile_as(&mut s.admin), "Nothing to reconcile.");
+}
+
+#[test]
+fn an_interrupted_settings_change_waits_while_telinta_cannot_be_read() {
+    use crate::activation::{mails, paid_order, set, setup};
+    use didport::integrations::telinta::{Failure as TFailure, Times};
+    let mut s = setup(Some(1), true);
+    let order = paid_order(&s, "cut@example.com", "2125550812");
+    set(&mut s, order, "active");
+    let since = s.p.services().now() - 1000;
+    crate::support::rusqlite_conn(&s.p.db)
+        .execute(
+            "INSERT INTO settings_changes (order_id, started_at, pin, forwarding)
+             VALUES (?1, ?2, 1, '3105550177')",
+            [order, since],
+        )
+        .unwrap();
+    s.sim
+        .fail("Account/get_account_info", TFailure::Http(503), Times::Once);
+    let flash = reconcile_as(&mut s.admin);
+    assert!(flash.contains("1 left for later"), "{flash}");
+    assert_eq!(s.p.count("SELECT count(*) FROM settings_changes"), 1);
+    assert!(mails(&s, "settings_change_failed").is_empty());
+    // Telinta answers: it never took the forwarding, so the portal keeps its old value and
+    // the admin hears what happened, including that the PIN must be set again.
+    let flash = reconcile_as(&mut s.admin);
+    assert!(flash.contains("1 settings changes settled"), "{flash}");
+    assert_eq!(s.p.count("SELECT count(*) FROM settings_changes"), 0);
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM purchased_numbers WHERE forwarding IS NOT NULL"),
+        0
+    );
+    assert_eq!(
+        mails(&s, "settings_change_failed"),
+        vec!["admin@example.com"]
+    );
+}
+
+#[test]
+fn a_capture_of_the_wrong_amount_found_by_reconciliation_is_flagged_once() {
+    use didport::integrations::paypal::Payments as _;
+    use didport::integrations::paypal::sim::CaptureScript;
+    let mut s = shop(&["2125550806"]);
+    let order = approved_and_gone(&s, "odd@example.com", "2125550806");
+    let pp: String = crate::support::rusqlite_conn(&s.p.db)
+        .query_row(
+            &format!("SELECT paypal_order_id FROM orders WHERE id = {order}"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // The capture happened at PayPal, for the wrong amount, and the portal never heard.
+    s.sim
+        .script_capture(&pp, CaptureScript::AmountMismatch)
+        .unwrap();
+    let direct = PayPalClient::new(s.sim.client_config()).unwrap();
+    direct.capture_order(&pp, "elsewhere").unwrap();
+    s.p.clock.advance(6 * 60);
+    let flash = reconcile(&mut s);
+    assert!(flash.contains("different amount"), "{flash}");
+    assert_eq!(payment(&s, order), "awaiting_payment", "never marked paid");
+    let checks = |s: &Shop| {
+        s.p.count("SELECT count(*) FROM outbox WHERE subject LIKE '%CHECK payment%'")
+    };
+    assert_eq!(checks(&s), 1);
+    // The next pass leaves it to the admin and does not write again.
+    reconcile(&mut s);
+    assert_eq!(checks(&s), 1);
+    assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 0);
+}
