@@ -117,10 +117,11 @@ pub fn start_with_store(
     let handler_cell = cell.clone();
     let panic_cell = cell.clone();
     let large_cell = cell.clone();
+    let limit_cell = cell.clone();
     let running = server::start(ServerSetup {
         listen: config.listen,
         workers: config.workers,
-        max_body: body_limit,
+        max_body: Arc::new(move |head| body_limit(limit_cell.get(), head)),
         handler: Arc::new(move |req| match handler_cell.get() {
             Some(app) => handle(app, req),
             None => Response::text(503, "Starting up; try again in a moment."),
@@ -183,12 +184,22 @@ pub fn start_with_store(
     })
 }
 
-/// Uploads are allowed only where a page takes a file.
-fn body_limit(path: &str) -> usize {
-    if path == "/admin/numbers/import" {
-        server::MAX_UPLOAD_BYTES
-    } else {
-        server::MAX_BODY_BYTES
+/// How large a body may be, decided from the head before any of it is read: only a signed-in
+/// admin may send more than a small form, and only the CSV import takes an upload, which is
+/// spooled to a file. A visitor or customer cannot make the server hold more than 64 KiB.
+fn body_limit(app: Option<&App>, head: &server::BodyHead<'_>) -> server::BodyLimit {
+    use server::BodyLimit::{Memory, Spool};
+    let admin = app.is_some_and(|app| {
+        head.cookie
+            .and_then(|c| cookies::find(c, SESSION_COOKIE))
+            .filter(|t| t.len() == 64)
+            .and_then(|t| accounts::current_user(&app.services, t).ok().flatten())
+            .is_some_and(|u| u.role == crate::domain::Role::Admin)
+    });
+    match (admin, head.path) {
+        (true, "/admin/numbers/import") => Spool(server::MAX_UPLOAD_BYTES),
+        (true, _) => Memory(server::MAX_BODY_BYTES),
+        (false, _) => Memory(server::MAX_SMALL_BODY_BYTES),
     }
 }
 

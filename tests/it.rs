@@ -33,6 +33,8 @@ mod numbers;
 mod paypal;
 #[path = "it/plans.rs"]
 mod plans;
+#[path = "it/probe.rs"]
+mod probe;
 #[path = "it/reconcile.rs"]
 mod reconcile;
 #[path = "it/settings.rs"]

@@ -21,10 +21,39 @@ use std::time::{Duration, Instant};
 
 use super::{Method, Request, Response};
 
-/// Largest request body read; larger ones get 413 without being read.
+/// Largest request body from a visitor or a customer; larger ones get 413 without being read.
+pub const MAX_SMALL_BODY_BYTES: usize = 64 * 1024;
+/// Largest request body from a signed-in admin.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Largest body on the routes that take file uploads.
+/// Largest body on the routes that take file uploads (admins only), spooled to a file.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// What the server knows of a request before it reads the body.
+pub struct BodyHead<'a> {
+    pub path: &'a str,
+    pub cookie: Option<&'a str>,
+}
+
+/// How much of a body the server takes, and where it keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLimit {
+    /// Read into memory, up to this many bytes.
+    Memory(usize),
+    /// Written to a temporary file as it arrives, up to this many bytes.
+    Spool(usize),
+}
+
+impl BodyLimit {
+    fn bytes(self) -> usize {
+        match self {
+            BodyLimit::Memory(n) | BodyLimit::Spool(n) => n,
+        }
+    }
+}
+
+/// Decides, from the head alone, how large a body may be (the application looks up who the
+/// session cookie belongs to).
+pub type BodyPolicy = dyn Fn(&BodyHead<'_>) -> BodyLimit + Send + Sync;
 
 /// How long and how much the server waits for and takes from a client.
 #[derive(Debug, Clone)]
@@ -40,6 +69,11 @@ pub struct Limits {
     pub max_head_bytes: usize,
     /// Connections open at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Slowest a request body may arrive, in bytes a second, once `body_grace` has passed; a
+    /// slower one is cut off with 408.
+    pub min_body_rate: u64,
+    /// How long a body may take before the minimum rate applies.
+    pub body_grace: Duration,
 }
 
 impl Default for Limits {
@@ -50,6 +84,8 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(30),
             max_head_bytes: 64 * 1024,
             max_connections: 512,
+            min_body_rate: 1024,
+            body_grace: Duration::from_secs(10),
         }
     }
 }
@@ -63,8 +99,8 @@ pub type TooLargePage = dyn Fn() -> Response + Send + Sync;
 pub struct ServerSetup {
     pub listen: SocketAddr,
     pub workers: usize,
-    /// The body limit for a path.
-    pub max_body: fn(&str) -> usize,
+    /// The body limit for a request head.
+    pub max_body: Arc<BodyPolicy>,
     pub handler: Arc<Handler>,
     pub panic_page: Arc<PanicPage>,
     pub too_large_page: Arc<TooLargePage>,
@@ -75,6 +111,7 @@ pub struct ServerSetup {
 struct Job {
     rq: tiny_http::Request,
     body: Vec<u8>,
+    spooled: Option<super::Spooled>,
     started: Instant,
 }
 
@@ -203,6 +240,7 @@ fn worker(
                 Job {
                     rq,
                     body: Vec::new(),
+                    spooled: None,
                     started,
                 },
                 setup,
@@ -245,35 +283,103 @@ fn has_body(rq: &tiny_http::Request) -> bool {
             .any(|h| h.field.equiv("transfer-encoding"))
 }
 
-/// Reads a request's body (on its own thread) within the path's limit and returns the whole
-/// request; or answers it at once when the body is too large, malformed or stops arriving. A
-/// refused body is not read further and its connection is closed.
+/// Reads a request's body (on its own thread) within the limit its head allows, and returns
+/// the whole request; or answers it at once when the body is too large, malformed, stops
+/// arriving or arrives too slowly. A refused body is not read further and its connection is
+/// closed.
 fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) -> Option<Job> {
-    let max_body = (setup.max_body)(path_of(rq.url()));
+    let cookie = rq
+        .headers()
+        .iter()
+        .find(|h| h.field.equiv("cookie"))
+        .map(|h| h.value.as_str().to_string());
+    let limit = (setup.max_body)(&BodyHead {
+        path: path_of(rq.url()),
+        cookie: cookie.as_deref(),
+    });
+    let max_body = limit.bytes();
     // A declared length over the limit is refused before the body is asked for (so no
     // `100 Continue`) or read.
     if rq.body_length().is_some_and(|n| n > max_body) {
         let _ = refuse(rq, (setup.too_large_page)(), started);
         return None;
     }
+    let mut reader = MinRate {
+        inner: rq.as_reader().take(max_body as u64 + 1),
+        started: Instant::now(),
+        read: 0,
+        rate: setup.limits.min_body_rate,
+        grace: setup.limits.body_grace,
+    };
     let mut body = Vec::new();
-    let read = rq
-        .as_reader()
-        .take(max_body as u64 + 1)
-        .read_to_end(&mut body);
+    let mut spooled = None;
+    let read = match limit {
+        BodyLimit::Memory(_) => reader.read_to_end(&mut body).map(|n| n as u64),
+        BodyLimit::Spool(_) => tempfile::tempfile().and_then(|mut file| {
+            let n = std::io::copy(&mut reader, &mut file)?;
+            spooled = Some(super::Spooled {
+                file: Arc::new(file),
+                len: n,
+            });
+            Ok(n)
+        }),
+    };
     let refusal = match read {
         Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
-            Response::text(408, "The request body stopped arriving.")
+            Response::text(
+                408,
+                "The request body stopped arriving, or came too slowly.",
+            )
         }
         Err(e) => {
-            log::info!("{} {}: the body is unreadable: {e}", rq.method(), rq.url());
+            log::info!(
+                "{} {}: the body is unreadable: {e}",
+                rq.method(),
+                path_of(rq.url())
+            );
             Response::text(400, "The request body could not be read.")
         }
-        Ok(_) if body.len() > max_body => (setup.too_large_page)(),
-        Ok(_) => return Some(Job { rq, body, started }),
+        Ok(n) if n > max_body as u64 => (setup.too_large_page)(),
+        Ok(_) => {
+            return Some(Job {
+                rq,
+                body,
+                spooled,
+                started,
+            });
+        }
     };
     let _ = refuse(rq, refusal, started);
     None
+}
+
+/// A body reader that fails with `TimedOut` once the body arrives slower than `rate` bytes a
+/// second on average, counted after `grace`. The socket's read timeout catches a body that
+/// stops; this catches one that trickles (a byte just often enough to never time out).
+struct MinRate<R> {
+    inner: R,
+    started: Instant,
+    read: u64,
+    rate: u64,
+    grace: Duration,
+}
+
+impl<R: Read> Read for MinRate<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if n > 0 {
+            let late = self.started.elapsed().saturating_sub(self.grace);
+            let due = late.as_secs_f64() * self.rate as f64;
+            if (self.read as f64) < due {
+                return Err(std::io::Error::new(
+                    ErrorKind::TimedOut,
+                    "the body arrives slower than the minimum rate",
+                ));
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn path_of(url: &str) -> &str {
@@ -281,7 +387,12 @@ fn path_of(url: &str) -> &str {
 }
 
 fn handle_one(job: Job, setup: &ServerSetup) {
-    let Job { rq, body, started } = job;
+    let Job {
+        rq,
+        body,
+        spooled,
+        started,
+    } = job;
     let method = match rq.method() {
         tiny_http::Method::Get => Method::Get,
         tiny_http::Method::Head => Method::Head,
@@ -313,6 +424,7 @@ fn handle_one(job: Job, setup: &ServerSetup) {
         query,
         headers,
         body,
+        spooled,
         peer,
     };
     let response = match catch_unwind(AssertUnwindSafe(|| (setup.handler)(request))) {

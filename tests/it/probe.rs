@@ -1,0 +1,195 @@
+//! What a black-box probe of a running portal broke (issue 13), each finding replayed over the
+//! wire: raw sockets where a client library would tidy the request.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::hostile::{CUTOFF, closed_by_server, connect, healthy, read_response};
+use crate::support::{Client, TestPortal};
+use didport::domain::Role;
+
+/// The `Cookie` header a signed-in client sends.
+fn cookie_header(c: &Client) -> String {
+    c.cookies
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Resident memory of this process (the test binary, which runs the server), in KiB.
+fn resident_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// The head of a multipart upload to the CSV import that promises `len` bytes.
+fn upload_head(len: usize, cookie: &str) -> String {
+    format!(
+        "POST /admin/numbers/import HTTP/1.1\r\nHost: t\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {len}\r\n\r\n"
+    )
+}
+
+// ---- 1. body limits are decided from the head, before the body is read ----
+
+/// Twelve anonymous clients each send all but the last bytes of a 60 MiB upload to the CSV
+/// import and stop. Before the fix each body was held in memory until it was complete (the
+/// probe saw 304 → 1,099 MiB); now the server refuses each one from its head.
+#[test]
+fn stalled_anonymous_uploads_do_not_fill_memory() {
+    const LEN: usize = 60 * 1024 * 1024;
+    const CLIENTS: usize = 12;
+    let p = TestPortal::start();
+    assert!(healthy(&p));
+    let before = resident_kib();
+    let chunk = vec![b'1'; 1024 * 1024];
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel();
+    let senders: Vec<_> = (0..CLIENTS)
+        .map(|_| {
+            let mut s = connect(&p);
+            let chunk = chunk.clone();
+            let sent = sent_tx.clone();
+            let head = upload_head(LEN, "");
+            std::thread::spawn(move || {
+                let mut body = 0;
+                let _ = (|| -> std::io::Result<()> {
+                    s.write_all(head.as_bytes())?;
+                    s.write_all(b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.csv\"\r\n\r\n")?;
+                    while body + chunk.len() < LEN {
+                        s.write_all(&chunk)?;
+                        body += chunk.len();
+                    }
+                    Ok(())
+                })();
+                sent.send(()).unwrap();
+                // Stalled: the last bytes never come. Hold the connection open a while.
+                std::thread::sleep(Duration::from_secs(2));
+                drop(s);
+            })
+        })
+        .collect();
+    for _ in 0..CLIENTS {
+        sent_rx
+            .recv_timeout(CUTOFF * 3)
+            .expect("every client sent or was cut off");
+    }
+    let during = resident_kib();
+    println!(
+        "resident memory: {} MiB before, {} MiB during {CLIENTS} stalled anonymous uploads of \
+         {} MiB",
+        before / 1024,
+        during / 1024,
+        LEN / 1024 / 1024
+    );
+    // Each held body would add 60 MiB; other tests in this binary allocate a little too.
+    assert!(
+        during.saturating_sub(before) < 128 * 1024,
+        "memory grew from {before} KiB to {during} KiB"
+    );
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert!(healthy(&p));
+}
+
+#[test]
+fn only_a_signed_in_admin_may_send_a_large_body() {
+    let p = TestPortal::start();
+    let customer = p.signed_in("probe-body-cust@example.com", Role::Customer);
+    // A body over the small limit, declared in the head: refused before it is read, for a
+    // visitor and for a customer alike, on the upload route and elsewhere.
+    for (path, cookie) in [
+        ("/admin/numbers/import", String::new()),
+        ("/admin/numbers/import", cookie_header(&customer)),
+        ("/login", String::new()),
+        ("/signup", cookie_header(&customer)),
+    ] {
+        let mut s = connect(&p);
+        s.write_all(
+            format!(
+                "POST {path} HTTP/1.1\r\nHost: t\r\nCookie: {cookie}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+                100 * 1024
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let r = read_response(&mut s).expect("answered from the head");
+        assert_eq!(r.status, 413, "{path} {cookie:?}: {}", r.head);
+        assert!(closed_by_server(&mut s), "{path}");
+    }
+    // An admin's upload larger than the small limit (and than the former 1 MiB in-memory
+    // limit) is read and imported.
+    let mut admin = p.signed_in("probe-body-admin@example.com", Role::Admin);
+    let mut csv = String::from("number,state\n");
+    for i in 0..40_000 {
+        csv.push_str(&format!("212{:07},NY,{}\n", 5_000_000 + i, "x".repeat(20)));
+    }
+    assert!(csv.len() > 1024 * 1024);
+    admin.get("/admin/numbers");
+    let r = admin.post_file("/admin/numbers/import", "file", "big.csv", csv.as_bytes());
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(p.count("SELECT count(*) FROM numbers"), 40_000);
+    // The same admin session elsewhere keeps the ordinary limit.
+    let mut s = connect(&p);
+    s.write_all(
+        format!(
+            "POST /admin/plans HTTP/1.1\r\nHost: t\r\nCookie: {}\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+            cookie_header(&admin),
+            2 * 1024 * 1024
+        )
+        .as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(read_response(&mut s).unwrap().status, 413);
+}
+
+/// A portal that wants at least 200 bytes a second of a body after its first half second.
+fn demanding() -> TestPortal {
+    TestPortal::start_with(|_, o| {
+        o.http.min_body_rate = 200;
+        o.http.body_grace = Duration::from_millis(500);
+    })
+}
+
+#[test]
+fn a_trickling_body_is_cut_off() {
+    let p = demanding();
+    let mut s = connect(&p);
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 5000\r\n\r\n",
+    )
+    .unwrap();
+    // A byte every 100 ms: never silent long enough for the read timeout, far below the rate.
+    let mut writer = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..300 {
+            if writer.write_all(b"a").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let r = read_response(&mut s).expect("cut off before the client gave up");
+    assert_eq!(r.status, 408, "{}", r.head);
+    assert!(closed_by_server(&mut s));
+    trickle.join().unwrap();
+    // A body sent at once is not affected.
+    let mut c = p.client();
+    c.get("/login");
+    assert_eq!(
+        c.post(
+            "/login",
+            &[("email", "x@example.com"), ("password", "nope")]
+        )
+        .status,
+        401
+    );
+}
