@@ -105,6 +105,8 @@ pub struct ServerSetup {
     pub panic_page: Arc<PanicPage>,
     pub too_large_page: Arc<TooLargePage>,
     pub limits: Limits,
+    /// Whether the portal's public address is `https://` (adds HSTS).
+    pub https: bool,
 }
 
 /// A request read whole, on its way to its handler.
@@ -155,7 +157,7 @@ pub fn start(setup: ServerSetup) -> Result<Running, String> {
         write_timeout: Some(setup.limits.write_timeout),
         max_head_bytes: setup.limits.max_head_bytes,
         max_connections: setup.limits.max_connections,
-        refusal_headers: SECURITY_HEADERS
+        refusal_headers: security_headers(setup.https)
             .iter()
             .filter_map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).ok())
             .collect(),
@@ -268,7 +270,7 @@ fn worker(
                 log::error!("cannot start a thread to read a request body: {e}");
                 let busy = Response::text(503, "The server is busy; try again in a moment.")
                     .with_header("Retry-After", "5");
-                let _ = refuse(rq, busy, started);
+                let _ = refuse(rq, busy, started, setup.https);
             }
         }
     }
@@ -301,7 +303,7 @@ fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) 
     // A declared length over the limit is refused before the body is asked for (so no
     // `100 Continue`) or read.
     if rq.body_length().is_some_and(|n| n > max_body) {
-        let _ = refuse(rq, (setup.too_large_page)(), started);
+        let _ = refuse(rq, (setup.too_large_page)(), started, setup.https);
         return None;
     }
     let mut reader = MinRate {
@@ -349,7 +351,7 @@ fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) 
             });
         }
     };
-    let _ = refuse(rq, refusal, started);
+    let _ = refuse(rq, refusal, started, setup.https);
     None
 }
 
@@ -441,7 +443,7 @@ fn handle_one(job: Job, setup: &ServerSetup) {
         }
     };
     let status = response.status;
-    if let Err(e) = respond(rq, &response, false) {
+    if let Err(e) = respond(rq, &response, false, setup.https) {
         log::debug!("{what}: client went away: {e}");
     }
     log::info!(
@@ -452,10 +454,15 @@ fn handle_one(job: Job, setup: &ServerSetup) {
 
 /// Answers a request whose body was not read whole, and closes its connection without
 /// reading the rest.
-fn refuse(rq: tiny_http::Request, response: Response, started: Instant) -> std::io::Result<()> {
+fn refuse(
+    rq: tiny_http::Request,
+    response: Response,
+    started: Instant,
+    https: bool,
+) -> std::io::Result<()> {
     let what = format!("{} {}", rq.method(), path_of(rq.url()));
     let status = response.status;
-    let sent = respond(rq, &response, true);
+    let sent = respond(rq, &response, true, https);
     log::info!(
         "{what} {status} {:.2}ms (refused; connection closed)",
         started.elapsed().as_secs_f64() * 1000.0
@@ -463,17 +470,32 @@ fn refuse(rq: tiny_http::Request, response: Response, started: Instant) -> std::
     sent
 }
 
-/// Headers every response carries (tiny_http adds them to its own refusals too).
+/// Headers every response carries (tiny_http adds them to its own refusals too). Forms may
+/// post only to the portal: an injected `<form action=…>` cannot send a password elsewhere.
 const SECURITY_HEADERS: [(&str, &str); 5] = [
     (
         "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
+         form-action 'self'",
     ),
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ];
+
+/// Sent besides the others when the portal's address is `https://`: browsers then refuse
+/// plain HTTP to it for a year (one sent over plain HTTP would be ignored, or wrong).
+const HSTS: (&str, &str) = ("Strict-Transport-Security", "max-age=31536000");
+
+/// The security headers for a portal served over https or not.
+fn security_headers(https: bool) -> Vec<(&'static str, &'static str)> {
+    let mut headers = SECURITY_HEADERS.to_vec();
+    if https {
+        headers.push(HSTS);
+    }
+    headers
+}
 
 /// Whether the connection closes after this request: when the client asks, and always for
 /// HTTP/1.0 (whose keep-alive would need a `Connection: keep-alive` answer).
@@ -491,14 +513,14 @@ fn wants_close(rq: &tiny_http::Request) -> bool {
 /// sends headers and body separately, which on a kept-alive connection stalls each reply
 /// larger than a packet for a delayed ACK (about 40 ms). With `close` (or when the client
 /// asked for it) the connection ends after this response.
-fn respond(rq: tiny_http::Request, r: &Response, close: bool) -> std::io::Result<()> {
+fn respond(rq: tiny_http::Request, r: &Response, close: bool, https: bool) -> std::io::Result<()> {
     use std::io::Write;
     let head_only = *rq.method() == tiny_http::Method::Head;
     let close = close || wants_close(&rq);
     if close {
         rq.close_connection();
     }
-    let bytes = response_bytes(r, head_only, close, &http_date());
+    let bytes = response_bytes(r, head_only, close, &http_date(), https);
     let mut w = rq.into_writer();
     w.write_all(&bytes)?;
     w.flush()
@@ -507,7 +529,13 @@ fn respond(rq: tiny_http::Request, r: &Response, close: bool) -> std::io::Result
 /// The bytes of a response: status line, `Date`, the response's headers (never one that
 /// could smuggle a line break or frame the body), the security headers, `Content-Length`,
 /// `Connection: close` when the connection ends, and the body unless `head_only`.
-pub fn response_bytes(r: &Response, head_only: bool, close: bool, date: &str) -> Vec<u8> {
+pub fn response_bytes(
+    r: &Response,
+    head_only: bool,
+    close: bool,
+    date: &str,
+    https: bool,
+) -> Vec<u8> {
     use std::io::Write;
     let reason = tiny_http::StatusCode(r.status).default_reason_phrase();
     let mut out = Vec::with_capacity(r.body.len() + 768);
@@ -517,7 +545,7 @@ pub fn response_bytes(r: &Response, head_only: bool, close: bool, date: &str) ->
         .headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain(SECURITY_HEADERS)
+        .chain(security_headers(https))
     {
         if k.eq_ignore_ascii_case("content-length")
             || k.eq_ignore_ascii_case("connection")
@@ -557,7 +585,7 @@ mod tests {
             .with_header("X-Bad\r\nName", "v")
             .with_header("Content-Length", "999")
             .with_header("Transfer-Encoding", "chunked");
-        let out = String::from_utf8(response_bytes(&r, false, true, "d")).unwrap();
+        let out = String::from_utf8(response_bytes(&r, false, true, "d", false)).unwrap();
         assert!(!out.contains("evil"), "{out}");
         assert!(!out.contains("X-Bad"), "{out}");
         assert!(!out.contains("chunked"), "{out}");
@@ -565,9 +593,14 @@ mod tests {
         assert!(out.contains("Connection: close\r\n"), "{out}");
         assert!(out.contains("X-Content-Type-Options: nosniff\r\n"), "{out}");
         assert!(out.ends_with("\r\n\r\nhi"), "{out}");
-        let head_only = response_bytes(&r, true, false, "d");
+        let head_only = response_bytes(&r, true, false, "d", true);
         assert!(head_only.ends_with(b"\r\n\r\n"));
         assert!(!String::from_utf8_lossy(&head_only).contains("Connection:"));
+        assert!(!out.contains("Strict-Transport-Security"), "{out}");
+        assert!(
+            String::from_utf8_lossy(&head_only)
+                .contains("Strict-Transport-Security: max-age=31536000\r\n")
+        );
     }
 
     #[test]

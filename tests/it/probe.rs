@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::hostile::{CUTOFF, closed_by_server, connect, healthy, read_response};
+use crate::hostile::{CUTOFF, closed_by_server, connect, healthy, raw, read_response};
 use crate::support::{Client, TestPortal};
 use didport::domain::Role;
 
@@ -192,4 +192,118 @@ fn a_trickling_body_is_cut_off() {
         .status,
         401
     );
+}
+
+// ---- 4. no upgrades: framing stays strict ----
+
+#[test]
+fn connection_upgrade_is_refused_and_never_unframes_a_body() {
+    let p = TestPortal::start();
+    // A body framed by Content-Length with a request pipelined behind it. tiny_http used to
+    // read an upgrade's body to EOF, swallowing the second request (and never answering).
+    let mut s = connect(&p);
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: t\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 4\r\n\r\nabcd\
+          GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+    )
+    .unwrap();
+    let r = read_response(&mut s).expect("answered without waiting for the client to close");
+    assert_eq!(r.status, 400, "{}", r.head);
+    assert!(r.head.contains("Connection: close"), "{}", r.head);
+    assert!(closed_by_server(&mut s));
+    for upgrade in [
+        "Connection: upgrade\r\nUpgrade: websocket\r\n",
+        "Connection: keep-alive, Upgrade\r\nUpgrade: h2c\r\n",
+        "Upgrade: websocket\r\n",
+    ] {
+        let r = raw(
+            &p,
+            format!("GET / HTTP/1.1\r\nHost: t\r\n{upgrade}\r\n").as_bytes(),
+        );
+        assert_eq!(r.status, 400, "{upgrade:?}: {}", r.head);
+    }
+    assert!(healthy(&p));
+}
+
+// ---- 5. control characters in heads ----
+
+#[test]
+fn control_characters_in_heads_are_refused_and_never_logged_raw() {
+    let p = TestPortal::start();
+    for request in [
+        // A bare LF hid a Content-Length inside another header's value.
+        &b"POST /login HTTP/1.1\r\nHost: t\r\nX-A: 1\nContent-Length: 5\r\n\r\nabcde"[..],
+        b"GET /probe-cr\rFAKE-200 HTTP/1.1\r\nHost: t\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\rb\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\0b\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: t\r\nX-A: a\x1b[31mb\r\n\r\n",
+        b"GET /a\x7fb HTTP/1.1\r\nHost: t\r\n\r\n",
+        // Lines that end in a bare LF.
+        b"GET / HTTP/1.1\nHost: t\n\n",
+    ] {
+        let mut s = connect(&p);
+        s.write_all(request).unwrap();
+        let r = read_response(&mut s).expect("an answer");
+        assert_eq!(
+            r.status,
+            400,
+            "{:?}: {}",
+            String::from_utf8_lossy(request),
+            r.head
+        );
+        assert!(closed_by_server(&mut s));
+    }
+    // A tab is still fine inside a value.
+    assert_eq!(
+        raw(
+            &p,
+            b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: a\tb\r\nConnection: close\r\n\r\n"
+        )
+        .status,
+        200
+    );
+    for line in crate::support::logs() {
+        assert!(!line.contains("FAKE-200"), "{line:?}");
+        assert!(!line.contains(['\r', '\n', '\0', '\x1b']), "{line:?}");
+    }
+}
+
+// ---- 7. hardening: CSP form-action, HSTS, no HTTP/0.9 ----
+
+#[test]
+fn http_0_9_is_refused() {
+    let p = TestPortal::start();
+    let mut s = connect(&p);
+    s.write_all(b"GET / HTTP/0.9\r\n\r\n").unwrap();
+    let r = read_response(&mut s).expect("an answer");
+    assert_eq!(r.status, 505, "{}", r.head);
+    assert!(closed_by_server(&mut s));
+}
+
+#[test]
+fn forms_may_post_only_to_the_portal_and_https_sites_get_hsts() {
+    let p = TestPortal::start();
+    let page = p.client().get("/login");
+    let csp = page.header("content-security-policy").unwrap().to_string();
+    assert!(csp.contains("form-action 'self'"), "{csp}");
+    // Without https, no HSTS (a browser would be told to use https where there is none).
+    assert_eq!(page.header("strict-transport-security"), None);
+
+    let tls = TestPortal::start_with(|c, _| c.base_url = Some("https://shop.example".into()));
+    let page = tls.client().get("/login");
+    assert_eq!(
+        page.header("strict-transport-security"),
+        Some("max-age=31536000")
+    );
+    // The server's own refusals carry it too.
+    let r = raw(&tls, b"GARBAGE\r\n\r\n");
+    assert_eq!(r.status, 400);
+    assert!(
+        r.head
+            .contains("Strict-Transport-Security: max-age=31536000"),
+        "{}",
+        r.head
+    );
+    assert!(r.head.contains("form-action 'self'"), "{}", r.head);
 }
