@@ -21,6 +21,11 @@ pub const SESSION_COOKIE: &str = "didport_session";
 pub const ANON_COOKIE: &str = "didport_visitor";
 pub const FLASH_COOKIE: &str = "didport_flash";
 
+/// Cookie names carry this prefix when the portal is served over https: a browser then takes
+/// the cookie only if it is `Secure`, has `Path=/` and names no domain, so a sibling subdomain
+/// or a plain-HTTP page cannot plant one (a planted visitor cookie would fix its CSRF token).
+pub const HOST_PREFIX: &str = "__Host-";
+
 /// A route that tests add (for instance one that panics); never used by `serve`.
 pub type ExtraRoute = dyn Fn(&Request) -> Option<Response> + Send + Sync;
 
@@ -28,6 +33,8 @@ pub struct App {
     pub services: Services,
     signing_key: Vec<u8>,
     pub secure_cookies: bool,
+    /// `__Host-` when `secure_cookies`, else empty.
+    cookie_prefix: &'static str,
     pub demo: bool,
     pub mail_configured: bool,
     pub search_limiter: crate::http::ratelimit::RateLimiter,
@@ -40,6 +47,10 @@ impl App {
     }
     pub fn now(&self) -> i64 {
         self.services.now()
+    }
+    /// The name a cookie goes by on this portal (see `HOST_PREFIX`).
+    pub fn cookie_name(&self, name: &str) -> String {
+        format!("{}{name}", self.cookie_prefix)
     }
 }
 
@@ -166,6 +177,11 @@ pub fn start_with_store(
         services: services.clone(),
         signing_key,
         secure_cookies: url.starts_with("https://"),
+        cookie_prefix: if url.starts_with("https://") {
+            HOST_PREFIX
+        } else {
+            ""
+        },
         demo: opts.demo,
         mail_configured,
         search_limiter: crate::http::ratelimit::RateLimiter::new(config.search_rate_limit),
@@ -195,13 +211,16 @@ fn body_limit(app: Option<&App>, head: &server::BodyHead<'_>) -> server::BodyLim
     use server::BodyLimit::{Memory, Spool};
     let admin = app.is_some_and(|app| {
         head.cookie
-            .and_then(|c| cookies::find(c, SESSION_COOKIE))
+            .and_then(|c| cookies::find(c, &app.cookie_name(SESSION_COOKIE)))
             .filter(|t| t.len() == 64)
             .and_then(|t| accounts::current_user(&app.services, t).ok().flatten())
             .is_some_and(|u| u.role == crate::domain::Role::Admin)
     });
+    let multipart = head
+        .content_type
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
     match (admin, head.path) {
-        (true, "/admin/numbers/import") => Spool(server::MAX_UPLOAD_BYTES),
+        (true, "/admin/numbers/import") if multipart => Spool(server::MAX_UPLOAD_BYTES),
         (true, _) => Memory(server::MAX_BODY_BYTES),
         (false, _) => Memory(server::MAX_SMALL_BODY_BYTES),
     }
@@ -246,6 +265,8 @@ pub struct Ctx<'a> {
     pub flash: Option<Flash>,
     anon: Option<String>,
     new_anon: OnceCell<String>,
+    /// Set when sign-in replaced the visitor cookie.
+    anon_rotated: std::cell::Cell<bool>,
     set_cookies: std::cell::RefCell<Vec<String>>,
 }
 
@@ -264,17 +285,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// Signed in, only the session's token counts: a visitor token (which a page seen before
+    /// sign-in, or a planted visitor cookie, may have given away) is refused.
     fn csrf_ok(&self, given: &str) -> bool {
         let key = &self.app.signing_key;
-        let by_session = self
-            .session_token
-            .as_ref()
-            .is_some_and(|t| secure::mac_matches(key, &format!("csrf:s:{t}"), given));
-        let by_visitor = self
-            .anon
-            .as_ref()
-            .is_some_and(|a| secure::mac_matches(key, &format!("csrf:a:{a}"), given));
-        by_session || by_visitor
+        match (&self.session_token, &self.anon) {
+            (Some(t), _) => secure::mac_matches(key, &format!("csrf:s:{t}"), given),
+            (None, Some(a)) => secure::mac_matches(key, &format!("csrf:a:{a}"), given),
+            (None, None) => false,
+        }
     }
 
     /// Queue a `Set-Cookie` on the response.
@@ -299,7 +318,7 @@ impl Ctx<'_> {
         let payload = format!("{kind_s}{}", secure::hex(text.as_bytes()));
         let mac = secure::mac(&self.app.signing_key, &format!("flash:{payload}"));
         self.set_cookie(cookies::set(
-            FLASH_COOKIE,
+            &self.app.cookie_name(FLASH_COOKIE),
             &format!("{payload}.{mac}"),
             Some(300),
             self.app.secure_cookies,
@@ -307,20 +326,33 @@ impl Ctx<'_> {
         Response::see_other(location)
     }
 
-    /// Starts a session: the cookie carries the token, the database only its digest.
+    /// Starts a session: the cookie carries the token, the database only its digest. The
+    /// visitor cookie is replaced too, so nothing known before sign-in carries over.
     pub fn start_session(&self, token: &str) {
         self.set_cookie(cookies::set(
-            SESSION_COOKIE,
+            &self.app.cookie_name(SESSION_COOKIE),
             token,
             Some(accounts::SESSION_LIFETIME_SECS),
             self.app.secure_cookies,
         ));
+        self.set_cookie(cookies::set(
+            &self.app.cookie_name(ANON_COOKIE),
+            &new_visitor_token(),
+            Some(VISITOR_LIFETIME_SECS),
+            self.app.secure_cookies,
+        ));
+        self.anon_rotated.set(true);
     }
 
     pub fn end_session(&self) {
-        self.set_cookie(cookies::clear(SESSION_COOKIE, self.app.secure_cookies));
+        self.set_cookie(cookies::clear(
+            &self.app.cookie_name(SESSION_COOKIE),
+            self.app.secure_cookies,
+        ));
     }
 }
+
+const VISITOR_LIFETIME_SECS: i64 = 30 * 24 * 3600;
 
 fn new_visitor_token() -> String {
     secure::random_token().unwrap_or_else(|_| secure::short_id())
@@ -385,7 +417,9 @@ pub fn handle(app: &App, req: Request) -> Response {
         _ => {}
     }
 
-    let session_token = req.cookie(SESSION_COOKIE).filter(|t| t.len() == 64);
+    let session_token = req
+        .cookie(&app.cookie_name(SESSION_COOKIE))
+        .filter(|t| t.len() == 64);
     let (user, stale_session) = match &session_token {
         Some(t) => match accounts::current_user(&app.services, t) {
             Ok(Some(u)) => (Some(u), false),
@@ -398,7 +432,7 @@ pub fn handle(app: &App, req: Request) -> Response {
         },
         None => (None, false),
     };
-    let flash_raw = req.cookie(FLASH_COOKIE);
+    let flash_raw = req.cookie(&app.cookie_name(FLASH_COOKIE));
     let ctx = Ctx {
         app,
         req: &req,
@@ -408,8 +442,11 @@ pub fn handle(app: &App, req: Request) -> Response {
         flash: flash_raw
             .as_deref()
             .and_then(|raw| read_flash(&app.signing_key, raw)),
-        anon: req.cookie(ANON_COOKIE).filter(|t| t.len() == 64),
+        anon: req
+            .cookie(&app.cookie_name(ANON_COOKIE))
+            .filter(|t| t.len() == 64),
         new_anon: OnceCell::new(),
+        anon_rotated: std::cell::Cell::new(false),
         set_cookies: std::cell::RefCell::new(Vec::new()),
     };
     if stale_session {
@@ -429,13 +466,18 @@ pub fn handle(app: &App, req: Request) -> Response {
     // The flash was shown on this page (not passed on by a redirect): remove it.
     let redirected = (300..400).contains(&response.status);
     if flash_raw.is_some() && !redirected {
-        ctx.set_cookie(cookies::clear(FLASH_COOKIE, app.secure_cookies));
+        ctx.set_cookie(cookies::clear(
+            &app.cookie_name(FLASH_COOKIE),
+            app.secure_cookies,
+        ));
     }
-    if let Some(anon) = ctx.new_anon.get() {
+    if let Some(anon) = ctx.new_anon.get()
+        && !ctx.anon_rotated.get()
+    {
         ctx.set_cookie(cookies::set(
-            ANON_COOKIE,
+            &app.cookie_name(ANON_COOKIE),
             anon,
-            Some(30 * 24 * 3600),
+            Some(VISITOR_LIFETIME_SECS),
             app.secure_cookies,
         ));
     }

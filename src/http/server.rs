@@ -32,6 +32,7 @@ pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
 pub struct BodyHead<'a> {
     pub path: &'a str,
     pub cookie: Option<&'a str>,
+    pub content_type: Option<&'a str>,
 }
 
 /// How much of a body the server takes, and where it keeps it.
@@ -290,14 +291,17 @@ fn has_body(rq: &tiny_http::Request) -> bool {
 /// arriving or arrives too slowly. A refused body is not read further and its connection is
 /// closed.
 fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) -> Option<Job> {
-    let cookie = rq
-        .headers()
-        .iter()
-        .find(|h| h.field.equiv("cookie"))
-        .map(|h| h.value.as_str().to_string());
+    let header = |name: &'static str| {
+        rq.headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let (cookie, content_type) = (header("cookie"), header("content-type"));
     let limit = (setup.max_body)(&BodyHead {
         path: path_of(rq.url()),
         cookie: cookie.as_deref(),
+        content_type: content_type.as_deref(),
     });
     let max_body = limit.bytes();
     // A declared length over the limit is refused before the body is asked for (so no

@@ -141,8 +141,9 @@ fn login_goes_to_next_and_rotates_the_session() {
     assert_eq!(r.location(), "/my");
     let first = c.cookies["didport_session"].clone();
 
-    // Signing in again replaces the old session instead of adding one.
-    c.get("/login");
+    // Signing in again replaces the old session instead of adding one (with the token of a
+    // page seen while signed in).
+    c.get("/my");
     let r2 = c.post(
         "/login",
         &[("email", "cat@example.com"), ("password", PASSWORD)],

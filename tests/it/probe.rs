@@ -307,3 +307,71 @@ fn forms_may_post_only_to_the_portal_and_https_sites_get_hsts() {
     );
     assert!(r.head.contains("form-action 'self'"), "{}", r.head);
 }
+
+// ---- 3. a visitor's CSRF token ends at sign-in ----
+
+#[test]
+fn a_visitor_token_is_refused_once_signed_in_and_the_visitor_cookie_is_rotated() {
+    let p = TestPortal::start();
+    p.add_user("probe-csrf@example.com", Role::Customer);
+    let mut c = p.client();
+    c.get("/login");
+    let visitor_token = c.csrf.clone().unwrap();
+    let visitor_cookie = c.cookies["didport_visitor"].clone();
+    let r = c.post(
+        "/login",
+        &[
+            ("email", "probe-csrf@example.com"),
+            ("password", crate::support::PASSWORD),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let rotated = c.cookies.get("didport_visitor").cloned();
+    assert!(
+        rotated.is_some() && rotated.as_deref() != Some(visitor_cookie.as_str()),
+        "the visitor cookie is replaced at sign-in"
+    );
+    // Signed in, a token made for the visitor does not count, even with the old visitor
+    // cookie sent back beside the session.
+    c.cookies.insert("didport_visitor".into(), visitor_cookie);
+    let r = c.post("/logout", &[("csrf", &visitor_token)]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(c.get("/my").status, 200, "still signed in");
+    // The session's own token does.
+    let r = c.post("/logout", &[]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(c.get("/my").status, 303, "signed out");
+}
+
+#[test]
+fn cookies_get_the_host_prefix_on_https() {
+    let p = TestPortal::start_with(|c, _| c.base_url = Some("https://shop.example".into()));
+    p.add_user("probe-host@example.com", Role::Customer);
+    let mut c = p.client();
+    let page = c.get("/login");
+    let set: Vec<&str> = page
+        .headers
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.as_str())
+        .collect();
+    assert!(!set.is_empty());
+    for cookie in &set {
+        assert!(cookie.starts_with("__Host-didport_"), "{cookie}");
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(cookie.contains("; Path=/"), "{cookie}");
+        assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
+    }
+    c.login("probe-host@example.com", crate::support::PASSWORD);
+    assert!(
+        c.cookies.contains_key("__Host-didport_session"),
+        "{:?}",
+        c.cookies
+    );
+    assert!(!c.cookies.contains_key("didport_session"));
+    assert_eq!(c.get("/my").status, 200);
+    // A cookie without the prefix is not a session on an https portal.
+    let token = c.cookies.remove("__Host-didport_session").unwrap();
+    c.cookies.insert("didport_session".into(), token);
+    assert_eq!(c.get("/my").status, 303);
+}
