@@ -26,6 +26,10 @@ pub const FLASH_COOKIE: &str = "didport_flash";
 /// or a plain-HTTP page cannot plant one (a planted visitor cookie would fix its CSRF token).
 pub const HOST_PREFIX: &str = "__Host-";
 
+/// Password-reset asks one client address may make in an hour; more get the same answer and
+/// send nothing.
+pub const RESET_ASKS_PER_CLIENT_HOUR: u32 = 10;
+
 /// A route that tests add (for instance one that panics); never used by `serve`.
 pub type ExtraRoute = dyn Fn(&Request) -> Option<Response> + Send + Sync;
 
@@ -38,6 +42,8 @@ pub struct App {
     pub demo: bool,
     pub mail_configured: bool,
     pub search_limiter: crate::http::ratelimit::RateLimiter,
+    /// Password-reset asks per client address and hour.
+    pub reset_limiter: crate::http::ratelimit::RateLimiter,
     extra: Option<Arc<ExtraRoute>>,
 }
 
@@ -185,6 +191,10 @@ pub fn start_with_store(
         demo: opts.demo,
         mail_configured,
         search_limiter: crate::http::ratelimit::RateLimiter::new(config.search_rate_limit),
+        reset_limiter: crate::http::ratelimit::RateLimiter::per_window(
+            RESET_ASKS_PER_CLIENT_HOUR,
+            3600,
+        ),
         extra: opts.extra_route,
     };
     let _ = cell.set(app);

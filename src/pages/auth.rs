@@ -224,7 +224,18 @@ pub fn forgot_submit(ctx: &Ctx<'_>) -> Response {
     if let Err(m) = crate::domain::EmailAddress::parse(email) {
         return forgot_page(ctx, 400, email, Some(m));
     }
-    if let Err(e) = accounts::request_reset(&ctx.app.services, email, &ctx.client) {
+    // One client asking for many addresses' links is held back; it is told nothing different.
+    if ctx
+        .app
+        .reset_limiter
+        .check(&ctx.client, ctx.app.now())
+        .is_err()
+    {
+        log::info!(
+            "password reset asks from {} over the hourly limit",
+            ctx.client
+        );
+    } else if let Err(e) = accounts::request_reset(&ctx.app.services, email, &ctx.client) {
         return super::errors::internal(ctx, &e);
     }
     // The same answer whether or not the account exists.

@@ -102,6 +102,15 @@ pub fn create_reset(
     Ok(())
 }
 
+/// How many reset links were made for a user since `since`.
+pub fn resets_since(tx: &Tx<'_>, user_id: i64, since: i64) -> Result<i64> {
+    Ok(tx.query_row(
+        "SELECT count(*) FROM password_resets WHERE user_id = ?1 AND created_at > ?2",
+        rusqlite::params![user_id, since],
+        |r| r.get(0),
+    )?)
+}
+
 /// Whether a reset token may still be used.
 pub fn reset_usable(tx: &Tx<'_>, token_hash: &str, now: i64) -> Result<bool> {
     Ok(tx

@@ -281,6 +281,9 @@ pub fn logout(s: &Services, token: &str) -> Result<(), Internal> {
 }
 
 /// Sends a reset link if the account exists. The caller shows the same answer either way.
+/// Reset links sent to one account in an hour, at most.
+pub const RESET_MAILS_PER_HOUR: i64 = 3;
+
 pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(), Internal> {
     let Ok(email) = EmailAddress::parse(email_input) else {
         return Ok(());
@@ -304,6 +307,24 @@ pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(
             )?;
             return Ok::<_, crate::store::Error>(false);
         };
+        // However often it is asked for, one address gets a few links an hour: the asker
+        // sees the same answer, and the owner's mailbox is not flooded.
+        if users::resets_since(tx, user.id, now - 3600)? >= RESET_MAILS_PER_HOUR {
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: Some(user.id),
+                    actor: &user.email,
+                    action: "password_reset_request",
+                    subject: &user.email,
+                    outcome: Outcome::Refused,
+                    detail: "too many links asked for within an hour; none sent",
+                    address,
+                },
+            )?;
+            return Ok(false);
+        }
         users::create_reset(
             tx,
             user.id,

@@ -375,3 +375,67 @@ fn cookies_get_the_host_prefix_on_https() {
     c.cookies.insert("didport_session".into(), token);
     assert_eq!(c.get("/my").status, 303);
 }
+
+// ---- 6. password-reset mails are limited ----
+
+/// Asks for a reset link from client address `from` (the trusted proxy passes it on) and
+/// returns the message the next page shows.
+fn ask_reset(p: &TestPortal, email: &str, from: &str) -> String {
+    let mut c = p.client();
+    c.headers = vec![("X-Forwarded-For".into(), from.into())];
+    c.get("/password/forgot");
+    let r = c.post("/password/forgot", &[("email", email)]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    c.follow(r).text("#flash")
+}
+
+fn behind_proxy() -> TestPortal {
+    TestPortal::start_with(|c, _| c.trusted_proxy = Some("127.0.0.1".parse().unwrap()))
+}
+
+#[test]
+fn reset_mails_to_one_address_are_limited() {
+    let p = behind_proxy();
+    p.add_user("probe-reset@example.com", Role::Customer);
+    let mails = || {
+        p.count(
+            "SELECT count(*) FROM outbox WHERE event = 'password_reset' \
+             AND to_addr = 'probe-reset@example.com'",
+        )
+    };
+    // Forty asks from forty clients in a minute.
+    let answers: Vec<String> = (0..40)
+        .map(|i| ask_reset(&p, "probe-reset@example.com", &format!("10.0.1.{i}")))
+        .collect();
+    assert_eq!(mails(), 3, "three links an hour reach one address");
+    assert!(
+        answers.iter().all(|a| a == &answers[0]),
+        "every ask gets the same neutral answer: {answers:?}"
+    );
+    assert_eq!(
+        answers[0],
+        ask_reset(&p, "probe-nobody@example.com", "10.0.2.1"),
+        "the same as for an unknown address"
+    );
+    p.clock.advance(3601);
+    ask_reset(&p, "probe-reset@example.com", "10.0.3.1");
+    assert_eq!(mails(), 4, "an hour later a new link is sent");
+}
+
+#[test]
+fn reset_asks_from_one_client_are_limited() {
+    let p = behind_proxy();
+    let users: Vec<String> = (0..15)
+        .map(|i| format!("probe-reset-{i}@example.com"))
+        .collect();
+    for u in &users {
+        p.add_user(u, Role::Customer);
+    }
+    let mails = || p.count("SELECT count(*) FROM outbox WHERE event = 'password_reset'");
+    let answers: Vec<String> = users.iter().map(|u| ask_reset(&p, u, "10.9.9.9")).collect();
+    assert_eq!(mails(), 10, "ten asks an hour from one client send mail");
+    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
+    // Another client is not held back by this one.
+    ask_reset(&p, &users[14], "10.9.9.10");
+    assert_eq!(mails(), 11);
+}
