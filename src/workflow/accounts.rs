@@ -280,9 +280,10 @@ pub fn logout(s: &Services, token: &str) -> Result<(), Internal> {
     Ok(())
 }
 
-/// Sends a reset link if the account exists. The caller shows the same answer either way.
 /// Reset links sent to one account in an hour, at most.
 pub const RESET_MAILS_PER_HOUR: i64 = 3;
+
+/// Sends a reset link if the account exists. The caller shows the same answer either way.
 
 pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(), Internal> {
     let Ok(email) = EmailAddress::parse(email_input) else {
