@@ -1,4 +1,4 @@
--- didport database schema, version 3 (PRAGMA user_version = 3).
+-- didport database schema, version 6 (PRAGMA user_version = 6).
 -- A fresh database is created from exactly this file; older databases are upgraded by the
 -- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
 
@@ -57,7 +57,8 @@ CREATE TABLE plans (
     monthly_cents INTEGER NOT NULL CHECK (monthly_cents >= 0),
     active        INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
     created_at    INTEGER NOT NULL,
-    updated_at    INTEGER NOT NULL
+    updated_at    INTEGER NOT NULL,
+    number_type   TEXT NOT NULL DEFAULT 'any' CHECK (number_type IN ('any', 'local', 'tollfree'))
 ) STRICT;
 
 -- The inventory of numbers for sale. The number itself is the row id: 10 digits as an integer
@@ -130,7 +131,8 @@ CREATE TABLE imports (
     error     TEXT                             -- set when the whole run failed
 ) STRICT;
 
--- Orders. An order holds its number while the buyer pays.
+-- Orders. An order holds its number while the buyer pays. Which payment status may follow
+-- which is decided in src/domain/status.rs, and every UPDATE of it is guarded by that table.
 CREATE TABLE orders (
     id              INTEGER PRIMARY KEY,
     user_id         INTEGER NOT NULL REFERENCES users (id),
@@ -143,7 +145,8 @@ CREATE TABLE orders (
     currency        TEXT NOT NULL,
     gateway         TEXT NOT NULL CHECK (gateway IN ('paypal', 'manual')),
     payment_status  TEXT NOT NULL DEFAULT 'awaiting_payment'
-                    CHECK (payment_status IN ('awaiting_payment', 'paid', 'failed', 'expired', 'refunded')),
+                    CHECK (payment_status IN ('awaiting_payment', 'paid', 'failed', 'expired',
+                                              'cancelled', 'refunded')),
     paypal_order_id TEXT UNIQUE,
     capture_id      TEXT UNIQUE,
     hold_until      INTEGER NOT NULL,
@@ -198,6 +201,22 @@ CREATE TABLE invoices (
     currency       TEXT NOT NULL,
     UNIQUE (year, seq)
 ) STRICT;
+-- A credit note cancels a refunded order's invoice. Numbered without gaps per year in a
+-- sequence of its own (CN-2026-000001), taken in the transaction that records the refund.
+CREATE TABLE credit_notes (
+    id           INTEGER PRIMARY KEY,
+    order_id     INTEGER NOT NULL UNIQUE REFERENCES orders (id),
+    invoice_id   INTEGER REFERENCES invoices (id),
+    year         INTEGER NOT NULL,
+    seq          INTEGER NOT NULL CHECK (seq > 0),
+    number       TEXT NOT NULL UNIQUE,
+    issued_at    INTEGER NOT NULL,
+    amount_cents INTEGER NOT NULL CHECK (amount_cents >= 0),
+    currency     TEXT NOT NULL,
+    reason       TEXT NOT NULL,
+    UNIQUE (year, seq)
+) STRICT;
+
 CREATE TABLE invoice_lines (
     invoice_id   INTEGER NOT NULL REFERENCES invoices (id),
     position     INTEGER NOT NULL,
@@ -221,7 +240,10 @@ CREATE TABLE outbox (
     id              INTEGER PRIMARY KEY,
     event           TEXT NOT NULL CHECK (event IN ('order_placed', 'payment_received',
                         'number_activated', 'activation_failed', 'number_status_changed',
-                        'settings_changed', 'settings_change_failed', 'password_reset')),
+                        'settings_changed', 'settings_change_failed', 'password_reset',
+                        'order_cancelled', 'order_refunded', 'renewal_due', 'renewal_paid',
+                        'payment_overdue', 'number_suspended_unpaid', 'suspension_failed',
+                        'number_reactivated', 'cancellation_scheduled', 'number_cancelled')),
     to_addr         TEXT NOT NULL,
     subject         TEXT NOT NULL,
     body            TEXT NOT NULL,

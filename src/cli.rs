@@ -12,7 +12,7 @@ use crate::app::{self, StartOptions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Config, Overrides, ProcessEnv};
 use crate::domain::Role;
-use crate::domain::plan::PlanInput;
+use crate::domain::plan::{PlanInput, PlanNumberType};
 use crate::integrations::mail::{Mailer, OutgoingMail, SmtpMailer};
 use crate::integrations::telinta::{Credential, Telinta, TelintaClient, TelintaConfig};
 use crate::store::{self, Store};
@@ -97,7 +97,27 @@ enum PlanCommand {
         monthly_cents: i64,
         #[arg(long, default_value = "")]
         description: String,
+        /// Which numbers the plan may be bought for.
+        #[arg(long, value_enum, default_value = "any")]
+        number_type: NumberTypeArg,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NumberTypeArg {
+    Any,
+    Local,
+    Tollfree,
+}
+
+impl From<NumberTypeArg> for PlanNumberType {
+    fn from(a: NumberTypeArg) -> Self {
+        match a {
+            NumberTypeArg::Any => PlanNumberType::Any,
+            NumberTypeArg::Local => PlanNumberType::Local,
+            NumberTypeArg::Tollfree => PlanNumberType::TollFree,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -201,8 +221,16 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     setup_cents,
                     monthly_cents,
                     description,
+                    number_type,
                 },
-        } => plan_add(config, &name, &description, setup_cents, monthly_cents),
+        } => plan_add(
+            config,
+            &name,
+            &description,
+            setup_cents,
+            monthly_cents,
+            number_type.into(),
+        ),
         Command::Numbers {
             command: NumbersCommand::Import { file },
         } => numbers_import(&config, &file),
@@ -364,14 +392,16 @@ fn plan_add(
     description: &str,
     setup: i64,
     monthly: i64,
+    number_type: PlanNumberType,
 ) -> Result<(), Fail> {
-    let plan = PlanInput::check(name, description, setup, monthly).map_err(|errs| {
-        Fail::Usage(
-            errs.into_iter()
-                .map(|(f, m)| format!("--{}: {m}", f.replace('_', "-")))
-                .collect(),
-        )
-    })?;
+    let plan =
+        PlanInput::check(name, description, setup, monthly, number_type).map_err(|errs| {
+            Fail::Usage(
+                errs.into_iter()
+                    .map(|(f, m)| format!("--{}: {m}", f.replace('_', "-")))
+                    .collect(),
+            )
+        })?;
     let store = Store::open(&config.db, 2)?;
     let now = SystemClock.now();
     let id = store
@@ -383,6 +413,7 @@ fn plan_add(
                     description: &plan.description,
                     setup_cents: plan.setup_cents,
                     monthly_cents: plan.monthly_cents,
+                    number_type: plan.number_type,
                 },
                 now,
             )
@@ -394,7 +425,11 @@ fn plan_add(
                 Fail::from(e)
             }
         })?;
-    println!("created plan {:?} (id {id})", plan.name);
+    println!(
+        "created plan {:?} (id {id}) for {}",
+        plan.name,
+        plan.number_type.label().to_lowercase()
+    );
     Ok(())
 }
 

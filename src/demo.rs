@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::app::{self, StartOptions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::domain::plan::PlanNumberType;
 use crate::domain::{EmailAddress, PhoneNumber, Role};
 use crate::secure;
 use crate::store::numbers::{NewNumber, insert_new};
@@ -162,24 +163,27 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoAccounts, String> {
                 }
             }
             if crate::store::plans::count(tx)? == 0 {
-                for (name, description, setup, monthly) in [
+                for (name, description, setup, monthly, number_type) in [
                     (
                         "Starter",
                         "One local number with unlimited inbound calls.",
                         500,
                         300,
+                        PlanNumberType::Local,
                     ),
                     (
                         "Business",
                         "Local number with call forwarding and voicemail PIN.",
                         1000,
                         800,
+                        PlanNumberType::Local,
                     ),
                     (
                         "Toll-free",
                         "A toll-free number for your customers to call free.",
                         2500,
                         1500,
+                        PlanNumberType::TollFree,
                     ),
                 ] {
                     insert_plan(
@@ -189,6 +193,7 @@ pub fn seed(store: &Store, now: i64) -> Result<DemoAccounts, String> {
                             description,
                             setup_cents: setup,
                             monthly_cents: monthly,
+                            number_type,
                         },
                         now,
                     )?;

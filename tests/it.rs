@@ -25,6 +25,8 @@ mod crash;
 mod hostile;
 #[path = "it/http_basics.rs"]
 mod http_basics;
+#[path = "it/lifecycle.rs"]
+mod lifecycle;
 #[path = "it/mail.rs"]
 mod mail;
 #[path = "it/numbers.rs"]

@@ -6,10 +6,12 @@ pub mod money;
 pub mod phone;
 pub mod plan;
 pub mod search;
+pub mod status;
 
 pub use account::{EmailAddress, Role};
 pub use money::Money;
 pub use phone::PhoneNumber;
+pub use status::{NumberStatus, PaymentStatus};
 
 /// The notification events of the outside contract (CONTRACT §6), sent as `X-Didport-Event`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,10 +24,12 @@ pub enum MailEvent {
     SettingsChanged,
     SettingsChangeFailed,
     PasswordReset,
+    OrderCancelled,
+    OrderRefunded,
 }
 
 impl MailEvent {
-    pub const ALL: [MailEvent; 8] = [
+    pub const ALL: [MailEvent; 10] = [
         MailEvent::OrderPlaced,
         MailEvent::PaymentReceived,
         MailEvent::NumberActivated,
@@ -34,6 +38,8 @@ impl MailEvent {
         MailEvent::SettingsChanged,
         MailEvent::SettingsChangeFailed,
         MailEvent::PasswordReset,
+        MailEvent::OrderCancelled,
+        MailEvent::OrderRefunded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +52,8 @@ impl MailEvent {
             MailEvent::SettingsChanged => "settings_changed",
             MailEvent::SettingsChangeFailed => "settings_change_failed",
             MailEvent::PasswordReset => "password_reset",
+            MailEvent::OrderCancelled => "order_cancelled",
+            MailEvent::OrderRefunded => "order_refunded",
         }
     }
 

@@ -15,16 +15,70 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
     if let Err(r) = require_admin(ctx) {
         return r;
     }
-    let counts = match ctx.app.services.store.read(outbox::counts) {
+    let hold_ends = ctx.app.now() + super::admin_orders::HOLD_ENDING_SECS;
+    let loaded = ctx.app.services.store.read(|tx| {
+        Ok::<_, crate::store::Error>((
+            outbox::counts(tx)?,
+            crate::store::purchased::work_queue(tx, hold_ends)?,
+        ))
+    });
+    let (counts, queue) = match loaded {
         Ok(c) => c,
         Err(e) => return super::errors::internal(ctx, &e),
     };
+    let items = [
+        (
+            "queue-awaiting-activation",
+            queue.awaiting_activation,
+            "paid, waiting for activation",
+            "/admin/orders?status=awaiting_activation",
+        ),
+        (
+            "queue-activation-failed",
+            queue.activation_failed,
+            "activations failed",
+            "/admin/orders?status=activation_failed",
+        ),
+        (
+            "queue-holds-ending",
+            queue.holds_ending,
+            "holds end within 5 minutes",
+            "/admin/orders?status=hold_ending",
+        ),
+        (
+            "queue-undelivered-mail",
+            queue.undelivered_mail,
+            "emails not delivered",
+            "/admin/outbox?status=failed",
+        ),
+        (
+            "queue-needs-check",
+            queue.needs_check,
+            "payments flagged for a check",
+            "/admin/orders?status=needs_check",
+        ),
+    ];
+    let waiting: i64 = items.iter().map(|i| i.1).sum();
     page(
         ctx,
         200,
         "Admin",
         html! {
             h1 { "Admin" }
+            section.panel id="work-queue" aria-labelledby="work-queue-title" {
+                h2 id="work-queue-title" { "Waiting for you" }
+                @if waiting == 0 {
+                    p id="queue-empty" { "Nothing waits for you. New paid orders will show here." }
+                } @else {
+                    ul.queue {
+                        @for (id, n, label, href) in items {
+                            li id=(id) data-count=(n) class=(if n > 0 { "queue-item busy" } else { "queue-item" }) {
+                                @if n > 0 { a href=(href) { strong { (n) } " " (label) } } @else { span.muted { "0 " (label) } }
+                            }
+                        }
+                    }
+                }
+            }
             div.cards {
                 a.card href="/admin/orders" id="card-orders" {
                     h2 { "View Orders" }

@@ -3,32 +3,49 @@
 
 use maud::html;
 
-use super::{csrf_field, page};
+use super::{badges, csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
 use crate::domain::Money;
 use crate::domain::money::Currency;
+use crate::domain::{NumberStatus, PaymentStatus};
 use crate::http::{Response, encode_query};
-use crate::store::purchased;
-use crate::workflow::activation::{self, ChangeError, Changed, STATUSES};
+use crate::store::purchased::{self, OrderFilter};
+use crate::workflow::activation::{self, ChangeError, Changed};
 
 const PAGE: i64 = 50;
 
-fn badge(status: &str) -> maud::Markup {
-    html! {
-        @match status {
-            "active" => span.badge.badge-ok { "Active" },
-            "pending" => span.badge.badge-wait { "Pending" },
-            "suspended" => span.badge.badge-bad { "Suspended" },
-            "cancelled" => span.badge.badge-off { "Cancelled" },
-            "paid" => span.badge.badge-ok { "Paid" },
-            "awaiting_payment" => span.badge.badge-wait { "Awaiting payment" },
-            "refunded" => span.badge.badge-info { "Refunded" },
-            "expired" => span.badge.badge-off { "Expired" },
-            other => span.badge.badge-bad { (other) },
+/// The `status` filter of View Orders: a number status, a payment status, or one of the
+/// work-queue views the dashboard links to.
+fn parse_filter(v: &str, now: i64) -> Option<OrderFilter> {
+    if let Some(n) = NumberStatus::parse(v) {
+        return Some(OrderFilter::Number(n));
+    }
+    if let Some(p) = v.strip_prefix("payment:").and_then(PaymentStatus::parse) {
+        return Some(OrderFilter::Payment(p));
+    }
+    match v {
+        "awaiting_activation" => Some(OrderFilter::AwaitingActivation),
+        "activation_failed" => Some(OrderFilter::ActivationFailed),
+        "hold_ending" => Some(OrderFilter::HoldEnding(now + HOLD_ENDING_SECS)),
+        "needs_check" => Some(OrderFilter::NeedsCheck),
+        // Payment words without the prefix, as earlier links wrote them; anything else
+        // matches nothing.
+        other => {
+            Some(PaymentStatus::parse(other).map_or(OrderFilter::Nothing, OrderFilter::Payment))
         }
     }
 }
+
+/// A hold that ends within this is "about to expire" on the work queue.
+pub const HOLD_ENDING_SECS: i64 = 5 * 60;
+
+const QUEUES: [(&str, &str); 4] = [
+    ("awaiting_activation", "Paid, waiting for activation"),
+    ("activation_failed", "Activation failed"),
+    ("hold_ending", "Hold ends within 5 minutes"),
+    ("needs_check", "Flagged for a check"),
+];
 
 pub fn list(ctx: &Ctx<'_>) -> Response {
     if let Err(r) = require_admin(ctx) {
@@ -45,10 +62,11 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
         .and_then(|p| p.parse::<i64>().ok())
         .filter(|p| *p >= 1)
         .unwrap_or(1);
+    let filter = status.and_then(|v| parse_filter(v, ctx.app.now()));
     let rows = match ctx.app.services.store.read(|tx| {
         // Saturating: a page number near i64::MAX would overflow (and panic) otherwise.
         let offset = (page_no - 1).saturating_mul(PAGE);
-        purchased::admin_list(tx, status, search, PAGE + 1, offset)
+        purchased::admin_list(tx, filter, search, PAGE + 1, offset)
     }) {
         Ok(r) => r,
         Err(e) => return super::errors::internal(ctx, &e),
@@ -80,9 +98,17 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                     label for="o-status" { "Status" }
                     select id="o-status" name="status" {
                         option value="" { "Any" }
-                        @for s in STATUSES { option value=(s) selected[status == Some(s)] { (s) } }
-                        @for s in ["awaiting_payment", "paid", "failed", "expired", "refunded"] {
-                            option value=(s) selected[status == Some(s)] { "payment: " (s.replace('_', " ")) }
+                        optgroup label="Number status" {
+                            @for s in NumberStatus::ALL { option value=(s.as_str()) selected[status == Some(s.as_str())] { (s.label()) } }
+                        }
+                        optgroup label="Payment" {
+                            @for p in PaymentStatus::ALL {
+                                @let v = format!("payment:{}", p.as_str());
+                                option value=(v) selected[status == Some(v.as_str()) || status == Some(p.as_str())] { (p.label()) }
+                            }
+                        }
+                        optgroup label="Work queue" {
+                            @for (v, label) in QUEUES { option value=(v) selected[status == Some(v)] { (label) } }
                         }
                     }
                 }
@@ -96,27 +122,35 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                         thead { tr { th { "Order" } th { "Customer" } th { "Number" } th { "Plan" } th.num { "Amount" } th { "Payment" } th { "Number status" } th { "Dates" } } }
                         tbody {
                             @for r in rows.iter().take(PAGE as usize) {
-                                tr id={ "order-" (r.order_id) } data-status=(r.number_status.as_deref().unwrap_or("")) {
+                                tr id={ "order-" (r.order_id) } data-status=(r.number_status.map_or("", NumberStatus::as_str)) data-payment=(r.payment_status.as_str()) {
                                     td.title-cell { a href={ "/orders/" (r.order_id) } { "Order " (r.order_id) } }
                                     td data-label="Customer" { a href={ "/admin/customers/" (r.user_id) } { (r.email) } }
                                     td.tel data-label="Number" { (crate::domain::phone::pretty(&r.number)) }
                                     td data-label="Plan" { (r.plan_name) }
                                     td.num data-label="Amount" { span.price { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) } }
-                                    td data-label="Payment" { (badge(&r.payment_status)) }
+                                    td data-label="Payment" { (badges::payment(r.payment_status)) }
                                     td.number-status data-label="Number status" {
-                                        @if let Some(st) = &r.number_status {
-                                            (badge(st))
-                                            form.status-form method="post" action={ "/admin/orders/" (r.order_id) "/status" } {
-                                                (csrf_field(ctx))
-                                                label.visually-hidden for={ "status-" (r.order_id) } { "New status for order " (r.order_id) }
-                                                select name="status" id={ "status-" (r.order_id) } {
-                                                    @for s in STATUSES { option value=(s) selected[st == s] { (s) } }
+                                        @if let Some(st) = r.number_status {
+                                            (badges::number(st))
+                                            @let targets = st.targets(r.payment_status);
+                                            // Only the changes the transition table allows are offered.
+                                            @if targets.len() > 1 {
+                                                form.status-form method="post" action={ "/admin/orders/" (r.order_id) "/status" } {
+                                                    (csrf_field(ctx))
+                                                    label.visually-hidden for={ "status-" (r.order_id) } { "New status for order " (r.order_id) }
+                                                    select name="status" id={ "status-" (r.order_id) } {
+                                                        @for t in &targets { option value=(t.as_str()) selected[*t == st] { (t.as_str()) } }
+                                                    }
+                                                    button.small type="submit" id={ "status-submit-" (r.order_id) } { "Change" }
                                                 }
-                                                button.small type="submit" id={ "status-submit-" (r.order_id) } { "Change" }
+                                            } @else {
+                                                p.small.muted id={ "status-final-" (r.order_id) } { "Refunded: stays cancelled." }
                                             }
                                             @if let Some(err) = &r.last_error {
                                                 p.small-error id={ "error-" (r.order_id) } { "Last activation failed: " (err) }
                                             }
+                                        } @else if r.payment_status == PaymentStatus::Paid {
+                                            span.muted { "paid after the number went elsewhere: refund" }
                                         } @else {
                                             span.muted { "not paid" }
                                         }
@@ -152,6 +186,13 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
         Err(ChangeError::BadStatus) => ctx.redirect_with(back, FlashKind::Error, "Choose pending, active, suspended or cancelled."),
         Err(ChangeError::NoNumber) => ctx.redirect_with(back, FlashKind::Error, &format!("Order {order_id} has no paid number to change.")),
         Err(ChangeError::Moved(m)) => ctx.redirect_with(back, FlashKind::Error, &m),
+        Err(ChangeError::Refused(reason)) => super::orders::refused(
+            ctx,
+            &format!("Order {order_id}: that change is not allowed"),
+            &reason,
+            back,
+            "Back to View Orders",
+        ),
         Err(ChangeError::Activation { step, message }) => ctx.redirect_with(
             back,
             FlashKind::Error,

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_admin};
 use crate::domain::Money;
-use crate::domain::plan::PlanInput;
+use crate::domain::plan::{PlanInput, PlanNumberType};
 use crate::http::Response;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::plans::{self, NewPlan, Plan};
@@ -47,11 +47,12 @@ fn plans_page(
             } @else {
                 div.table-wrap {
                     table.data id="plans" {
-                        thead { tr { th { "Plan" } th.num { "Setup" } th.num { "Monthly" } th { "State" } th { span.visually-hidden { "Edit" } } } }
+                        thead { tr { th { "Plan" } th { "For" } th.num { "Setup" } th.num { "Monthly" } th { "State" } th { span.visually-hidden { "Edit" } } } }
                         tbody {
                             @for p in &all {
                                 tr id={ "plan-" (p.id) } data-active=(if p.active { "1" } else { "0" }) {
                                     td { strong { (p.name) } @if !p.description.is_empty() { br; small.muted { (p.description) } } }
+                                    td data-number-type=(p.number_type.as_str()) { (p.number_type.label()) }
                                     td.num.price { (Money::new(p.setup_cents, currency)) }
                                     td.num.price { (Money::new(p.monthly_cents, currency)) }
                                     td { @if p.active { span.badge.badge-ok { "On sale" } } @else { span.badge.badge-off { "Retired" } } }
@@ -109,6 +110,16 @@ fn plan_form(
         || "/admin/plans".to_string(),
         |p| format!("/admin/plans/{}", p.id),
     );
+    let number_type = refill
+        .filter(|f| !f.is_empty())
+        .and_then(|f| f.get("number_type"))
+        .and_then(|v| PlanNumberType::parse(v))
+        .or(plan.map(|p| p.number_type))
+        .unwrap_or_default();
+    let type_err = errors
+        .iter()
+        .find(|(f, _)| *f == "number_type")
+        .map(|(_, m)| m.as_str());
     let active = match refill.filter(|f| !f.is_empty()) {
         Some(f) => f.contains_key("active"),
         None => plan.is_none_or(|p| p.active),
@@ -120,6 +131,16 @@ fn plan_form(
             (field("description", "Description", plan.map(|p| p.description.clone()).unwrap_or_default(), Some("Optional; shown to buyers.")))
             (field("setup_cents", "Setup fee, in cents", plan.map(|p| p.setup_cents.to_string()).unwrap_or_default(), Some("500 is 5.00 in the shop's currency.")))
             (field("monthly_cents", "Monthly fee, in cents", plan.map(|p| p.monthly_cents.to_string()).unwrap_or_default(), None))
+            div class=(if type_err.is_some() { "field has-error" } else { "field" }) {
+                label for={ "p" (prefix) "-number_type" } { "Offered for" }
+                select id={ "p" (prefix) "-number_type" } name="number_type"
+                    aria-invalid=[type_err.map(|_| "true")] aria-describedby=[type_err.map(|_| format!("p{prefix}-number_type-error"))] {
+                    @for t in PlanNumberType::ALL {
+                        option value=(t.as_str()) selected[t == number_type] { (t.label()) }
+                    }
+                }
+                @if let Some(e) = type_err { p.field-error id={ "p" (prefix) "-number_type-error" } { (e) } }
+            }
             div.field.check {
                 label for={ "p" (prefix) "-active" } {
                     input type="checkbox" id={ "p" (prefix) "-active" } name="active" value="1" checked[active];
@@ -146,11 +167,23 @@ fn read_form(f: &HashMap<String, String>) -> Result<(PlanInput, bool), Errors> {
     };
     let setup = cents("setup_cents");
     let monthly = cents("monthly_cents");
+    // A form without the field (an older page, a script) means "any number", as before.
+    let number_type = match f.get("number_type").map(|v| v.trim()) {
+        None | Some("") => PlanNumberType::Any,
+        Some(v) => PlanNumberType::parse(v).unwrap_or_else(|| {
+            errors.push((
+                "number_type",
+                "Choose any number, local numbers or toll-free numbers.".into(),
+            ));
+            PlanNumberType::Any
+        }),
+    };
     let checked = PlanInput::check(
         f.get("name").map_or("", String::as_str),
         f.get("description").map_or("", String::as_str),
         setup,
         monthly,
+        number_type,
     );
     match checked {
         Ok(p) if errors.is_empty() => Ok((p, f.contains_key("active"))),
@@ -202,6 +235,7 @@ pub fn create(ctx: &Ctx<'_>) -> Response {
                 description: &p.description,
                 setup_cents: p.setup_cents,
                 monthly_cents: p.monthly_cents,
+                number_type: p.number_type,
             },
             now,
         )?;
@@ -214,12 +248,18 @@ pub fn create(ctx: &Ctx<'_>) -> Response {
                     description: &p.description,
                     setup_cents: p.setup_cents,
                     monthly_cents: p.monthly_cents,
+                    number_type: p.number_type,
                 },
                 false,
                 now,
             )?;
         }
-        let detail = format!("setup {} monthly {} cents", p.setup_cents, p.monthly_cents);
+        let detail = format!(
+            "setup {} monthly {} cents, for {}",
+            p.setup_cents,
+            p.monthly_cents,
+            p.number_type.as_str()
+        );
         if let Some(e) = audit_entry(ctx, "plan_create", &p.name, &detail) {
             audit::record(tx, now, &e)?;
         }
@@ -264,15 +304,17 @@ pub fn edit(ctx: &Ctx<'_>, id: &str) -> Response {
                 description: &p.description,
                 setup_cents: p.setup_cents,
                 monthly_cents: p.monthly_cents,
+                number_type: p.number_type,
             },
             active,
             now,
         )?;
         if found {
             let detail = format!(
-                "setup {} monthly {} cents, {}",
+                "setup {} monthly {} cents, for {}, {}",
                 p.setup_cents,
                 p.monthly_cents,
+                p.number_type.as_str(),
                 if active { "on sale" } else { "retired" }
             );
             if let Some(e) = audit_entry(ctx, "plan_update", &p.name, &detail) {

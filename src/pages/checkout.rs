@@ -6,12 +6,12 @@ use super::page;
 use crate::app::FlashKind;
 use crate::app::{Ctx, require_user};
 use crate::clock::format_utc;
-use crate::domain::money::Currency;
-use crate::domain::{Money, PhoneNumber, Role};
+use crate::domain::{PhoneNumber, Role};
 use crate::http::{Response, encode_query};
-use crate::store::orders::{self, Order};
+use crate::store::orders;
 use crate::workflow::checkout::{self, CheckoutError};
-use crate::workflow::payments::{self, Returned};
+use crate::workflow::orders::CancelReturn;
+use crate::workflow::payments;
 
 pub fn submit(ctx: &Ctx<'_>) -> Response {
     let f = ctx.req.form();
@@ -50,6 +50,21 @@ pub fn submit(ctx: &Ctx<'_>) -> Response {
         }
         Ok(id) => Response::see_other(&format!("/orders/{id}")),
         Err(CheckoutError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(CheckoutError::PlanDoesNotFit { plan, number_type }) => super::orders::refused(
+            ctx,
+            "That plan is not for this number",
+            &format!(
+                "The plan {plan} is not offered for {} numbers. Nothing was held or charged; \
+                 choose one of the plans shown for this number.",
+                number_type.to_lowercase()
+            ),
+            &format!(
+                "/numbers/{}",
+                PhoneNumber::parse(number)
+                    .map_or_else(|_| String::new(), |n| n.digits().to_string())
+            ),
+            "Back to the number",
+        ),
         Err(e) => {
             let (status, title, text) = match e {
                 CheckoutError::NotAvailable => (
@@ -84,161 +99,8 @@ pub fn submit(ctx: &Ctx<'_>) -> Response {
     }
 }
 
-fn status_badge(status: &str) -> maud::Markup {
-    html! {
-        @match status {
-            "paid" => span.badge.badge-ok { "Paid" },
-            "awaiting_payment" => span.badge.badge-wait { "Awaiting payment" },
-            "refunded" => span.badge.badge-info { "Refunded" },
-            "expired" => span.badge.badge-off { "Expired" },
-            _ => span.badge.badge-bad { "Failed" },
-        }
-    }
-}
-
-fn money(cents: i64, currency: &str) -> Money {
-    Money::new(cents, Currency::parse(currency).unwrap_or(Currency::USD))
-}
-
+use super::orders::money;
 use crate::domain::phone::pretty;
-
-/// The order if this user may see it: its owner or an admin. Anyone else gets 404.
-fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Response> {
-    let user = require_user(ctx)?;
-    let Ok(id) = id.parse::<i64>() else {
-        return Err(super::errors::not_found(ctx));
-    };
-    match ctx.app.services.store.read(|tx| orders::get(tx, id)) {
-        Ok(Some(o)) if o.user_id == user.id || user.role == Role::Admin => Ok(o),
-        Ok(_) => Err(super::errors::not_found(ctx)),
-        Err(e) => Err(super::errors::internal(ctx, &e)),
-    }
-}
-
-pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
-    let o = match visible(ctx, id) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let invoice_id = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| orders::invoice_for_order(tx, o.id))
-    {
-        Ok(i) => i,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    page(
-        ctx,
-        200,
-        &format!("Order {}", o.id),
-        html! {
-            section.order id="order" data-status=(o.payment_status) {
-                p.muted { a href="/orders" { "← My orders" } }
-                div.title-row {
-                    h1 { "Order " (o.id) }
-                    (status_badge(&o.payment_status))
-                }
-                table.data.summary {
-                    tbody {
-                        tr { th { "Number" } td.tel id="order-number" { (pretty(&o.number)) } }
-                        tr { th { "Plan" } td { (o.plan_name) } }
-                        tr { th { "Setup fee" } td.num { (money(o.setup_cents, &o.currency)) } }
-                        tr { th { "First month" } td.num { (money(o.monthly_cents, &o.currency)) } }
-                        tr { th { "Total" } td.num id="order-total" { strong { (money(o.amount_cents, &o.currency)) } } }
-                        tr { th { "Ordered" } td { (format_utc(o.created_at)) } }
-                    }
-                }
-                @if ctx.user.as_ref().is_some_and(|u| u.role == Role::Admin) {
-                    div.panel.admin-actions id="admin-actions" {
-                        h2 { "Admin" }
-                        @if o.payment_status == "awaiting_payment" || o.payment_status == "expired" {
-                            form method="post" action={ "/orders/" (o.id) "/record-payment" } {
-                                (super::csrf_field(ctx))
-                                p.hint { "For a payment received outside PayPal, such as a bank transfer." }
-                                button type="submit" id="record-payment" { "Record payment received" }
-                            }
-                        }
-                        @if o.payment_status == "paid" {
-                            form method="post" action={ "/orders/" (o.id) "/refund" } {
-                                (super::csrf_field(ctx))
-                                p.hint { "Gives the money back and puts the number back on sale." }
-                                button type="submit" id="refund" { "Refund this order" }
-                            }
-                        }
-                    }
-                }
-                @match o.payment_status.as_str() {
-                    "awaiting_payment" => {
-                        div.notice id="awaiting-payment" role="status" {
-                            p { "The number is held for you until " strong { (format_utc(o.hold_until)) } "." }
-                            @if let Some(f) = &o.failure { p { (f) } }
-                            @if o.gateway == "manual" {
-                                p { "Online payment is not available right now. The shop will send you bank transfer "
-                                    "details and confirm the order when the payment arrives." }
-                            }
-                        }
-                    }
-                    "paid" => {
-                        @if let Some(inv) = invoice_id {
-                            p { a.button id="invoice-link" href={ "/invoices/" (inv) } { "View the invoice" } }
-                        }
-                        @if let Some(f) = &o.failure { p.flash.flash-error { (f) } }
-                    }
-                    "expired" => p.notice { "The hold ran out before the payment arrived, so the number went back on sale. Nothing was charged." }
-                    "failed" => p.notice { "The payment did not go through, and nothing was charged. " (o.failure.clone().unwrap_or_default()) }
-                    _ => {}
-                }
-            }
-        },
-    )
-}
-
-pub fn list(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let mine = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| orders::for_user(tx, user.id))
-    {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    page(
-        ctx,
-        200,
-        "My orders",
-        html! {
-            h1 { "My orders" }
-            @if mine.is_empty() {
-                div.empty id="no-orders" { p { "No orders yet." } p { a.button href="/numbers" { "Find a number" } } }
-            } @else {
-                div.table-wrap {
-                    table.data.stacked id="orders" {
-                        thead { tr { th { "Order" } th { "Number" } th { "Plan" } th.num { "Total" } th { "Payment" } th { "Date" } } }
-                        tbody {
-                            @for o in &mine {
-                                tr id={ "order-" (o.id) } data-status=(o.payment_status) {
-                                    td.title-cell { a href={ "/orders/" (o.id) } { "Order " (o.id) } }
-                                    td.tel data-label="Number" { (pretty(&o.number)) }
-                                    td data-label="Plan" { (o.plan_name) }
-                                    td.num data-label="Total" { span.price { (money(o.amount_cents, &o.currency)) } }
-                                    td data-label="Payment" { (status_badge(&o.payment_status)) }
-                                    td data-label="Date" { (format_utc(o.created_at)) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
-}
 
 pub fn paypal_return(ctx: &Ctx<'_>) -> Response {
     let user = match require_user(ctx) {
@@ -252,28 +114,7 @@ pub fn paypal_return(ctx: &Ctx<'_>) -> Response {
         .cloned()
         .unwrap_or_default();
     match payments::paypal_return(&ctx.app.services, user, &token) {
-        Ok(Returned::Paid(id)) => ctx.redirect_with(
-            &format!("/orders/{id}"),
-            FlashKind::Notice,
-            "Thank you! Your payment is received and your invoice is ready.",
-        ),
-        Ok(Returned::Pending(id)) => ctx.redirect_with(
-            &format!("/orders/{id}"),
-            FlashKind::Notice,
-            "PayPal is still confirming your payment. We will email you as soon as it is through; the number stays held for you.",
-        ),
-        Ok(Returned::BackToPayPal(url)) => Response::see_other(&url),
-        Ok(Returned::NotPaid(id)) => ctx.redirect_with(
-            &format!("/orders/{id}"),
-            FlashKind::Error,
-            "The payment did not go through. Nothing was charged.",
-        ),
-        Ok(Returned::NeedsReview(id)) => ctx.redirect_with(
-            &format!("/orders/{id}"),
-            FlashKind::Error,
-            "PayPal reported a payment that does not match this order as it stands. The shop has been told and will sort it out with you, by refund or otherwise.",
-        ),
-        Ok(Returned::Unknown) => super::errors::not_found(ctx),
+        Ok(returned) => super::orders::after_return(ctx, returned),
         Err(e) => super::errors::internal(ctx, &e),
     }
 }
@@ -289,11 +130,23 @@ pub fn paypal_cancel(ctx: &Ctx<'_>) -> Response {
         .get("token")
         .cloned()
         .unwrap_or_default();
-    match payments::paypal_cancel(&ctx.app.services, user, &token) {
-        Ok(Some(o)) => ctx.redirect_with(
-            &format!("/numbers/{}", o.number),
+    match crate::workflow::orders::paypal_cancel(&ctx.app.services, user, &token, &ctx.client) {
+        Ok(Some(CancelReturn::Cancelled(o))) => ctx.redirect_with(
+            &format!("/orders/{}", o.id),
             FlashKind::Notice,
-            "You cancelled the payment. Nothing was charged, and the number is released.",
+            &format!(
+                "You cancelled the payment at PayPal. Nothing was charged, and {} is released.",
+                pretty(&o.number)
+            ),
+        ),
+        // Any other order is left as it is: the page tells its real state.
+        Ok(Some(CancelReturn::Unchanged(o))) => ctx.redirect_with(
+            &format!("/orders/{}", o.id),
+            FlashKind::Notice,
+            &format!(
+                "You left PayPal's page. This order is {}; nothing was changed.",
+                o.payment_status.label().to_lowercase()
+            ),
         ),
         Ok(None) => super::errors::not_found(ctx),
         Err(e) => super::errors::internal(ctx, &e),
@@ -311,6 +164,15 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
     let inv = match ctx.app.services.store.read(|tx| orders::invoice(tx, id)) {
         Ok(Some(i)) if i.user_id == user.id || user.role == Role::Admin => i,
         Ok(_) => return super::errors::not_found(ctx),
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let credit = match ctx
+        .app
+        .services
+        .store
+        .read(|tx| orders::credit_note_for_order(tx, inv.order_id))
+    {
+        Ok(c) => c,
         Err(e) => return super::errors::internal(ctx, &e),
     };
     page(
@@ -333,7 +195,22 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
                     }
                     tfoot { tr { th { "Total paid" } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } } }
                 }
-                p.muted { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } ". Paid in full." }
+                @if let Some(c) = &credit {
+                    p.muted { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } "." }
+                    section.credit-note id="credit-note" data-number=(c.number) {
+                        h2 { "Credit note " (c.number) }
+                        p.muted { "Issued " (format_utc(c.issued_at)) " against invoice " (inv.number) "." }
+                        table.data {
+                            tbody {
+                                tr { td { "Refund of invoice " (inv.number) } td.num { "−" (money(c.amount_cents, &c.currency)) } }
+                            }
+                            tfoot { tr { th { "Balance" } td.num id="invoice-balance" { strong { (money(inv.total_cents - c.amount_cents, &inv.currency)) } } } }
+                        }
+                        p id="invoice-state" { "Refunded in full." }
+                    }
+                } @else {
+                    p.muted id="invoice-state" { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } ". Paid in full." }
+                }
                 p.no-print { "Use your browser's Print command to save or print this invoice." }
             }
         },
@@ -363,53 +240,4 @@ pub fn paypal_webhook(ctx: &Ctx<'_>) -> Response {
             Response::json(500, &serde_json::json!({"error": format!("incident {id}")}))
         }
     }
-}
-
-fn admin_action(
-    ctx: &Ctx<'_>,
-    id: &str,
-    act: impl FnOnce(&crate::store::users::User, i64) -> Result<String, payments::AdminPaymentError>,
-) -> Response {
-    let admin = match crate::app::require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let Ok(id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
-    };
-    let back = format!("/orders/{id}");
-    match act(admin, id) {
-        Ok(msg) => ctx.redirect_with(&back, FlashKind::Notice, &msg),
-        Err(payments::AdminPaymentError::WrongState(m)) => {
-            ctx.redirect_with(&back, FlashKind::Error, &m)
-        }
-        Err(payments::AdminPaymentError::Gateway(m)) => ctx.redirect_with(
-            &back,
-            FlashKind::Error,
-            &format!("PayPal did not accept it, so nothing changed: {m}"),
-        ),
-        Err(payments::AdminPaymentError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
-}
-
-pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Response {
-    admin_action(ctx, id, |admin, id| {
-        payments::record_offline(&ctx.app.services, admin, id).map(|done| match done {
-            crate::store::orders::Completed::Invoiced { invoice_number, .. } => {
-                format!("Payment recorded; invoice {invoice_number} sent to the customer.")
-            }
-            crate::store::orders::Completed::AlreadyPaid => "The order was already paid.".into(),
-            crate::store::orders::Completed::NumberLost => {
-                "Payment recorded, but the number went to another buyer meanwhile: refund it."
-                    .into()
-            }
-        })
-    })
-}
-
-pub fn refund(ctx: &Ctx<'_>, id: &str) -> Response {
-    admin_action(ctx, id, |admin, id| {
-        payments::refund(&ctx.app.services, admin, id)
-            .map(|()| "Refunded; the number is back on sale.".to_string())
-    })
 }

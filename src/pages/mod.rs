@@ -5,11 +5,13 @@ pub mod admin_numbers;
 pub mod admin_orders;
 pub mod admin_plans;
 pub mod auth;
+pub mod badges;
 pub mod checkout;
 pub mod errors;
 pub mod home;
 pub mod my;
 pub mod numbers;
+pub mod orders;
 
 use maud::{DOCTYPE, Markup, html};
 

@@ -5,21 +5,13 @@ use maud::html;
 use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_user};
 use crate::clock::format_date;
+use crate::domain::NumberStatus;
 use crate::http::Response;
 use crate::workflow::settings::{self, Request, SettingsError};
 
 use crate::domain::phone::pretty;
 
-fn badge(status: &str) -> maud::Markup {
-    html! {
-        @match status {
-            "active" => span.badge.badge-ok { "Active" },
-            "pending" => span.badge.badge-wait { "Being set up" },
-            "suspended" => span.badge.badge-bad { "Suspended" },
-            _ => span.badge.badge-off { "Cancelled" },
-        }
-    }
-}
+use super::badges::my_number as badge;
 
 fn pin_badge(set: bool) -> maud::Markup {
     html! {
@@ -59,9 +51,9 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
                         thead { tr { th { "Number" } th { "Status" } th { "Plan" } th { "Paid through" } th { "PIN" } th { "Forwarding" } th { span.visually-hidden { "Links" } } } }
                         tbody {
                             @for o in &mine {
-                                tr id={ "number-" (o.p.number) } data-status=(o.p.status) {
+                                tr id={ "number-" (o.p.number) } data-status=(o.p.status.as_str()) {
                                     td.title-cell.tel { strong { (pretty(&o.p.number)) } }
-                                    td data-label="Status" { (badge(&o.p.status)) }
+                                    td data-label="Status" { (badge(o.p.status)) }
                                     td data-label="Plan" { (o.plan_name) }
                                     td data-label="Paid through" { (format_date(o.p.paid_through)) }
                                     td.pin data-label="PIN" { (pin_badge(o.p.pin_set)) }
@@ -109,17 +101,17 @@ fn settings_page(
             .find(|(f, _)| *f == k)
             .map(|(_, m)| m.as_str())
     };
-    let active = owned.p.status == "active";
+    let active = owned.p.status == NumberStatus::Active;
     page(
         ctx,
         status,
         &format!("Settings of {}", pretty(&owned.p.number)),
         html! {
-            section.narrow id="settings" data-status=(owned.p.status) {
+            section.narrow id="settings" data-status=(owned.p.status.as_str()) {
                 p.muted { a href="/my" { "← My numbers" } }
                 h1.tel { (pretty(&owned.p.number)) }
                 dl.facts id="number-facts" {
-                    div { dt { "Status" } dd { (badge(&owned.p.status)) } }
+                    div { dt { "Status" } dd { (badge(owned.p.status)) } }
                     div { dt { "PIN" } dd id="pin-state" { (pin_badge(owned.p.pin_set)) } }
                     div {
                         dt { "Forwarding" }

@@ -407,6 +407,34 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
         Ok(v) => v,
         Err(e) => return super::errors::internal(ctx, &e),
     };
+    // A buyer who left the payment page finds their own order again instead of "someone else
+    // has it".
+    if let (Some(user), Some(r)) = (&ctx.user, &row)
+        && r.availability != "available"
+    {
+        let mine =
+            ctx.app.services.store.read(|tx| {
+                crate::store::orders::live_order_of(tx, user.id, &number, ctx.app.now())
+            });
+        match mine {
+            Ok(Some(order_id)) => {
+                return page(
+                    ctx,
+                    200,
+                    &number.pretty(),
+                    html! {
+                        section.narrow id="number-yours" {
+                            h1 { (number.pretty()) " is held for you" }
+                            p { "You have an order for this number that waits for payment." }
+                            p { a.button id="your-order" href={ "/orders/" (order_id) } { "Pay or give up order " (order_id) } }
+                        }
+                    },
+                );
+            }
+            Ok(None) => {}
+            Err(e) => return super::errors::internal(ctx, &e),
+        }
+    }
     let Some(row) = row.filter(|r| r.availability == "available") else {
         let similar = format!("/numbers?{}", encode_query(&[("npa", number.npa())]));
         return page(
@@ -423,6 +451,11 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
             },
         );
     };
+    // Only the plans made for this type of number are offered.
+    let active_plans: Vec<_> = active_plans
+        .into_iter()
+        .filter(|p| p.number_type.fits(row.kind))
+        .collect();
     let currency = ctx.app.config().currency;
     // A plan chosen before signing in stays chosen.
     let chosen = ctx
@@ -441,7 +474,7 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
                 h1.big-number { (number.pretty()) }
                 p { (type_badge(row.kind)) " " (location(&row)) }
                 @if active_plans.is_empty() {
-                    div.notice id="no-plans" role="status" { "No plans are on sale right now. Please check back soon." }
+                    div.notice id="no-plans" role="status" { "No plans are on sale for " (row.kind.label().to_lowercase()) " numbers right now. Please check back soon." }
                 } @else {
                     form.stack id="buy-form" method="post" action="/checkout" {
                         (csrf_field(ctx))

@@ -16,6 +16,7 @@ pub const STEPS: &[&str] = &[
     include_str!("history/v3.sql"),
     include_str!("history/v4.sql"),
     include_str!("history/v5.sql"),
+    include_str!("history/v6.sql"),
 ];
 
 /// The schema as first released, kept so tests can prove the steps reach `schema.sql`.
@@ -60,11 +61,31 @@ pub fn migrate(conn: &mut Connection) -> Result<()> {
         log::info!("created a new database at schema version {CURRENT}");
         return Ok(());
     }
+    // A step may rebuild a table that others reference (SQLite cannot change a CHECK in
+    // place). SQLite's documented way is to turn foreign keys off around the rebuild, which
+    // only works outside a transaction, and to check every key before committing.
+    conn.execute_batch("PRAGMA foreign_keys = OFF")?;
+    let upgraded = run_steps(conn, found);
+    conn.execute_batch("PRAGMA foreign_keys = ON")?;
+    upgraded
+}
+
+fn run_steps(conn: &mut Connection, found: i64) -> Result<()> {
     for (i, step) in STEPS.iter().enumerate().skip((found - 1) as usize) {
         let to = i as i64 + 2;
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         if version(&tx)? == to - 1 {
             tx.execute_batch(step)?;
+            let broken: i64 =
+                tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                    r.get(0)
+                })?;
+            if broken > 0 {
+                return Err(Error::Io(format!(
+                    "upgrading to schema version {to} would leave {broken} rows pointing at \
+                     nothing; the database was not changed"
+                )));
+            }
             tx.execute_batch(&format!("PRAGMA user_version = {to}"))?;
         }
         tx.commit()?;
@@ -156,6 +177,76 @@ mod tests {
             )
             .unwrap();
         assert_eq!(found, 1, "the digit windows cover the upgraded rows");
+    }
+
+    /// Version 6 rebuilds `orders` and `outbox`, which other tables point at: every row and
+    /// every reference survives, and the new payment status is accepted.
+    #[test]
+    fn upgrading_a_version_5_database_keeps_orders_and_their_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v5.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(V1_SQL).unwrap();
+            for step in &STEPS[..4] {
+                c.execute_batch(step).unwrap();
+            }
+            c.execute_batch(
+                "INSERT INTO settings VALUES ('signing_key', 'k');
+                 INSERT INTO users (id, email, role, password_hash, created_at, password_changed_at)
+                 VALUES (7, 'a@example.com', 'customer', 'x', 1, 1);
+                 INSERT INTO plans (id, name, setup_cents, monthly_cents, created_at, updated_at)
+                 VALUES (3, 'Basic', 100, 200, 1, 1);
+                 INSERT INTO orders (id, user_id, number, plan_id, plan_name, setup_cents, monthly_cents,
+                                     amount_cents, currency, gateway, payment_status, capture_id,
+                                     hold_until, created_at, updated_at, paid_at)
+                 VALUES (11, 7, 2125551234, 3, 'Basic', 100, 200, 300, 'USD', 'paypal', 'paid', 'CAP1',
+                         9, 1, 1, 2);
+                 INSERT INTO purchased_numbers (order_id, user_id, number, paid_through, created_at, updated_at)
+                 VALUES (11, 7, 2125551234, 99, 2, 2);
+                 INSERT INTO invoices (id, order_id, year, seq, number, issued_at, customer_email,
+                                       customer_name, total_cents, currency)
+                 VALUES (5, 11, 2026, 1, 'INV-2026-000001', 2, 'a@example.com', 'A', 300, 'USD');
+                 INSERT INTO outbox (event, to_addr, subject, body, created_at, next_attempt_at)
+                 VALUES ('payment_received', 'a@example.com', 's', 'b', 2, 2);
+                 PRAGMA user_version = 5;",
+            )
+            .unwrap();
+        }
+        drop(crate::store::Store::open(&path, 2).unwrap());
+        let c = Connection::open(&path).unwrap();
+        assert_eq!(version(&c).unwrap(), CURRENT);
+        let broken: i64 = c
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(broken, 0);
+        let (status, capture): (String, String) = c
+            .query_row(
+                "SELECT o.payment_status, o.capture_id FROM orders o
+                 JOIN purchased_numbers p ON p.order_id = o.id
+                 JOIN invoices i ON i.order_id = o.id WHERE o.id = 11",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((status.as_str(), capture.as_str()), ("paid", "CAP1"));
+        let mails: i64 = c
+            .query_row("SELECT count(*) FROM outbox", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mails, 1);
+        c.execute(
+            "UPDATE orders SET payment_status = 'cancelled' WHERE id = 11",
+            [],
+        )
+        .unwrap();
+        let plan_type: String = c
+            .query_row("SELECT number_type FROM plans WHERE id = 3", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(plan_type, "any");
     }
 
     #[test]

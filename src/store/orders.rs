@@ -2,8 +2,9 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::status::payment_sources;
 use super::{Result, Tx};
-use crate::domain::PhoneNumber;
+use crate::domain::{PaymentStatus, PhoneNumber};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -17,15 +18,26 @@ pub struct Order {
     pub amount_cents: i64,
     pub currency: String,
     pub gateway: String,
-    pub payment_status: String,
+    pub payment_status: PaymentStatus,
     pub hold_until: i64,
     pub failure: Option<String>,
     pub created_at: i64,
     pub paid_at: Option<i64>,
+    pub paypal_order_id: Option<String>,
+    pub capture_id: Option<String>,
+    pub updated_at: i64,
+}
+
+impl Order {
+    /// The buyer can still pay: awaiting payment and the hold has not run out.
+    pub fn payable(&self, now: i64) -> bool {
+        self.payment_status == PaymentStatus::AwaitingPayment && self.hold_until > now
+    }
 }
 
 const COLUMNS: &str = "id, user_id, number, plan_id, plan_name, setup_cents, monthly_cents, \
-    amount_cents, currency, gateway, payment_status, hold_until, failure, created_at, paid_at";
+    amount_cents, currency, gateway, payment_status, hold_until, failure, created_at, paid_at, \
+    paypal_order_id, capture_id, updated_at";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
     Ok(Order {
@@ -44,6 +56,9 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Order> {
         failure: r.get(12)?,
         created_at: r.get(13)?,
         paid_at: r.get(14)?,
+        paypal_order_id: r.get(15)?,
+        capture_id: r.get(16)?,
+        updated_at: r.get(17)?,
     })
 }
 
@@ -107,15 +122,21 @@ pub fn for_user(tx: &Tx<'_>, user_id: i64) -> Result<Vec<Order>> {
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Ends an unpaid order (`expired` or `failed`) and puts its number back on sale, if the order
-/// is still awaiting payment. Returns whether it changed.
-pub fn release(tx: &Tx<'_>, id: i64, status: &str, reason: &str, now: i64) -> Result<bool> {
+/// Ends an unpaid order (`expired`, `failed` or `cancelled`) and puts its number back on sale,
+/// if the order is still awaiting payment. Returns whether it changed.
+pub fn release(tx: &Tx<'_>, id: i64, to: PaymentStatus, reason: &str, now: i64) -> Result<bool> {
+    if !to.is_closed_unpaid() {
+        return Ok(false);
+    }
     let number: Option<i64> = tx
         .query_row(
-            "UPDATE orders SET payment_status = ?2, failure = ?3, updated_at = ?4
-             WHERE id = ?1 AND payment_status = 'awaiting_payment'
-             RETURNING number",
-            params![id, status, reason, now],
+            &format!(
+                "UPDATE orders SET payment_status = ?2, failure = ?3, updated_at = ?4
+                 WHERE id = ?1 AND payment_status IN ({})
+                 RETURNING number",
+                payment_sources(to)
+            ),
+            params![id, to, reason, now],
             |r| r.get(0),
         )
         .optional()?;
@@ -128,6 +149,26 @@ pub fn release(tx: &Tx<'_>, id: i64, status: &str, reason: &str, now: i64) -> Re
         params![number, now],
     )?;
     Ok(true)
+}
+
+/// The user's order that holds `number` right now (awaiting payment, hold not run out).
+pub fn live_order_of(
+    tx: &Tx<'_>,
+    user_id: i64,
+    number: &PhoneNumber,
+    now: i64,
+) -> Result<Option<i64>> {
+    let n: i64 = number.digits().parse().unwrap_or(0);
+    Ok(tx
+        .query_row(
+            "SELECT id FROM orders
+             WHERE number = ?1 AND user_id = ?2 AND payment_status = 'awaiting_payment'
+               AND hold_until > ?3
+             ORDER BY id DESC LIMIT 1",
+            params![n, user_id, now],
+            |r| r.get(0),
+        )
+        .optional()?)
 }
 
 /// Unpaid orders for `number` whose hold has run out.
@@ -164,7 +205,7 @@ pub fn awaiting_paypal(tx: &Tx<'_>, started_before: i64, now: i64) -> Result<Vec
          ORDER BY id"
     ))?;
     let rows = stmt.query_map(params![started_before, now], |r| {
-        Ok((from_row(r)?, r.get(15)?))
+        Ok((from_row(r)?, r.get(18)?))
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
@@ -188,6 +229,16 @@ pub fn note_failure(tx: &Tx<'_>, id: i64, reason: &str, now: i64) -> Result<()> 
         params![id, reason, now],
     )?;
     Ok(())
+}
+
+/// Puts a new PayPal order in the place of one PayPal no longer accepts (voided, or gone),
+/// for an order still awaiting payment; compare-and-set on the old id.
+pub fn replace_paypal_order(tx: &Tx<'_>, id: i64, old: &str, new: &str, now: i64) -> Result<bool> {
+    Ok(super::changed(tx.execute(
+        "UPDATE orders SET paypal_order_id = ?3, updated_at = ?4
+         WHERE id = ?1 AND paypal_order_id = ?2 AND payment_status = 'awaiting_payment'",
+        params![id, old, new, now],
+    )?))
 }
 
 /// Records the PayPal order created for a local order (once).
@@ -234,12 +285,17 @@ pub struct Payment<'a> {
 /// Marks an order paid, sells its number, records the purchased number and issues the
 /// invoice with the next number of the year, all in the caller's transaction.
 pub fn complete_payment(tx: &Tx<'_>, id: i64, p: &Payment<'_>, now: i64) -> Result<Completed> {
+    // Money that moved is recorded whatever became of the order meanwhile (a late approval,
+    // a race with the buyer's cancel): the table in domain/status.rs says from where.
     let row: Option<(i64, i64, i64, i64, String, String, i64)> = tx
         .query_row(
-            "UPDATE orders SET payment_status = 'paid', capture_id = ?2, paid_at = ?3,
-                    updated_at = ?3, failure = NULL
-             WHERE id = ?1 AND payment_status IN ('awaiting_payment', 'expired')
-             RETURNING user_id, number, setup_cents, monthly_cents, plan_name, currency, amount_cents",
+            &format!(
+                "UPDATE orders SET payment_status = 'paid', capture_id = ?2, paid_at = ?3,
+                        updated_at = ?3, failure = NULL
+                 WHERE id = ?1 AND payment_status IN ({})
+                 RETURNING user_id, number, setup_cents, monthly_cents, plan_name, currency, amount_cents",
+                payment_sources(PaymentStatus::Paid)
+            ),
             params![id, p.capture_id, now],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
         )
@@ -247,10 +303,14 @@ pub fn complete_payment(tx: &Tx<'_>, id: i64, p: &Payment<'_>, now: i64) -> Resu
     let Some((user_id, number, setup, monthly, plan_name, currency, total)) = row else {
         return Ok(Completed::AlreadyPaid);
     };
+    // The number is this order's to take: held for it, or back on sale with nobody else
+    // holding it. A hold of another buyer's live order is never taken over.
     let sold = tx.execute(
         "UPDATE numbers SET availability = 'sold', updated_at = ?2
-         WHERE number = ?1 AND availability IN ('held', 'available')",
-        params![number, now],
+         WHERE number = ?1 AND availability IN ('held', 'available')
+           AND NOT EXISTS (SELECT 1 FROM orders
+                           WHERE number = ?1 AND id <> ?3 AND payment_status = 'awaiting_payment')",
+        params![number, now, id],
     )?;
     let taken_elsewhere: bool = tx.query_row(
         "SELECT EXISTS (SELECT 1 FROM purchased_numbers WHERE number = ?1 AND status <> 'cancelled')",
@@ -391,30 +451,104 @@ pub fn record_webhook(
     )?))
 }
 
-/// A paid order was refunded: the order says so, the purchased number is cancelled and the
-/// number goes back on sale. Returns whether anything changed.
-pub fn mark_refunded(tx: &Tx<'_>, id: i64, now: i64) -> Result<bool> {
-    let number: Option<i64> = tx
+/// A credit note: the refund of an order's payment, numbered in its own gap-free sequence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CreditNote {
+    pub id: i64,
+    pub order_id: i64,
+    pub invoice_id: Option<i64>,
+    pub number: String,
+    pub issued_at: i64,
+    pub amount_cents: i64,
+    pub currency: String,
+    pub reason: String,
+}
+
+/// A paid order was refunded: the order says so, its purchased number is `cancelled` for good
+/// and the number goes back on sale (only if this order owned it: a payment recorded after
+/// the number went to someone else leaves that buyer's number alone), and a credit note is
+/// issued with the next number of the year. `None` when the order was not paid (a second
+/// refund, a replayed webhook): nothing changed.
+pub fn refund(
+    tx: &Tx<'_>,
+    id: i64,
+    reason: &str,
+    year: i32,
+    now: i64,
+) -> Result<Option<CreditNote>> {
+    let row: Option<(i64, i64, String)> = tx
         .query_row(
-            "UPDATE orders SET payment_status = 'refunded', updated_at = ?2
-             WHERE id = ?1 AND payment_status = 'paid' RETURNING number",
+            &format!(
+                "UPDATE orders SET payment_status = 'refunded', updated_at = ?2
+                 WHERE id = ?1 AND payment_status IN ({}) RETURNING number, amount_cents, currency",
+                payment_sources(PaymentStatus::Refunded)
+            ),
             params![id, now],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some(number) = number else {
-        return Ok(false);
+    let Some((number, amount_cents, currency)) = row else {
+        return Ok(None);
     };
-    tx.execute(
-        "UPDATE purchased_numbers SET status = 'cancelled', updated_at = ?2 WHERE order_id = ?1",
+    let owned = tx.execute(
+        "UPDATE purchased_numbers SET status = 'cancelled', activating_since = NULL, updated_at = ?2
+         WHERE order_id = ?1",
         params![id, now],
     )?;
-    tx.execute(
-        "UPDATE numbers SET availability = 'available', updated_at = ?2
-         WHERE number = ?1 AND availability = 'sold'",
-        params![number, now],
+    if owned > 0 {
+        tx.execute(
+            "UPDATE numbers SET availability = 'available', updated_at = ?2
+             WHERE number = ?1 AND availability = 'sold'
+               AND NOT EXISTS (SELECT 1 FROM purchased_numbers
+                               WHERE number = ?1 AND order_id <> ?3 AND status <> 'cancelled')",
+            params![number, now, id],
+        )?;
+    }
+    let seq: i64 = tx.query_row(
+        "SELECT coalesce(max(seq), 0) + 1 FROM credit_notes WHERE year = ?1",
+        [year],
+        |r| r.get(0),
     )?;
-    Ok(true)
+    let cn_number = format!("CN-{year}-{seq:06}");
+    let invoice_id = invoice_for_order(tx, id)?;
+    tx.execute(
+        "INSERT INTO credit_notes (order_id, invoice_id, year, seq, number, issued_at, amount_cents,
+                                   currency, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![id, invoice_id, year, seq, cn_number, now, amount_cents, currency, reason],
+    )?;
+    Ok(Some(CreditNote {
+        id: tx.last_insert_rowid(),
+        order_id: id,
+        invoice_id,
+        number: cn_number,
+        issued_at: now,
+        amount_cents,
+        currency,
+        reason: reason.to_string(),
+    }))
+}
+
+pub fn credit_note_for_order(tx: &Tx<'_>, order_id: i64) -> Result<Option<CreditNote>> {
+    Ok(tx
+        .query_row(
+            "SELECT id, order_id, invoice_id, number, issued_at, amount_cents, currency, reason
+             FROM credit_notes WHERE order_id = ?1",
+            [order_id],
+            |r| {
+                Ok(CreditNote {
+                    id: r.get(0)?,
+                    order_id: r.get(1)?,
+                    invoice_id: r.get(2)?,
+                    number: r.get(3)?,
+                    issued_at: r.get(4)?,
+                    amount_cents: r.get(5)?,
+                    currency: r.get(6)?,
+                    reason: r.get(7)?,
+                })
+            },
+        )
+        .optional()?)
 }
 
 /// The PayPal capture of a paid order, if it was paid through PayPal.

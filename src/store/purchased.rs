@@ -2,14 +2,16 @@
 
 use rusqlite::{OptionalExtension, params};
 
+use super::status::sql_list;
 use super::{Result, Tx};
+use crate::domain::{NumberStatus, PaymentStatus};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Purchased {
     pub order_id: i64,
     pub user_id: i64,
     pub number: String,
-    pub status: String,
+    pub status: NumberStatus,
     pub pin_set: bool,
     pub forwarding: Option<String>,
     pub paid_through: i64,
@@ -44,53 +46,105 @@ pub fn by_order(tx: &Tx<'_>, order_id: i64) -> Result<Option<Purchased>> {
         .optional()?)
 }
 
-/// Claims the right to run an activation: only one at a time per number, and only while the
-/// status is still what the admin saw. A claim older than `stale_before` is taken over (the
-/// run that held it died).
+/// The guard every activation claim carries: the transition table allows `active` from the
+/// current status for a paid order, and the number is still sold to this order (in the
+/// inventory, and no other live purchase of it).
+fn activation_guard() -> String {
+    format!(
+        "status IN ({}) AND EXISTS (
+             SELECT 1 FROM orders o JOIN numbers n ON n.number = o.number
+             WHERE o.id = purchased_numbers.order_id AND o.payment_status = 'paid'
+               AND n.availability = 'sold')
+         AND NOT EXISTS (
+             SELECT 1 FROM purchased_numbers q
+             WHERE q.number = purchased_numbers.number AND q.order_id <> purchased_numbers.order_id
+               AND q.status <> 'cancelled')",
+        sql_list(
+            &NumberStatus::sources(NumberStatus::Active, PaymentStatus::Paid),
+            NumberStatus::as_str
+        )
+    )
+}
+
+/// Claims the right to run an activation: only one at a time per number, only while the
+/// status is still what the admin saw, and only while the rules allow it (see
+/// [`activation_guard`]). A claim older than `stale_before` is taken over (the run that held
+/// it died).
 pub fn claim_activation(
     tx: &Tx<'_>,
     order_id: i64,
-    expected: &str,
+    expected: NumberStatus,
     now: i64,
     stale_before: i64,
 ) -> Result<bool> {
     Ok(super::changed(tx.execute(
-        "UPDATE purchased_numbers SET activating_since = ?3
-         WHERE order_id = ?1 AND status = ?2
-           AND (activating_since IS NULL OR activating_since < ?4)",
+        &format!(
+            "UPDATE purchased_numbers SET activating_since = ?3
+             WHERE order_id = ?1 AND status = ?2 AND {}
+               AND (activating_since IS NULL OR activating_since < ?4)",
+            activation_guard()
+        ),
         params![order_id, expected, now, stale_before],
     )?))
 }
 
-/// Ends an activation run: the status becomes `status` (compare-and-set on `expected`), the
-/// error is recorded or cleared, and the claim is released.
+/// Ends an activation run: the status becomes `status` (compare-and-set on `expected`, and the
+/// rules checked again, so a refund that landed during the Telinta calls wins), the error is
+/// recorded or cleared, and the claim is released.
 pub fn finish_activation(
     tx: &Tx<'_>,
     order_id: i64,
-    expected: &str,
-    status: &str,
+    expected: NumberStatus,
+    status: NumberStatus,
     error: Option<&str>,
     now: i64,
 ) -> Result<bool> {
+    let guard = if status == NumberStatus::Active && expected != status {
+        activation_guard()
+    } else {
+        "1".to_string()
+    };
     Ok(super::changed(tx.execute(
-        "UPDATE purchased_numbers SET status = ?3, last_error = ?4, activating_since = NULL,
-                updated_at = ?5
-         WHERE order_id = ?1 AND status = ?2",
+        &format!(
+            "UPDATE purchased_numbers SET status = ?3, last_error = ?4, activating_since = NULL,
+                    updated_at = ?5
+             WHERE order_id = ?1 AND status = ?2 AND {guard}"
+        ),
         params![order_id, expected, status, error, now],
     )?))
 }
 
-/// Changes the status without an upstream call (compare-and-set on `expected`).
+/// Releases an activation claim without changing anything else (the run could not finish).
+pub fn release_claim(tx: &Tx<'_>, order_id: i64, error: Option<&str>, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE purchased_numbers SET activating_since = NULL, last_error = coalesce(?2, last_error),
+                updated_at = ?3
+         WHERE order_id = ?1",
+        params![order_id, error, now],
+    )?;
+    Ok(())
+}
+
+/// Changes the status without an upstream call: compare-and-set on `expected`, guarded by the
+/// transition table for the order's payment status.
 pub fn set_status(
     tx: &Tx<'_>,
     order_id: i64,
-    expected: &str,
-    status: &str,
+    expected: NumberStatus,
+    status: NumberStatus,
     now: i64,
 ) -> Result<bool> {
+    let payments: Vec<PaymentStatus> = PaymentStatus::ALL
+        .into_iter()
+        .filter(|p| crate::domain::status::number_change(expected, status, *p).is_ok())
+        .collect();
     Ok(super::changed(tx.execute(
-        "UPDATE purchased_numbers SET status = ?3, updated_at = ?4
-         WHERE order_id = ?1 AND status = ?2 AND activating_since IS NULL",
+        &format!(
+            "UPDATE purchased_numbers SET status = ?3, updated_at = ?4
+             WHERE order_id = ?1 AND status = ?2 AND activating_since IS NULL
+               AND (SELECT payment_status FROM orders WHERE id = ?1) IN ({})",
+            sql_list(&payments, PaymentStatus::as_str)
+        ),
         params![order_id, expected, status, now],
     )?))
 }
@@ -105,18 +159,62 @@ pub struct AdminRow {
     pub plan_name: String,
     pub amount_cents: i64,
     pub currency: String,
-    pub payment_status: String,
-    pub number_status: Option<String>,
+    pub payment_status: PaymentStatus,
+    pub number_status: Option<NumberStatus>,
+    pub failure: Option<String>,
+    pub hold_until: i64,
     pub last_error: Option<String>,
     pub created_at: i64,
     pub paid_at: Option<i64>,
 }
 
-/// View Orders: newest first, filtered by number status (or payment status) and a search on
-/// the number or the customer's email.
+/// What View Orders is narrowed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderFilter {
+    Number(NumberStatus),
+    Payment(PaymentStatus),
+    /// Paid, number still pending, no activation error: the admin's next job.
+    AwaitingActivation,
+    /// Paid, number pending, and the last activation failed.
+    ActivationFailed,
+    /// Awaiting payment, the hold ends before the given time.
+    HoldEnding(i64),
+    /// Flagged for the admin: money that moved but not as ordered, or paid after resale.
+    NeedsCheck,
+    /// A filter nobody knows: matches nothing rather than everything.
+    Nothing,
+}
+
+impl OrderFilter {
+    fn clause(self) -> String {
+        match self {
+            OrderFilter::Number(n) => format!("p.status = '{}'", n.as_str()),
+            OrderFilter::Payment(p) => format!("o.payment_status = '{}'", p.as_str()),
+            OrderFilter::AwaitingActivation => {
+                "o.payment_status = 'paid' AND p.status = 'pending' AND p.last_error IS NULL".into()
+            }
+            OrderFilter::ActivationFailed => {
+                "o.payment_status = 'paid' AND p.status = 'pending' AND p.last_error IS NOT NULL"
+                    .into()
+            }
+            OrderFilter::HoldEnding(before) => {
+                format!("o.payment_status = 'awaiting_payment' AND o.hold_until <= {before}")
+            }
+            OrderFilter::NeedsCheck => NEEDS_CHECK.into(),
+            OrderFilter::Nothing => "0".into(),
+        }
+    }
+}
+
+/// Orders the admin must look at: money moved but the order could not take it as it was
+/// (paid after the number went elsewhere, a different amount).
+const NEEDS_CHECK: &str = "o.failure IS NOT NULL AND (o.payment_status = 'paid'
+    OR (o.payment_status = 'awaiting_payment' AND o.failure LIKE '%admin will check%'))";
+
+/// View Orders: newest first, filtered and searched on the number or the customer's email.
 pub fn admin_list(
     tx: &Tx<'_>,
-    status: Option<&str>,
+    filter: Option<OrderFilter>,
     q: Option<&str>,
     limit: i64,
     offset: i64,
@@ -129,17 +227,19 @@ pub fn admin_list(
             .replace('_', "\\_");
         format!("%{escaped}%")
     });
-    let mut stmt = tx.prepare_cached(
+    let filter = filter.map_or_else(|| "1".to_string(), OrderFilter::clause);
+    let mut stmt = tx.prepare_cached(&format!(
         "SELECT o.id, u.email, u.id, o.number, o.plan_name, o.amount_cents, o.currency,
-                o.payment_status, p.status, p.last_error, o.created_at, o.paid_at
+                o.payment_status, p.status, p.last_error, o.created_at, o.paid_at, o.failure,
+                o.hold_until
          FROM orders o JOIN users u ON u.id = o.user_id
          LEFT JOIN purchased_numbers p ON p.order_id = o.id
-         WHERE (?1 IS NULL OR p.status = ?1 OR o.payment_status = ?1)
-           AND (?2 IS NULL OR CAST(o.number AS TEXT) LIKE ?2 ESCAPE '\\'
-                OR u.email LIKE ?2 ESCAPE '\\')
-         ORDER BY o.id DESC LIMIT ?3 OFFSET ?4",
-    )?;
-    let rows = stmt.query_map(params![status, like, limit, offset], |r| {
+         WHERE ({filter})
+           AND (?1 IS NULL OR CAST(o.number AS TEXT) LIKE ?1 ESCAPE '\\'
+                OR u.email LIKE ?1 ESCAPE '\\')
+         ORDER BY o.id DESC LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(params![like, limit, offset], |r| {
         Ok(AdminRow {
             order_id: r.get(0)?,
             email: r.get(1)?,
@@ -153,9 +253,46 @@ pub fn admin_list(
             last_error: r.get(9)?,
             created_at: r.get(10)?,
             paid_at: r.get(11)?,
+            failure: r.get(12)?,
+            hold_until: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The admin's work queue: how many orders wait for each kind of attention.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WorkQueue {
+    pub awaiting_activation: i64,
+    pub activation_failed: i64,
+    pub holds_ending: i64,
+    pub needs_check: i64,
+    pub undelivered_mail: i64,
+}
+
+pub fn work_queue(tx: &Tx<'_>, hold_ends_before: i64) -> Result<WorkQueue> {
+    let count = |f: OrderFilter| -> Result<i64> {
+        Ok(tx.query_row(
+            &format!(
+                "SELECT count(*) FROM orders o LEFT JOIN purchased_numbers p ON p.order_id = o.id
+                 WHERE {}",
+                f.clause()
+            ),
+            [],
+            |r| r.get(0),
+        )?)
+    };
+    Ok(WorkQueue {
+        awaiting_activation: count(OrderFilter::AwaitingActivation)?,
+        activation_failed: count(OrderFilter::ActivationFailed)?,
+        holds_ending: count(OrderFilter::HoldEnding(hold_ends_before))?,
+        needs_check: count(OrderFilter::NeedsCheck)?,
+        undelivered_mail: tx.query_row(
+            "SELECT count(*) FROM outbox WHERE status = 'failed' OR (status = 'queued' AND attempts > 0)",
+            [],
+            |r| r.get(0),
+        )?,
+    })
 }
 
 pub fn set_telinta_customer(tx: &Tx<'_>, user_id: i64, i_customer: Option<i64>) -> Result<bool> {
@@ -191,9 +328,9 @@ pub fn for_user(tx: &Tx<'_>, user_id: i64) -> Result<Vec<Owned>> {
 /// The customer's live (not cancelled) purchase of `number`.
 pub fn owned(tx: &Tx<'_>, user_id: i64, number: &str) -> Result<Option<Owned>> {
     let n: i64 = number.parse().unwrap_or(-1);
-    Ok(for_user(tx, user_id)?
-        .into_iter()
-        .find(|o| o.p.number.parse::<i64>().ok() == Some(n) && o.p.status != "cancelled"))
+    Ok(for_user(tx, user_id)?.into_iter().find(|o| {
+        o.p.number.parse::<i64>().ok() == Some(n) && o.p.status != NumberStatus::Cancelled
+    }))
 }
 
 /// Saves what Telinta confirmed: the PIN is set (never the PIN itself) and/or the forwarding.

@@ -4,13 +4,12 @@
 //! duplicating anything upstream. No database transaction is open during a Telinta call.
 
 use super::{Internal, Services, notify};
-use crate::domain::MailEvent;
+use crate::domain::status::number_change;
+use crate::domain::{MailEvent, NumberStatus};
 use crate::integrations::telinta::{NewAccount, NewCustomer, Telinta, random_service_password};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::purchased::{self, Purchased};
 use crate::store::users::User;
-
-pub const STATUSES: [&str; 4] = ["pending", "active", "suspended", "cancelled"];
 
 /// A claim on an activation older than this is taken to belong to a run that died.
 const STALE_CLAIM_SECS: i64 = 300;
@@ -29,6 +28,9 @@ pub enum ChangeError {
     NoNumber,
     /// Someone else changed it, or is activating it right now.
     Moved(String),
+    /// The transition table does not allow it (a refunded order, an unpaid one); nothing
+    /// changed. The reason is for the admin.
+    Refused(String),
     /// The activation failed at a step; the status is unchanged and the admin was emailed.
     Activation {
         step: &'static str,
@@ -53,22 +55,26 @@ pub fn change_status(
     status: &str,
     address: &str,
 ) -> Result<Changed, ChangeError> {
-    if !STATUSES.contains(&status) {
-        return Err(ChangeError::BadStatus);
-    }
-    let (current, customer) = s
+    let status = NumberStatus::parse(status).ok_or(ChangeError::BadStatus)?;
+    let (current, customer, payment) = s
         .store
         .read(|tx| {
             let Some(p) = purchased::by_order(tx, order_id)? else {
                 return Ok::<_, crate::store::Error>(None);
             };
-            Ok(crate::store::users::by_id(tx, p.user_id)?.map(|u| (p, u)))
+            let Some(o) = crate::store::orders::get(tx, order_id)? else {
+                return Ok(None);
+            };
+            Ok(crate::store::users::by_id(tx, p.user_id)?.map(|u| (p, u, o.payment_status)))
         })?
         .ok_or(ChangeError::NoNumber)?;
     if current.status == status {
         return Ok(Changed::Unchanged);
     }
-    if status == "active" {
+    if let Err(refused) = number_change(current.status, status, payment) {
+        return Err(ChangeError::Refused(refused.0));
+    }
+    if status == NumberStatus::Active {
         let actor = Actor {
             id: Some(admin.id),
             name: &admin.email,
@@ -80,7 +86,7 @@ pub fn change_status(
     let site = s.config.site_name.clone();
     let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
     let changed = s.store.write(|tx| {
-        if !purchased::set_status(tx, order_id, &current.status, status, now)? {
+        if !purchased::set_status(tx, order_id, current.status, status, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
         let subject = format!("{site}: {} is now {status}", pretty(&current.number));
@@ -175,10 +181,24 @@ fn activate(
     let now = s.now();
     let stale_before = stale_before.unwrap_or(now - STALE_CLAIM_SECS);
     if !s.store.write(|tx| {
-        purchased::claim_activation(tx, current.order_id, &current.status, now, stale_before)
+        purchased::claim_activation(tx, current.order_id, current.status, now, stale_before)
     })? {
+        // Refused by the rules (the order was refunded meanwhile, the number went to someone
+        // else) or by another run: say which, from what the database holds now.
+        let why = s.store.read(|tx| {
+            let order = crate::store::orders::get(tx, current.order_id)?;
+            let now_status = purchased::by_order(tx, current.order_id)?;
+            Ok::<_, crate::store::Error>((order, now_status))
+        })?;
+        if let (Some(o), Some(p)) = &why
+            && let Err(refused) = number_change(p.status, NumberStatus::Active, o.payment_status)
+        {
+            return Err(ChangeError::Refused(refused.0));
+        }
         return Err(ChangeError::Moved(
-            "Another activation of this number is running, or its status just changed. Reload to see it.".into(),
+            "Another activation of this number is running, its status just changed, or the number \
+             is no longer sold to this order. Reload to see it."
+                .into(),
         ));
     }
     let result = match &s.telinta {
@@ -198,7 +218,7 @@ fn activate(
                 if let Some(c) = linked {
                     purchased::set_telinta_customer(tx, customer.id, Some(c))?;
                 }
-                if !purchased::finish_activation(tx, current.order_id, &current.status, "active", None, now)? {
+                if !purchased::finish_activation(tx, current.order_id, current.status, NumberStatus::Active, None, now)? {
                     return Ok::<_, crate::store::Error>(false);
                 }
                 notify::queue_both(
@@ -239,7 +259,7 @@ fn activate(
         Err(e) => {
             let text = format!("{}: {}", e.step, e.message);
             s.store.write(|tx| {
-                purchased::finish_activation(tx, current.order_id, &current.status, &current.status, Some(&text), now)?;
+                purchased::finish_activation(tx, current.order_id, current.status, current.status, Some(&text), now)?;
                 if let Some(admin_to) = &admin_email {
                     notify::Message {
                         event: MailEvent::ActivationFailed,

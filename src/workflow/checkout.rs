@@ -3,7 +3,7 @@
 
 use super::{Internal, Services};
 use crate::clock::format_utc;
-use crate::domain::{MailEvent, Money, PhoneNumber};
+use crate::domain::{MailEvent, Money, PaymentStatus, PhoneNumber};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::orders::{self, NewOrder};
 use crate::store::plans;
@@ -17,6 +17,11 @@ pub enum CheckoutError {
     NotAvailable,
     /// The plan does not exist or is retired.
     BadPlan,
+    /// The plan is limited to another type of number (local, toll-free).
+    PlanDoesNotFit {
+        plan: String,
+        number_type: &'static str,
+    },
     Internal(Internal),
 }
 
@@ -45,12 +50,19 @@ pub fn start(
         let plan = plans::get(tx, plan_id)?
             .filter(|p| p.active)
             .ok_or(CheckoutError::BadPlan)?;
-        if crate::store::numbers::get(tx, &number)?.is_none() {
+        let Some(row) = crate::store::numbers::get(tx, &number)? else {
             return Err(CheckoutError::UnknownNumber);
+        };
+        // Checked before anything is held, so a forged form changes nothing.
+        if !plan.number_type.fits(row.kind) {
+            return Err(CheckoutError::PlanDoesNotFit {
+                plan: plan.name.clone(),
+                number_type: row.kind.label(),
+            });
         }
         // A hold that ran out is released now rather than at the next housekeeping pass.
         for stale in orders::expired_holds_for(tx, &number, now)? {
-            orders::release(tx, stale, "expired", "the hold ran out before payment", now)?;
+            orders::release(tx, stale, PaymentStatus::Expired, "the hold ran out before payment", now)?;
         }
         let id = orders::create_with_hold(
             tx,
@@ -68,17 +80,24 @@ pub fn start(
         )?
         .ok_or(CheckoutError::NotAvailable)?;
         let amount = Money::new(plan.setup_cents + plan.monthly_cents, currency);
-        let subject = format!("{site}: order {id} for {}", number.pretty());
+        let subject = format!(
+            "{site}: order {id} for {}, held for {} minutes",
+            number.pretty(),
+            s.config.hold_minutes
+        );
         let customer_body = format!(
-            "Thank you for your order.\n\n\
+            "Your order {id} is placed and {} is held for you for {} minutes, until {}.\n\n\
              Number: {}\nPlan: {}\nDue today: {amount} (setup {} + first month {})\n\n\
-             The number is held for you until {}. Finish paying from your order page:\n{}/orders/{id}\n\n\
-             If the payment does not arrive by then, the number goes back on sale.\n",
+             To pay, or to give the number up, open your order page:\n{}/orders/{id}\n\n\
+             If the payment has not arrived when the hold ends, the number goes back on sale and \
+             nothing is charged.\n",
+            number.pretty(),
+            s.config.hold_minutes,
+            format_utc(hold_until),
             number.pretty(),
             plan.name,
             Money::new(plan.setup_cents, currency),
             Money::new(plan.monthly_cents, currency),
-            format_utc(hold_until),
             s.public_url,
         );
         super::notify::Message {
@@ -128,7 +147,13 @@ pub fn expire_holds(s: &Services) -> Result<usize, Internal> {
     let n = s.store.write(|tx| {
         let mut n = 0;
         for id in orders::expired_holds(tx, now)? {
-            if orders::release(tx, id, "expired", "the hold ran out before payment", now)? {
+            if orders::release(
+                tx,
+                id,
+                PaymentStatus::Expired,
+                "the hold ran out before payment",
+                now,
+            )? {
                 n += 1;
             }
         }

@@ -8,8 +8,10 @@ pub mod housekeeping;
 pub mod inventory;
 pub mod mail_sender;
 pub mod notify;
+pub mod orders;
 pub mod payments;
 pub mod reconcile;
+pub mod refunds;
 pub mod settings;
 
 use std::sync::Arc;

@@ -4,16 +4,14 @@
 use super::{Internal, Services, notify};
 use crate::clock::{add_months, format_date, year_of};
 use crate::domain::money::Currency;
-use crate::domain::{MailEvent, Money};
-use crate::integrations::paypal::{Amount, CaptureOutcome, NewOrder};
+use crate::domain::status::payment_change;
+use crate::domain::{MailEvent, Money, PaymentStatus};
+use crate::integrations::paypal::{Amount, CaptureOutcome};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::orders::{self, Completed, Order, Payment};
 use crate::store::users::User;
 
-/// The stable `PayPal-Request-Id`s of an order, so a retry never pays twice.
-fn create_request_id(order_id: i64) -> String {
-    format!("didport-order-{order_id}")
-}
+/// The stable `PayPal-Request-Id` of an order's capture, so a retry never pays twice.
 fn capture_request_id(order_id: i64) -> String {
     format!("didport-capture-{order_id}")
 }
@@ -41,17 +39,7 @@ pub fn begin_paypal(s: &Services, order_id: i64) -> Result<String, StartError> {
         .store
         .read(|tx| orders::get(tx, order_id))?
         .ok_or_else(|| StartError::Internal(Internal(format!("order {order_id} vanished"))))?;
-    let pretty = crate::domain::phone::pretty(&order.number);
-    let created = paypal.create_order(&NewOrder {
-        request_id: create_request_id(order.id),
-        amount: Amount::new(order.amount_cents, &order.currency),
-        custom_id: order.id.to_string(),
-        invoice_id: None,
-        description: Some(format!("Phone number {pretty}, plan {}", order.plan_name)),
-        brand_name: Some(s.config.site_name.clone()),
-        return_url: format!("{}/checkout/paypal/return", s.public_url),
-        cancel_url: format!("{}/checkout/paypal/cancel", s.public_url),
-    });
+    let created = paypal.create_order(&super::orders::new_order_request(s, &order, None));
     let now = s.now();
     match created {
         Ok(c) => {
@@ -66,13 +54,42 @@ pub fn begin_paypal(s: &Services, order_id: i64) -> Result<String, StartError> {
                 orders::release(
                     tx,
                     order.id,
-                    "failed",
+                    PaymentStatus::Failed,
                     "PayPal could not start the payment",
                     now,
                 )
             })?;
             Err(StartError::Gateway(msg))
         }
+    }
+}
+
+/// Makes a PayPal order for an order whose buyer comes back to pay (none was made, or PayPal
+/// no longer accepts the one in place of `old`). Unlike [`begin_paypal`], a failure keeps the
+/// hold: the buyer may try again while it lasts. The error is for the buyer.
+pub fn begin_paypal_keeping_hold(
+    s: &Services,
+    order: &Order,
+    old: Option<&str>,
+) -> Result<String, String> {
+    let Some(paypal) = &s.payments else {
+        return Err("PayPal is not configured".into());
+    };
+    let created = paypal
+        .create_order(&super::orders::new_order_request(s, order, old))
+        .map_err(|e| e.to_string())?;
+    let now = s.now();
+    let stored = s
+        .store
+        .write(|tx| match old {
+            None => orders::set_paypal_order(tx, order.id, &created.id, now),
+            Some(old) => orders::replace_paypal_order(tx, order.id, old, &created.id, now),
+        })
+        .map_err(|e: crate::store::Error| e.to_string())?;
+    if stored {
+        Ok(created.approve_url)
+    } else {
+        Err("the order changed meanwhile; reload it".into())
     }
 }
 
@@ -103,14 +120,14 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
     if order.user_id != user.id {
         return Ok(Returned::Unknown);
     }
-    if order.payment_status == "paid" {
-        return Ok(Returned::Paid(order.id));
-    }
-    if !matches!(
-        order.payment_status.as_str(),
-        "awaiting_payment" | "expired"
-    ) {
-        return Ok(Returned::NotPaid(order.id));
+    match order.payment_status {
+        PaymentStatus::Paid => return Ok(Returned::Paid(order.id)),
+        // A capture is asked for only while the buyer still wants the number: awaiting
+        // payment, or a hold that ran out (the store flags it if the number went elsewhere).
+        PaymentStatus::AwaitingPayment | PaymentStatus::Expired => {}
+        PaymentStatus::Failed | PaymentStatus::Cancelled | PaymentStatus::Refunded => {
+            return Ok(Returned::NotPaid(order.id));
+        }
     }
     let expected = Amount::new(order.amount_cents, &order.currency);
     let outcome = paypal.capture_order(token, &capture_request_id(order.id));
@@ -148,7 +165,7 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
             let now = s.now();
             let reason = format!("PayPal refused the payment ({issue}): {message}");
             s.store
-                .write(|tx| orders::release(tx, order.id, "failed", &reason, now))?;
+                .write(|tx| orders::release(tx, order.id, PaymentStatus::Failed, &reason, now))?;
             return Ok(Returned::NotPaid(order.id));
         }
     };
@@ -217,7 +234,13 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
         _ => {
             let now = s.now();
             s.store.write(|tx| {
-                orders::release(tx, order.id, "failed", "PayPal declined the payment", now)
+                orders::release(
+                    tx,
+                    order.id,
+                    PaymentStatus::Failed,
+                    "PayPal declined the payment",
+                    now,
+                )
             })?;
             Ok(Returned::NotPaid(order.id))
         }
@@ -319,27 +342,6 @@ pub fn record_paid(
     Ok(done)
 }
 
-/// The buyer cancelled at PayPal: the order ends and the number goes back on sale.
-pub fn paypal_cancel(s: &Services, user: &User, token: &str) -> Result<Option<Order>, Internal> {
-    let Some(order) = s.store.read(|tx| orders::by_paypal_order(tx, token))? else {
-        return Ok(None);
-    };
-    if order.user_id != user.id {
-        return Ok(None);
-    }
-    let now = s.now();
-    s.store.write(|tx| {
-        orders::release(
-            tx,
-            order.id,
-            "failed",
-            "the payment was cancelled at PayPal",
-            now,
-        )
-    })?;
-    Ok(Some(order))
-}
-
 /// How a webhook delivery was answered.
 #[derive(Debug, PartialEq, Eq)]
 pub enum WebhookResult {
@@ -432,13 +434,26 @@ pub fn webhook(
         }
         ("PAYMENT.CAPTURE.DENIED", Some(o)) => {
             s.store.write(|tx| {
-                orders::release(tx, o.id, "failed", "PayPal denied the payment", now)
+                orders::release(
+                    tx,
+                    o.id,
+                    PaymentStatus::Failed,
+                    "PayPal denied the payment",
+                    now,
+                )
             })?;
             "released"
         }
         ("PAYMENT.CAPTURE.REFUNDED", Some(o)) => {
-            s.store.write(|tx| orders::mark_refunded(tx, o.id, now))?;
-            "refunded"
+            match super::refunds::record(
+                s,
+                o,
+                &super::refunds::Refunder::Gateway,
+                "refunded in PayPal",
+            )? {
+                Some(_) => "refunded",
+                None => "not paid here: nothing to refund",
+            }
         }
         (_, None) => "no matching order",
         _ => "ignored",
@@ -489,14 +504,25 @@ fn load_with_customer(s: &Services, id: i64) -> Result<(Order, User), AdminPayme
 /// Same invoice and emails as a PayPal payment.
 pub fn record_offline(s: &Services, admin: &User, id: i64) -> Result<Completed, AdminPaymentError> {
     let (order, customer) = load_with_customer(s, id)?;
+    // An offline payment is recorded for an order the buyer still wants: awaiting payment, or
+    // a hold that ran out (the number may have gone elsewhere, which the store flags).
     if !matches!(
-        order.payment_status.as_str(),
-        "awaiting_payment" | "expired"
+        order.payment_status,
+        PaymentStatus::AwaitingPayment | PaymentStatus::Expired
     ) {
-        return Err(AdminPaymentError::WrongState(format!(
-            "Order {id} is {}, so no payment can be recorded for it.",
-            order.payment_status.replace('_', " ")
-        )));
+        return Err(AdminPaymentError::WrongState(
+            payment_change(order.payment_status, PaymentStatus::Paid)
+                .err()
+                .map_or_else(
+                    || {
+                        format!(
+                            "Order {id} is {}, so no payment can be recorded for it.",
+                            order.payment_status.label().to_lowercase()
+                        )
+                    },
+                    |r| r.0,
+                ),
+        ));
     }
     let done = record_paid(s, &order, &customer, None)?;
     let now = s.now();
@@ -516,59 +542,4 @@ pub fn record_offline(s: &Services, admin: &User, id: i64) -> Result<Completed, 
         )
     })?;
     Ok(done)
-}
-
-/// Refunds a paid order: PayPal first (for PayPal orders), then the order is marked refunded,
-/// the purchase cancelled and the number put back on sale.
-pub fn refund(s: &Services, admin: &User, id: i64) -> Result<(), AdminPaymentError> {
-    let (order, _) = load_with_customer(s, id)?;
-    if order.payment_status != "paid" {
-        return Err(AdminPaymentError::WrongState(format!(
-            "Order {id} is {}, so there is nothing to refund.",
-            order.payment_status.replace('_', " ")
-        )));
-    }
-    let capture = s.store.read(|tx| orders::capture_of(tx, id))?;
-    if let Some(capture) = &capture {
-        let Some(paypal) = &s.payments else {
-            return Err(AdminPaymentError::Gateway(
-                "PayPal is not configured".into(),
-            ));
-        };
-        paypal
-            .refund_capture(
-                capture,
-                &crate::integrations::paypal::RefundRequest {
-                    request_id: format!("didport-refund-{id}"),
-                    amount: None,
-                    note_to_payer: Some(format!("Refund of order {id}")),
-                },
-            )
-            .map_err(|e| AdminPaymentError::Gateway(e.to_string()))?;
-    }
-    let now = s.now();
-    s.store.write(|tx| {
-        orders::mark_refunded(tx, id, now)?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(admin.id),
-                actor: &admin.email,
-                action: "payment_refund",
-                subject: &order.number,
-                outcome: Outcome::Ok,
-                detail: &format!(
-                    "order {id}, {}",
-                    if capture.is_some() {
-                        "refunded at PayPal"
-                    } else {
-                        "paid offline: refund it by the same way"
-                    }
-                ),
-                address: "",
-            },
-        )
-    })?;
-    Ok(())
 }

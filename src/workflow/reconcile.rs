@@ -17,8 +17,8 @@
 //! captures use the order's stable request id and payments are recorded by compare-and-set.
 
 use super::{Internal, Services, activation, notify, payments};
-use crate::domain::MailEvent;
 use crate::domain::phone::pretty;
+use crate::domain::{MailEvent, PaymentStatus};
 use crate::integrations::paypal::{Amount, CaptureStatus, OrderStatus};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::{orders, purchased, users};
@@ -88,7 +88,7 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
             orders::release(
                 tx,
                 id,
-                "failed",
+                PaymentStatus::Failed,
                 "the payment never reached PayPal; nothing was charged",
                 now,
             )
@@ -147,7 +147,13 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
                     ));
                 } else {
                     let released = s.store.write(|tx| {
-                        orders::release(tx, order.id, "failed", "PayPal declined the payment", now)
+                        orders::release(
+                            tx,
+                            order.id,
+                            PaymentStatus::Failed,
+                            "PayPal declined the payment",
+                            now,
+                        )
                     })?;
                     report.released += usize::from(released);
                 }
@@ -171,7 +177,7 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
                     orders::release(
                         tx,
                         order.id,
-                        "failed",
+                        PaymentStatus::Failed,
                         "PayPal has no payment for this order; nothing was charged",
                         now,
                     )
@@ -183,7 +189,7 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
                     orders::release(
                         tx,
                         order.id,
-                        "expired",
+                        PaymentStatus::Expired,
                         "the hold ran out before payment; nothing was charged",
                         now,
                     )
@@ -213,6 +219,13 @@ fn activations(s: &Services, stale_before: i64, report: &mut Report) -> Result<(
             // Someone else took it over, or its status moved on: nothing left to do here.
             Err(activation::ChangeError::Moved(_)) | Err(activation::ChangeError::NoNumber) => {}
             Err(activation::ChangeError::BadStatus) => {}
+            // The rules no longer allow it (refunded meanwhile): the claim is let go, with why.
+            Err(activation::ChangeError::Refused(why)) => {
+                let now = s.now();
+                s.store
+                    .write(|tx| purchased::release_claim(tx, p.order_id, Some(&why), now))?;
+                report.activations += 1;
+            }
             Err(activation::ChangeError::Internal(e)) => return Err(e),
         }
     }

@@ -79,7 +79,7 @@ pub fn change(
             "Enter a new PIN, a forwarding number, or both.".into(),
         )]));
     }
-    if owned.p.status != "active" {
+    if owned.p.status != crate::domain::NumberStatus::Active {
         return Err(SettingsError::NotActive(format!(
             "This number is {}. Settings can be changed once it is active.",
             owned.p.status

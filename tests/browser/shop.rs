@@ -69,6 +69,7 @@ impl Shop {
                         description: "Call forwarding and a voicemail PIN.",
                         setup_cents: 1000,
                         monthly_cents: 800,
+                        number_type: didport::domain::plan::PlanNumberType::Any,
                     },
                     0,
                 )

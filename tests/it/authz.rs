@@ -243,16 +243,31 @@ fn matrix(w: &World) -> Vec<Row> {
             [303, 200, 404, 200],
         ),
         (
+            "GET /orders/{}/pay",
+            format!("/orders/{oa}/pay"),
+            vec![],
+            // The owner is told the order is paid already (409); no one else sees it.
+            [303, 409, 404, 404],
+        ),
+        (
+            "POST /orders/{}/cancel",
+            format!("/orders/{oa}/cancel"),
+            vec![],
+            [303, 409, 404, 404],
+        ),
+        (
             "POST /orders/{}/record-payment",
             format!("/orders/{oa}/record-payment"),
             vec![],
-            [303, 403, 403, 303],
+            // The order is paid: the rules refuse a second payment.
+            [303, 403, 403, 409],
         ),
         (
             "POST /orders/{}/refund",
             format!("/orders/{oa2}/refund"),
             vec![],
-            [303, 403, 403, 303],
+            // Without confirm=yes the admin gets the confirmation page.
+            [303, 403, 403, 200],
         ),
         ("GET /my", "/my".into(), vec![], [303, 200, 200, 200]),
         (

@@ -31,6 +31,7 @@ fn shop() -> (TestPortal, i64, i64) {
                     description: "",
                     setup_cents: 500,
                     monthly_cents: 300,
+                    number_type: didport::domain::plan::PlanNumberType::Any,
                 },
                 0,
             )?;
@@ -41,6 +42,7 @@ fn shop() -> (TestPortal, i64, i64) {
                     description: "",
                     setup_cents: 1,
                     monthly_cents: 1,
+                    number_type: didport::domain::plan::PlanNumberType::Any,
                 },
                 0,
             )?;

@@ -326,6 +326,7 @@ fn number_page_offers_the_active_plans() {
                     description: "Basic <b>line</b>",
                     setup_cents: 500,
                     monthly_cents: 300,
+                    number_type: didport::domain::plan::PlanNumberType::Any,
                 },
                 now,
             )?;
@@ -336,6 +337,7 @@ fn number_page_offers_the_active_plans() {
                     description: "",
                     setup_cents: 0,
                     monthly_cents: 900,
+                    number_type: didport::domain::plan::PlanNumberType::Any,
                 },
                 now,
             )?;

@@ -115,6 +115,7 @@ impl TestPortal {
                             description: "",
                             setup_cents: 500,
                             monthly_cents: 300,
+                            number_type: didport::domain::plan::PlanNumberType::Any,
                         },
                         0,
                     ),

@@ -1,0 +1,211 @@
+//! Refunds: deliberate (the admin confirms what will happen), gateway first, then one
+//! transaction that marks the payment `refunded`, makes the number `cancelled` for good and
+//! puts it back on sale, issues a credit note, and tells the customer and the admin.
+//! A refund made in PayPal's own dashboard arrives as a webhook and is recorded the same way.
+
+use super::payments::AdminPaymentError;
+use super::{Internal, Services, notify};
+use crate::clock::year_of;
+use crate::domain::money::Currency;
+use crate::domain::status::payment_change;
+use crate::domain::{MailEvent, Money, NumberStatus, PaymentStatus};
+use crate::store::audit::{self, Entry, Outcome};
+use crate::store::orders::{self, CreditNote, Order};
+use crate::store::purchased;
+use crate::store::users::User;
+
+/// Who refunded.
+pub enum Refunder<'a> {
+    /// An admin, from the order page.
+    Admin { user: &'a User, address: &'a str },
+    /// The gateway told us (a refund made in PayPal's dashboard).
+    Gateway,
+}
+
+/// What a refund of an order would do, for the confirmation page.
+#[derive(Debug, Clone)]
+pub struct Preview {
+    pub order: Order,
+    pub customer: User,
+    /// The purchased number's status, if the order has one.
+    pub number_status: Option<NumberStatus>,
+    /// The payment went through PayPal (else it was recorded offline).
+    pub through_paypal: bool,
+}
+
+fn load(s: &Services, id: i64) -> Result<Preview, AdminPaymentError> {
+    let found = s.store.read(|tx| {
+        let Some(order) = orders::get(tx, id)? else {
+            return Ok::<_, crate::store::Error>(None);
+        };
+        let Some(customer) = crate::store::users::by_id(tx, order.user_id)? else {
+            return Ok(None);
+        };
+        let p = purchased::by_order(tx, id)?;
+        Ok(Some((order, customer, p)))
+    })?;
+    let (order, customer, p) =
+        found.ok_or_else(|| AdminPaymentError::WrongState("There is no such order.".into()))?;
+    if let Err(refused) = payment_change(order.payment_status, PaymentStatus::Refunded) {
+        return Err(AdminPaymentError::WrongState(refused.0));
+    }
+    if p.as_ref().is_some_and(|p| p.activating_since.is_some()) {
+        return Err(AdminPaymentError::WrongState(
+            "An activation of this number is running at Telinta right now. Wait for it to end, \
+             then refund."
+                .into(),
+        ));
+    }
+    Ok(Preview {
+        through_paypal: order.capture_id.is_some(),
+        number_status: p.map(|p| p.status),
+        order,
+        customer,
+    })
+}
+
+/// What a refund would do, or why it cannot be done. Changes nothing.
+pub fn preview(s: &Services, id: i64) -> Result<Preview, AdminPaymentError> {
+    load(s, id)
+}
+
+/// Refunds a paid order: PayPal first (for PayPal orders), then everything else in one
+/// transaction. A refund PayPal refused changes nothing here.
+pub fn refund(
+    s: &Services,
+    admin: &User,
+    id: i64,
+    address: &str,
+) -> Result<CreditNote, AdminPaymentError> {
+    let p = load(s, id)?;
+    if let Some(capture) = &p.order.capture_id {
+        let Some(paypal) = &s.payments else {
+            return Err(AdminPaymentError::Gateway(
+                "PayPal is not configured".into(),
+            ));
+        };
+        paypal
+            .refund_capture(
+                capture,
+                &crate::integrations::paypal::RefundRequest {
+                    request_id: format!("didport-refund-{id}"),
+                    amount: None,
+                    note_to_payer: Some(format!("Refund of order {id}")),
+                },
+            )
+            .map_err(|e| AdminPaymentError::Gateway(e.to_string()))?;
+    }
+    let reason = if p.through_paypal {
+        "refunded at PayPal"
+    } else {
+        "paid offline: the money goes back the same way"
+    };
+    record(
+        s,
+        &p.order,
+        &Refunder::Admin {
+            user: admin,
+            address,
+        },
+        reason,
+    )?
+    .ok_or_else(|| {
+        AdminPaymentError::WrongState(
+            "The order changed while the refund was made; reload it to see its state.".into(),
+        )
+    })
+}
+
+/// Records a refund that happened at the gateway: `None` when the order was not paid here
+/// (already refunded, a replayed webhook), in which case nothing changed.
+pub fn record(
+    s: &Services,
+    order: &Order,
+    who: &Refunder<'_>,
+    reason: &str,
+) -> Result<Option<CreditNote>, Internal> {
+    let now = s.now();
+    let site = s.config.site_name.clone();
+    let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
+    let pretty = crate::domain::phone::pretty(&order.number);
+    let currency = Currency::parse(&order.currency).unwrap_or(Currency::USD);
+    let note = s.store.write(|tx| {
+        let before = purchased::by_order(tx, order.id)?.map(|p| p.status);
+        let Some(customer) = crate::store::users::by_id(tx, order.user_id)? else {
+            return Ok::<_, crate::store::Error>(None);
+        };
+        let Some(note) = orders::refund(tx, order.id, reason, year_of(now), now)? else {
+            return Ok(None);
+        };
+        let amount = Money::new(note.amount_cents, currency);
+        let invoice_link = note.invoice_id.map_or_else(String::new, |i| {
+            format!("Invoice and credit note: {}/invoices/{i}\n", s.public_url)
+        });
+        notify::Message {
+            event: MailEvent::OrderRefunded,
+            to: customer.email.clone(),
+            subject: format!("{site}: refund of {amount} for {pretty}"),
+            body: format!(
+                "We refunded {amount} for order {} ({pretty}), credit note {}.\n\
+                 The money goes back to you the way you paid; your bank or PayPal may take a few \
+                 days to show it.\n\n\
+                 {pretty} is no longer yours{}.\n\n{invoice_link}",
+                order.id,
+                note.number,
+                if before == Some(NumberStatus::Active) {
+                    " and stops taking calls for you"
+                } else {
+                    ""
+                },
+            ),
+        }
+        .queue(tx, now)?;
+        if let Some(admin_to) = &admin_to {
+            let telinta = if before == Some(NumberStatus::Active) {
+                format!(
+                    "\n{pretty} was active, so Telinta still has it assigned to this customer. \
+                     In Telinta, block or delete the account 1{} and release the number from the \
+                     customer in the DID inventory before it is sold again; until then a new \
+                     buyer's activation stops at \"assign the number\".\n",
+                    order.number
+                )
+            } else {
+                String::new()
+            };
+            notify::Message {
+                event: MailEvent::OrderRefunded,
+                to: admin_to.clone(),
+                subject: format!("{site}: order {} ({pretty}) refunded, {amount}", order.id),
+                body: format!(
+                    "Order {} of {} for {pretty} was refunded ({reason}): {amount}, credit note {}.\n\
+                     The number is cancelled for this customer and back on sale.\n{telinta}\n\
+                     {}/orders/{}\n",
+                    order.id, customer.email, note.number, s.public_url, order.id
+                ),
+            }
+            .queue(tx, now)?;
+        }
+        let (actor_id, actor, address) = match who {
+            Refunder::Admin { user, address } => (Some(user.id), user.email.as_str(), *address),
+            Refunder::Gateway => (None, "PayPal", ""),
+        };
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id,
+                actor,
+                action: "payment_refund",
+                subject: &order.number,
+                outcome: Outcome::Ok,
+                detail: &format!("order {}: {reason}; credit note {}", order.id, note.number),
+                address,
+            },
+        )?;
+        Ok(Some(note))
+    })?;
+    if note.is_some() {
+        s.mail.wake();
+    }
+    Ok(note)
+}
