@@ -1,4 +1,4 @@
--- didport database schema, version 6 (PRAGMA user_version = 6).
+-- didport database schema, version 7 (PRAGMA user_version = 7).
 -- A fresh database is created from exactly this file; older databases are upgraded by the
 -- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
 
@@ -40,10 +40,11 @@ CREATE TABLE password_resets (
 ) STRICT;
 CREATE INDEX password_resets_user ON password_resets (user_id);
 
--- Failed sign-ins, counted per account and per client address for throttling.
+-- Failed sign-ins, counted for throttling per account, per client address, and per account
+-- and client (the client being an address, or a browser's device cookie).
 CREATE TABLE login_failures (
     id    INTEGER PRIMARY KEY,
-    scope TEXT NOT NULL CHECK (scope IN ('account', 'address')),
+    scope TEXT NOT NULL CHECK (scope IN ('account', 'address', 'account_client')),
     key   TEXT NOT NULL,
     at    INTEGER NOT NULL
 ) STRICT;

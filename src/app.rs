@@ -20,6 +20,11 @@ use crate::workflow::{Services, accounts, mail_sender};
 pub const SESSION_COOKIE: &str = "didport_session";
 pub const ANON_COOKIE: &str = "didport_visitor";
 pub const FLASH_COOKIE: &str = "didport_flash";
+/// Given to a browser at each successful sign-in: `{user id}.{nonce}.{HMAC}`. It marks the
+/// browser as one the owner used, which keeps it out of the account's lockout (OWASP's
+/// device cookies); it grants nothing else.
+pub const DEVICE_COOKIE: &str = "didport_device";
+const DEVICE_LIFETIME_SECS: i64 = 365 * 24 * 3600;
 
 /// Cookie names carry this prefix when the portal is served over https: a browser then takes
 /// the cookie only if it is `Secure`, has `Path=/` and names no domain, so a sibling subdomain
@@ -352,6 +357,28 @@ impl Ctx<'_> {
             self.app.secure_cookies,
         ));
         self.anon_rotated.set(true);
+    }
+
+    /// The account id and nonce of this browser's device cookie, if its signature holds.
+    pub fn device(&self) -> Option<(i64, String)> {
+        let raw = self.req.cookie(&self.app.cookie_name(DEVICE_COOKIE))?;
+        let mut parts = raw.splitn(3, '.');
+        let (id, nonce, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let id: i64 = id.parse().ok()?;
+        secure::mac_matches(&self.app.signing_key, &format!("device:{id}:{nonce}"), mac)
+            .then(|| (id, nonce.to_string()))
+    }
+
+    /// Marks this browser as one that `user_id` signed in with.
+    pub fn remember_device(&self, user_id: i64) {
+        let nonce = new_visitor_token();
+        let mac = secure::mac(&self.app.signing_key, &format!("device:{user_id}:{nonce}"));
+        self.set_cookie(cookies::set(
+            &self.app.cookie_name(DEVICE_COOKIE),
+            &format!("{user_id}.{nonce}.{mac}"),
+            Some(DEVICE_LIFETIME_SECS),
+            self.app.secure_cookies,
+        ));
     }
 
     pub fn end_session(&self) {

@@ -153,15 +153,21 @@ pub fn login_submit(ctx: &Ctx<'_>) -> Response {
     let email = f.get("email").map_or("", String::as_str);
     let password = f.get("password").map_or("", String::as_str);
     let next = next_param(ctx);
+    let device = ctx.device();
+    let client = accounts::SignInClient {
+        address: &ctx.client,
+        device: device.as_ref().map(|(id, nonce)| (*id, nonce.as_str())),
+    };
     match accounts::login(
         &ctx.app.services,
         email,
         password,
-        &ctx.client,
+        client,
         ctx.session_token.as_deref(),
     ) {
         Ok(session) => {
             ctx.start_session(&session.token);
+            ctx.remember_device(session.user.id);
             Response::see_other(next.as_deref().unwrap_or(home_for(session.user.role)))
         }
         Err(LoginError::Invalid) => login_page(

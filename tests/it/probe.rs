@@ -439,3 +439,102 @@ fn reset_asks_from_one_client_are_limited() {
     ask_reset(&p, &users[14], "10.9.9.10");
     assert_eq!(mails(), 11);
 }
+
+// ---- 2. nobody can lock an owner out of sign-in ----
+
+/// A client whose requests come from `from` (through the trusted proxy).
+fn client_at(p: &TestPortal, from: &str) -> Client {
+    let mut c = p.client();
+    c.headers = vec![("X-Forwarded-For".into(), from.into())];
+    c
+}
+
+fn try_login(c: &mut Client, email: &str, password: &str) -> u16 {
+    c.get("/login");
+    c.post("/login", &[("email", email), ("password", password)])
+        .status
+}
+
+#[test]
+fn failures_from_strangers_do_not_lock_the_owner_out() {
+    let p = behind_proxy();
+    let owner = "probe-lock@example.com";
+    p.add_user(owner, Role::Customer);
+    // Thirty wrong passwords for the owner's account from one address…
+    let mut attacker = client_at(&p, "10.0.5.1");
+    let statuses: Vec<u16> = (0..30)
+        .map(|_| try_login(&mut attacker, owner, "wrong password"))
+        .collect();
+    assert!(
+        statuses.contains(&429),
+        "the attacker is slowed: {statuses:?}"
+    );
+    // …and twenty-five for other accounts from the owner's own (shared, NAT) address.
+    let mut neighbour = client_at(&p, "10.0.0.1");
+    for i in 0..25 {
+        try_login(&mut neighbour, &format!("other-{i}@example.com"), "wrong");
+    }
+    // The owner, from that address, with a browser that never signed in before: let in.
+    let mut fresh = client_at(&p, "10.0.0.1");
+    assert_eq!(try_login(&mut fresh, owner, crate::support::PASSWORD), 303);
+}
+
+#[test]
+fn sign_in_delays_grow_per_account_and_client() {
+    let p = behind_proxy();
+    let owner = "probe-delay@example.com";
+    p.add_user(owner, Role::Customer);
+    let mut c = client_at(&p, "10.0.6.1");
+    for _ in 0..3 {
+        assert_eq!(try_login(&mut c, owner, "wrong"), 401);
+    }
+    // After three failures, even the right password waits.
+    assert_eq!(try_login(&mut c, owner, crate::support::PASSWORD), 429);
+    p.clock.advance(31);
+    assert_eq!(try_login(&mut c, owner, "wrong"), 401);
+    // The next wait is longer than the first.
+    p.clock.advance(31);
+    assert_eq!(try_login(&mut c, owner, crate::support::PASSWORD), 429);
+    p.clock.advance(30);
+    assert_eq!(try_login(&mut c, owner, crate::support::PASSWORD), 303);
+}
+
+#[test]
+fn a_browser_that_signed_in_before_is_kept_out_of_the_account_lockout() {
+    let p = behind_proxy();
+    let owner = "probe-device@example.com";
+    p.add_user(owner, Role::Customer);
+    let mut known = client_at(&p, "10.0.7.1");
+    known.login(owner, crate::support::PASSWORD);
+    assert!(
+        known.cookies.contains_key("didport_device"),
+        "{:?}",
+        known.cookies
+    );
+    let r = known.post("/logout", &[]);
+    assert_eq!(r.status, 303);
+    // A botnet: two wrong passwords each from sixty addresses locks the account for every
+    // browser it has not seen…
+    for i in 0..60 {
+        let mut bot = client_at(&p, &format!("10.1.{i}.1"));
+        try_login(&mut bot, owner, "wrong");
+        try_login(&mut bot, owner, "wrong");
+    }
+    let mut stranger = client_at(&p, "10.2.0.1");
+    assert_eq!(
+        try_login(&mut stranger, owner, crate::support::PASSWORD),
+        429
+    );
+    // …but not for the owner's own browser, wherever it is now.
+    known.headers = vec![("X-Forwarded-For".into(), "10.1.0.1".into())];
+    assert_eq!(try_login(&mut known, owner, crate::support::PASSWORD), 303);
+    // A device cookie is bound to its account and cannot be forged.
+    let mut forger = client_at(&p, "10.2.0.2");
+    let cookie = known.cookies["didport_device"].clone();
+    let (uid, rest) = cookie.split_once('.').unwrap();
+    forger.cookies.insert(
+        "didport_device".into(),
+        format!("{}.{rest}", uid.parse::<i64>().unwrap() + 1),
+    );
+    assert_eq!(try_login(&mut forger, owner, crate::support::PASSWORD), 429);
+}
