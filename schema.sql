@@ -16,8 +16,20 @@ CREATE TABLE users (
     password_hash       TEXT NOT NULL,                 -- Argon2id PHC string
     telinta_customer    INTEGER,                       -- linked i_customer, if any
     created_at          INTEGER NOT NULL,
-    password_changed_at INTEGER NOT NULL
+    password_changed_at INTEGER NOT NULL,
+    totp_secret         TEXT,                          -- hex; set once two-factor is confirmed
+    totp_pending        TEXT,                          -- hex; shown at enrolment, not yet confirmed
+    totp_last_step      INTEGER                        -- the last 30-s step accepted (no replays)
 ) STRICT;
+
+-- Single-use recovery codes for two-factor sign-in; only the SHA-256 of each is stored.
+CREATE TABLE recovery_codes (
+    id        INTEGER PRIMARY KEY,
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL UNIQUE,
+    used_at   INTEGER
+) STRICT;
+CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
 
 -- Sign-in sessions. Only the SHA-256 of the cookie token is stored.
 CREATE TABLE sessions (

@@ -25,6 +25,10 @@ pub const FLASH_COOKIE: &str = "didport_flash";
 /// device cookies); it grants nothing else.
 pub const DEVICE_COOKIE: &str = "didport_device";
 const DEVICE_LIFETIME_SECS: i64 = 365 * 24 * 3600;
+/// Between a right password and the second factor: `{user id}.{expiry}.{HMAC}`. It only lets
+/// the browser that typed the password try a code, for five minutes.
+pub const SECOND_STEP_COOKIE: &str = "didport_2fa";
+const SECOND_STEP_SECS: i64 = 300;
 
 /// Cookie names carry this prefix when the portal is served over https: a browser then takes
 /// the cookie only if it is `Secure`, has `Path=/` and names no domain, so a sibling subdomain
@@ -381,6 +385,36 @@ impl Ctx<'_> {
         ));
     }
 
+    /// Remembers that this browser gave `user_id`'s right password and may try a code.
+    pub fn begin_second_step(&self, user_id: i64) {
+        let expires = self.app.now() + SECOND_STEP_SECS;
+        let mac = secure::mac(&self.app.signing_key, &format!("2fa:{user_id}:{expires}"));
+        self.set_cookie(cookies::set(
+            &self.app.cookie_name(SECOND_STEP_COOKIE),
+            &format!("{user_id}.{expires}.{mac}"),
+            Some(SECOND_STEP_SECS),
+            self.app.secure_cookies,
+        ));
+    }
+
+    /// The user this browser is signing in as, between password and code.
+    pub fn second_step_user(&self) -> Option<i64> {
+        let raw = self.req.cookie(&self.app.cookie_name(SECOND_STEP_COOKIE))?;
+        let mut parts = raw.splitn(3, '.');
+        let (id, expires, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let (id, expires): (i64, i64) = (id.parse().ok()?, expires.parse().ok()?);
+        let key = &self.app.signing_key;
+        (expires > self.app.now() && secure::mac_matches(key, &format!("2fa:{id}:{expires}"), mac))
+            .then_some(id)
+    }
+
+    pub fn end_second_step(&self) {
+        self.set_cookie(cookies::clear(
+            &self.app.cookie_name(SECOND_STEP_COOKIE),
+            self.app.secure_cookies,
+        ));
+    }
+
     pub fn end_session(&self) {
         self.set_cookie(cookies::clear(
             &self.app.cookie_name(SESSION_COOKIE),
@@ -544,6 +578,16 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         Head => Get,
         m => m,
     };
+    // With DIDPORT_ADMIN_2FA=required, an admin without two-factor sign-in can only set it
+    // up or sign out.
+    if ctx.user.as_ref().is_some_and(|u| {
+        u.role == crate::domain::Role::Admin
+            && !u.two_factor
+            && ctx.app.config().admin_2fa == crate::config::AdminTwoFactor::Required
+    }) && !matches!(segs, ["account", "2fa"] | ["logout"])
+    {
+        return Response::see_other("/account/2fa");
+    }
     match (m, segs) {
         (Get, []) => pages::home::show(ctx),
 
@@ -561,6 +605,12 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Get, ["password", "reset"]) => pages::auth::reset_form(ctx),
         (Post, ["password", "reset"]) => pages::auth::reset_submit(ctx),
         (_, ["password", "reset"]) => not_allowed("GET, POST"),
+        (Get, ["login", "2fa"]) => pages::twofactor::code_form(ctx),
+        (Post, ["login", "2fa"]) => pages::twofactor::code_submit(ctx),
+        (_, ["login", "2fa"]) => not_allowed("GET, POST"),
+        (Get, ["account", "2fa"]) => pages::twofactor::enrol_form(ctx),
+        (Post, ["account", "2fa"]) => pages::twofactor::enrol_submit(ctx),
+        (_, ["account", "2fa"]) => not_allowed("GET, POST"),
         (Get, ["account", "password"]) => pages::auth::change_form(ctx),
         (Post, ["account", "password"]) => pages::auth::change_submit(ctx),
         (_, ["account", "password"]) => not_allowed("GET, POST"),

@@ -41,3 +41,5 @@ mod probe;
 mod reconcile;
 #[path = "it/settings.rs"]
 mod settings;
+#[path = "it/twofactor.rs"]
+mod twofactor;

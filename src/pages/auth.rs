@@ -7,17 +7,17 @@ use crate::app::{Ctx, FlashKind, require_user, safe_next};
 use crate::domain::Role;
 use crate::http::{Response, encode_query};
 use crate::workflow::accounts::{
-    self, ChangeError, LoginError, ResetError, SignupError, SignupInput,
+    self, ChangeError, LoginError, ResetError, SignedIn, SignupError, SignupInput,
 };
 
-fn home_for(role: Role) -> &'static str {
+pub(super) fn home_for(role: Role) -> &'static str {
     match role {
         Role::Admin => "/admin",
         Role::Customer => "/my",
     }
 }
 
-fn next_param(ctx: &Ctx<'_>) -> Option<String> {
+pub(super) fn next_param(ctx: &Ctx<'_>) -> Option<String> {
     let q = ctx.req.query_params();
     let f = ctx.req.form();
     safe_next(f.get("next").or(q.get("next")))
@@ -165,10 +165,18 @@ pub fn login_submit(ctx: &Ctx<'_>) -> Response {
         client,
         ctx.session_token.as_deref(),
     ) {
-        Ok(session) => {
+        Ok(SignedIn::Session(session)) => {
             ctx.start_session(&session.token);
             ctx.remember_device(session.user.id);
             Response::see_other(next.as_deref().unwrap_or(home_for(session.user.role)))
+        }
+        Ok(SignedIn::SecondStep(user)) => {
+            ctx.begin_second_step(user.id);
+            let to = match &next {
+                Some(n) => format!("/login/2fa?{}", encode_query(&[("next", n)])),
+                None => "/login/2fa".into(),
+            };
+            Response::see_other(&to)
         }
         Err(LoginError::Invalid) => login_page(
             ctx,

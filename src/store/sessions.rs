@@ -31,11 +31,12 @@ pub fn lookup(
 ) -> Result<Option<(User, i64)>> {
     Ok(tx
         .query_row(
-            "SELECT u.id, u.email, u.name, u.role, u.telinta_customer, u.created_at, s.last_seen_at
+            "SELECT u.id, u.email, u.name, u.role, u.telinta_customer, u.created_at,
+                    u.totp_secret IS NOT NULL, s.last_seen_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?2 - ?3",
             params![token_hash, now, idle_secs],
-            |r| Ok((from_row(r, 0)?, r.get(6)?)),
+            |r| Ok((from_row(r, 0)?, r.get(7)?)),
         )
         .optional()?)
 }

@@ -40,7 +40,7 @@ pub struct NewSession {
     pub user: User,
 }
 
-fn new_session(
+pub(crate) fn new_session(
     s: &Services,
     tx: &crate::store::Tx<'_>,
     user: &User,
@@ -185,7 +185,7 @@ pub struct SignInClient<'a> {
 }
 
 /// How long the `n`th failure of one account from one client makes it wait.
-fn client_delay(failures: i64) -> i64 {
+pub(crate) fn client_delay(failures: i64) -> i64 {
     if failures < CLIENT_FREE_FAILURES {
         return 0;
     }
@@ -195,15 +195,23 @@ fn client_delay(failures: i64) -> i64 {
         .min(THROTTLE_WINDOW_SECS)
 }
 
-/// Checks the password and starts a new session. `old_token` is the session being replaced,
-/// if any (sessions are rotated at sign-in).
+/// What a right password leads to.
+pub enum SignedIn {
+    /// A new session.
+    Session(NewSession),
+    /// The account has two-factor sign-in on: no session until the second step.
+    SecondStep(User),
+}
+
+/// Checks the password and starts a new session, or asks for the second factor. `old_token`
+/// is the session being replaced, if any (sessions are rotated at sign-in).
 pub fn login(
     s: &Services,
     email_input: &str,
     password: &str,
     client: SignInClient<'_>,
     old_token: Option<&str>,
-) -> Result<NewSession, LoginError> {
+) -> Result<SignedIn, LoginError> {
     let now = s.now();
     let since = now - THROTTLE_WINDOW_SECS;
     let address = client.address;
@@ -302,6 +310,22 @@ pub fn login(
         // Only this client's count is cleared: the owner signing in must not reset what a
         // botnet has run up against the account.
         sessions::clear_failures(tx, FailureScope::AccountClient, &client_key)?;
+        if user.two_factor {
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: Some(user.id),
+                    actor: &user.email,
+                    action: "login",
+                    subject: &user.email,
+                    outcome: Outcome::Ok,
+                    detail: "password right; second step asked for",
+                    address,
+                },
+            )?;
+            return Ok(Some(SignedIn::SecondStep(user.clone())));
+        }
         if let Some(old) = old_token {
             sessions::delete(tx, &secure::token_digest(old))?;
         }
@@ -319,10 +343,10 @@ pub fn login(
             },
         )?;
         let token = new_session(s, tx, user, address)?;
-        Ok::<_, LoginError>(Some(NewSession {
+        Ok::<_, LoginError>(Some(SignedIn::Session(NewSession {
             token,
             user: user.clone(),
-        }))
+        })))
     })?;
     session.ok_or(LoginError::Invalid)
 }
