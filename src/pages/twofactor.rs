@@ -28,15 +28,13 @@ fn code_page(ctx: &Ctx<'_>, status: u16, error: Option<&str>) -> Response {
         html! {
             section.narrow {
                 h1 { "Enter your sign-in code" }
-                @if let Some(e) = error {
-                    div.flash.flash-error id="code-error" role="alert" { (e) }
-                }
                 form.stack id="code-form" method="post" action="/login/2fa" novalidate {
                     (csrf_field(ctx))
                     @if let Some(n) = &next { input type="hidden" name="next" value=(n); }
                     (Field::new("code", "Code", "text")
                         .autocomplete("one-time-code")
                         .hint("The 6-digit code from your authenticator app, or one of your recovery codes.")
+                        .error(error)
                         .autofocus(true)
                         .render())
                     button type="submit" id="code-submit" { "Sign in" }
@@ -141,9 +139,6 @@ fn enrol_page(
                     figure.qr id="totp-qr" { (svg) }
                 }
                 p { "Key: " code id="totp-secret" { (secret.to_base32()) } }
-                @if let Some(e) = error {
-                    div.flash.flash-error id="enrol-error" role="alert" { (e) }
-                }
                 form.stack id="enrol-form" method="post" action="/account/2fa" novalidate {
                     (csrf_field(ctx))
                     (Field::new("code", "Code from the app", "text")
