@@ -155,10 +155,17 @@ pub fn start_with_store(
         panic_page: Arc::new(move |id| pages::errors::incident(panic_cell.get(), id)),
         too_large_page: Arc::new(move || pages::errors::too_large(large_cell.get())),
         limits: opts.http.clone(),
-        https: config
-            .base_url
-            .as_deref()
-            .is_some_and(|u| u.starts_with("https://")),
+        security_headers: server::security_headers(
+            config
+                .base_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            &opts
+                .payments
+                .as_ref()
+                .map(|p| p.buyer_origins())
+                .unwrap_or_default(),
+        ),
     })?;
     let addr = running.addr;
     let url = config.public_url(addr);

@@ -106,8 +106,8 @@ pub struct ServerSetup {
     pub panic_page: Arc<PanicPage>,
     pub too_large_page: Arc<TooLargePage>,
     pub limits: Limits,
-    /// Whether the portal's public address is `https://` (adds HSTS).
-    pub https: bool,
+    /// Added to every response (`security_headers`).
+    pub security_headers: Vec<(String, String)>,
 }
 
 /// A request read whole, on its way to its handler.
@@ -158,9 +158,10 @@ pub fn start(setup: ServerSetup) -> Result<Running, String> {
         write_timeout: Some(setup.limits.write_timeout),
         max_head_bytes: setup.limits.max_head_bytes,
         max_connections: setup.limits.max_connections,
-        refusal_headers: security_headers(setup.https)
+        refusal_headers: setup
+            .security_headers
             .iter()
-            .filter_map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).ok())
+            .filter_map(|(k, v)| tiny_http::Header::from_bytes(k.as_str(), v.as_str()).ok())
             .collect(),
         ..tiny_http::Limits::default()
     };
@@ -271,7 +272,7 @@ fn worker(
                 log::error!("cannot start a thread to read a request body: {e}");
                 let busy = Response::text(503, "The server is busy; try again in a moment.")
                     .with_header("Retry-After", "5");
-                let _ = refuse(rq, busy, started, setup.https);
+                let _ = refuse(rq, busy, started, &setup.security_headers);
             }
         }
     }
@@ -307,7 +308,12 @@ fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) 
     // A declared length over the limit is refused before the body is asked for (so no
     // `100 Continue`) or read.
     if rq.body_length().is_some_and(|n| n > max_body) {
-        let _ = refuse(rq, (setup.too_large_page)(), started, setup.https);
+        let _ = refuse(
+            rq,
+            (setup.too_large_page)(),
+            started,
+            &setup.security_headers,
+        );
         return None;
     }
     let mut reader = MinRate {
@@ -355,7 +361,7 @@ fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) 
             });
         }
     };
-    let _ = refuse(rq, refusal, started, setup.https);
+    let _ = refuse(rq, refusal, started, &setup.security_headers);
     None
 }
 
@@ -447,7 +453,7 @@ fn handle_one(job: Job, setup: &ServerSetup) {
         }
     };
     let status = response.status;
-    if let Err(e) = respond(rq, &response, false, setup.https) {
+    if let Err(e) = respond(rq, &response, false, &setup.security_headers) {
         log::debug!("{what}: client went away: {e}");
     }
     log::info!(
@@ -462,11 +468,11 @@ fn refuse(
     rq: tiny_http::Request,
     response: Response,
     started: Instant,
-    https: bool,
+    security: &[(String, String)],
 ) -> std::io::Result<()> {
     let what = format!("{} {}", rq.method(), path_of(rq.url()));
     let status = response.status;
-    let sent = respond(rq, &response, true, https);
+    let sent = respond(rq, &response, true, security);
     log::info!(
         "{what} {status} {:.2}ms (refused; connection closed)",
         started.elapsed().as_secs_f64() * 1000.0
@@ -474,29 +480,46 @@ fn refuse(
     sent
 }
 
-/// Headers every response carries (tiny_http adds them to its own refusals too). Forms may
-/// post only to the portal: an injected `<form action=…>` cannot send a password elsewhere.
-const SECURITY_HEADERS: [(&str, &str); 5] = [
-    (
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; \
-         form-action 'self'",
-    ),
+/// Headers every response carries besides the CSP (tiny_http adds them to its own refusals
+/// too).
+const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ];
 
-/// Sent besides the others when the portal's address is `https://`: browsers then refuse
-/// plain HTTP to it for a year (one sent over plain HTTP would be ignored, or wrong).
-const HSTS: (&str, &str) = ("Strict-Transport-Security", "max-age=31536000");
-
-/// The security headers for a portal served over https or not.
-fn security_headers(https: bool) -> Vec<(&'static str, &'static str)> {
-    let mut headers = SECURITY_HEADERS.to_vec();
+/// The security headers of every response. Forms may post only to the portal and to
+/// `form_targets` (where a form's answer redirects: PayPal's pages for checkout), so an
+/// injected `<form action=…>` cannot send a password elsewhere. HSTS only when the portal's
+/// address is `https://`: browsers then refuse plain HTTP to it for a year (sent over plain
+/// HTTP it would be ignored, or wrong).
+pub fn security_headers(https: bool, form_targets: &[String]) -> Vec<(String, String)> {
+    let mut form_action = String::from("'self'");
+    for t in form_targets {
+        // Only plain origins: nothing that could end the directive or add another.
+        if !t.is_empty() && !t.contains([';', ',', ' ', '\'', '\r', '\n']) {
+            form_action.push(' ');
+            form_action.push_str(t);
+        }
+    }
+    let mut headers = vec![(
+        "Content-Security-Policy".to_string(),
+        format!(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+             base-uri 'none'; form-action {form_action}"
+        ),
+    )];
+    headers.extend(
+        SECURITY_HEADERS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
     if https {
-        headers.push(HSTS);
+        headers.push((
+            "Strict-Transport-Security".to_string(),
+            "max-age=31536000".to_string(),
+        ));
     }
     headers
 }
@@ -517,14 +540,19 @@ fn wants_close(rq: &tiny_http::Request) -> bool {
 /// sends headers and body separately, which on a kept-alive connection stalls each reply
 /// larger than a packet for a delayed ACK (about 40 ms). With `close` (or when the client
 /// asked for it) the connection ends after this response.
-fn respond(rq: tiny_http::Request, r: &Response, close: bool, https: bool) -> std::io::Result<()> {
+fn respond(
+    rq: tiny_http::Request,
+    r: &Response,
+    close: bool,
+    security: &[(String, String)],
+) -> std::io::Result<()> {
     use std::io::Write;
     let head_only = *rq.method() == tiny_http::Method::Head;
     let close = close || wants_close(&rq);
     if close {
         rq.close_connection();
     }
-    let bytes = response_bytes(r, head_only, close, &http_date(), https);
+    let bytes = response_bytes(r, head_only, close, &http_date(), security);
     let mut w = rq.into_writer();
     w.write_all(&bytes)?;
     w.flush()
@@ -538,7 +566,7 @@ pub fn response_bytes(
     head_only: bool,
     close: bool,
     date: &str,
-    https: bool,
+    security: &[(String, String)],
 ) -> Vec<u8> {
     use std::io::Write;
     let reason = tiny_http::StatusCode(r.status).default_reason_phrase();
@@ -549,7 +577,7 @@ pub fn response_bytes(
         .headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain(security_headers(https))
+        .chain(security.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     {
         if k.eq_ignore_ascii_case("content-length")
             || k.eq_ignore_ascii_case("connection")
@@ -589,7 +617,14 @@ mod tests {
             .with_header("X-Bad\r\nName", "v")
             .with_header("Content-Length", "999")
             .with_header("Transfer-Encoding", "chunked");
-        let out = String::from_utf8(response_bytes(&r, false, true, "d", false)).unwrap();
+        let out = String::from_utf8(response_bytes(
+            &r,
+            false,
+            true,
+            "d",
+            &security_headers(false, &[]),
+        ))
+        .unwrap();
         assert!(!out.contains("evil"), "{out}");
         assert!(!out.contains("X-Bad"), "{out}");
         assert!(!out.contains("chunked"), "{out}");
@@ -597,10 +632,23 @@ mod tests {
         assert!(out.contains("Connection: close\r\n"), "{out}");
         assert!(out.contains("X-Content-Type-Options: nosniff\r\n"), "{out}");
         assert!(out.ends_with("\r\n\r\nhi"), "{out}");
-        let head_only = response_bytes(&r, true, false, "d", true);
+        let head_only = response_bytes(
+            &r,
+            true,
+            false,
+            "d",
+            &security_headers(true, &["https://pay.example".into()]),
+        );
         assert!(head_only.ends_with(b"\r\n\r\n"));
         assert!(!String::from_utf8_lossy(&head_only).contains("Connection:"));
         assert!(!out.contains("Strict-Transport-Security"), "{out}");
+        assert!(out.contains("form-action 'self'\r\n"), "{out}");
+        assert!(
+            String::from_utf8_lossy(&head_only)
+                .contains("form-action 'self' https://pay.example\r\n")
+        );
+        let odd = security_headers(false, &["x; script-src *".into(), "https://a\r\nb".into()]);
+        assert_eq!(odd[0].1.matches(';').count(), 4, "{odd:?}");
         assert!(
             String::from_utf8_lossy(&head_only)
                 .contains("Strict-Transport-Security: max-age=31536000\r\n")

@@ -290,6 +290,27 @@ fn forms_may_post_only_to_the_portal_and_https_sites_get_hsts() {
     // Without https, no HSTS (a browser would be told to use https where there is none).
     assert_eq!(page.header("strict-transport-security"), None);
 
+    // Checkout answers its form with a redirect to PayPal's page, which form-action must allow
+    // (and nothing else).
+    use didport::integrations::paypal::PayPalClient;
+    use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
+    let sim = PayPalSim::start(SimConfig::default()).unwrap();
+    let client = PayPalClient::new(sim.client_config()).unwrap();
+    let shop = TestPortal::start_with(move |_, o| o.payments = Some(std::sync::Arc::new(client)));
+    let csp = shop
+        .client()
+        .get("/")
+        .header("content-security-policy")
+        .unwrap()
+        .to_string();
+    let sim_origin = sim.base_url().trim_end_matches('/').to_string();
+    assert!(
+        csp.ends_with(&format!(
+            "form-action 'self' https://www.paypal.com https://www.sandbox.paypal.com {sim_origin}"
+        )),
+        "{csp}"
+    );
+
     let tls = TestPortal::start_with(|c, _| c.base_url = Some("https://shop.example".into()));
     let page = tls.client().get("/login");
     assert_eq!(
