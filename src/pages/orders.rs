@@ -291,14 +291,28 @@ fn order_id(ctx: &Ctx<'_>, id: &str) -> Result<i64, Response> {
     id.parse::<i64>().map_err(|_| super::errors::not_found(ctx))
 }
 
+/// The signed-in user and the order id of the path, or the page that says why not.
+fn user_and_order<'c>(
+    ctx: &'c Ctx<'_>,
+    id: &str,
+) -> Result<(&'c crate::store::users::User, i64), Response> {
+    let user = require_user(ctx)?;
+    Ok((user, order_id(ctx, id)?))
+}
+
+/// The signed-in admin and the order id of the path.
+fn admin_and_order<'c>(
+    ctx: &'c Ctx<'_>,
+    id: &str,
+) -> Result<(&'c crate::store::users::User, i64), Response> {
+    let admin = require_admin(ctx)?;
+    Ok((admin, order_id(ctx, id)?))
+}
+
 /// `GET /orders/{id}/pay`: the `#pay` link. Continues at the gateway while the hold lasts.
 pub fn pay(ctx: &Ctx<'_>, id: &str) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match order_id(ctx, id) {
-        Ok(i) => i,
+    let (user, id) = match user_and_order(ctx, id) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let back = format!("/orders/{id}");
@@ -327,12 +341,8 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Response {
 
 /// `POST /orders/{id}/cancel`: the buyer gives up an order awaiting payment.
 pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match order_id(ctx, id) {
-        Ok(i) => i,
+    let (user, id) = match user_and_order(ctx, id) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let back = format!("/orders/{id}");
@@ -402,12 +412,8 @@ fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title: &str) -> R
 }
 
 pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match order_id(ctx, id) {
-        Ok(i) => i,
+    let (admin, id) = match admin_and_order(ctx, id) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     match payments::record_offline(&ctx.app.services, admin, id) {
@@ -433,12 +439,8 @@ pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Response {
 /// `POST /orders/{id}/refund`: without `confirm=yes` it shows what the refund will do and
 /// changes nothing; with it, the refund is made.
 pub fn refund(ctx: &Ctx<'_>, id: &str) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match order_id(ctx, id) {
-        Ok(i) => i,
+    let (admin, id) = match admin_and_order(ctx, id) {
+        Ok(v) => v,
         Err(r) => return r,
     };
     let s = &ctx.app.services;

@@ -164,11 +164,39 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
     })?;
     click(b, "#buy-submit")?;
 
-    // ---- approves on the PayPal simulator's page ----
+    // ---- on PayPal's page, leaves without paying, and comes back to the order ----
     v.page("paypal")?;
     ensure_eq(
         b,
         "the amount PayPal asks for",
+        &b.find("#order-amount")?.text()?,
+        "18.00 USD",
+    )?;
+    b.goto(&shop.url("/orders"))?;
+    v.page("my-orders-unpaid")?;
+    click(b, "#orders tbody tr .title-cell a")?;
+    v.page("order-awaiting-payment")?;
+    ensure_eq(
+        b,
+        "the unpaid order's status",
+        &b.find("#order")?.attr("data-status")?.unwrap_or_default(),
+        "awaiting_payment",
+    )?;
+    ensure_contains(
+        b,
+        "the time left",
+        &b.find("#time-left")?.text()?,
+        "minutes",
+    )?;
+    ensure(b.try_find("#cancel-order")?.is_some(), || {
+        "the unpaid order offers no way to give up".into()
+    })?;
+
+    // ---- pays from the #pay link: approves on the PayPal simulator's page ----
+    click(b, "#pay")?;
+    ensure_eq(
+        b,
+        "the amount PayPal asks for, again",
         &b.find("#order-amount")?.text()?,
         "18.00 USD",
     )?;
@@ -304,5 +332,41 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
         &b.find(&format!("{mine} td.pin"))?.text()?,
         "Set",
     )?;
+
+    // ---- orders a second number, leaves PayPal, and gives the order up ----
+    b.goto(&shop.url("/numbers/2125550142"))?;
+    click(b, "#buy-submit")?;
+    b.find("#order-amount")?;
+    b.goto(&shop.url("/orders"))?;
+    click(b, "#orders tbody tr .title-cell a")?;
+    ensure_eq(
+        b,
+        "the second order's status",
+        &b.find("#order")?.attr("data-status")?.unwrap_or_default(),
+        "awaiting_payment",
+    )?;
+    click(b, "#cancel-order")?;
+    v.page("order-given-up")?;
+    ensure_eq(
+        b,
+        "the given-up order's status",
+        &b.find("#order")?.attr("data-status")?.unwrap_or_default(),
+        "cancelled",
+    )?;
+    ensure_eq(
+        b,
+        "the given-up order's badge",
+        &b.find("#order .badge")?.text()?,
+        "Cancelled",
+    )?;
+    ensure_contains(
+        b,
+        "the confirmation",
+        &b.find("#flash")?.text()?,
+        "Nothing was charged",
+    )?;
+    ensure(b.try_find("#pay")?.is_none(), || {
+        "a cancelled order still offers to pay".into()
+    })?;
     Ok(())
 }

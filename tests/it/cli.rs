@@ -264,6 +264,45 @@ fn migrate_user_add_plan_add_and_backup() {
         None,
     );
     assert_eq!(bad_plan.code, 2);
+    let tollfree = run(
+        didport()
+            .args([
+                "plan",
+                "add",
+                "--name",
+                "Toll-free",
+                "--setup-cents",
+                "500",
+                "--monthly-cents",
+                "900",
+                "--number-type",
+                "tollfree",
+            ])
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert_eq!(tollfree.code, 0, "{}", tollfree.stderr);
+    assert!(tollfree.stdout.contains("toll-free"), "{}", tollfree.stdout);
+    let bad_type = run(
+        didport()
+            .args([
+                "plan",
+                "add",
+                "--name",
+                "Mobile",
+                "--setup-cents",
+                "1",
+                "--monthly-cents",
+                "1",
+                "--number-type",
+                "mobile",
+            ])
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert_eq!(bad_type.code, 2, "{}", bad_type.stderr);
 
     let conn = crate::support::rusqlite_conn(&db);
     let role: String = conn
@@ -277,7 +316,15 @@ fn migrate_user_add_plan_add_and_backup() {
     let plans: i64 = conn
         .query_row("SELECT count(*) FROM plans", [], |r| r.get(0))
         .unwrap();
-    assert_eq!(plans, 1);
+    assert_eq!(plans, 2);
+    let tollfree_type: String = conn
+        .query_row(
+            "SELECT number_type FROM plans WHERE name = 'Toll-free'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(tollfree_type, "tollfree");
     drop(conn);
 
     let dest = dir.path().join("copy.sqlite3");

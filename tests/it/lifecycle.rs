@@ -497,3 +497,32 @@ fn the_admin_dashboard_counts_the_work_waiting() {
     assert_eq!(list.texts("#orders tbody tr").len(), 1);
     assert!(list.has(&format!("#order-{a}")));
 }
+
+#[test]
+fn the_refund_webhook_after_an_admin_refund_issues_nothing_twice() {
+    let s = shop(&["2125550715"]);
+    crate::paypal::with_webhooks(&s);
+    let mut c = s.p.signed_in("hooked@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550715");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    c.get_follow(&back);
+    let id = s.p.count("SELECT id FROM orders");
+    let mut admin = s.p.signed_in("hookboss@example.com", Role::Admin);
+    admin.get(&format!("/orders/{id}"));
+    let before = s.sim.deliveries().len();
+    let r = admin.post(&format!("/orders/{id}/refund"), &[("confirm", "yes")]);
+    assert_eq!(r.status, 303);
+    crate::support::wait_until("the refund webhook is answered", || {
+        s.sim
+            .deliveries()
+            .iter()
+            .skip(before)
+            .any(|d| d.body.contains("PAYMENT.CAPTURE.REFUNDED") && d.status == Some(200))
+    });
+    assert_eq!(s.p.count("SELECT count(*) FROM credit_notes"), 1);
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM outbox WHERE event = 'order_refunded'"),
+        2
+    );
+    assert_eq!(payment(&s.p, id), "refunded");
+}

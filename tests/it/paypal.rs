@@ -261,7 +261,7 @@ fn a_return_for_someone_elses_order_is_404() {
     );
 }
 
-fn with_webhooks(s: &Shop) {
+pub fn with_webhooks(s: &Shop) {
     s.sim.set_webhook_target(
         Some(&format!("{}/webhooks/paypal", s.p.url)),
         true,
