@@ -170,6 +170,8 @@ pub fn start_with_store(
     let addr = running.addr;
     let url = config.public_url(addr);
     let waker = mail_sender::Waker::default();
+    let run = crate::workflow::runs::Run::begin(&store, opts.clock.now())
+        .map_err(|e| format!("cannot record this process run: {e}"))?;
     let services = Services {
         store: store.clone(),
         clock: opts.clock.clone(),
@@ -178,6 +180,7 @@ pub fn start_with_store(
         mail: waker.clone(),
         telinta: opts.telinta.clone(),
         payments: opts.payments.clone(),
+        run,
     };
     let mail_configured = opts.mailer.is_some();
     let sender = match opts.mailer {

@@ -291,7 +291,9 @@ fn run(cli: Cli) -> Result<(), Fail> {
 fn services(config: Config, store: Store) -> Result<Services, Fail> {
     let url = config.public_url(config.listen);
     let telinta = telinta_client(&config)?;
+    let run = crate::workflow::runs::Run::begin(&store, SystemClock.now())?;
     Ok(Services {
+        run,
         store,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
