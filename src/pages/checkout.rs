@@ -113,6 +113,10 @@ pub fn paypal_return(ctx: &Ctx<'_>) -> Response {
         .get("token")
         .cloned()
         .unwrap_or_default();
+    // A renewal invoice paid at PayPal comes back here too.
+    if let Some(r) = super::renewals::paypal_return(ctx, user.id, &token) {
+        return r;
+    }
     match payments::paypal_return(&ctx.app.services, user, &token) {
         Ok(returned) => super::orders::after_return(ctx, returned),
         Err(e) => super::errors::internal(ctx, &e),
@@ -208,9 +212,13 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
                         }
                         p id="invoice-state" { "Refunded in full." }
                     }
+                } @else if inv.status == "paid" {
+                    p.muted id="invoice-state" { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } ". Paid in full"
+                        @if let Some(p) = inv.paid_at { " on " (format_utc(p)) } "." }
                 } @else {
-                    p.muted id="invoice-state" { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } ". Paid in full." }
+                    p.muted id="invoice-state" { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } "." }
                 }
+                (super::renewals::invoice_actions(ctx, &inv))
                 p.no-print { "Use your browser's Print command to save or print this invoice." }
             }
         },

@@ -4,7 +4,6 @@ use maud::html;
 
 use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_user};
-use crate::clock::format_date;
 use crate::domain::NumberStatus;
 use crate::http::Response;
 use crate::workflow::settings::{self, Request, SettingsError};
@@ -39,7 +38,7 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
         "My numbers",
         html! {
             h1 { "My numbers" }
-            p.muted { "Signed in as " (user.email) ". " a href="/orders" id="my-orders-link" { "Your orders" } }
+            p.muted { "Signed in as " (user.email) ". " a href="/orders" id="my-orders-link" { "Your orders" } " · " a href="/my/invoices" id="my-invoices-link" { "Your invoices" } }
             @if mine.is_empty() {
                 div.empty id="my-numbers-empty" {
                     p { "You have no numbers yet." }
@@ -55,7 +54,7 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
                                     td.title-cell.tel { strong { (pretty(&o.p.number)) } }
                                     td data-label="Status" { (badge(o.p.status)) }
                                     td data-label="Plan" { (o.plan_name) }
-                                    td data-label="Paid through" { (format_date(o.p.paid_through)) }
+                                    td data-label="Paid through" { (crate::domain::billing::format_day(o.p.paid_through)) }
                                     td.pin data-label="PIN" { (pin_badge(o.p.pin_set)) }
                                     td.forwarding.tel data-label="Forwarding" { @match &o.p.forwarding { Some(f) => (pretty(f)), None => span.muted { "Off" } } }
                                     td.action-cell {
@@ -123,6 +122,7 @@ fn settings_page(
                         }
                     }
                 }
+                (super::renewals::panel(ctx, owned.p.order_id))
                 @if let Some(n) = notice {
                     div.flash.flash-error id="settings-error" role="alert" { (n) }
                 }

@@ -2,7 +2,7 @@
 //! payment with its invoice and emails. No database transaction is open during a PayPal call.
 
 use super::{Internal, Services, notify};
-use crate::clock::{add_months, format_date, year_of};
+use crate::clock::{format_date, year_of};
 use crate::domain::money::Currency;
 use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, Money, PaymentStatus};
@@ -260,7 +260,10 @@ pub fn record_paid(
     let site = s.config.site_name.clone();
     let admin = s.config.admin_email.as_ref().map(ToString::to_string);
     let pretty = crate::domain::phone::pretty(&order.number);
-    let paid_through = add_months(now, 1);
+    // The first month runs from the purchase day; renewals keep its day of the month.
+    let period_start = crate::domain::billing::day_of(now);
+    let anchor_day = crate::domain::billing::day_of_month(period_start);
+    let paid_through = crate::domain::billing::add_months_anchored(period_start, 1, anchor_day);
     let done = s.store.write(|tx| {
         let done = orders::complete_payment(
             tx,
@@ -269,7 +272,9 @@ pub fn record_paid(
                 capture_id,
                 customer_email: &user.email,
                 customer_name: &user.name,
+                period_start,
                 paid_through,
+                anchor_day,
                 year: year_of(now),
             },
             now,
