@@ -80,7 +80,7 @@ impl Mix {
 
     /// Every tenth number is due, the kinds spread over the whole table.
     fn of(&self, i: u64) -> Due {
-        if i % 10 != 0 {
+        if !i.is_multiple_of(10) {
             return Due::Later;
         }
         let j = i / 10;
@@ -171,7 +171,7 @@ fn fill(db: &Path, mix: &Mix, as_of: i64) -> Vec<String> {
             let id = i as i64 + 1;
             let user_id = (i / 4) as i64 + 2;
             let email = format!("customer{}@bench.example", i / 4);
-            if i % 4 == 0 {
+            if i.is_multiple_of(4) {
                 user.execute(rusqlite::params![user_id, email, created])
                     .unwrap();
             }
