@@ -150,6 +150,34 @@ fn only_a_signed_in_admin_may_send_a_large_body() {
     assert_eq!(read_response(&mut s).unwrap().status, 413);
 }
 
+/// A body of at most 1 KiB is read together with its head, on the connection's thread: it must
+/// arrive within the head's time limit, or a byte every few seconds would hold the connection
+/// for hours.
+#[test]
+fn a_trickling_small_body_is_cut_off_with_its_head() {
+    let p = TestPortal::start_with(|_, o| o.http.header_timeout = Duration::from_secs(1));
+    let mut s = connect(&p);
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 500\r\n\r\n",
+    )
+    .unwrap();
+    let mut writer = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..300 {
+            if writer.write_all(b"a").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let r = read_response(&mut s).expect("cut off before the client gave up");
+    assert_eq!(r.status, 408, "{}", r.head);
+    assert!(closed_by_server(&mut s));
+    trickle.join().unwrap();
+    assert!(healthy(&p));
+}
+
 /// A portal that wants at least 200 bytes a second of a body after its first half second.
 fn demanding() -> TestPortal {
     TestPortal::start_with(|_, o| {
