@@ -97,6 +97,61 @@ fn stalled_anonymous_uploads_do_not_fill_memory() {
     assert!(healthy(&p));
 }
 
+/// An admin's upload is written to a temporary file as it arrives: three admins' uploads of
+/// 60 MiB, stalled before their last bytes, would hold 180 MiB in memory if they were read
+/// into it.
+#[test]
+fn stalled_admin_uploads_are_spooled_not_held_in_memory() {
+    const LEN: usize = 60 * 1024 * 1024;
+    let p = TestPortal::start();
+    let admins: Vec<String> = (0..3)
+        .map(|i| cookie_header(&p.signed_in(&format!("probe-spool-{i}@example.com"), Role::Admin)))
+        .collect();
+    let before = resident_kib();
+    let chunk = vec![b'1'; 1024 * 1024];
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel();
+    let senders: Vec<_> = admins
+        .into_iter()
+        .map(|cookie| {
+            let mut s = connect(&p);
+            let (chunk, sent) = (chunk.clone(), sent_tx.clone());
+            std::thread::spawn(move || {
+                let mut body = 0;
+                let r = (|| -> std::io::Result<()> {
+                    s.write_all(upload_head(LEN, &cookie).as_bytes())?;
+                    while body + chunk.len() < LEN {
+                        s.write_all(&chunk)?;
+                        body += chunk.len();
+                    }
+                    Ok(())
+                })();
+                sent.send(r.is_ok()).unwrap();
+                std::thread::sleep(Duration::from_secs(2));
+                drop(s);
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        let accepted = sent_rx.recv_timeout(CUTOFF * 3).expect("every admin sent");
+        assert!(accepted, "an admin's upload was taken, not refused");
+    }
+    let during = resident_kib();
+    println!(
+        "resident memory: {} MiB before, {} MiB during 3 stalled admin uploads of {} MiB",
+        before / 1024,
+        during / 1024,
+        LEN / 1024 / 1024
+    );
+    assert!(
+        during.saturating_sub(before) < 90 * 1024,
+        "memory grew from {before} KiB to {during} KiB"
+    );
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert!(healthy(&p));
+}
+
 #[test]
 fn only_a_signed_in_admin_may_send_a_large_body() {
     let p = TestPortal::start();
