@@ -53,7 +53,12 @@ fn an_admin_enrols_then_signs_in_with_a_code_and_with_a_recovery_code() {
     let p = TestPortal::start();
     let email = "tfa-admin@example.com";
     let mut c = p.signed_in(email, Role::Admin);
+    assert!(
+        c.get("/admin").has("#two-factor-off"),
+        "the dashboard says it is off"
+    );
     let (secret, codes) = enrol(&p, &mut c);
+    assert!(!c.get("/admin").has("#two-factor-off"));
     assert_eq!(
         c.get("/account/2fa").text("#recovery-left"),
         "10 of 10 recovery codes unused."
