@@ -227,11 +227,30 @@ fn a_trickling_small_body_is_cut_off_with_its_head() {
             std::thread::sleep(Duration::from_millis(100));
         }
     });
-    let r = read_response(&mut s).expect("cut off before the client gave up");
-    assert_eq!(r.status, 408, "{}", r.head);
-    assert!(closed_by_server(&mut s));
+    cut_off_with(&mut s, 408);
     trickle.join().unwrap();
     assert!(healthy(&p));
+}
+
+/// The server cut a request off in time: it answered `status`, or it closed the connection
+/// so that the kernel reset it before the answer could be read (a client still sending when
+/// the server closes may see the reset first; `vendor/tiny_http/PATCHES.md`, known limits).
+/// Either way not the client's own read timeout, which is what an uncut request runs into.
+fn cut_off_with(s: &mut std::net::TcpStream, status: u16) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, UnexpectedEof};
+    match read_response(s) {
+        Ok(r) => {
+            assert_eq!(r.status, status, "{}", r.head);
+            assert!(closed_by_server(s));
+        }
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                ConnectionReset | ConnectionAborted | UnexpectedEof
+            ),
+            "not cut off before the client gave up: {e}"
+        ),
+    }
 }
 
 /// A portal that wants at least 200 bytes a second of a body after its first half second.
@@ -261,9 +280,7 @@ fn a_trickling_body_is_cut_off() {
             std::thread::sleep(Duration::from_millis(100));
         }
     });
-    let r = read_response(&mut s).expect("cut off before the client gave up");
-    assert_eq!(r.status, 408, "{}", r.head);
-    assert!(closed_by_server(&mut s));
+    cut_off_with(&mut s, 408);
     trickle.join().unwrap();
     // A body sent at once is not affected.
     let mut c = p.client();
