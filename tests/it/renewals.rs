@@ -421,3 +421,30 @@ fn the_admin_billing_page_lists_renewals_and_revenue() {
             .contains("4 days overdue")
     );
 }
+
+#[test]
+fn a_renewal_approved_at_paypal_without_coming_back_is_recorded_by_reconciliation() {
+    let s = crate::paypal::shop(&["2125550807"]);
+    s.p.clock.set(day("2027-10-07") + 12 * 3600);
+    let mut c = s.p.signed_in("gone@example.com", Role::Customer);
+    let pp = crate::paypal::checkout(&s, &mut c, "2125550807");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    c.get_follow(&back);
+    let order = s.p.count("SELECT id FROM orders");
+    let pt = day("2027-11-07");
+    billing::run(s.p.services(), pt - 7 * DAY, false).unwrap();
+    let inv = open_invoice(&s.p, order).unwrap();
+    c.get(&format!("/invoices/{inv}"));
+    let r = c.post(&format!("/invoices/{inv}/pay"), &[]);
+    let token = crate::paypal::paypal_id(r.location());
+    // Approved at PayPal; the browser never comes back.
+    s.sim.approve(&token).unwrap();
+    let report = didport::workflow::reconcile::run(s.p.services(), 0).unwrap();
+    assert_eq!(report.paid, 1, "{report:?}");
+    assert_eq!(paid_through(&s.p, order), "2027-12-07");
+    // Again: nothing more.
+    let report = didport::workflow::reconcile::run(s.p.services(), 0).unwrap();
+    assert_eq!(report.paid, 0);
+    assert_eq!(mails(&s.p, "renewal_paid"), 2);
+    assert_eq!(s.sim.captures().len(), 2);
+}
