@@ -164,6 +164,8 @@ pub fn start_with_store(
     let addr = running.addr;
     let url = config.public_url(addr);
     let waker = mail_sender::Waker::default();
+    let run = crate::workflow::runs::Run::begin(&store, opts.clock.now())
+        .map_err(|e| format!("cannot record this process run: {e}"))?;
     let services = Services {
         store: store.clone(),
         clock: opts.clock.clone(),
@@ -172,6 +174,7 @@ pub fn start_with_store(
         mail: waker.clone(),
         telinta: opts.telinta.clone(),
         payments: opts.payments.clone(),
+        run,
     };
     let mail_configured = opts.mailer.is_some();
     let sender = match opts.mailer {
@@ -584,6 +587,14 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Get, ["my"]) => pages::my::home(ctx),
         (Get, ["my", "numbers", number]) => pages::my::number_page(ctx, number),
         (Post, ["my", "numbers", number, "settings"]) => pages::my::save(ctx, number),
+        (Post, ["my", "numbers", number, "cancel"]) => pages::renewals::stop(ctx, number),
+        (Post, ["my", "numbers", number, "resume"]) => pages::renewals::resume(ctx, number),
+        (Get, ["my", "invoices"]) => pages::renewals::my_invoices(ctx),
+        (Post, ["invoices", id, "pay"]) => pages::renewals::pay_invoice(ctx, id),
+        (Post, ["invoices", id, "record-payment"]) => {
+            pages::renewals::record_invoice_payment(ctx, id)
+        }
+        (Get, ["admin", "billing"]) => pages::renewals::admin_billing(ctx),
 
         (Get, ["admin"]) => pages::admin::dashboard(ctx),
         (Post, ["admin", "reconcile"]) => pages::admin::reconcile(ctx),

@@ -41,6 +41,8 @@ mod probe;
 mod probe_accounts;
 #[path = "it/reconcile.rs"]
 mod reconcile;
+#[path = "it/renewals.rs"]
+mod renewals;
 #[path = "it/settings.rs"]
 mod settings;
 #[path = "it/twofactor.rs"]

@@ -8,19 +8,43 @@ use std::time::Duration;
 
 use super::{Internal, Services, accounts};
 
+/// How often the renewal cycle runs in the background.
+const BILLING_EVERY: Duration = Duration::from_secs(3600);
+
 /// Failure counters are kept a day, far past the throttling window, for the audit of attacks.
 const KEEP_FAILURES_SECS: i64 = 24 * 3600;
 
-/// Work started before this moment and not finished counts as interrupted: before the process
-/// started (the run that did it is gone), or longer ago than the grace period.
+/// Unpaid PayPal orders started before this moment are read back from PayPal: before the
+/// process started, or longer ago than the grace period. (Claimed work, activations and
+/// settings changes, is judged by the run that claimed it: see workflow/runs.rs.)
 pub fn stale_before(s: &Services, started_at: i64) -> i64 {
     started_at.max(s.now() - super::reconcile::GRACE_SECS)
 }
 
 /// One pass; returns how many rows were removed, released or settled.
 pub fn run_once(s: &Services, started_at: i64) -> Result<usize, Internal> {
+    pass(s, started_at, false)
+}
+
+/// The first pass of a process: it settles what earlier runs left and always says so.
+pub fn first_pass(s: &Services, started_at: i64) -> Result<usize, Internal> {
+    pass(s, started_at, true)
+}
+
+fn pass(s: &Services, started_at: i64, first: bool) -> Result<usize, Internal> {
     let released = super::checkout::expire_holds(s)?;
     let settled = super::reconcile::run(s, stale_before(s, started_at))?;
+    if first {
+        log::info!(
+            "start-up reconciliation (run {}): {} activations and {} settings changes left by \
+             earlier runs settled; orders: {} paid, {} released",
+            s.run.id(),
+            settled.activations,
+            settled.settings,
+            settled.paid,
+            settled.released
+        );
+    }
     let released =
         released + settled.paid + settled.released + settled.activations + settled.settings;
     let now = s.now();
@@ -49,9 +73,20 @@ impl Housekeeper {
         let thread = std::thread::Builder::new()
             .name("housekeeping".into())
             .spawn(move || {
+                let mut first = true;
+                let mut last_billing: Option<std::time::Instant> = None;
                 loop {
-                    if let Err(e) = run_once(&s, started_at) {
+                    if let Err(e) = pass(&s, started_at, first) {
                         log::error!("housekeeping: {e}");
+                    }
+                    first = false;
+                    // The renewal cycle: at start, then hourly. Safe to run any number of times.
+                    if last_billing.is_none_or(|t| t.elapsed() >= BILLING_EVERY) {
+                        last_billing = Some(std::time::Instant::now());
+                        let today = crate::domain::billing::day_of(s.now());
+                        if let Err(e) = super::billing::run(&s, today, false) {
+                            log::error!("renewals: {e}");
+                        }
                     }
                     let (lock, cv) = &*stop2;
                     let Ok(guard) = lock.lock() else { break };

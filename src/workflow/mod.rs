@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod activation;
+pub mod billing;
 pub mod checkout;
 pub mod housekeeping;
 pub mod inventory;
@@ -12,6 +13,7 @@ pub mod orders;
 pub mod payments;
 pub mod reconcile;
 pub mod refunds;
+pub mod runs;
 pub mod settings;
 pub mod twofactor;
 
@@ -34,6 +36,8 @@ pub struct Services {
     pub telinta: Option<Arc<dyn crate::integrations::telinta::Telinta>>,
     /// PayPal, when configured.
     pub payments: Option<Arc<dyn crate::integrations::paypal::Payments>>,
+    /// This process's run, which claims of work in flight record.
+    pub run: Arc<runs::Run>,
 }
 
 impl Services {

@@ -90,8 +90,19 @@ pub fn change(
     let mut accepted: Vec<&'static str> = Vec::new();
     // Recorded before Telinta is asked, so a change cut short by a crash is found again and
     // settled by reconciliation.
+    // In progress in this process from before the record until the outcome is saved, so
+    // reconciliation never takes it for cut short (see workflow/runs.rs).
+    let _tracked = s.run.track(super::runs::Work::Settings, owned.p.order_id);
+    let run = s.run.id();
     s.store.write(|tx| {
-        purchased::begin_settings(tx, owned.p.order_id, pin.is_some(), forwarding, s.now())
+        purchased::begin_settings(
+            tx,
+            owned.p.order_id,
+            pin.is_some(),
+            forwarding,
+            s.now(),
+            run,
+        )
     })?;
     let upstream = (|| -> Result<(), String> {
         let t = s.telinta.as_ref().ok_or("Telinta is not configured")?;
