@@ -186,7 +186,8 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
         html! {
             article.invoice id="invoice" data-number=(inv.number) {
                 header.invoice-head {
-                    div { h1 { "Invoice " (inv.number) } p.muted { "Issued " (format_utc(inv.issued_at)) } }
+                    div { h1 { "Invoice " (inv.number) } p.muted { "Issued " (format_utc(inv.issued_at))
+                        " · service " (crate::domain::billing::format_day(inv.period_start)) " to " (crate::domain::billing::format_day(inv.period_end)) } }
                     div { strong { (ctx.app.config().site_name) } }
                 }
                 p { "Billed to " strong { (inv.customer_name) } " <" (inv.customer_email) ">" }
@@ -197,7 +198,7 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
                             tr { td { (desc) } td.num { (money(*cents, &inv.currency)) } }
                         }
                     }
-                    tfoot { tr { th { "Total paid" } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } } }
+                    tfoot { tr { th { @match inv.status.as_str() { "paid" => "Total paid", "open" => "Total due", _ => "Total" } } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } } }
                 }
                 @if let Some(c) = &credit {
                     p.muted { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } "." }

@@ -399,3 +399,13 @@ pub fn invoice_paypal_order(tx: &Tx<'_>, invoice_id: i64) -> Result<Option<Strin
         .optional()?
         .flatten())
 }
+
+/// Open invoices whose customer went to PayPal: (invoice, PayPal order, customer).
+pub fn open_at_paypal(tx: &Tx<'_>) -> Result<Vec<(i64, String, i64)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT i.id, i.paypal_order_id, o.user_id FROM invoices i JOIN orders o ON o.id = i.order_id
+         WHERE i.status = 'open' AND i.paypal_order_id IS NOT NULL ORDER BY i.id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

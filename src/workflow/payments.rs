@@ -391,6 +391,25 @@ pub fn webhook(
     if s.store.read(|tx| orders::webhook_seen(tx, &event.id))? {
         return Ok(WebhookResult::Duplicate);
     }
+    // A renewal invoice paid at PayPal (custom_id `invoice-<id>`).
+    if let Some(invoice_id) = event
+        .custom_id
+        .as_deref()
+        .and_then(|c| c.strip_prefix("invoice-"))
+        .and_then(|c| c.parse::<i64>().ok())
+    {
+        let outcome = invoice_webhook(s, invoice_id, &event)?;
+        let now = s.now();
+        s.store.write(|tx| {
+            orders::record_webhook(tx, &event.id, &event.event_type, None, outcome, now)
+        })?;
+        log::info!(
+            "PayPal webhook {} {} for invoice {invoice_id}: {outcome}",
+            event.id,
+            event.event_type
+        );
+        return Ok(WebhookResult::Handled);
+    }
     let order = s.store.read(|tx| {
         let by_custom = event
             .custom_id
@@ -473,6 +492,31 @@ pub fn webhook(
         event.event_type
     );
     Ok(WebhookResult::Handled)
+}
+
+/// A webhook about a renewal invoice: a completed capture of its exact amount pays it.
+fn invoice_webhook(
+    s: &Services,
+    invoice_id: i64,
+    event: &crate::integrations::paypal::WebhookEvent,
+) -> Result<&'static str, Internal> {
+    let Some(inv) = s.store.read(|tx| orders::invoice(tx, invoice_id))? else {
+        return Ok("no matching invoice");
+    };
+    if event.event_type != "PAYMENT.CAPTURE.COMPLETED" {
+        return Ok("ignored");
+    }
+    if event.amount.as_ref() != Some(&Amount::new(inv.total_cents, &inv.currency)) {
+        log::error!("invoice {invoice_id}: webhook capture amount differs from the invoice");
+        return Ok("amount differs");
+    }
+    Ok(
+        match super::billing::record_payment(s, invoice_id, event.capture_id.as_deref(), "PayPal")?
+        {
+            super::billing::RenewalOutcome::Paid { .. } => "renewal paid",
+            super::billing::RenewalOutcome::NotOpen => "already paid",
+        },
+    )
 }
 
 #[derive(Debug)]

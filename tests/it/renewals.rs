@@ -223,16 +223,26 @@ fn an_unpaid_renewal_is_reminded_then_suspended_at_telinta_and_payment_reactivat
 
 #[test]
 fn a_failing_telinta_leaves_the_portal_unchanged_and_tells_the_admin_once() {
-    for method in ["Account/get_account_info", "Account/update_account"] {
+    let kinds = || {
+        vec![
+            Failure::fault("Server.Error", "temporarily unavailable"),
+            Failure::Http(503),
+            Failure::Timeout(std::time::Duration::from_millis(1500)),
+            Failure::Malformed,
+        ]
+    };
+    let cases: Vec<(&str, Failure)> = ["Account/get_account_info", "Account/update_account"]
+        .into_iter()
+        .flat_map(|m| kinds().into_iter().map(move |k| (m, k)))
+        .collect();
+    for (i, (method, failure)) in cases.into_iter().enumerate() {
+        let method = &format!("{method} {failure:?}");
+        let call = method.split(' ').next().unwrap_or_default().to_string();
         let mut s = setup(Some(1), true);
         let order = bought_on(&mut s, "stubborn@example.com", "2125550803", "2027-05-01");
         let pt = day("2027-06-01");
         run_twice(&s, pt - 7 * DAY);
-        s.sim.fail(
-            method,
-            Failure::fault("Server.Error", "temporarily unavailable"),
-            Times::Always,
-        );
+        s.sim.fail(&call, failure, Times::Always);
         let r = billing::run(s.p.services(), pt + 7 * DAY, false).unwrap();
         assert_eq!((r.suspended, r.suspension_failures), (0, 1), "{method}");
         billing::run(s.p.services(), pt + 8 * DAY, false).unwrap();
@@ -261,6 +271,10 @@ fn a_failing_telinta_leaves_the_portal_unchanged_and_tells_the_admin_once() {
         let r = billing::run(s.p.services(), pt + 9 * DAY, false).unwrap();
         assert_eq!(r.suspended, 1, "{method}");
         assert_eq!(status(&s.p, order), "suspended");
+        assert!(s.sim.account("2125550803").unwrap().blocked, "{method}");
+        if i > 0 {
+            continue;
+        }
 
         // Unblocking fails on payment: the payment is kept, the number stays suspended.
         s.sim.fail(
@@ -420,4 +434,31 @@ fn the_admin_billing_page_lists_renewals_and_revenue() {
         page.text(&format!("#billing-{order}"))
             .contains("4 days overdue")
     );
+}
+
+#[test]
+fn a_renewal_approved_at_paypal_without_coming_back_is_recorded_by_reconciliation() {
+    let s = crate::paypal::shop(&["2125550807"]);
+    s.p.clock.set(day("2027-10-07") + 12 * 3600);
+    let mut c = s.p.signed_in("gone@example.com", Role::Customer);
+    let pp = crate::paypal::checkout(&s, &mut c, "2125550807");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    c.get_follow(&back);
+    let order = s.p.count("SELECT id FROM orders");
+    let pt = day("2027-11-07");
+    billing::run(s.p.services(), pt - 7 * DAY, false).unwrap();
+    let inv = open_invoice(&s.p, order).unwrap();
+    c.get(&format!("/invoices/{inv}"));
+    let r = c.post(&format!("/invoices/{inv}/pay"), &[]);
+    let token = crate::paypal::paypal_id(r.location());
+    // Approved at PayPal; the browser never comes back.
+    s.sim.approve(&token).unwrap();
+    let report = didport::workflow::reconcile::run(s.p.services(), 0).unwrap();
+    assert_eq!(report.paid, 1, "{report:?}");
+    assert_eq!(paid_through(&s.p, order), "2027-12-07");
+    // Again: nothing more.
+    let report = didport::workflow::reconcile::run(s.p.services(), 0).unwrap();
+    assert_eq!(report.paid, 0);
+    assert_eq!(mails(&s.p, "renewal_paid"), 2);
+    assert_eq!(s.sim.captures().len(), 2);
 }
