@@ -450,7 +450,21 @@ fn serve(config: Config) -> Result<(), Fail> {
         env!("CARGO_PKG_VERSION"),
         portal.url
     );
-    portal.wait();
+    // SIGTERM (systemctl stop/restart) and SIGINT (Ctrl-C) stop the portal gracefully: no new
+    // connections, the requests in flight finish (each bounded by the upstream timeouts), the
+    // mail sender finishes the message it is sending, and the process exits 0.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| Fail::Other(format!("cannot watch for signals: {e}")))?;
+    }
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    log::info!("stopping: finishing the requests in flight");
+    let started = std::time::Instant::now();
+    portal.stop();
+    log::info!("stopped cleanly in {} ms", started.elapsed().as_millis());
     Ok(())
 }
 

@@ -909,3 +909,69 @@ fn mail_survives_a_crash_and_only_the_unacknowledged_message_is_sent_twice() {
     w.restart();
     w.check_invariants(&[prefix]);
 }
+
+/// SIGTERM while a request waits on Telinta (as `systemctl restart` sends): the portal stops
+/// taking connections, the request in flight finishes and gets its answer, and the process
+/// exits 0. Nothing is left for reconciliation to settle.
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
+    let mut w = World::new(9);
+    let (mut c, _) = w.customer();
+    let (_, order) = w.paid(&mut c);
+    let admin = w.admin();
+    w.drain();
+    // The activation's first Telinta call takes a while, and is then performed.
+    w.telinta.fail(
+        "DID/get_number_list",
+        Failure::Delay(Duration::from_millis(1500)),
+        Times::Once,
+    );
+    let seen = w.telinta.call_count("DID/get_number_list");
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let mut admin = admin.clone();
+        std::thread::spawn(move || {
+            admin.get("/admin/orders");
+            let r = admin.post(
+                &format!("/admin/orders/{order}/status"),
+                &[("status", "active")],
+            );
+            let _ = tx.send(r.status);
+        });
+    }
+    wait_for(20, "the activation is at Telinta", || {
+        w.telinta.call_count("DID/get_number_list") > seen
+    });
+    let mut child = w.child.take().unwrap();
+    let term = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the request in flight got its answer");
+    assert_eq!(status, 303, "answered normally, not cut off");
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "a clean stop exits 0");
+    assert_eq!(w.status(order), "active", "the activation finished");
+    assert_eq!(
+        w.count(&format!(
+            "SELECT count(*) FROM purchased_numbers WHERE activating_since IS NOT NULL"
+        )),
+        0,
+        "no claim left behind"
+    );
+    let log = std::fs::read_to_string(&w.log).unwrap();
+    assert!(log.contains("stopped cleanly"), "{log}");
+    // Nothing new is accepted after the stop.
+    assert!(
+        ureq::get(&format!("{}/healthz", w.url)).call().is_err(),
+        "the port is closed"
+    );
+    w.restarts += 1;
+    w.start();
+    w.drain();
+    w.check_invariants(&[]);
+}
