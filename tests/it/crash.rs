@@ -957,9 +957,7 @@ fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
     assert_eq!(exit.code(), Some(0), "a clean stop exits 0");
     assert_eq!(w.status(order), "active", "the activation finished");
     assert_eq!(
-        w.count(&format!(
-            "SELECT count(*) FROM purchased_numbers WHERE activating_since IS NOT NULL"
-        )),
+        w.count("SELECT count(*) FROM purchased_numbers WHERE activating_since IS NOT NULL"),
         0,
         "no claim left behind"
     );
