@@ -1,6 +1,7 @@
 //! Plain types and rules. No I/O here.
 
 pub mod account;
+pub mod area_codes;
 pub mod billing;
 pub mod inventory;
 pub mod money;

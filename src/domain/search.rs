@@ -155,6 +155,24 @@ impl NumberType {
     }
 }
 
+/// How results are ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortBy {
+    #[default]
+    Number,
+    /// Cheapest monthly plan first (numbers of the cheaper type first), then by number.
+    Price,
+}
+
+impl SortBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortBy::Number => "number",
+            SortBy::Price => "price",
+        }
+    }
+}
+
 pub const DEFAULT_PER_PAGE: u32 = 50;
 pub const MAX_PER_PAGE: u32 = 100;
 pub const MAX_PAGE: u32 = 10_000;
@@ -172,9 +190,21 @@ pub struct Search {
     pub q_raw: String,
     pub page: u32,
     pub per_page: u32,
+    pub sort: SortBy,
 }
 
 impl Search {
+    /// Whether the visitor typed a word (letters), not only digits.
+    pub fn is_word(&self) -> bool {
+        self.pattern.is_some() && self.q_raw.chars().any(|c| c.is_ascii_alphabetic())
+    }
+
+    /// A word searched anywhere must lie in the last seven digits: `FLOWERS` should not be
+    /// found as `(356) 937-7…`. A pattern longer than seven digits asks for the whole number.
+    pub fn within_line(&self) -> bool {
+        self.is_word() && matches!(&self.pattern, Some((d, MatchMode::Contains)) if d.len() <= 7)
+    }
+
     /// The 10-digit range the number must fall in, from the area code, exchange and a
     /// `starts` pattern; `None` when they contradict each other (nothing can match).
     pub fn prefix(&self) -> Option<String> {
@@ -224,6 +254,9 @@ impl Search {
         }
         if self.per_page != DEFAULT_PER_PAGE {
             q.push(("per_page", self.per_page.to_string()));
+        }
+        if self.sort != SortBy::Number {
+            q.push(("sort", self.sort.as_str().to_string()));
         }
         q.push(("page", page.to_string()));
         q
@@ -366,8 +399,17 @@ pub fn parse(p: &HashMap<String, String>) -> Result<Search, Vec<SearchError>> {
             }
         },
     };
+    let sort = match param(p, "sort") {
+        None | Some("number") => SortBy::Number,
+        Some("price") => SortBy::Price,
+        Some(_) => {
+            errors.push(("sort", "Sort must be number or price.".into()));
+            SortBy::Number
+        }
+    };
     if errors.is_empty() {
         Ok(Search {
+            sort,
             npa,
             nxx,
             state,
@@ -382,6 +424,23 @@ pub fn parse(p: &HashMap<String, String>) -> Result<Search, Vec<SearchError>> {
     }
 }
 
+/// Three digits typed alone, anywhere in the number, are most likely an area code: the
+/// parameters to search that area code instead, or `None` when the visitor asked for digits
+/// anywhere (`digits=anywhere`) or the search is something else.
+pub fn as_area_code(p: &HashMap<String, String>) -> Option<HashMap<String, String>> {
+    let q = param(p, "q")?;
+    let three = q.len() == 3 && q.bytes().all(|b| b.is_ascii_digit()) && !q.starts_with(['0', '1']);
+    let anywhere = matches!(param(p, "match"), None | Some("contains"));
+    if !three || !anywhere || param(p, "npa").is_some() || param(p, "digits") == Some("anywhere") {
+        return None;
+    }
+    let mut out = p.clone();
+    out.insert("npa".into(), q.to_string());
+    out.remove("q");
+    out.remove("match");
+    Some(out)
+}
+
 /// Whether a 10-digit number matches a search (ignoring availability and paging): the rule
 /// the store's queries implement, written plainly for tests and checks.
 pub fn matches(s: &Search, number: &str, state: &str, kind: NumberType) -> bool {
@@ -393,6 +452,9 @@ pub fn matches(s: &Search, number: &str, state: &str, kind: NumberType) -> bool 
         return false;
     }
     match &s.pattern {
+        Some((d, MatchMode::Contains)) if s.within_line() => number
+            .get(3..)
+            .is_some_and(|line| line.contains(d.as_str())),
         Some((d, MatchMode::Contains)) => number.contains(d.as_str()),
         Some((d, MatchMode::Ends)) => number.ends_with(d.as_str()),
         _ => true,
@@ -479,6 +541,35 @@ mod tests {
         assert!(!matches(&s, "2135551234", "NY", NumberType::Local));
     }
 
+    #[test]
+    fn a_word_stays_after_the_area_code() {
+        let s = parse(&q(&[("q", "FLOWERS")])).unwrap();
+        assert!(s.within_line());
+        assert!(matches(&s, "2123569377", "NY", NumberType::Local));
+        assert!(!matches(&s, "3569377212", "NY", NumberType::Local));
+        // Digits, or a pattern as long as a whole number, may match anywhere.
+        let s = parse(&q(&[("q", "3569377")])).unwrap();
+        assert!(!s.within_line());
+        assert!(matches(&s, "3569377212", "NY", NumberType::Local));
+        let s = parse(&q(&[("q", "212FLOWERS")])).unwrap();
+        assert!(!s.within_line());
+    }
+
+    #[test]
+    fn three_digits_alone_read_as_an_area_code() {
+        let read = as_area_code(&q(&[("q", "212"), ("match", "contains")])).unwrap();
+        assert_eq!(read.get("npa").map(String::as_str), Some("212"));
+        assert!(!read.contains_key("q"));
+        assert!(as_area_code(&q(&[("q", "212"), ("match", "ends")])).is_none());
+        assert!(as_area_code(&q(&[("q", "212"), ("digits", "anywhere")])).is_none());
+        assert!(
+            as_area_code(&q(&[("q", "123")])).is_none(),
+            "not an area code"
+        );
+        assert!(as_area_code(&q(&[("q", "2125")])).is_none());
+        assert!(as_area_code(&q(&[("q", "212"), ("npa", "310")])).is_none());
+    }
+
     use proptest::prelude::*;
 
     /// The phone keypad as printed on phones (ITU E.161).
@@ -505,8 +596,8 @@ mod tests {
             .map(|(_, d)| *d)
     }
 
-    const KEYS: [&str; 9] = [
-        "npa", "nxx", "state", "type", "match", "q", "page", "per_page", "other",
+    const KEYS: [&str; 10] = [
+        "npa", "nxx", "state", "type", "match", "q", "page", "per_page", "sort", "other",
     ];
 
     /// Values that are sometimes right and often hostile.
@@ -521,6 +612,7 @@ mod tests {
             Just("contains".to_string()),
             Just("local".to_string()),
             Just("tollfree".to_string()),
+            Just("price".to_string()),
             Just("New York".to_string()),
             Just("' OR 1=1 --".to_string()),
             Just("4294967296".to_string()),

@@ -17,29 +17,7 @@ pub fn show(ctx: &Ctx<'_>) -> Response {
                 h1 { "Find your next phone number" }
                 p.lead { "Local and toll-free numbers, ready to ring wherever you are. "
                     "Search by area code, state or a word you want people to remember." }
-                form.search-form id="search-form" method="get" action="/numbers" role="search" {
-                    div.field {
-                        label for="q" { "Digits or a word" }
-                        input id="q" name="q" type="search" placeholder="e.g. 212 or FLOWERS" autocomplete="off";
-                    }
-                    div.field {
-                        label for="match" { "Match" }
-                        select id="match" name="match" {
-                            option value="contains" selected { "Anywhere in the number" }
-                            option value="starts" { "At the start" }
-                            option value="ends" { "At the end" }
-                        }
-                    }
-                    div.field {
-                        label for="type" { "Type" }
-                        select id="type" name="type" {
-                            option value="any" selected { "Local or toll-free" }
-                            option value="local" { "Local" }
-                            option value="tollfree" { "Toll-free" }
-                        }
-                    }
-                    button type="submit" { "Search" }
-                }
+                (super::numbers::search_form(&std::collections::HashMap::new(), &[]))
             }
             section.features {
                 div.feature { h2 { "Pay once, keep it monthly" } p { "A clear setup fee and a monthly price, shown before you buy." } }

@@ -4,7 +4,7 @@ use maud::{Markup, PreEscaped, html};
 
 use super::{csrf_field, page};
 use crate::app::Ctx;
-use crate::domain::search::{self, MatchMode, NumberType, STATES, Search};
+use crate::domain::search::{self, MatchMode, NumberType, STATES, Search, SortBy};
 use crate::domain::{Money, PhoneNumber};
 use crate::http::{Response, encode_query};
 use crate::store::numbers::{self, NumberRow};
@@ -92,7 +92,12 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
     if let Some(wait) = rate_limited(ctx) {
         return too_many(ctx, wait);
     }
-    let params = ctx.req.query_params();
+    let asked = ctx.req.query_params();
+    // Three digits alone are read as an area code; the page says so and offers the other reading.
+    let (params, read_as_npa) = match search::as_area_code(&asked) {
+        Some(p) => (p, asked.get("q").map(|q| q.trim().to_string())),
+        None => (asked, None),
+    };
     let s = match search::parse(&params) {
         Ok(s) => s,
         Err(errors) => {
@@ -111,14 +116,25 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
             );
         }
     };
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((numbers::search(tx, &s)?, plans::list(tx, true)?))
-    });
-    let ((rows, more), active_plans) = match loaded {
+    let active_plans = match ctx.app.services.store.read(|tx| plans::list(tx, true)) {
         Ok(v) => v,
         Err(e) => return super::errors::internal(ctx, &e),
     };
-    let cheapest = active_plans.iter().map(|p| p.monthly_cents).min();
+    let prices = Prices::of(&active_plans);
+    let first = match s.sort {
+        SortBy::Price => prices.cheaper_type(),
+        SortBy::Number => None,
+    };
+    let loaded = ctx.app.services.store.read(|tx| {
+        Ok::<_, crate::store::Error>((
+            numbers::search_first(tx, &s, first)?,
+            numbers::count(tx, &s)?,
+        ))
+    });
+    let ((rows, more), total) = match loaded {
+        Ok(v) => v,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
     let currency = ctx.app.config().currency;
     page(
         ctx,
@@ -127,33 +143,44 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
         html! {
             h1 { "Find a number" }
             (search_form(&params, &[]))
-            @if rows.is_empty() {
-                div.empty id="no-results" {
-                    p { strong { "No numbers match this search." } }
-                    @if s.page > 1 {
-                        p { "There are no more results. " a href=(page_link(&s, 1)) { "Back to the first page" } }
-                    } @else {
-                        p { "Try a broader search: search anywhere in the number instead of at the start or end, "
-                            "use fewer digits, leave out the exchange, or pick another state." }
-                        p { a href="/numbers" { "See all available numbers" } }
+            @if let Some(q) = &read_as_npa {
+                p.notice id="area-code-note" role="status" {
+                    "Showing numbers in area code " strong { (q) } ". "
+                    a id="digits-anywhere" href=(format!("/numbers?{}", encode_query(&[("q", q.as_str()), ("digits", "anywhere")]))) {
+                        "Look for " (q) " anywhere in the number instead"
                     }
                 }
+            }
+            @if rows.is_empty() {
+                (empty_state(&s))
             } @else {
-                p.muted id="result-summary" {
-                    (describe(&s)) " · page " (s.page)
-                    @if let Some(c) = cheapest {
-                        " · plans from " span.price { (Money::new(c, currency)) } " a month"
+                div.results-bar {
+                    p id="result-summary" {
+                        strong id="result-count" { (count_text(total)) } " · " (describe(&s))
+                        @if s.page > 1 { " · page " (s.page) }
+                    }
+                    @if prices.differ() {
+                        (sort_form(&s))
                     }
                 }
                 div.table-wrap {
                     table.data.stacked id="results" {
-                        thead { tr { th { "Number" } th { "Location" } th { "Type" } th { span.visually-hidden { "Choose" } } } }
+                        thead { tr { th { "Number" } th { "Location" } th { "Type" } th.num { "Monthly" } th { span.visually-hidden { "Choose" } } } }
                         tbody {
                             @for r in &rows {
                                 tr id={ "result-" (r.number) } {
-                                    td.title-cell { a.number href={ "/numbers/" (r.number) } { (highlight(r, &s)) } }
+                                    td.title-cell {
+                                        a.number href={ "/numbers/" (r.number) } { (highlight(r, &s)) }
+                                        @if let Some(v) = vanity(r, &s) { span.vanity { (v) } }
+                                    }
                                     td data-label="Location" { (location(r)) }
                                     td data-label="Type" { (type_badge(r.kind)) }
+                                    td.num.monthly data-label="Monthly" {
+                                        @match prices.for_kind(r.kind) {
+                                            Some(c) => span { "from " span.price { (Money::new(c, currency)) } }
+                                            None => span.muted { "no plan yet" }
+                                        }
+                                    }
                                     td.action-cell.aside { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (pretty(&r.number)) } { "Choose" } }
                                 }
                             }
@@ -171,6 +198,186 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
             }
         },
     )
+}
+
+/// The cheapest monthly price of the plans that fit each type of number.
+struct Prices {
+    local: Option<i64>,
+    toll_free: Option<i64>,
+}
+
+impl Prices {
+    fn of(plans: &[crate::store::plans::Plan]) -> Prices {
+        let cheapest = |k: NumberType| {
+            plans
+                .iter()
+                .filter(|p| p.number_type.fits(k))
+                .map(|p| p.monthly_cents)
+                .min()
+        };
+        Prices {
+            local: cheapest(NumberType::Local),
+            toll_free: cheapest(NumberType::TollFree),
+        }
+    }
+
+    fn for_kind(&self, k: NumberType) -> Option<i64> {
+        match k {
+            NumberType::Local => self.local,
+            NumberType::TollFree => self.toll_free,
+        }
+    }
+
+    /// A sort by price means something only when the types cost differently.
+    fn differ(&self) -> bool {
+        self.local != self.toll_free
+    }
+
+    /// The type whose plans are cheaper (a type with no plan comes last).
+    fn cheaper_type(&self) -> Option<NumberType> {
+        match (self.local, self.toll_free) {
+            (Some(l), Some(t)) if l < t => Some(NumberType::Local),
+            (Some(l), Some(t)) if t < l => Some(NumberType::TollFree),
+            (Some(_), None) => Some(NumberType::Local),
+            (None, Some(_)) => Some(NumberType::TollFree),
+            _ => None,
+        }
+    }
+}
+
+/// `1,234 numbers`, or a floor once the count stops.
+fn count_text(total: u64) -> String {
+    if total > numbers::COUNT_CAP {
+        format!("More than {} numbers", thousands(numbers::COUNT_CAP))
+    } else if total == 1 {
+        "1 number".into()
+    } else {
+        format!("{} numbers", thousands(total))
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The sort picker: a small GET form that repeats the search.
+fn sort_form(s: &Search) -> Markup {
+    let keep: Vec<(&'static str, String)> = s
+        .query_for_page(1)
+        .into_iter()
+        .filter(|(k, _)| !matches!(*k, "sort" | "page"))
+        .collect();
+    html! {
+        form.sort-form id="sort-form" method="get" action="/numbers" {
+            @for (k, v) in &keep { input type="hidden" name=(k) value=(v); }
+            label for="sort" { "Sort by" }
+            select id="sort" name="sort" {
+                option value="number" selected[s.sort == SortBy::Number] { "Number" }
+                option value="price" selected[s.sort == SortBy::Price] { "Monthly price" }
+            }
+            button.small.secondary type="submit" id="sort-submit" { "Sort" }
+        }
+    }
+}
+
+/// No results: suggest only what would widen this search.
+fn empty_state(s: &Search) -> Markup {
+    let without = |drop: &[&str], extra: &[(&'static str, &str)]| -> String {
+        let mut q: Vec<(&'static str, String)> = s
+            .query_for_page(1)
+            .into_iter()
+            .filter(|(k, _)| !drop.contains(k) && *k != "page")
+            .collect();
+        for (k, v) in extra {
+            q.retain(|(qk, _)| qk != k);
+            q.push((k, v.to_string()));
+        }
+        let pairs: Vec<(&str, &str)> = q.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        format!("/numbers?{}", encode_query(&pairs))
+    };
+    let mut ideas: Vec<(&'static str, String, String)> = Vec::new();
+    if let Some((d, m)) = &s.pattern {
+        if *m != MatchMode::Contains {
+            ideas.push((
+                "widen-anywhere",
+                format!("Look for {} anywhere in the number", shown_pattern(s, d)),
+                without(&[], &[("match", "contains")]),
+            ));
+        }
+        ideas.push((
+            "widen-pattern",
+            format!("Leave out {}", shown_pattern(s, d)),
+            without(&["q", "match"], &[]),
+        ));
+    }
+    if s.nxx.is_some() {
+        ideas.push((
+            "widen-nxx",
+            "Leave out the exchange".into(),
+            without(&["nxx"], &[]),
+        ));
+    }
+    if s.npa.is_some() {
+        ideas.push((
+            "widen-npa",
+            "Search every area code".into(),
+            without(&["npa", "nxx"], &[]),
+        ));
+    }
+    if let Some(st) = s.state {
+        ideas.push((
+            "widen-state",
+            format!(
+                "Search every state, not only {}",
+                search::state_name(st).unwrap_or(st)
+            ),
+            without(&["state"], &[]),
+        ));
+    }
+    if let Some(k) = s.kind {
+        let other = match k {
+            NumberType::Local => "toll-free",
+            NumberType::TollFree => "local",
+        };
+        ideas.push((
+            "widen-type",
+            format!("Include {other} numbers"),
+            without(&["type"], &[]),
+        ));
+    }
+    html! {
+        div.empty id="no-results" {
+            p { strong { "No numbers match this search." } }
+            @if s.page > 1 {
+                p { "There are no more results. " a href=(page_link(s, 1)) { "Back to the first page" } }
+            } @else if ideas.is_empty() {
+                p { "There are no numbers on sale right now. Please check back soon." }
+            } @else {
+                p { "Try a broader search:" }
+                ul.widen {
+                    @for (id, text, href) in &ideas {
+                        li { a id=(id) href=(href) { (text) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn shown_pattern(s: &Search, digits: &str) -> String {
+    if s.is_word() {
+        s.q_raw.to_uppercase()
+    } else {
+        digits.to_string()
+    }
 }
 
 fn page_link(s: &Search, page: u32) -> String {
@@ -196,10 +403,11 @@ fn describe(s: &Search) -> String {
     if let Some((d, m)) = &s.pattern {
         let how = match m {
             MatchMode::Starts => "starting with",
+            MatchMode::Contains if s.within_line() => "after the area code, containing",
             MatchMode::Contains => "containing",
             MatchMode::Ends => "ending in",
         };
-        let shown = if s.q_raw.chars().any(|c| c.is_ascii_alphabetic()) {
+        let shown = if s.is_word() {
             format!("{} ({d})", s.q_raw.to_uppercase())
         } else {
             d.clone()
@@ -207,24 +415,35 @@ fn describe(s: &Search) -> String {
         parts.push(format!("{how} {shown}"));
     }
     if parts.is_empty() {
-        "All available numbers".into()
+        "all available numbers".into()
     } else {
-        format!("Numbers: {}", parts.join(", "))
+        parts.join(", ")
     }
 }
 
 use crate::domain::phone::pretty;
 
+/// Where the matched digits start in a number, and how many there are.
+fn match_span(n: &str, s: &Search) -> (usize, usize) {
+    match &s.pattern {
+        Some((d, MatchMode::Contains)) if s.within_line() => (
+            n.get(3..)
+                .and_then(|line| line.find(d.as_str()))
+                .map_or(0, |i| i + 3),
+            d.len(),
+        ),
+        Some((d, MatchMode::Contains)) => (n.find(d.as_str()).unwrap_or(0), d.len()),
+        Some((d, MatchMode::Ends)) => (n.len().saturating_sub(d.len()), d.len()),
+        Some((d, MatchMode::Starts)) => (if s.npa.is_some() { 3 } else { 0 }, d.len()),
+        None => (0, 0),
+    }
+}
+
 /// The number as `(212) 555-1234` with the matched digits marked. Built as one string: the
 /// number is ten digits from the database, so there is nothing to escape.
 fn highlight(r: &NumberRow, s: &Search) -> Markup {
     let n = &r.number;
-    let (start, len) = match &s.pattern {
-        Some((d, MatchMode::Contains)) => (n.find(d.as_str()).unwrap_or(0), d.len()),
-        Some((d, MatchMode::Ends)) => (10 - d.len(), d.len()),
-        Some((d, MatchMode::Starts)) => (if s.npa.is_some() { 3 } else { 0 }, d.len()),
-        None => (0, 0),
-    };
+    let (start, len) = match_span(n, s);
     let end = start + len;
     let mut out = String::with_capacity(40);
     for (i, c) in n.chars().enumerate() {
@@ -246,6 +465,35 @@ fn highlight(r: &NumberRow, s: &Search) -> Markup {
         }
     }
     PreEscaped(out)
+}
+
+/// The number spelled the way the visitor searched it, `(212) 55-FLOWERS`, when they
+/// searched a word.
+fn vanity(r: &NumberRow, s: &Search) -> Option<String> {
+    if !s.is_word() {
+        return None;
+    }
+    let typed: Vec<char> = s
+        .q_raw
+        .chars()
+        .filter(|c| search::keypad_digit(*c).is_some())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let n: Vec<char> = r.number.chars().collect();
+    let (start, len) = match_span(&r.number, s);
+    if n.len() != 10 || typed.len() != len || start + len > 10 {
+        return None;
+    }
+    let mut spelled = n.clone();
+    spelled[start..start + len].copy_from_slice(&typed);
+    let text = |from: usize, to: usize| spelled[from..to].iter().collect::<String>();
+    Some(if start >= 3 {
+        let before = text(3, start);
+        let sep = if before.is_empty() { "" } else { "-" };
+        format!("({}) {before}{sep}{}", text(0, 3), text(start, 10))
+    } else {
+        text(0, 10)
+    })
 }
 
 /// The `<option>`s of the state picker, drawn once per selected state.
@@ -271,37 +519,27 @@ fn state_options(selected: &str) -> Markup {
     PreEscaped(all.get(idx).cloned().unwrap_or_default())
 }
 
-fn location(r: &NumberRow) -> Markup {
+/// Where a number rings: the area code's city or region, with the rate center as the
+/// inventory gives it as a smaller second line.
+pub fn location(r: &NumberRow) -> Markup {
     let state = search::state_name(&r.state).unwrap_or(&r.state);
+    let place = crate::domain::area_codes::lookup(r.npa());
     html! {
         @if r.kind == NumberType::TollFree {
             "Nationwide"
-        } @else if r.rate_center.is_empty() {
-            (state)
         } @else {
-            (title_case(&r.rate_center)) ", " (r.state)
-        }
-    }
-}
-
-/// `SAN FRANCISCO` → `San Francisco`, in one pass.
-fn title_case(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut start = true;
-    for c in s.chars() {
-        if c.is_whitespace() {
-            if !start && !out.is_empty() {
-                out.push(' ');
+            span.place {
+                @match place {
+                    // The area code says the state; an inventory row may disagree.
+                    Some(a) => { (a.place) ", " (a.state) }
+                    None => { (state) }
+                }
             }
-            start = true;
-        } else if start {
-            out.extend(c.to_uppercase());
-            start = false;
-        } else {
-            out.extend(c.to_lowercase());
+            @if !r.rate_center.trim().is_empty() {
+                " " span.rate-center title="Rate center" { (r.rate_center.trim().to_uppercase()) }
+            }
         }
     }
-    out.trim_end().to_string()
 }
 
 pub fn type_badge(k: NumberType) -> Markup {
@@ -313,7 +551,9 @@ pub fn type_badge(k: NumberType) -> Markup {
     }
 }
 
-fn search_form(
+/// The search form, on the home page and above results. The advanced fields sit in a
+/// `<details>`: folded on a phone, shown in a row on a wide screen (see `style.css`).
+pub fn search_form(
     params: &std::collections::HashMap<String, String>,
     errors: &[(&str, String)],
 ) -> Markup {
@@ -333,6 +573,9 @@ fn search_form(
         "" => "any",
         v => v,
     };
+    let advanced_set = ["nxx", "type", "match"]
+        .iter()
+        .any(|k| !matches!(get(k), "" | "any" | "contains") || err(k).is_some());
     let field = |name: &'static str,
                  label: &'static str,
                  hint: Option<&'static str>,
@@ -344,6 +587,7 @@ fn search_form(
                 label for=(format!("s-{name}")) { (label) }
                 input id=(format!("s-{name}")) name=(name) type="text" value=(get(name))
                     inputmode=[(name != "q").then_some("numeric")] autocomplete="off"
+                    placeholder=[(name == "q").then_some("212 or FLOWERS")]
                     autofocus[first == Some(name)]
                     aria-invalid=[e.map(|_| "true")]
                     aria-describedby=[e.map(|_| format!("{name}-error"))];
@@ -352,22 +596,18 @@ fn search_form(
             }
         }
     };
+    let select_class = |k: &str| {
+        if err(k).is_some() {
+            "field has-error"
+        } else {
+            "field"
+        }
+    };
     html! {
         form.search-panel id="search-form" method="get" action="/numbers" role="search" {
             (field("q", "Digits or a word", Some("Letters become keypad digits: FLOWERS is 3569377."), "wide"))
-            div class=(if err("match").is_some() { "field has-error" } else { "field" }) {
-                label for="s-match" { "Match" }
-                select id="s-match" name="match" autofocus[first == Some("match")]
-                    aria-invalid=[err("match").map(|_| "true")] aria-describedby=[err("match").map(|_| "match-error")] {
-                    option value="contains" selected[m == "contains"] { "Anywhere" }
-                    option value="starts" selected[m == "starts"] { "At the start" }
-                    option value="ends" selected[m == "ends"] { "At the end" }
-                }
-                @if let Some(e) = err("match") { p.field-error id="match-error" { (e) } }
-            }
             (field("npa", "Area code", None, "short"))
-            (field("nxx", "Exchange", None, "short"))
-            div class=(if err("state").is_some() { "field has-error" } else { "field" }) {
+            div class=(select_class("state")) {
                 label for="s-state" { "State" }
                 select id="s-state" name="state" autofocus[first == Some("state")]
                     aria-invalid=[err("state").map(|_| "true")] aria-describedby=[err("state").map(|_| "state-error")] {
@@ -375,17 +615,36 @@ fn search_form(
                 }
                 @if let Some(e) = err("state") { p.field-error id="state-error" { (e) } }
             }
-            div class=(if err("type").is_some() { "field has-error" } else { "field" }) {
-                label for="s-type" { "Type" }
-                select id="s-type" name="type" autofocus[first == Some("type")]
-                    aria-invalid=[err("type").map(|_| "true")] aria-describedby=[err("type").map(|_| "type-error")] {
-                    option value="any" selected[t == "any"] { "Local or toll-free" }
-                    option value="local" selected[t == "local"] { "Local" }
-                    option value="tollfree" selected[t == "tollfree"] { "Toll-free" }
-                }
-                @if let Some(e) = err("type") { p.field-error id="type-error" { (e) } }
+            @if get("digits") == "anywhere" {
+                input type="hidden" name="digits" value="anywhere";
             }
-            @for k in ["page", "per_page"] {
+            details.more-fields id="more-fields" open[advanced_set] {
+                summary { "More options" span.muted { " — where it matches, exchange, type" } }
+                div.more-grid {
+                    div class=(select_class("match")) {
+                        label for="s-match" { "Match" }
+                        select id="s-match" name="match" autofocus[first == Some("match")]
+                            aria-invalid=[err("match").map(|_| "true")] aria-describedby=[err("match").map(|_| "match-error")] {
+                            option value="contains" selected[m == "contains"] { "Anywhere" }
+                            option value="starts" selected[m == "starts"] { "At the start" }
+                            option value="ends" selected[m == "ends"] { "At the end" }
+                        }
+                        @if let Some(e) = err("match") { p.field-error id="match-error" { (e) } }
+                    }
+                    (field("nxx", "Exchange", None, "short"))
+                    div class=(select_class("type")) {
+                        label for="s-type" { "Type" }
+                        select id="s-type" name="type" autofocus[first == Some("type")]
+                            aria-invalid=[err("type").map(|_| "true")] aria-describedby=[err("type").map(|_| "type-error")] {
+                            option value="any" selected[t == "any"] { "Local or toll-free" }
+                            option value="local" selected[t == "local"] { "Local" }
+                            option value="tollfree" selected[t == "tollfree"] { "Toll-free" }
+                        }
+                        @if let Some(e) = err("type") { p.field-error id="type-error" { (e) } }
+                    }
+                }
+            }
+            @for k in ["page", "per_page", "sort"] {
                 @if let Some(e) = err(k) { p.field-error id=(format!("{k}-error")) { (e) } }
             }
             button type="submit" id="search-submit" { "Search" }
@@ -517,10 +776,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn title_cases_rate_centers() {
-        assert_eq!(title_case("SAN FRANCISCO"), "San Francisco");
-        assert_eq!(title_case("  new   york "), "New York");
-        assert_eq!(title_case(""), "");
+    fn counts_read_as_numbers() {
+        assert_eq!(count_text(1), "1 number");
+        assert_eq!(count_text(1000), "1,000 numbers");
+        assert_eq!(count_text(1001), "More than 1,000 numbers");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn a_searched_word_is_spelled_in_the_number() {
+        let q = |pairs: &[(&str, &str)]| {
+            search::parse(
+                &pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+            .unwrap()
+        };
+        assert_eq!(vanity(&row("2125535693"), &q(&[("q", "35693")])), None);
+        assert_eq!(
+            vanity(&row("2125555693"), &q(&[("q", "LLOYD")])).as_deref(),
+            Some("(212) 55-LLOYD")
+        );
+        assert_eq!(
+            vanity(&row("2123569377"), &q(&[("q", "flowers")])).as_deref(),
+            Some("(212) FLOWERS")
+        );
+        assert_eq!(
+            vanity(&row("2125553364"), &q(&[("q", "dog"), ("match", "ends")])).as_deref(),
+            Some("(212) 5553-DOG")
+        );
     }
 
     use proptest::prelude::*;

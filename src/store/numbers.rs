@@ -316,7 +316,17 @@ fn merged_ranges(
 
 /// One page of available numbers matching a search, plus whether there is another page.
 pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
-    let Some((sql, args)) = search_sql(s) else {
+    search_first(tx, s, None)
+}
+
+/// As [`search`], with numbers of type `first` ahead of the others (a sort by price, when
+/// that type's plans are cheaper).
+pub fn search_first(
+    tx: &Tx<'_>,
+    s: &Search,
+    first: Option<NumberType>,
+) -> Result<(Vec<NumberRow>, bool)> {
+    let Some((sql, args)) = search_sql_first(s, first) else {
         return Ok((Vec::new(), false));
     };
     let mut stmt = tx.prepare_cached(&sql)?;
@@ -328,9 +338,52 @@ pub fn search(tx: &Tx<'_>, s: &Search) -> Result<(Vec<NumberRow>, bool)> {
     Ok((rows, more))
 }
 
+/// Counted matches stop here: the page says "more than 1,000" rather than walk every number.
+pub const COUNT_CAP: u64 = 1000;
+
+/// How many available numbers match a search, up to `COUNT_CAP + 1`.
+pub fn count(tx: &Tx<'_>, s: &Search) -> Result<u64> {
+    let Some((base, _, args)) = search_base(s) else {
+        return Ok(0);
+    };
+    let sql = format!("SELECT count(*) FROM ({base} LIMIT {})", COUNT_CAP + 1);
+    let mut stmt = tx.prepare_cached(&sql)?;
+    let n: i64 = stmt.query_row(params_from_iter(args), |r| r.get(0))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// The query for a search (one row more than a page, to tell whether another page follows);
 /// `None` when nothing can match.
 pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
+    search_sql_first(s, None)
+}
+
+fn search_sql_first(s: &Search, first: Option<NumberType>) -> Option<(String, Vec<Value>)> {
+    let (mut sql, order_col, mut args) = search_base(s)?;
+    let type_col = if order_col == "number" {
+        "type"
+    } else {
+        "n.type"
+    };
+    let first_key = match first {
+        Some(k) => {
+            args.push(Value::Text(k.as_str().to_string()));
+            format!("CASE {type_col} WHEN ? THEN 0 ELSE 1 END, ")
+        }
+        None => String::new(),
+    };
+    // LIMIT and OFFSET are written into the SQL (they are numbers we computed): SQLite reads a
+    // bound LIMIT while planning and would then re-prepare the statement for every new value.
+    sql.push_str(&format!(
+        " ORDER BY {first_key}{order_col} LIMIT {} OFFSET {}",
+        u64::from(s.per_page) + 1,
+        s.offset()
+    ));
+    Some((sql, args))
+}
+
+/// The SELECT and WHERE of a search, the column it is ordered by, and its arguments.
+fn search_base(s: &Search) -> Option<(String, &'static str, Vec<Value>)> {
     let prefix = s.prefix()?;
     let mut sql = format!("SELECT {COLUMNS} FROM numbers");
     let mut conds: Vec<String> = vec!["availability = 'available'".into()];
@@ -445,16 +498,18 @@ pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
         }
         _ => {}
     }
+    if s.within_line()
+        && let Some((d, _)) = &s.pattern
+    {
+        conds.push(format!(
+            "instr(substr(CAST({} AS TEXT), 4), ?) > 0",
+            col("number")
+        ));
+        args.push(Value::Text(d.clone()));
+    }
     sql.push_str(" WHERE ");
     sql.push_str(&conds.join(" AND "));
-    // LIMIT and OFFSET are written into the SQL (they are numbers we computed): SQLite reads a
-    // bound LIMIT while planning and would then re-prepare the statement for every new value.
-    sql.push_str(&format!(
-        " ORDER BY {order_col} LIMIT {} OFFSET {}",
-        u64::from(s.per_page) + 1,
-        s.offset()
-    ));
-    Some((sql, args))
+    Some((sql, order_col, args))
 }
 
 /// How SQLite plans a search, one line per step; for benchmarks and diagnosis.

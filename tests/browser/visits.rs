@@ -308,7 +308,9 @@ function describe(e) {
 }
 function rendered(e) {
   var s = getComputedStyle(e);
-  return e.getClientRects().length > 0 && s.visibility !== 'hidden' && s.display !== 'none';
+  // checkVisibility() is false inside a folded <details>: its summary is the control then.
+  return e.getClientRects().length > 0 && s.visibility !== 'hidden' && s.display !== 'none'
+    && (!e.checkVisibility || e.checkVisibility());
 }
 function controls() {
   var q = 'a[href], button, input:not([type=hidden]), select, textarea, summary, [tabindex]:not([tabindex="-1"])';

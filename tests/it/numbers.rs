@@ -568,3 +568,172 @@ fn imported_rows_are_found_by_search() {
     let found = all_pages(&mut c, &[("state", "NY")]);
     assert_eq!(found, vec!["2125550101", "2125550102", "2125550103"]);
 }
+
+/// A small shop window: numbers with rate centers in known area codes, a plan for any number
+/// at $3.00 a month and a cheaper one for toll-free numbers at $2.00.
+fn shop_window() -> TestPortal {
+    use didport::domain::PhoneNumber;
+    use didport::domain::plan::PlanNumberType;
+    use didport::store::plans::{NewPlan, insert};
+    let p = TestPortal::start();
+    let rows = [
+        ("2123569377", "NY", "NWYRCYZN01"),
+        ("2125550142", "NY", "NWYRCYZN01"),
+        ("3569377212", "NY", ""),
+        ("3105550123", "CA", "LSAN DA 01"),
+        ("8883569377", "NY", ""),
+    ];
+    let numbers: Vec<PhoneNumber> = rows
+        .iter()
+        .map(|(n, ..)| PhoneNumber::parse(n).unwrap())
+        .collect();
+    p.store()
+        .write(|tx| {
+            let new: Vec<NewNumber<'_>> = rows
+                .iter()
+                .zip(&numbers)
+                .map(|((_, state, rc), number)| NewNumber {
+                    number,
+                    state,
+                    rate_center: rc,
+                    kind: None,
+                    source: "import",
+                })
+                .collect();
+            insert_new(tx, &new, 0)?;
+            for (name, cents, t) in [
+                ("Starter", 300, PlanNumberType::Any),
+                ("Toll-free", 200, PlanNumberType::TollFree),
+            ] {
+                insert(
+                    tx,
+                    &NewPlan {
+                        name,
+                        description: "",
+                        setup_cents: 0,
+                        monthly_cents: cents,
+                        number_type: t,
+                    },
+                    0,
+                )?;
+            }
+            Ok::<_, didport::store::Error>(())
+        })
+        .unwrap();
+    p
+}
+
+#[test]
+fn three_digits_alone_search_their_area_code_and_say_so() {
+    let p = shop_window();
+    let mut c = p.client();
+    let r = c.get("/numbers?q=212&match=contains");
+    assert_eq!(r.status, 200);
+    assert!(r.text("#area-code-note").contains("area code 212"));
+    assert_eq!(
+        r.texts("#results a.number"),
+        ["(212) 356-9377", "(212) 555-0142"]
+    );
+    assert_eq!(r.attr("#s-npa", "value").as_deref(), Some("212"));
+    // The other reading is one click away, and stays chosen.
+    let anywhere = r.attr("#digits-anywhere", "href").unwrap();
+    let r = c.get(&anywhere);
+    assert!(!r.has("#area-code-note"));
+    assert_eq!(
+        r.texts("#results a.number"),
+        ["(212) 356-9377", "(212) 555-0142", "(356) 937-7212"]
+    );
+    assert_eq!(
+        r.attr("input[name=digits]", "value").as_deref(),
+        Some("anywhere")
+    );
+}
+
+#[test]
+fn results_show_count_place_rate_center_and_monthly_price() {
+    let p = shop_window();
+    let mut c = p.client();
+    let r = c.get("/numbers");
+    assert_eq!(r.text("#result-count"), "5 numbers");
+    let manhattan = r.text("#result-2125550142");
+    assert!(
+        manhattan.contains("New York City (Manhattan), NY"),
+        "{manhattan}"
+    );
+    assert!(manhattan.contains("NWYRCYZN01"), "{manhattan}");
+    assert!(manhattan.contains("from $3.00"), "{manhattan}");
+    let la = r.text("#result-3105550123");
+    assert!(la.contains("West Los Angeles and Santa Monica, CA"), "{la}");
+    assert!(la.contains("LSAN DA 01"), "{la}");
+    let toll_free = r.text("#result-8883569377");
+    assert!(toll_free.contains("Nationwide") && toll_free.contains("from $2.00"));
+    // Toll-free plans are cheaper, so a sort by price is offered and puts them first.
+    assert!(r.has("#sort-form"));
+    let r = c.get("/numbers?sort=price");
+    assert_eq!(r.texts("#results a.number")[0], "(888) 356-9377");
+    assert_eq!(r.texts("#results a.number")[1], "(212) 356-9377");
+    assert!(r.attr("#next-page", "href").is_none());
+    let one = c.get("/numbers?q=0142&match=ends");
+    assert_eq!(one.text("#result-count"), "1 number");
+}
+
+#[test]
+fn a_word_matches_after_the_area_code_and_is_spelled_out() {
+    let p = shop_window();
+    let mut c = p.client();
+    let r = c.get("/numbers?q=FLOWERS&match=contains");
+    assert_eq!(
+        r.texts("#results a.number"),
+        ["(212) 356-9377", "(888) 356-9377"],
+        "(356) 937-7212 has FLOWERS across its area code"
+    );
+    assert_eq!(r.text("#result-2123569377 .vanity"), "(212) FLOWERS");
+    // The same digits typed as digits may match anywhere; no word form is shown.
+    let r = c.get("/numbers?q=3569377&match=contains&digits=anywhere");
+    assert_eq!(r.texts("#results a.number").len(), 3);
+    assert!(!r.has(".vanity"));
+    // A whole-number pattern may cross the boundary: the visitor asked for it.
+    let r = c.get("/numbers?q=356FLOWERS&match=starts");
+    assert!(r.texts("#results a.number").is_empty());
+    let r = c.get("/numbers?q=FLOWERS212&match=starts");
+    assert_eq!(r.texts("#results a.number"), ["(356) 937-7212"]);
+    // The JSON API follows the same rule.
+    let api = c.get("/api/v1/numbers?q=FLOWERS");
+    assert!(!api.body.contains("3569377212"), "{}", api.body);
+}
+
+#[test]
+fn an_empty_result_suggests_only_what_widens_that_search() {
+    let p = shop_window();
+    let mut c = p.client();
+    let r = c.get("/numbers?npa=999");
+    assert!(r.has("#widen-npa"));
+    for id in [
+        "#widen-state",
+        "#widen-type",
+        "#widen-nxx",
+        "#widen-anywhere",
+        "#widen-pattern",
+    ] {
+        assert!(!r.has(id), "{id} suggested for an area-code search");
+    }
+    let r = c.get("/numbers?q=FLOWERS&match=starts&state=TX&type=tollfree");
+    for id in [
+        "#widen-anywhere",
+        "#widen-pattern",
+        "#widen-state",
+        "#widen-type",
+    ] {
+        assert!(r.has(id), "{id} missing");
+    }
+    assert!(!r.has("#widen-npa"));
+    // Each suggestion does widen: leaving out the state and type finds FLOWERS numbers.
+    let wider = r.attr("#widen-state", "href").unwrap();
+    assert!(
+        !wider.contains("state=") && wider.contains("type=tollfree"),
+        "{wider}"
+    );
+    let r = c.get("/numbers?q=FLOWERS&match=ends&state=TX");
+    let href = r.attr("#widen-state", "href").unwrap();
+    assert_eq!(c.get(&href).texts("#results a.number").len(), 2);
+}
