@@ -4,7 +4,7 @@ use maud::{Markup, html};
 
 use super::{Field, csrf_field, error_for, first_error, page};
 use crate::app::{Ctx, FlashKind, require_user, safe_next};
-use crate::domain::Role;
+use crate::domain::{Money, PhoneNumber, Role};
 use crate::http::{Response, encode_query};
 use crate::workflow::accounts::{
     self, ChangeError, LoginError, ResetError, SignedIn, SignupError, SignupInput,
@@ -32,6 +32,49 @@ pub fn signup_form(ctx: &Ctx<'_>) -> Response {
     signup_page(ctx, 200, "", "", &[], next_param(ctx).as_deref())
 }
 
+/// The email field's message when the address has an account; the page adds links to sign
+/// in and to reset the password.
+const EXISTS: &str = "An account with this email already exists.";
+
+/// The number and plan a guest pressed *Buy* on, read back from where they return after
+/// signing in (`/numbers/2125550142?plan=3`).
+fn buying(ctx: &Ctx<'_>, next: Option<&str>) -> Option<Markup> {
+    let rest = next?.strip_prefix("/numbers/")?;
+    let (digits, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let number = PhoneNumber::parse(digits).ok()?;
+    let plan_id: Option<i64> = query
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("plan="))
+        .and_then(|v| v.parse().ok());
+    let plan = match plan_id {
+        Some(id) => ctx
+            .app
+            .services
+            .store
+            .read(|tx| crate::store::plans::list(tx, true))
+            .ok()?
+            .into_iter()
+            .find(|p| p.id == id),
+        None => None,
+    };
+    let currency = ctx.app.config().currency;
+    Some(html! {
+        div.buying id="buying" {
+            p.eyebrow { "You are buying" }
+            p.buying-number { (number.pretty()) }
+            @if let Some(p) = plan {
+                p.buying-plan {
+                    strong { (p.name) } " · "
+                    span.price { (Money::new(p.monthly_cents, currency)) } " a month, "
+                    @if p.setup_cents > 0 { span.price { (Money::new(p.setup_cents, currency)) } " setup" }
+                    @else { "no setup fee" }
+                }
+            }
+            p.muted { "Create an account or sign in, then pay. The number is held for you while you pay." }
+        }
+    })
+}
+
 fn signup_page(
     ctx: &Ctx<'_>,
     status: u16,
@@ -40,11 +83,13 @@ fn signup_page(
     errors: &[(&str, String)],
     next: Option<&str>,
 ) -> Response {
+    let exists = errors.iter().any(|(f, m)| *f == "email" && m == EXISTS);
     let login_link = match next {
         Some(n) => format!("/login?{}", encode_query(&[("next", n)])),
         None => "/login".into(),
     };
     let first = first_error(errors, &["name", "email", "password"]);
+    let summary = buying(ctx, next);
     page(
         ctx,
         status,
@@ -52,7 +97,14 @@ fn signup_page(
         html! {
             section.narrow {
                 h1 { "Create an account" }
-                p.muted { "Already have one? " a href=(login_link) { "Sign in" } "." }
+                @if let Some(b) = summary { (b) }
+                p.muted { "Already have one? " a href=(login_link) id="signup-login-link" { "Sign in" } "." }
+                @if exists {
+                    div.flash.flash-error id="signup-exists" role="alert" {
+                        (EXISTS) " " a href=(login_link) { "Sign in" } ", or "
+                        a href="/password/forgot" { "reset your password" } " if you forgot it."
+                    }
+                }
                 form.stack id="signup-form" method="post" action="/signup" novalidate {
                     (csrf_field(ctx))
                     @if let Some(n) = next { input type="hidden" name="next" value=(n); }
@@ -98,6 +150,14 @@ pub fn signup_submit(ctx: &Ctx<'_>) -> Response {
             &errors,
             next.as_deref(),
         ),
+        Err(SignupError::Exists) => signup_page(
+            ctx,
+            400,
+            get("email"),
+            get("name"),
+            &[("email", EXISTS.to_string())],
+            next.as_deref(),
+        ),
         Err(SignupError::Internal(e)) => super::errors::internal(ctx, &e),
     }
 }
@@ -115,12 +175,26 @@ fn login_page(
     ctx: &Ctx<'_>,
     status: u16,
     email: &str,
-    error: Option<&str>,
+    error: Option<Markup>,
     next: Option<&str>,
 ) -> Response {
     let signup_link = match next {
         Some(n) => format!("/signup?{}", encode_query(&[("next", n)])),
         None => "/signup".into(),
+    };
+    let summary = buying(ctx, next);
+    let form = html! {
+        form.stack id="login-form" method="post" action="/login" novalidate {
+            (csrf_field(ctx))
+            @if let Some(n) = next { input type="hidden" name="next" value=(n); }
+            (Field::new("email", "Email", "email").value(email).autocomplete("username").render())
+            (Field::new("password", "Password", "password").autocomplete("current-password").render())
+            @if summary.is_some() {
+                button.secondary type="submit" id="login-submit" { "Sign in" }
+            } @else {
+                button type="submit" id="login-submit" { "Sign in" }
+            }
+        }
     };
     page(
         ctx,
@@ -128,20 +202,27 @@ fn login_page(
         "Sign in",
         html! {
             section.narrow {
-                h1 { "Sign in" }
-                @if let Some(e) = error {
-                    div.flash.flash-error id="login-error" role="alert" { (e) }
-                }
-                form.stack id="login-form" method="post" action="/login" novalidate {
-                    (csrf_field(ctx))
-                    @if let Some(n) = next { input type="hidden" name="next" value=(n); }
-                    (Field::new("email", "Email", "email").value(email).autocomplete("username").render())
-                    (Field::new("password", "Password", "password").autocomplete("current-password").render())
-                    button type="submit" id="login-submit" { "Sign in" }
-                }
-                p.muted {
-                    a href="/password/forgot" { "Forgot your password?" }
-                    " · New here? " a href=(signup_link) id="login-signup-link" { "Create an account" }
+                @if let Some(b) = summary {
+                    // Someone new is the likelier buyer: creating an account comes first.
+                    h1 { "Sign in to buy" }
+                    (b)
+                    @if let Some(e) = error {
+                        div.flash.flash-error id="login-error" role="alert" { (e) }
+                    }
+                    p { a.button.wide id="login-signup-link" href=(signup_link) { "Create an account" } }
+                    p.or { span { "or, if you have an account" } }
+                    (form)
+                    p.muted { a href="/password/forgot" id="login-forgot" { "Forgot your password?" } }
+                } @else {
+                    h1 { "Sign in" }
+                    @if let Some(e) = error {
+                        div.flash.flash-error id="login-error" role="alert" { (e) }
+                    }
+                    (form)
+                    p.muted {
+                        a href="/password/forgot" id="login-forgot" { "Forgot your password?" }
+                        " · New here? " a href=(signup_link) id="login-signup-link" { "Create an account" }
+                    }
                 }
             }
         },
@@ -182,15 +263,19 @@ pub fn login_submit(ctx: &Ctx<'_>) -> Response {
             ctx,
             401,
             email,
-            Some("That email and password do not match an account."),
+            Some(html! {
+                "That email and password do not match an account. "
+                a href="/password/forgot" { "Reset your password" } " if you forgot it."
+            }),
             next.as_deref(),
         ),
         Err(LoginError::Throttled { minutes }) => {
-            let msg = format!(
-                "Too many failed sign-in attempts. For your safety, try again in {minutes} minute{}, or reset your password.",
-                if minutes == 1 { "" } else { "s" }
-            );
-            login_page(ctx, 429, email, Some(&msg), next.as_deref())
+            let msg = html! {
+                "Too many failed sign-in attempts. For your safety, try again in " (minutes)
+                " minute" @if minutes != 1 { "s" } ", or "
+                a href="/password/forgot" { "reset your password" } "."
+            };
+            login_page(ctx, 429, email, Some(msg), next.as_deref())
         }
         Err(LoginError::Internal(e)) => super::errors::internal(ctx, &e),
     }

@@ -81,6 +81,8 @@ pub fn current_user(s: &Services, token: &str) -> Result<Option<User>, Internal>
 pub enum SignupError {
     /// Field name → message.
     Invalid(Vec<(&'static str, String)>),
+    /// The email already has an account: the page offers to sign in or reset the password.
+    Exists,
     Internal(Internal),
 }
 
@@ -127,10 +129,7 @@ pub fn signup(
     let now = s.now();
     s.store.write(|tx| {
         if users::by_email(tx, &email)?.is_some() {
-            return Err(SignupError::Invalid(vec![(
-                "email",
-                "An account with this email already exists. Sign in, or reset your password if you forgot it.".into(),
-            )]));
+            return Err(SignupError::Exists);
         }
         let id = users::insert(tx, &email, &name, Role::Customer, &hash, now)?;
         let user = users::by_id(tx, id)?.ok_or_else(|| Internal("new user vanished".into()))?;

@@ -53,7 +53,7 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
     // ---- A visitor looks for a number that spells FLOWERS ----
     b.goto(&shop.url("/"))?;
     v.page("home")?;
-    b.find("#q")?.send_keys("FLOWERS")?;
+    b.find("#s-q")?.send_keys("FLOWERS")?;
     click(b, "#search-form button[type=submit]")?;
     v.page("search-flowers")?;
     ensure_eq(
@@ -138,8 +138,25 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
             b.location()
         )
     })?;
+    let buying = b.find("#buying")?.text()?;
+    ensure_contains(b, "the number being bought", &buying, "(212) 356-9377")?;
+    ensure_contains(b, "the plan being bought", &buying, "Business")?;
+    ensure_contains(
+        b,
+        "the main action for someone new",
+        &b.find("#login-signup-link")?
+            .attr("class")?
+            .unwrap_or_default(),
+        "button",
+    )?;
     click(b, "#login-signup-link")?;
     v.page("sign-up")?;
+    ensure_contains(
+        b,
+        "the number on the sign-up page",
+        &b.find("#buying")?.text()?,
+        "(212) 356-9377",
+    )?;
     b.find("#f-name")?.send_keys("Ann Example")?;
     b.find("#f-email")?.send_keys(CUSTOMER_EMAIL)?;
     b.find("#f-password")?.send_keys("short")?;

@@ -91,7 +91,59 @@ fn signup_validation_shows_errors_next_to_fields_and_creates_nothing() {
     );
     assert_eq!(dup.status, 400);
     assert!(dup.text("#email-error").contains("already exists"));
+    // The way out is a link, not words to follow.
+    assert!(dup.has("#signup-exists a[href='/login']"));
+    assert!(dup.has("#signup-exists a[href='/password/forgot']"));
+    assert_eq!(
+        dup.attr("#f-name", "value").as_deref(),
+        Some("X"),
+        "typed values are kept"
+    );
     assert_eq!(p.count("SELECT count(*) FROM users"), 1);
+}
+
+#[test]
+fn a_guest_buying_sees_the_number_and_plan_and_is_offered_an_account_first() {
+    let p = TestPortal::start();
+    let plan = p.stock(&["2125550142"]);
+    let mut c = p.client();
+    let bought = c.post(
+        "/checkout",
+        &[("number", "2125550142"), ("plan", &plan.to_string())],
+    );
+    assert_eq!(bought.status, 303);
+    let to_login = bought.location();
+    assert!(to_login.starts_with("/login?next="), "{to_login}");
+    let r = c.get(to_login);
+    let buying = r.text("#buying");
+    assert!(buying.contains("(212) 555-0142"), "{buying}");
+    assert!(
+        buying.contains("Starter") && buying.contains("$3.00"),
+        "{buying}"
+    );
+    assert!(
+        r.attr("#login-signup-link", "class")
+            .is_some_and(|c| c.contains("button")),
+        "creating an account is the main action"
+    );
+    let signup = r.attr("#login-signup-link", "href").unwrap();
+    assert!(signup.starts_with("/signup?next="), "{signup}");
+    assert!(c.get(&signup).text("#buying").contains("(212) 555-0142"));
+    // A plain sign-in shows no purchase.
+    assert!(!c.get("/login").has("#buying"));
+    // A wrong password keeps the email and links to a reset.
+    let wrong = c.post(
+        "/login",
+        &[
+            ("email", "nobody@example.com"),
+            ("password", "wrong password here"),
+        ],
+    );
+    assert_eq!(
+        wrong.attr("#f-email", "value").as_deref(),
+        Some("nobody@example.com")
+    );
+    assert!(wrong.has("#login-error a[href='/password/forgot']"));
 }
 
 #[test]
