@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::domain::EmailAddress;
 use crate::domain::money::Currency;
+use crate::domain::tax::TaxRate;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SmtpTls {
@@ -103,6 +104,15 @@ pub struct Config {
     pub paypal: Option<PayPalConfig>,
     pub smtp: Option<SmtpConfig>,
     pub mail_from: Option<EmailAddress>,
+    /// Who sells, on every invoice (`DIDPORT_SELLER_NAME`; the site name when unset).
+    pub seller_name: Option<String>,
+    /// The seller's postal address, one entry per line (`DIDPORT_SELLER_ADDRESS`, lines
+    /// separated by `;`).
+    pub seller_address: Vec<String>,
+    /// Sales tax included in prices, shown on invoices (`DIDPORT_TAX_RATE`, percent).
+    pub tax_rate: Option<TaxRate>,
+    /// Where customers write for help (`DIDPORT_SUPPORT_EMAIL`; the admin email when unset).
+    pub support_email: Option<EmailAddress>,
 }
 
 /// Command-line values that take precedence over the environment.
@@ -378,8 +388,47 @@ impl Config {
             },
         };
 
+        let seller_name = r.get("DIDPORT_SELLER_NAME");
+        let seller_address: Vec<String> = r
+            .get("DIDPORT_SELLER_ADDRESS")
+            .map(|v| {
+                v.split([';', '\n'])
+                    .map(|l| l.trim().to_string())
+                    .filter(|l| !l.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tax_rate = match r.get("DIDPORT_TAX_RATE") {
+            None => None,
+            Some(v) => match TaxRate::parse(&v) {
+                Some(t) => Some(t),
+                None => {
+                    r.problems.push(format!(
+                        "DIDPORT_TAX_RATE: {v:?} is not a percent above 0 and at most 100, like 8.875"
+                    ));
+                    None
+                }
+            },
+        };
+        let support_email = match r.get("DIDPORT_SUPPORT_EMAIL") {
+            None => admin_email.clone(),
+            Some(v) => match EmailAddress::parse(&v) {
+                Ok(e) => Some(e),
+                Err(_) => {
+                    r.problems.push(format!(
+                        "DIDPORT_SUPPORT_EMAIL: {v:?} is not an email address"
+                    ));
+                    None
+                }
+            },
+        };
+
         if r.problems.is_empty() {
             Ok(Config {
+                seller_name,
+                seller_address,
+                tax_rate,
+                support_email,
                 db,
                 listen,
                 base_url,
@@ -461,7 +510,16 @@ impl Config {
             paypal: None,
             smtp: None,
             mail_from: None,
+            seller_name: None,
+            seller_address: Vec::new(),
+            tax_rate: None,
+            support_email: EmailAddress::parse("admin@example.com").ok(),
         }
+    }
+
+    /// The name on invoices: `DIDPORT_SELLER_NAME` or the site name.
+    pub fn seller(&self) -> &str {
+        self.seller_name.as_deref().unwrap_or(&self.site_name)
     }
 
     /// Human-readable effective settings with secrets redacted, for `check-config`.
@@ -509,6 +567,29 @@ impl Config {
                 self.search_rate_limit.to_string(),
             ),
             ("DIDPORT_TRUSTED_PROXY".into(), opt(&self.trusted_proxy)),
+            (
+                "DIDPORT_SELLER_NAME".into(),
+                match &self.seller_name {
+                    Some(n) => n.clone(),
+                    None => format!("{} (the site name)", self.site_name),
+                },
+            ),
+            (
+                "DIDPORT_SELLER_ADDRESS".into(),
+                if self.seller_address.is_empty() {
+                    "(not set: invoices show no address)".into()
+                } else {
+                    self.seller_address.join("; ")
+                },
+            ),
+            (
+                "DIDPORT_TAX_RATE".into(),
+                self.tax_rate.map_or_else(
+                    || "(not set: invoices show no tax line)".into(),
+                    |t| format!("{t} included in prices"),
+                ),
+            ),
+            ("DIDPORT_SUPPORT_EMAIL".into(), opt(&self.support_email)),
         ];
         match &self.telinta {
             None => out.push((
@@ -765,6 +846,53 @@ mod tests {
         assert!(all.contains("DIDPORT_SMTP_PASSWORD_FILE"), "{all}");
         assert!(all.contains("DIDPORT_CURRENCY"), "{all}");
         assert!(e.len() >= 5);
+    }
+
+    #[test]
+    fn seller_tax_and_support_settings() {
+        let c = Config::from_env(
+            &env(&[
+                ("DIDPORT_ADMIN_EMAIL", "ops@example.com"),
+                ("DIDPORT_SELLER_NAME", "Example VoIP LLC"),
+                ("DIDPORT_SELLER_ADDRESS", "1 Main St; Tampa, FL 33602 ;"),
+                ("DIDPORT_TAX_RATE", "8.875"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(c.seller(), "Example VoIP LLC");
+        assert_eq!(c.seller_address, ["1 Main St", "Tampa, FL 33602"]);
+        assert_eq!(c.tax_rate.map(|t| t.to_string()).as_deref(), Some("8.875%"));
+        assert_eq!(
+            c.support_email.as_ref().map(|e| e.as_str()),
+            Some("ops@example.com"),
+            "support defaults to the admin"
+        );
+        let described = c.describe();
+        for k in [
+            "DIDPORT_SELLER_NAME",
+            "DIDPORT_SELLER_ADDRESS",
+            "DIDPORT_TAX_RATE",
+            "DIDPORT_SUPPORT_EMAIL",
+        ] {
+            assert!(described.iter().any(|(n, _)| n == k), "{k} in check-config");
+        }
+        let e = Config::from_env(
+            &env(&[
+                ("DIDPORT_TAX_RATE", "eight"),
+                ("DIDPORT_SUPPORT_EMAIL", "not-an-address"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap_err()
+        .join("\n");
+        assert!(
+            e.contains("DIDPORT_TAX_RATE") && e.contains("DIDPORT_SUPPORT_EMAIL"),
+            "{e}"
+        );
+        let plain = Config::from_env(&env(&[]), &Overrides::default()).unwrap();
+        assert_eq!(plain.seller(), "didport");
+        assert!(plain.tax_rate.is_none());
     }
 
     #[test]

@@ -41,6 +41,8 @@ mod plans;
 mod probe;
 #[path = "it/probe_accounts.rs"]
 mod probe_accounts;
+#[path = "it/receipts.rs"]
+mod receipts;
 #[path = "it/reconcile.rs"]
 mod reconcile;
 #[path = "it/renewals.rs"]

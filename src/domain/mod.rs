@@ -9,6 +9,7 @@ pub mod phone;
 pub mod plan;
 pub mod search;
 pub mod status;
+pub mod tax;
 pub mod totp;
 
 pub use account::{EmailAddress, Role};

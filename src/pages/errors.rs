@@ -15,6 +15,7 @@ pub fn not_found(ctx: &Ctx<'_>) -> Response {
             section.narrow id="error-404" {
                 h1 { "Page not found" }
                 p { "There is nothing at this address. It may have moved, or the link may be mistyped." }
+                p id="error-support" { "Looking for something? Write to " (super::support_contact(ctx.app)) "." }
                 p { a.button href="/" { "Go to the home page" } }
             }
         },
@@ -35,6 +36,7 @@ pub fn forbidden(ctx: &Ctx<'_>) -> Response {
             section.narrow id="error-403" {
                 h1 { "Not allowed" }
                 p { "Your account cannot open this page." }
+                p id="error-support" { "If you think it should, write to " (super::support_contact(ctx.app)) "." }
                 p { a.button href="/" { "Go to the home page" } }
             }
         },
@@ -63,7 +65,9 @@ pub fn incident(app: Option<&App>, id: &str) -> Response {
             section.narrow id="error-500" {
                 h1 { "Something went wrong" }
                 p { "The request could not be completed. It has been logged; nothing you did caused it." }
-                p { "If you contact support, mention incident " code id="incident-id" { (id) } "." }
+                p id="error-support" { "If it keeps happening, write to "
+                    @match app { Some(a) => (super::support_contact(a)), None => "support" }
+                    " and mention incident " code id="incident-id" { (id) } "." }
                 p { a.button href="/" { "Go to the home page" } }
             }
         },

@@ -28,6 +28,10 @@ pub struct Chrome<'a> {
     pub user: Option<(&'a str, Role)>,
     pub csrf: Option<String>,
     pub flash: Option<(FlashKind, &'a str)>,
+    /// Where customers write for help, shown in the footer.
+    pub support: Option<&'a str>,
+    /// A page meant for printing: no site header or footer on screen either.
+    pub print_view: bool,
 }
 
 impl<'a> Chrome<'a> {
@@ -38,6 +42,8 @@ impl<'a> Chrome<'a> {
             user: ctx.user.as_ref().map(|u| (u.email.as_str(), u.role)),
             csrf: ctx.user.as_ref().map(|_| ctx.csrf()),
             flash: ctx.flash.as_ref().map(|f| (f.kind, f.text.as_str())),
+            support: ctx.app.config().support_email.as_ref().map(|e| e.as_str()),
+            print_view: false,
         }
     }
 
@@ -49,6 +55,8 @@ impl<'a> Chrome<'a> {
             user: None,
             csrf: None,
             flash: None,
+            support: app.and_then(|a| a.config().support_email.as_ref().map(|e| e.as_str())),
+            print_view: false,
         }
     }
 }
@@ -68,7 +76,7 @@ pub fn layout(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                 link rel="stylesheet" href=(css);
                 link rel="icon" href="/assets/favicon.svg" type="image/svg+xml";
             }
-            body {
+            body class=[chrome.print_view.then_some("print-view")] {
                 a.skip href="#main" { "Skip to content" }
                 header.site-header {
                     @if chrome.demo {
@@ -111,6 +119,9 @@ pub fn layout(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                 footer.site-footer {
                     div.wrap {
                         span { (chrome.site_name) }
+                        @if let Some(support) = chrome.support {
+                            span id="footer-support" { "Help: " a href={ "mailto:" (support) } { (support) } }
+                        }
                         @if let Some((email, _)) = chrome.user {
                             span { "Signed in as " (email) }
                         }
@@ -119,6 +130,24 @@ pub fn layout(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
             }
         }
     }
+}
+
+/// "Write to support@…" as a mail link, for pages where someone may need a person.
+pub fn support_contact(app: &App) -> Markup {
+    html! {
+        @if let Some(e) = &app.config().support_email {
+            a.support-link href={ "mailto:" (e.as_str()) } { (e.as_str()) }
+        } @else {
+            "the shop"
+        }
+    }
+}
+
+/// A page for printing (an invoice): the same content without the site's header and footer.
+pub fn page_print(ctx: &Ctx<'_>, status: u16, title: &str, content: Markup) -> Response {
+    let mut chrome = Chrome::of(ctx);
+    chrome.print_view = true;
+    Response::html(status, layout(&chrome, title, content).into_string())
 }
 
 /// A full page as a response.

@@ -169,7 +169,7 @@ fn state_panel(
                             " at the phone company; you get an email as soon as it is active, and can then set its PIN and forwarding." },
                         Some(NumberStatus::Active) => p { (pretty(&o.number)) " is active. "
                             a href={ "/my/numbers/" (o.number) } { "Set its PIN and forwarding" } "." },
-                        Some(NumberStatus::Suspended) => p { (pretty(&o.number)) " is suspended. Contact the shop to restore it." },
+                        Some(NumberStatus::Suspended) => p id="suspended-help" { (pretty(&o.number)) " is suspended. To restore it, write to " (super::support_contact(ctx.app)) "." },
                         Some(NumberStatus::Cancelled) => p { (pretty(&o.number)) " is cancelled." },
                     }
                 }

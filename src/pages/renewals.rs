@@ -36,6 +36,12 @@ pub fn panel(ctx: &Ctx<'_>, order_id: i64) -> Markup {
     html! {
         section.panel id="renewal" data-cancel=(if n.cancel_at_period_end { "1" } else { "0" }) {
             h2 { "Renewal" }
+            @if n.status == NumberStatus::Suspended {
+                div.flash.flash-error id="suspended-help" role="status" {
+                    (pretty(&n.number)) " is suspended because the renewal is unpaid. Paying the open invoice restores it; "
+                    "for anything else, write to " (super::support_contact(ctx.app)) "."
+                }
+            }
             @if n.cancel_at_period_end {
                 p id="renewal-state" { "Not renewing: " (pretty(&n.number)) " works until "
                     strong { (format_day(n.paid_through)) } ", then it is cancelled." }

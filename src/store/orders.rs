@@ -454,6 +454,11 @@ pub struct Invoice {
     pub paid_at: Option<i64>,
     pub capture_id: Option<String>,
     pub number_digits: String,
+    /// How the order was paid: `paypal` or `manual`.
+    pub gateway: String,
+    /// The gateway's transaction id for this invoice's payment: its own capture, or for the
+    /// first invoice the order's.
+    pub payment_ref: Option<String>,
 }
 
 pub fn invoice(tx: &Tx<'_>, id: i64) -> Result<Option<Invoice>> {
@@ -461,7 +466,8 @@ pub fn invoice(tx: &Tx<'_>, id: i64) -> Result<Option<Invoice>> {
         .query_row(
             "SELECT i.id, i.order_id, i.number, i.issued_at, i.customer_email, i.customer_name,
                     i.total_cents, i.currency, o.user_id, i.kind, i.period_start, i.period_end,
-                    i.status, i.paid_at, i.capture_id, o.number
+                    i.status, i.paid_at, i.capture_id, o.number, o.gateway,
+                    COALESCE(i.capture_id, CASE WHEN i.kind = 'first' THEN o.capture_id END)
              FROM invoices i JOIN orders o ON o.id = i.order_id WHERE i.id = ?1",
             [id],
             |r| {
@@ -483,6 +489,8 @@ pub fn invoice(tx: &Tx<'_>, id: i64) -> Result<Option<Invoice>> {
                     paid_at: r.get(13)?,
                     capture_id: r.get(14)?,
                     number_digits: format!("{:010}", r.get::<_, i64>(15)?),
+                    gateway: r.get(16)?,
+                    payment_ref: r.get(17)?,
                 })
             },
         )

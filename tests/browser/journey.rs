@@ -246,9 +246,40 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
         &b.find("#order-number")?.text()?,
         "(212) 356-9377",
     )?;
-    ensure(b.try_find("#invoice-link")?.is_some(), || {
-        "the paid order has no invoice link".into()
+    // ---- the invoice: seller, payment, tax; and its print view ----
+    click(b, "#invoice-link")?;
+    v.page("invoice")?;
+    ensure_eq(
+        b,
+        "the payment method",
+        &b.find("#invoice-method")?.text()?,
+        "PayPal",
+    )?;
+    ensure(!b.find("#invoice-transaction")?.text()?.is_empty(), || {
+        "the invoice shows no transaction id".into()
     })?;
+    ensure_contains(
+        b,
+        "the seller",
+        &b.find("#invoice-seller")?.text()?,
+        "Example VoIP LLC",
+    )?;
+    ensure_eq(
+        b,
+        "the tax included",
+        &b.find("#invoice-tax")?.text()?,
+        "$1.47",
+    )?;
+    click(b, "#print-invoice")?;
+    v.page("invoice-print")?;
+    let header_shown = match b.try_find("#logout")? {
+        Some(e) => e.is_displayed()?,
+        None => false,
+    };
+    ensure(!header_shown, || {
+        "the print view still shows the site header".into()
+    })?;
+    click(b, "#print-bar a")?;
     sign_out(b)?;
 
     // ---- the admin activates it on View Orders ----

@@ -43,6 +43,9 @@ impl Shop {
         let telinta_url = telinta.base_url().to_string();
         let voicemail = telinta.voicemail_url().to_string();
         let p = TestPortal::start_with(move |c, opts| {
+            c.seller_name = Some("Example VoIP LLC".into());
+            c.seller_address = vec!["1 Main St, Suite 200".into(), "Tampa, FL 33602".into()];
+            c.tax_rate = didport::domain::tax::TaxRate::parse("8.875");
             c.telinta = Some(TelintaConfig {
                 url: telinta_url,
                 login: "didport".into(),
