@@ -47,6 +47,56 @@ const QUEUES: [(&str, &str); 4] = [
     ("needs_check", "Flagged for a check"),
 ];
 
+/// A number typed the way people write it (`(813) 766-2255`, `766-2255`, `+1 813…`) is
+/// searched by its digits; anything else (an email) as typed.
+fn search_needle(typed: &str) -> String {
+    let phone_like = typed
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '(' | ')' | '-' | '.' | '+'));
+    let digits: String = typed.chars().filter(char::is_ascii_digit).collect();
+    if !phone_like || digits.is_empty() {
+        return typed.to_string();
+    }
+    match digits.strip_prefix('1') {
+        Some(rest) if digits.len() == 11 => rest.to_string(),
+        _ => digits,
+    }
+}
+
+/// The View Orders address with the filter an admin was looking at, rebuilt from the
+/// fields (never a raw URL from the form).
+fn orders_url(status: Option<&str>, search: Option<&str>, page_no: i64) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(s) = status.filter(|s| !s.is_empty()) {
+        pairs.push(("status", s.to_string()));
+    }
+    if let Some(s) = search.filter(|s| !s.is_empty()) {
+        pairs.push(("q", s.to_string()));
+    }
+    if page_no > 1 {
+        pairs.push(("page", page_no.to_string()));
+    }
+    if pairs.is_empty() {
+        return "/admin/orders".into();
+    }
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    format!("/admin/orders?{}", encode_query(&pairs))
+}
+
+/// Where a status change returns to: the list as it was filtered.
+fn back_from_form(f: &std::collections::HashMap<String, String>) -> String {
+    let page_no = f
+        .get("back_page")
+        .and_then(|p| p.parse::<i64>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1);
+    orders_url(
+        f.get("back_status").map(String::as_str),
+        f.get("back_q").map(|s| s.trim()),
+        page_no,
+    )
+}
+
 pub fn list(ctx: &Ctx<'_>) -> Response {
     if let Err(r) = require_admin(ctx) {
         return r;
@@ -66,7 +116,8 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
     let rows = match ctx.app.services.store.read(|tx| {
         // Saturating: a page number near i64::MAX would overflow (and panic) otherwise.
         let offset = (page_no - 1).saturating_mul(PAGE);
-        purchased::admin_list(tx, filter, search, PAGE + 1, offset)
+        let needle = search.map(search_needle);
+        purchased::admin_list(tx, filter, needle.as_deref(), PAGE + 1, offset)
     }) {
         Ok(r) => r,
         Err(e) => return super::errors::internal(ctx, &e),
@@ -92,7 +143,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
             form.search-panel.orders-filter id="orders-filter" method="get" action="/admin/orders" {
                 div.field {
                     label for="o-q" { "Number or email" }
-                    input id="o-q" name="q" type="search" value=(search.unwrap_or(""));
+                    input id="o-q" name="q" type="search" value=(search.unwrap_or("")) placeholder="(813) 766-2255 or ann@example.com";
                 }
                 div.field {
                     label for="o-status" { "Status" }
@@ -119,15 +170,16 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
             } @else {
                 div.table-wrap {
                     table.data.stacked id="orders" {
-                        thead { tr { th { "Order" } th { "Customer" } th { "Number" } th { "Plan" } th.num { "Amount" } th { "Payment" } th { "Number status" } th { "Dates" } } }
+                        thead { tr { th { "Order" } th { "Customer and number" } th { "Plan" } th { "Payment" } th { "Number status" } th { "Dates" } } }
                         tbody {
                             @for r in rows.iter().take(PAGE as usize) {
                                 tr id={ "order-" (r.order_id) } data-status=(r.number_status.map_or("", NumberStatus::as_str)) data-payment=(r.payment_status.as_str()) {
                                     td.title-cell { a href={ "/orders/" (r.order_id) } { "Order " (r.order_id) } }
-                                    td data-label="Customer" { a href={ "/admin/customers/" (r.user_id) } { (r.email) } }
-                                    td.tel data-label="Number" { (crate::domain::phone::pretty(&r.number)) }
-                                    td data-label="Plan" { (r.plan_name) }
-                                    td.num data-label="Amount" { span.price { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) } }
+                                    td.who data-label="Customer" {
+                                        span.tel { (crate::domain::phone::pretty(&r.number)) }
+                                        a.email href={ "/admin/customers/" (r.user_id) } { (r.email) }
+                                    }
+                                    td data-label="Plan" { (r.plan_name) br; span.price { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) } }
                                     td data-label="Payment" { (badges::payment(r.payment_status)) }
                                     td.number-status data-label="Number status" {
                                         @if let Some(st) = r.number_status {
@@ -137,9 +189,10 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                                             @if targets.len() > 1 {
                                                 form.status-form method="post" action={ "/admin/orders/" (r.order_id) "/status" } {
                                                     (csrf_field(ctx))
+                                                    (back_fields(status, search, page_no))
                                                     label.visually-hidden for={ "status-" (r.order_id) } { "New status for order " (r.order_id) }
                                                     select name="status" id={ "status-" (r.order_id) } {
-                                                        @for t in &targets { option value=(t.as_str()) selected[*t == st] { (t.as_str()) } }
+                                                        @for t in &targets { option value=(t.as_str()) selected[*t == st] { (t.label()) } }
                                                     }
                                                     button.small type="submit" id={ "status-submit-" (r.order_id) } { "Change" }
                                                 }
@@ -155,7 +208,12 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                                             span.muted { "not paid" }
                                         }
                                     }
-                                    td.dates data-label="Dates" { small { "ordered " (format_utc(r.created_at)) @if let Some(p) = r.paid_at { br; "paid " (format_utc(p)) } } }
+                                    td.dates data-label="Dates" {
+                                        small {
+                                            "Ordered " (short_date(r.created_at))
+                                            @if let Some(p) = r.paid_at { br; "Paid " (short_date(p)) }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -178,11 +236,21 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
     let Ok(order_id) = id.parse::<i64>() else {
         return super::errors::not_found(ctx);
     };
-    let status = ctx.req.form().get("status").cloned().unwrap_or_default();
-    let back = "/admin/orders";
+    let form = ctx.req.form();
+    let status = form.get("status").cloned().unwrap_or_default();
+    let back_url = back_from_form(&form);
+    let back = back_url.as_str();
+    let label: String =
+        NumberStatus::parse(&status).map_or_else(|| status.clone(), |s| s.label().to_lowercase());
+    // Cancelling ends the customer's service: it is asked once more.
+    if NumberStatus::parse(&status) == Some(NumberStatus::Cancelled)
+        && form.get("confirm").map(String::as_str) != Some("yes")
+    {
+        return confirm_cancel(ctx, order_id, &form, back);
+    }
     match activation::change_status(&ctx.app.services, admin, order_id, &status, &ctx.client) {
-        Ok(Changed::Changed) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number is now {status}.")),
-        Ok(Changed::Unchanged) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number was already {status}; nothing changed.")),
+        Ok(Changed::Changed) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number is now {label}.")),
+        Ok(Changed::Unchanged) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number was already {label}; nothing changed.")),
         Err(ChangeError::BadStatus) => ctx.redirect_with(back, FlashKind::Error, "Choose pending, active, suspended or cancelled."),
         Err(ChangeError::NoNumber) => ctx.redirect_with(back, FlashKind::Error, &format!("Order {order_id} has no paid number to change.")),
         Err(ChangeError::Moved(m)) => ctx.redirect_with(back, FlashKind::Error, &m),
@@ -200,6 +268,66 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
         ),
         Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
     }
+}
+
+/// The hidden fields that carry the list's filter through a status change.
+fn back_fields(status: Option<&str>, search: Option<&str>, page_no: i64) -> maud::Markup {
+    html! {
+        @if let Some(s) = status { input type="hidden" name="back_status" value=(s); }
+        @if let Some(q) = search { input type="hidden" name="back_q" value=(q); }
+        @if page_no > 1 { input type="hidden" name="back_page" value=(page_no); }
+    }
+}
+
+/// The day, which is what an admin scans for; the full time is in the tooltip.
+fn short_date(t: i64) -> maud::Markup {
+    let day = crate::domain::billing::format_day(t);
+    html! { time datetime=(day) title=(format_utc(t)) { (day) } }
+}
+
+/// The question before a number is cancelled from View Orders.
+fn confirm_cancel(
+    ctx: &Ctx<'_>,
+    order_id: i64,
+    form: &std::collections::HashMap<String, String>,
+    back: &str,
+) -> Response {
+    let number = ctx
+        .app
+        .services
+        .store
+        .read(|tx| crate::store::orders::get(tx, order_id));
+    let number = match number {
+        Ok(Some(o)) => crate::domain::phone::pretty(&o.number),
+        Ok(None) => return super::errors::not_found(ctx),
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
+    let keep = |k: &str| form.get(k).cloned().unwrap_or_default();
+    page(
+        ctx,
+        200,
+        "Cancel this number?",
+        html! {
+            section.narrow id="confirm-cancel" {
+                h1 { "Cancel " (number) "?" }
+                p { "Order " (order_id) ". Cancelling ends the customer's service on " strong { (number) } ". "
+                    "The customer is emailed about the change." }
+                form method="post" action={ "/admin/orders/" (order_id) "/status" } {
+                    (csrf_field(ctx))
+                    input type="hidden" name="status" value="cancelled";
+                    input type="hidden" name="confirm" value="yes";
+                    @for k in ["back_status", "back_q", "back_page"] {
+                        @let v = keep(k);
+                        @if !v.is_empty() { input type="hidden" name=(k) value=(v); }
+                    }
+                    div.actions {
+                        button.danger type="submit" id="confirm-cancel-button" { "Cancel the number" }
+                        a.button.secondary id="keep-number" href=(back) { "Keep it as it is" }
+                    }
+                }
+            }
+        },
+    )
 }
 
 pub fn customer(ctx: &Ctx<'_>, id: &str) -> Response {

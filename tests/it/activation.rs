@@ -87,9 +87,10 @@ pub fn mails(s: &Setup, event: &str) -> Vec<String> {
 
 pub fn set(s: &mut Setup, order: i64, to: &str) -> crate::support::Resp {
     s.admin.get("/admin/orders");
-    let r = s
-        .admin
-        .post(&format!("/admin/orders/{order}/status"), &[("status", to)]);
+    let r = s.admin.post(
+        &format!("/admin/orders/{order}/status"),
+        &[("status", to), ("confirm", "yes")],
+    );
     assert_eq!(r.status, 303, "{}", r.body);
     s.admin.follow(r)
 }
@@ -363,6 +364,67 @@ fn two_admins_at_once_cannot_both_run_the_flow() {
         "the flow ran once"
     );
     assert_eq!(mails(&s, "number_activated").len(), 2);
+}
+
+#[test]
+fn cancelling_asks_first_and_the_list_keeps_its_filter() {
+    let mut s = setup(Some(1), true);
+    let o = paid_order(&s, "keep@example.com", "8137662255");
+    s.admin.get("/admin/orders");
+    // The list as the admin filtered it: by a formatted number and a status.
+    for typed in ["(813) 766-2255", "766-2255", "+1 813 766 2255"] {
+        let encoded = typed
+            .replace('+', "%2B")
+            .replace(' ', "%20")
+            .replace('(', "%28")
+            .replace(')', "%29");
+        let r = s
+            .admin
+            .get(&format!("/admin/orders?q={encoded}&status=pending"));
+        assert!(r.has(&format!("#order-{o}")), "{typed} finds the order");
+    }
+    let r = s.admin.post(
+        &format!("/admin/orders/{o}/status"),
+        &[
+            ("status", "cancelled"),
+            ("back_status", "pending"),
+            ("back_q", "766-2255"),
+        ],
+    );
+    assert_eq!(r.status, 200, "asked, not done");
+    assert!(r.has("#confirm-cancel"));
+    assert_eq!(status(&s, o), "pending");
+    assert_eq!(
+        r.attr("#keep-number", "href").as_deref(),
+        Some("/admin/orders?status=pending&q=766-2255")
+    );
+    let r = s.admin.post(
+        &format!("/admin/orders/{o}/status"),
+        &[
+            ("status", "cancelled"),
+            ("confirm", "yes"),
+            ("back_status", "pending"),
+            ("back_q", "766-2255"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/admin/orders?status=pending&q=766-2255");
+    assert_eq!(status(&s, o), "cancelled");
+    // Other changes need no question and also go back to the same list.
+    let r = s.admin.post(
+        &format!("/admin/orders/{o}/status"),
+        &[
+            ("status", "suspended"),
+            ("back_status", "cancelled"),
+            ("back_page", "2"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+    assert_eq!(r.location(), "/admin/orders?status=cancelled&page=2");
+    // The status picker and the badge use the same words.
+    let list = s.admin.get("/admin/orders");
+    let options = list.texts(&format!("#status-{o} option"));
+    assert!(options.contains(&"Suspended".to_string()), "{options:?}");
 }
 
 #[test]
