@@ -600,7 +600,7 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Post, ["admin", "reconcile"]) => pages::admin::reconcile(ctx),
         (Get, ["admin", "outbox"]) => pages::admin::outbox(ctx),
         (Post, ["admin", "outbox", id, "retry"]) => pages::admin::outbox_retry(ctx, id),
-        (Get, ["admin", "audit"]) => pages::admin::audit(ctx),
+        (Get, ["admin", "audit"]) => pages::admin_audit::list(ctx),
         (Get, ["admin", "numbers"]) => pages::admin_numbers::inventory(ctx),
         (Post, ["admin", "numbers", "import"]) => pages::admin_numbers::import(ctx),
         (Post, ["admin", "numbers", "sync"]) => pages::admin_numbers::sync(ctx),

@@ -1,4 +1,4 @@
-//! Admin pages: the dashboard, the outbox and the audit log.
+//! Admin pages: the dashboard and the outbox (the audit log is `admin_audit`).
 
 use maud::html;
 
@@ -7,7 +7,7 @@ use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
 use crate::domain::MailEvent;
 use crate::http::{Response, encode_query};
-use crate::store::{audit, outbox};
+use crate::store::outbox;
 
 const PAGE_SIZE: i64 = 50;
 
@@ -291,63 +291,4 @@ pub fn outbox_retry(ctx: &Ctx<'_>, id: &str) -> Response {
         ),
         Err(e) => super::errors::internal(ctx, &e),
     }
-}
-
-pub fn audit(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
-    let before = parse_before(ctx);
-    let mut rows = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| audit::list(tx, before, PAGE_SIZE + 1))
-    {
-        Ok(r) => r,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    let more = rows.len() as i64 > PAGE_SIZE;
-    rows.truncate(PAGE_SIZE as usize);
-    page(
-        ctx,
-        200,
-        "Audit log",
-        html! {
-            h1 { "Audit log" }
-            @if rows.is_empty() {
-                p.empty { "Nothing recorded yet." }
-            } @else {
-                div.table-wrap {
-                    table.data id="audit" {
-                        thead { tr { th { "When" } th { "Who" } th { "Action" } th { "Subject" } th { "Outcome" } th { "Detail" } th { "Address" } } }
-                        tbody {
-                            @for r in &rows {
-                                tr id=(format!("audit-{}", r.id)) data-outcome=(r.outcome) {
-                                    td { (format_utc(r.at)) }
-                                    td { (r.actor) }
-                                    td { code { (r.action) } }
-                                    td { (r.subject) }
-                                    td {
-                                        @match r.outcome.as_str() {
-                                            "ok" => span.badge.badge-ok { "OK" },
-                                            "failed" => span.badge.badge-bad { "Failed" },
-                                            _ => span.badge.badge-wait { "Refused" },
-                                        }
-                                    }
-                                    td { (r.detail) }
-                                    td { (r.address) }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if more {
-                    @if let Some(last) = rows.last() {
-                        p { a href=(format!("/admin/audit?before={}", last.id)) rel="next" { "Older entries →" } }
-                    }
-                }
-            }
-        },
-    )
 }

@@ -176,10 +176,12 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                                 tr id={ "order-" (r.order_id) } data-status=(r.number_status.map_or("", NumberStatus::as_str)) data-payment=(r.payment_status.as_str()) {
                                     td.title-cell { a href={ "/orders/" (r.order_id) } { "Order " (r.order_id) } }
                                     td.who data-label="Customer" {
-                                        span.tel { (crate::domain::phone::pretty(&r.number)) }
-                                        a.email href={ "/admin/customers/" (r.user_id) } { (r.email) }
+                                        span {
+                                            span.tel { (crate::domain::phone::pretty(&r.number)) }
+                                            a.email href={ "/admin/customers/" (r.user_id) } { (r.email) }
+                                        }
                                     }
-                                    td data-label="Plan" { (r.plan_name) br; span.price { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) } }
+                                    td data-label="Plan" { span { (r.plan_name) br; span.price { (Money::new(r.amount_cents, Currency::parse(&r.currency).unwrap_or(Currency::USD))) } } }
                                     td data-label="Payment" { (badges::payment(r.payment_status)) }
                                     td.number-status data-label="Number status" {
                                         @if let Some(st) = r.number_status {

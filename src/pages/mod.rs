@@ -1,6 +1,7 @@
 //! Pages: maud views and the handlers that parse forms, call the store or a workflow, and answer.
 
 pub mod admin;
+pub mod admin_audit;
 pub mod admin_numbers;
 pub mod admin_orders;
 pub mod admin_plans;

@@ -536,7 +536,7 @@ pub fn location(r: &NumberRow) -> Markup {
                 }
             }
             @if !r.rate_center.trim().is_empty() {
-                " " span.rate-center title="Rate center" { (r.rate_center.trim().to_uppercase()) }
+                " " span.rate-center title="Rate center" { (r.rate_center.trim()) }
             }
         }
     }

@@ -61,13 +61,44 @@ pub struct Row {
     pub address: String,
 }
 
+/// What the audit page is narrowed to; `None` is everything.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Part of the actor's email, as typed.
+    pub actor: Option<String>,
+    /// Digits of a phone number the entry is about.
+    pub number: Option<String>,
+    /// One action code (`number_status`).
+    pub action: Option<String>,
+}
+
+fn like(v: &str) -> String {
+    let escaped = v
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Newest first, `limit` rows before the id `before` (or from the newest).
 pub fn list(tx: &Tx<'_>, before: Option<i64>, limit: i64) -> Result<Vec<Row>> {
+    list_filtered(tx, &Filter::default(), before, limit)
+}
+
+/// As [`list`], narrowed by `f`.
+pub fn list_filtered(tx: &Tx<'_>, f: &Filter, before: Option<i64>, limit: i64) -> Result<Vec<Row>> {
     let mut stmt = tx.prepare_cached(
         "SELECT id, at, actor, action, subject, outcome, detail, address FROM audit
-         WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+         WHERE id < ?1
+           AND (?3 IS NULL OR actor LIKE ?3 ESCAPE '\\')
+           AND (?4 IS NULL OR subject LIKE ?4 ESCAPE '\\' OR detail LIKE ?4 ESCAPE '\\')
+           AND (?5 IS NULL OR action = ?5)
+         ORDER BY id DESC LIMIT ?2",
     )?;
-    let rows = stmt.query_map(params![before.unwrap_or(i64::MAX), limit], |r| {
+    let actor = f.actor.as_deref().map(like);
+    let number = f.number.as_deref().map(like);
+    let args = params![before.unwrap_or(i64::MAX), limit, actor, number, f.action];
+    let rows = stmt.query_map(args, |r| {
         Ok(Row {
             id: r.get(0)?,
             at: r.get(1)?,

@@ -274,6 +274,21 @@ pub enum Completed {
     NumberLost,
 }
 
+impl Completed {
+    /// What happened, in words, for the audit log.
+    pub fn describe(&self) -> String {
+        match self {
+            Completed::Invoiced { invoice_number, .. } => {
+                format!("invoice {invoice_number} issued")
+            }
+            Completed::AlreadyPaid => "already paid; nothing changed".into(),
+            Completed::NumberLost => {
+                "paid after the hold ended; the number had gone to another buyer".into()
+            }
+        }
+    }
+}
+
 pub struct Payment<'a> {
     pub capture_id: Option<&'a str>,
     pub customer_email: &'a str,

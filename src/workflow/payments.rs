@@ -337,7 +337,7 @@ pub fn record_paid(
                 action: "payment_capture",
                 subject: &order.number,
                 outcome: if matches!(done, Completed::NumberLost) { Outcome::Failed } else { Outcome::Ok },
-                detail: &format!("order {}: {done:?}", order.id),
+                detail: &format!("order {}: {}", order.id, done.describe()),
                 address: "",
             },
         )?;
@@ -585,7 +585,7 @@ pub fn record_offline(s: &Services, admin: &User, id: i64) -> Result<Completed, 
                 action: "payment_offline",
                 subject: &order.number,
                 outcome: Outcome::Ok,
-                detail: &format!("order {id}: {done:?}"),
+                detail: &format!("order {id}: {}", done.describe()),
                 address: "",
             },
         )

@@ -316,6 +316,21 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
         &b.find(&format!("{row} .number-status .badge"))?.text()?,
         "Active",
     )?;
+    // Cancelling asks first; keeping the number changes nothing.
+    b.find(&format!("#status-{order_id}"))?
+        .select_option("cancelled")?;
+    click(b, &format!("#status-submit-{order_id}"))?;
+    v.page("view-orders-confirm-cancel")?;
+    ensure(b.try_find("#confirm-cancel-button")?.is_some(), || {
+        "cancelling did not ask first".into()
+    })?;
+    click(b, "#keep-number")?;
+    ensure_eq(
+        b,
+        "the number status after keeping it",
+        &b.find(&row)?.attr("data-status")?.unwrap_or_default(),
+        "active",
+    )?;
     sign_out(b)?;
 
     // ---- the customer sets a PIN and forwarding ----

@@ -428,6 +428,42 @@ fn cancelling_asks_first_and_the_list_keeps_its_filter() {
 }
 
 #[test]
+fn the_audit_log_reads_as_sentences_and_filters_by_who_number_and_kind() {
+    let mut s = setup(Some(1), true);
+    let o = paid_order(&s, "audited@example.com", "2125550777");
+    let other = paid_order(&s, "other@example.com", "3105550888");
+    set(&mut s, o, "suspended");
+    set(&mut s, other, "suspended");
+    let all = s.admin.get("/admin/audit");
+    assert!(
+        all.texts("#audit td.sentence")
+            .iter()
+            .any(|t| t.contains("changed the status of (212) 555-0777")),
+        "{:?}",
+        all.texts("#audit td.sentence")
+    );
+    let by_number = s.admin.get("/admin/audit?number=%28212%29+555-0777");
+    let sentences = by_number.texts("#audit td.sentence");
+    assert!(!sentences.is_empty());
+    assert!(
+        sentences.iter().all(|t| !t.contains("(310)")),
+        "{sentences:?}"
+    );
+    let by_kind = s.admin.get("/admin/audit?kind=number_status");
+    let kinds = by_kind.texts("#audit tbody tr td.sentence");
+    assert_eq!(kinds.len(), 2, "{kinds:?}");
+    let nobody = s.admin.get("/admin/audit?actor=nobody%40example.com");
+    assert!(nobody.has("#audit-empty") && !nobody.has("#audit"));
+    let mine = s.admin.get("/admin/audit?actor=ops%40example");
+    assert!(!mine.texts("#audit td.sentence").is_empty());
+    // No debug output: a payment reads as words.
+    assert!(
+        !all.body.contains("Invoiced {"),
+        "debug text in the audit log"
+    );
+}
+
+#[test]
 fn customers_and_visitors_cannot_change_statuses() {
     let s = setup(Some(1), true);
     let o = paid_order(&s, "victim@example.com", "2125550328");
