@@ -213,7 +213,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                         tbody {
                             @for r in &rows {
                                 tr id=(format!("audit-{}", r.id)) data-outcome=(r.outcome) data-action=(r.action) {
-                                    td.title-cell.sentence { (sentence(r)) }
+                                    td.title-cell.sentence { span { (sentence(r)) } }
                                     td.dates data-label="When" { (format_utc(r.at)) }
                                     td data-label="Outcome" { (outcome_badge(&r.outcome)) }
                                     td.detail data-label="Details" {

@@ -10,6 +10,147 @@ use crate::store::imports::{self, ImportRun};
 use crate::store::numbers;
 use crate::workflow::inventory::{self, ImportError, SyncError};
 
+const LIST_PAGE: i64 = 50;
+
+/// The inventory list's filter: digits as typed (a written number works) and availability.
+struct ListQuery {
+    typed: String,
+    digits: Option<String>,
+    availability: Option<&'static str>,
+    page: i64,
+}
+
+impl ListQuery {
+    fn of(ctx: &Ctx<'_>) -> ListQuery {
+        let q = ctx.req.query_params();
+        let typed = q.get("q").map(|v| v.trim().to_string()).unwrap_or_default();
+        let d: String = typed.chars().filter(char::is_ascii_digit).collect();
+        let digits = match d.strip_prefix('1') {
+            Some(rest) if d.len() == 11 => Some(rest.to_string()),
+            _ => Some(d).filter(|d| !d.is_empty()),
+        };
+        let availability = match q.get("availability").map(String::as_str) {
+            Some("available") => Some("available"),
+            Some("held") => Some("held"),
+            Some("sold") => Some("sold"),
+            _ => None,
+        };
+        let page = q
+            .get("page")
+            .and_then(|p| p.parse::<i64>().ok())
+            .filter(|p| (1..=100_000).contains(p))
+            .unwrap_or(1);
+        ListQuery {
+            typed,
+            digits,
+            availability,
+            page,
+        }
+    }
+
+    fn link(&self, page: i64) -> String {
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if !self.typed.is_empty() {
+            pairs.push(("q", self.typed.clone()));
+        }
+        if let Some(a) = self.availability {
+            pairs.push(("availability", a.to_string()));
+        }
+        pairs.push(("page", page.to_string()));
+        let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        format!(
+            "/admin/numbers?{}#numbers-list",
+            crate::http::encode_query(&pairs)
+        )
+    }
+}
+
+/// Where a number is in its sale, in the words of the counts above.
+fn availability_badge(a: &str) -> Markup {
+    html! {
+        @match a {
+            "available" => span.badge.badge-ok { "Available" },
+            "held" => span.badge.badge-wait { "Held during checkout" },
+            "sold" => span.badge.badge-info { "Sold" },
+            other => span.badge.badge-off { (other) },
+        }
+    }
+}
+
+fn numbers_list(ctx: &Ctx<'_>, lq: &ListQuery) -> Markup {
+    let offset = (lq.page - 1).saturating_mul(LIST_PAGE);
+    let rows = match ctx.app.services.store.read(|tx| {
+        numbers::admin_list(
+            tx,
+            lq.digits.as_deref(),
+            lq.availability,
+            LIST_PAGE + 1,
+            offset,
+        )
+    }) {
+        Ok(r) => r,
+        Err(e) => {
+            let id = crate::secure::short_id();
+            log::error!("incident {id}: inventory list failed: {e}");
+            return html! { p.flash.flash-error id="numbers-list-error" { "The list could not be read (incident " (id) ")." } };
+        }
+    };
+    let more = rows.len() as i64 > LIST_PAGE;
+    html! {
+        section id="numbers-list" {
+            h2 { "Numbers" }
+            form.search-panel.inventory-filter id="numbers-filter" method="get" action="/admin/numbers" {
+                div.field {
+                    label for="n-q" { "Number or digits" }
+                    input id="n-q" name="q" type="search" value=(lq.typed) placeholder="(212) 555-0142 or 0142" inputmode="tel";
+                }
+                div.field {
+                    label for="n-availability" { "State" }
+                    select id="n-availability" name="availability" {
+                        option value="" { "Any" }
+                        option value="available" selected[lq.availability == Some("available")] { "Available" }
+                        option value="held" selected[lq.availability == Some("held")] { "Held during checkout" }
+                        option value="sold" selected[lq.availability == Some("sold")] { "Sold" }
+                    }
+                }
+                button type="submit" id="numbers-filter-submit" { "Show" }
+            }
+            @if rows.is_empty() {
+                p.empty id="no-numbers" { "No numbers match." }
+            } @else {
+                div.table-wrap {
+                    table.data.stacked id="numbers" {
+                        thead { tr { th { "Number" } th { "Location" } th { "Type" } th { "State" } th { "Source" } } }
+                        tbody {
+                            @for r in rows.iter().take(LIST_PAGE as usize) {
+                                tr id={ "number-" (r.number) } data-availability=(r.availability) {
+                                    td.title-cell { (crate::domain::phone::pretty(&r.number)) }
+                                    td data-label="Location" { span { (super::numbers::location(r)) } }
+                                    td data-label="Type" { (super::numbers::type_badge(r.kind)) }
+                                    td data-label="State" { (availability_badge(r.availability)) }
+                                    td data-label="Source" { (source_label(r.source)) }
+                                }
+                            }
+                        }
+                    }
+                }
+                nav.pager aria-label="Pages of numbers" {
+                    @if lq.page > 1 { a rel="prev" href=(lq.link(lq.page - 1)) { "← Previous" } }
+                    @if more { a rel="next" id="numbers-next" href=(lq.link(lq.page + 1)) { "Next →" } }
+                }
+            }
+        }
+    }
+}
+
+fn source_label(s: &str) -> &'static str {
+    match s {
+        "telinta" => "Telinta sync",
+        "demo" => "Demo data",
+        _ => "Import",
+    }
+}
+
 pub fn inventory(ctx: &Ctx<'_>) -> Response {
     if let Err(r) = require_admin(ctx) {
         return r;
@@ -55,6 +196,7 @@ fn inventory_page(
                 div.card id="count-sold" { h2 { (counts.sold) } p { "sold" } }
             }
             @if let Some(r) = &report { (report_view(r)) }
+            (numbers_list(ctx, &ListQuery::of(ctx)))
             section.panel {
                 h2 { "Import a CSV file" }
                 p { "The first line names the columns: " code { "number" } " (required), "
@@ -89,19 +231,19 @@ fn inventory_page(
                 section {
                     h2 { "Recent runs" }
                     div.table-wrap {
-                        table.data id="imports" {
-                            thead { tr { th { "When" } th { "What" } th { "By" } th.num { "Added" } th.num { "Updated" } th.num { "Removed" } th.num { "Bad rows" } th { "Result" } } }
+                        table.data.stacked id="imports" {
+                            thead { tr { th { "When" } th { "What" } th { "By" } th.num { "Added" } th.num { "Updated" } th.num { "Removed" } th.num { "Skipped" } th { "Result" } } }
                             tbody {
                                 @for r in &recent {
                                     tr id=(format!("import-{}", r.id)) {
-                                        td { a href=(format!("/admin/numbers?report={}", r.id)) { (format_utc(r.at)) } }
-                                        td { (kind_label(&r.kind)) }
-                                        td { (r.actor) }
-                                        td.num { (r.added) }
-                                        td.num { (r.updated) }
-                                        td.num { (r.removed) }
-                                        td.num { (r.bad) }
-                                        td {
+                                        td.title-cell { a href=(format!("/admin/numbers?report={}", r.id)) { (format_utc(r.at)) } }
+                                        td data-label="What" { (kind_label(&r.kind)) }
+                                        td data-label="By" { (r.actor) }
+                                        td.num data-label="Added" { (r.added) }
+                                        td.num data-label="Updated" { (r.updated) }
+                                        td.num data-label="Removed" { (r.removed) }
+                                        td.num data-label="Skipped" { (r.bad) }
+                                        td data-label="Result" {
                                             @if let Some(e) = &r.error { span.badge.badge-bad { "Failed" } " " small { (e) } }
                                             @else if r.bad > 0 { span.badge.badge-wait { "Done, rows skipped" } }
                                             @else { span.badge.badge-ok { "Done" } }
@@ -136,22 +278,22 @@ fn report_view(r: &ImportRun) -> Markup {
                     strong { (r.added) } " added, " strong { (r.updated) } " updated, "
                     strong { (r.unchanged) } " unchanged"
                     @if r.kind == "sync" { ", " strong { (r.removed) } " withdrawn" }
-                    ", " strong { (r.bad) } " bad rows skipped."
+                    ", " strong { (r.bad) } " rows skipped (bad or repeated)."
                 }
             }
             @if !r.problems.is_empty() {
                 div.table-wrap {
-                    table.data id="problems" {
-                        thead { tr { th.num { "Line" } th { "Why it was skipped" } } }
+                    table.data.stacked id="problems" {
+                        thead { tr { th { "Where" } th { "Why it was skipped" } } }
                         tbody {
                             @for (line, why) in &r.problems {
-                                tr id=(format!("problem-{line}")) { td.num { (line) } td { (why) } }
+                                tr id=(format!("problem-{line}")) { td.title-cell { "Line " (line) } td data-label="Why" { span { (why) } } }
                             }
                         }
                     }
                 }
                 @if r.bad > r.problems.len() as i64 {
-                    p.muted { "Only the first " (r.problems.len()) " of " (r.bad) " bad rows are listed." }
+                    p.muted { "Only the first " (r.problems.len()) " of " (r.bad) " skipped rows are listed." }
                 }
             }
         }
@@ -206,17 +348,25 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
         Ok(id) => id,
         Err(e) => return super::errors::internal(ctx, &e),
     };
-    let kind = if report.bad > 0 {
+    // Only an import that took nothing in is an error; skipped rows in a file that was
+    // otherwise imported are listed in the report below.
+    let took_something = report.added + report.updated + report.unchanged > 0;
+    let kind = if report.bad > 0 && !took_something {
         FlashKind::Error
     } else {
         FlashKind::Notice
+    };
+    let skipped = match report.bad {
+        0 => String::new(),
+        1 => " 1 row was skipped; see why below.".to_string(),
+        n => format!(" {n} rows were skipped; see why below."),
     };
     ctx.redirect_with(
         &format!("/admin/numbers?report={id}"),
         kind,
         &format!(
-            "Import finished: {} added, {} updated, {} unchanged, {} bad rows skipped.",
-            report.added, report.updated, report.unchanged, report.bad
+            "Import finished: {} added, {} updated, {} unchanged.{skipped}",
+            report.added, report.updated, report.unchanged
         ),
     )
 }

@@ -143,7 +143,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
             form.search-panel.orders-filter id="orders-filter" method="get" action="/admin/orders" {
                 div.field {
                     label for="o-q" { "Number or email" }
-                    input id="o-q" name="q" type="search" value=(search.unwrap_or("")) placeholder="(813) 766-2255 or ann@example.com";
+                    input id="o-q" name="q" type="search" value=(search.unwrap_or("")) placeholder="(813) 766-2255 or an email";
                 }
                 div.field {
                     label for="o-status" { "Status" }

@@ -7,6 +7,7 @@ use maud::{Markup, html};
 use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_admin};
 use crate::domain::Money;
+use crate::domain::money::parse_amount;
 use crate::domain::plan::{PlanInput, PlanNumberType};
 use crate::http::Response;
 use crate::store::audit::{self, Entry, Outcome};
@@ -46,19 +47,23 @@ fn plans_page(
                 p.empty id="no-plans" { "No plans yet. Create the first one below." }
             } @else {
                 div.table-wrap {
-                    table.data id="plans" {
-                        thead { tr { th { "Plan" } th { "For" } th.num { "Setup" } th.num { "Monthly" } th { "State" } th { span.visually-hidden { "Edit" } } } }
-                        tbody {
-                            @for p in &all {
+                    table.data.stacked id="plans" {
+                        thead { tr { th { "Plan" } th { "For" } th.num { "Setup" } th.num { "Monthly" } th { "State" } } }
+                        @for p in &all {
+                            // One body per plan: its row, and below it the edit form across the
+                            // table's whole width.
+                            tbody.plan-group {
                                 tr id={ "plan-" (p.id) } data-active=(if p.active { "1" } else { "0" }) {
-                                    td { strong { (p.name) } @if !p.description.is_empty() { br; small.muted { (p.description) } } }
-                                    td data-number-type=(p.number_type.as_str()) { (p.number_type.label()) }
-                                    td.num.price { (Money::new(p.setup_cents, currency)) }
-                                    td.num.price { (Money::new(p.monthly_cents, currency)) }
-                                    td { @if p.active { span.badge.badge-ok { "On sale" } } @else { span.badge.badge-off { "Retired" } } }
-                                    td {
+                                    td.title-cell { strong { (p.name) } @if !p.description.is_empty() { br; small.muted.plan-note { (p.description) } } }
+                                    td data-label="For" data-number-type=(p.number_type.as_str()) { (p.number_type.label()) }
+                                    td.num.price data-label="Setup" { (Money::new(p.setup_cents, currency)) }
+                                    td.num.price data-label="Monthly" { (Money::new(p.monthly_cents, currency)) }
+                                    td data-label="State" { @if p.active { span.badge.badge-ok { "On sale" } } @else { span.badge.badge-off { "Retired" } } }
+                                }
+                                tr.edit-row {
+                                    td colspan="5" {
                                         details open[editing == Some(p.id)] {
-                                            summary { "Edit" }
+                                            summary { "Edit " (p.name) }
                                             (plan_form(ctx, Some(p), if editing == Some(p.id) { Some(form) } else { None }, if editing == Some(p.id) { errors } else { &[] }))
                                         }
                                     }
@@ -83,13 +88,19 @@ fn plan_form(
     errors: &[(&'static str, String)],
 ) -> Markup {
     let prefix = plan.map_or_else(|| "new".to_string(), |p| p.id.to_string());
+    let currency = ctx.app.config().currency;
     let value = |k: &str, current: String| -> String {
         refill
             .and_then(|f| f.get(k).cloned())
             .filter(|_| refill.is_some_and(|f| !f.is_empty()))
             .unwrap_or(current)
     };
-    let field = |name: &'static str, label: &str, current: String, hint: Option<&str>| -> Markup {
+    let field = |name: &'static str,
+                 label: &str,
+                 current: String,
+                 hint: Option<&str>,
+                 wide: bool|
+     -> Markup {
         let id = format!("p{prefix}-{name}");
         let err = errors
             .iter()
@@ -97,10 +108,11 @@ fn plan_form(
             .map(|(_, m)| m.as_str());
         let err_id = format!("p{prefix}-{name}-error");
         html! {
-            div class=(if err.is_some() { "field has-error" } else { "field" }) {
+            div class=(format!("field{}{}", if err.is_some() { " has-error" } else { "" }, if wide { " wide" } else { "" })) {
                 label for=(id) { (label) }
                 @if let Some(h) = hint { p.hint { (h) } }
                 input id=(id) name=(name) type="text" value=(value(name, current))
+                    inputmode=[(!wide).then_some("decimal")]
                     aria-invalid=[err.map(|_| "true")] aria-describedby=[err.map(|_| err_id.as_str())];
                 @if let Some(e) = err { p.field-error id=(err_id) { (e) } }
             }
@@ -125,12 +137,12 @@ fn plan_form(
         None => plan.is_none_or(|p| p.active),
     };
     html! {
-        form.stack id={ "plan-form-" (prefix) } method="post" action=(action) novalidate {
+        form.plan-form id={ "plan-form-" (prefix) } method="post" action=(action) novalidate {
             (csrf_field(ctx))
-            (field("name", "Name", plan.map(|p| p.name.clone()).unwrap_or_default(), None))
-            (field("description", "Description", plan.map(|p| p.description.clone()).unwrap_or_default(), Some("Optional; shown to buyers.")))
-            (field("setup_cents", "Setup fee, in cents", plan.map(|p| p.setup_cents.to_string()).unwrap_or_default(), Some("500 is 5.00 in the shop's currency.")))
-            (field("monthly_cents", "Monthly fee, in cents", plan.map(|p| p.monthly_cents.to_string()).unwrap_or_default(), None))
+            (field("name", "Name", plan.map(|p| p.name.clone()).unwrap_or_default(), None, true))
+            (field("description", "Description", plan.map(|p| p.description.clone()).unwrap_or_default(), Some("Optional; shown to buyers."), true))
+            (field("setup", &format!("Setup fee ({})", currency.as_str()), plan.map(|p| Money::new(p.setup_cents, currency).decimal()).unwrap_or_default(), Some("Like 5.00; 0 for none."), false))
+            (field("monthly", &format!("Monthly fee ({})", currency.as_str()), plan.map(|p| Money::new(p.monthly_cents, currency).decimal()).unwrap_or_default(), Some("Like 3.00."), false))
             div class=(if type_err.is_some() { "field has-error" } else { "field" }) {
                 label for={ "p" (prefix) "-number_type" } { "Offered for" }
                 select id={ "p" (prefix) "-number_type" } name="number_type"
@@ -147,26 +159,50 @@ fn plan_form(
                     " On sale"
                 }
             }
-            button type="submit" { @if plan.is_some() { "Save changes" } @else { "Create plan" } }
+            div.form-actions {
+                button type="submit" { @if plan.is_some() { "Save changes" } @else { "Create plan" } }
+            }
         }
     }
 }
 
-/// Reads and checks the form; cents must be whole numbers.
+/// Reads and checks the form. Fees are typed in the currency (`setup`, `monthly`: `3.00`);
+/// scripts written for the old form may still send whole cents (`setup_cents`,
+/// `monthly_cents`).
 fn read_form(f: &HashMap<String, String>) -> Result<(PlanInput, bool), Errors> {
     let mut errors: Errors = Vec::new();
-    let mut cents = |k: &'static str| -> i64 {
-        let raw = f.get(k).map_or("", |v| v.trim());
-        match raw.parse::<i64>() {
-            Ok(v) => v,
-            Err(_) => {
-                errors.push((k, "Enter a whole number of cents, like 500.".into()));
+    let mut amount = |typed: &'static str, old: &'static str| -> i64 {
+        match (f.get(typed), f.get(old)) {
+            (Some(v), _) => match parse_amount(v) {
+                Ok(c) => c,
+                Err(m) => {
+                    errors.push((typed, m.to_string()));
+                    0
+                }
+            },
+            (None, Some(raw)) => match raw.trim().parse::<i64>() {
+                Ok(v) => v,
+                Err(_) => {
+                    errors.push((typed, "Enter a whole number of cents, like 500.".into()));
+                    0
+                }
+            },
+            (None, None) => {
+                errors.push((typed, "Enter an amount like 3.00.".into()));
                 0
             }
         }
     };
-    let setup = cents("setup_cents");
-    let monthly = cents("monthly_cents");
+    let setup = amount("setup", "setup_cents");
+    let monthly = amount("monthly", "monthly_cents");
+    // The plan rules name the cents fields; the page shows the typed amounts' fields.
+    let rename = |k: &'static str| -> &'static str {
+        match k {
+            "setup_cents" => "setup",
+            "monthly_cents" => "monthly",
+            other => other,
+        }
+    };
     // A form without the field (an older page, a script) means "any number", as before.
     let number_type = match f.get("number_type").map(|v| v.trim()) {
         None | Some("") => PlanNumberType::Any,
@@ -190,6 +226,7 @@ fn read_form(f: &HashMap<String, String>) -> Result<(PlanInput, bool), Errors> {
         Ok(_) => Err(errors),
         Err(more) => {
             for (k, m) in more {
+                let k = rename(k);
                 if !errors.iter().any(|(e, _)| *e == k) {
                     errors.push((k, m));
                 }

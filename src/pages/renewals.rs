@@ -425,9 +425,9 @@ pub fn admin_billing(ctx: &Ctx<'_>) -> Response {
                 @if revenue.is_empty() { p.empty { "No payments in the last 12 months." } } @else {
                     (revenue_chart(&revenue, cur))
                     div.table-wrap {
-                        table.data id="revenue-table" {
+                        table.data.stacked id="revenue-table" {
                             thead { tr { th { "Month" } th.num { "Revenue" } } }
-                            tbody { @for (m, c) in &revenue { tr { td { (m) } td.num { (money(*c, cur)) } } } }
+                            tbody { @for (m, c) in &revenue { tr { td.title-cell { (m) } td.num data-label="Revenue" { (money(*c, cur)) } } } }
                         }
                     }
                 }

@@ -512,6 +512,25 @@ fn search_base(s: &Search) -> Option<(String, &'static str, Vec<Value>)> {
     Some((sql, order_col, args))
 }
 
+/// The admin's inventory list: numbers whose digits contain `digits` (any, when `None`),
+/// in one availability (any, when `None`), in number order; `limit` rows from `offset`.
+pub fn admin_list(
+    tx: &Tx<'_>,
+    digits: Option<&str>,
+    availability: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<Vec<NumberRow>> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM numbers
+         WHERE (?1 IS NULL OR instr(CAST(number AS TEXT), ?1) > 0)
+           AND (?2 IS NULL OR availability = ?2)
+         ORDER BY number LIMIT ?3 OFFSET ?4"
+    ))?;
+    let rows = stmt.query_map(params![digits, availability, limit, offset], from_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// How SQLite plans a search, one line per step; for benchmarks and diagnosis.
 pub fn explain(tx: &Tx<'_>, s: &Search) -> Result<Vec<String>> {
     let Some((sql, args)) = search_sql(s) else {

@@ -74,6 +74,8 @@ pub enum Progress {
 /// A checked row, kept small so a million of them fit comfortably in memory.
 struct Compact {
     number: i64,
+    /// The line of the file the row came from, to report duplicates.
+    line: u32,
     state: u8,
     tollfree: bool,
     rate_center: u32,
@@ -169,6 +171,7 @@ pub fn import_csv(
                 });
                 rows.push(Compact {
                     number: row.number.digits().parse().unwrap_or(0),
+                    line: u32::try_from(line).unwrap_or(u32::MAX),
                     state: state_index(&row.state),
                     tollfree: row.kind == crate::domain::search::NumberType::TollFree,
                     rate_center: rc,
@@ -181,9 +184,21 @@ pub fn import_csv(
         }
     }
     progress(Progress::Reading(rdr.position().byte()));
-    // Later rows of the same number win, as if the file were applied line by line.
+    // Later rows of the same number win, as if the file were applied line by line; the
+    // earlier ones are skipped and reported, since a number twice is usually a mistake.
     rows.reverse();
     rows.sort_by_key(|r| r.number);
+    let mut kept: Option<(i64, u32)> = None;
+    for r in &rows {
+        match kept {
+            Some((number, used)) if number == r.number => bad(
+                &mut report,
+                u64::from(r.line),
+                format!("the same number as line {used}, which was used instead"),
+            ),
+            _ => kept = Some((r.number, r.line)),
+        }
+    }
     rows.dedup_by_key(|r| r.number);
     let total = rows.len() as u64;
     let mut written = 0u64;
@@ -630,10 +645,17 @@ mod tests {
             let text = file(&lines, &order, quote, bom);
             let report = import_csv(&store, text.as_bytes(), 0, &mut |_| {}).unwrap();
 
+            // Bad rows, and good rows whose number comes again on a later line.
             let bad_lines: Vec<u64> = lines
                 .iter()
                 .enumerate()
-                .filter(|(_, l)| matches!(l, Line::Bad(_)))
+                .filter(|(i, l)| match l {
+                    Line::Bad(_) => true,
+                    Line::Good { number, .. } => lines[i + 1..].iter().any(
+                        |later| matches!(later, Line::Good { number: n, .. } if n == number),
+                    ),
+                    _ => false,
+                })
                 .map(|(i, _)| i as u64 + 2)
                 .collect();
             let got_lines: Vec<u64> = report.problems.iter().map(|(l, _)| *l).collect();
@@ -662,6 +684,26 @@ mod tests {
                 prop_assert_eq!(row.kind.as_str(), *kind);
             }
         }
+    }
+
+    #[test]
+    fn a_number_twice_is_reported_and_the_later_line_used() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("db"), 2).unwrap();
+        let text = "number,state\n2125550100,NY\n2125550101,NY\n2125550100,NJ\n";
+        let report = import_csv(&store, text.as_bytes(), 0, &mut |_| {}).unwrap();
+        assert_eq!(report.added, 2);
+        assert_eq!(report.bad, 1);
+        assert_eq!(
+            report.problems,
+            [(
+                2,
+                "the same number as line 4, which was used instead".to_string()
+            )]
+        );
+        let n = PhoneNumber::parse("2125550100").unwrap();
+        let row = store.read(|tx| crate::store::numbers::get(tx, &n)).unwrap();
+        assert_eq!(row.map(|r| r.state).as_deref(), Some("NJ"));
     }
 
     #[test]

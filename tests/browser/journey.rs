@@ -331,6 +331,30 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
         &b.find(&row)?.attr("data-status")?.unwrap_or_default(),
         "active",
     )?;
+
+    // ---- the other admin pages: inventory, audit log, plans ----
+    b.goto(&shop.url("/admin/numbers"))?;
+    b.find("#n-q")?.send_keys("(212) 555-0142")?;
+    click(b, "#numbers-filter-submit")?;
+    v.page("inventory")?;
+    ensure_contains(
+        b,
+        "the number found in the inventory",
+        &b.find("#number-2125550142")?.text()?,
+        "Available",
+    )?;
+    b.goto(&shop.url("/admin/audit"))?;
+    b.find("#a-number")?.send_keys("(212) 356-9377")?;
+    click(b, "#audit-filter-submit")?;
+    v.page("audit-log")?;
+    ensure_contains(
+        b,
+        "the audit log's sentences",
+        &b.find("#audit tbody")?.text()?,
+        "activated (212) 356-9377",
+    )?;
+    b.goto(&shop.url("/admin/plans"))?;
+    v.page("plans")?;
     sign_out(b)?;
 
     // ---- the customer sets a PIN and forwarding ----

@@ -737,3 +737,64 @@ fn an_empty_result_suggests_only_what_widens_that_search() {
     let href = r.attr("#widen-state", "href").unwrap();
     assert_eq!(c.get(&href).texts("#results a.number").len(), 2);
 }
+
+#[test]
+fn the_inventory_lists_numbers_by_digits_and_state_and_reports_repeated_rows() {
+    let p = TestPortal::start();
+    let mut admin = p.signed_in("inv@example.com", Role::Admin);
+    admin.get("/admin/numbers");
+    let csv =
+        "number,state\n2125550101,NY\n2125550102,NY\n8137662255,FL\n2125550101,NJ\nnonsense,NY\n";
+    let r = admin.post_file("/admin/numbers/import", "file", "n.csv", csv.as_bytes());
+    assert_eq!(r.status, 303, "{}", r.body);
+    let report = admin.follow(r);
+    // Partly imported is not an error: a notice, with the skipped rows listed.
+    assert!(
+        report.has("#flash.flash-notice"),
+        "{}",
+        report.text("#flash")
+    );
+    assert!(report.text("#flash").contains("2 rows were skipped"));
+    assert!(
+        report
+            .text("#problem-2")
+            .contains("the same number as line 5"),
+        "{}",
+        report.text("#problems")
+    );
+    assert!(report.has("#problem-6"));
+    // Nothing usable at all is an error.
+    let r = admin.post_file(
+        "/admin/numbers/import",
+        "file",
+        "bad.csv",
+        b"number\nx\ny\n",
+    );
+    assert!(admin.follow(r).has("#flash.flash-error"));
+
+    // The list finds a number written the way people write it, and shows its state.
+    let found = admin.get("/admin/numbers?q=%28813%29+766-2255");
+    assert_eq!(found.texts("#numbers tbody tr").len(), 1);
+    assert!(found.text("#number-8137662255").contains("Available"));
+    set_held(&p, "2125550102");
+    let held = admin.get("/admin/numbers?availability=held");
+    assert_eq!(held.texts("#numbers td.title-cell"), ["(212) 555-0102"]);
+    assert!(
+        held.text("#number-2125550102")
+            .contains("Held during checkout")
+    );
+    let none = admin.get("/admin/numbers?q=999999");
+    assert!(none.has("#no-numbers"));
+    // Customers cannot read it.
+    let mut cust = p.signed_in("c@example.com", Role::Customer);
+    assert_eq!(cust.get("/admin/numbers?q=212").status, 403);
+}
+
+fn set_held(p: &TestPortal, number: &str) {
+    p.store()
+        .write(|tx| {
+            let n = didport::domain::PhoneNumber::parse(number).unwrap();
+            set_availability(tx, &n, "held", 0)
+        })
+        .unwrap();
+}

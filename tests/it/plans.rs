@@ -87,36 +87,33 @@ fn bad_plan_input_is_shown_next_to_its_field_and_changes_nothing() {
     admin.get("/admin/plans");
     for (form, field) in [
         (
-            vec![("name", ""), ("setup_cents", "1"), ("monthly_cents", "1")],
+            vec![("name", ""), ("setup", "0.01"), ("monthly", "0.01")],
             "name",
         ),
         (
-            vec![("name", "A"), ("setup_cents", "-5"), ("monthly_cents", "1")],
-            "setup_cents",
+            vec![("name", "A"), ("setup", "-5"), ("monthly", "1")],
+            "setup",
         ),
+        (
+            vec![("name", "A"), ("setup", "5.505"), ("monthly", "1")],
+            "setup",
+        ),
+        (
+            vec![("name", "A"), ("setup", "5"), ("monthly", "abc")],
+            "monthly",
+        ),
+        (
+            vec![("name", "A"), ("setup", "5"), ("monthly", "99999999999")],
+            "monthly",
+        ),
+        // A script still sending cents gets its mistake on the amount's field.
         (
             vec![
                 ("name", "A"),
                 ("setup_cents", "5.50"),
                 ("monthly_cents", "1"),
             ],
-            "setup_cents",
-        ),
-        (
-            vec![
-                ("name", "A"),
-                ("setup_cents", "5"),
-                ("monthly_cents", "abc"),
-            ],
-            "monthly_cents",
-        ),
-        (
-            vec![
-                ("name", "A"),
-                ("setup_cents", "5"),
-                ("monthly_cents", "99999999999"),
-            ],
-            "monthly_cents",
+            "setup",
         ),
     ] {
         let r = admin.post("/admin/plans", &form);
@@ -165,4 +162,37 @@ fn only_admins_manage_plans() {
     let mut anon = p.client();
     assert_eq!(anon.get("/admin/plans").status, 303);
     assert_eq!(p.count("SELECT count(*) FROM plans"), 0);
+}
+
+#[test]
+fn fees_are_typed_in_the_currency_and_shown_that_way_when_editing() {
+    let p = TestPortal::start();
+    let mut admin = p.signed_in("plans3@example.com", Role::Admin);
+    let page = admin.get("/admin/plans");
+    assert!(page.text("label[for=pnew-monthly]").contains("USD"));
+    let r = admin.post(
+        "/admin/plans",
+        &[
+            ("name", "Typed"),
+            ("setup", "5"),
+            ("monthly", "$3.00"),
+            ("active", "1"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        p.count("SELECT monthly_cents FROM plans WHERE name = 'Typed'"),
+        300
+    );
+    assert_eq!(
+        p.count("SELECT setup_cents FROM plans WHERE name = 'Typed'"),
+        500
+    );
+    let id = p.count("SELECT id FROM plans WHERE name = 'Typed'");
+    let page = admin.get("/admin/plans");
+    assert_eq!(
+        page.attr(&format!("#p{id}-monthly"), "value").as_deref(),
+        Some("3.00")
+    );
+    assert!(page.has(&format!("#plan-{id} + tr.edit-row #plan-form-{id}")));
 }
