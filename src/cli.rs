@@ -67,7 +67,12 @@ enum Command {
         command: BillingCommand,
     },
     /// Write a consistent copy of the live database to DEST.
-    Backup { dest: PathBuf },
+    Backup {
+        dest: PathBuf,
+        /// Then open the copy and check its integrity and row counts against the live database.
+        #[arg(long)]
+        verify: bool,
+    },
     /// Print the effective configuration (secrets hidden); exit 2 on problems.
     CheckConfig,
     /// Send one message through the configured SMTP server.
@@ -267,7 +272,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::Billing {
             command: BillingCommand::Run { as_of, dry_run },
         } => billing_run(config, as_of.as_deref(), dry_run),
-        Command::Backup { dest } => {
+        Command::Backup { dest, verify } => {
             if !config.db.exists() {
                 return Err(Fail::Other(format!(
                     "no database at {}",
@@ -277,6 +282,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let store = Store::open(&config.db, 2)?;
             store.backup_to(&dest)?;
             println!("backed up {} to {}", config.db.display(), dest.display());
+            if verify {
+                let report = store.verify_copy(&dest)?;
+                for t in &report.tables {
+                    println!("{:<22} live {:>9}  copy {:>9}", t.name, t.live, t.copy);
+                }
+                if !report.problems.is_empty() {
+                    return Err(Fail::Other(format!(
+                        "the copy does not check out: {}",
+                        report.problems.join("; ")
+                    )));
+                }
+                println!("verified: integrity ok, every table present with its rows");
+            }
             Ok(())
         }
         Command::CheckConfig => {
