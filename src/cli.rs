@@ -450,7 +450,7 @@ fn serve(config: Config) -> Result<(), Fail> {
     if !problems.is_empty() {
         return Err(Fail::Usage(problems));
     }
-    crate::logging::init(&config.log);
+    crate::logging::init_with(&config.log, config.log_format);
     let mailer: Option<Arc<dyn Mailer>> = match &config.smtp {
         Some(s) => Some(Arc::new(SmtpMailer::new(s.clone()).map_err(Fail::Other)?)),
         None => {
