@@ -31,6 +31,8 @@ mod http_basics;
 mod lifecycle;
 #[path = "it/mail.rs"]
 mod mail;
+#[path = "it/metrics.rs"]
+mod metrics;
 #[path = "it/numbers.rs"]
 mod numbers;
 #[path = "it/paypal.rs"]
