@@ -43,6 +43,8 @@ mod plans;
 mod probe;
 #[path = "it/probe_accounts.rs"]
 mod probe_accounts;
+#[path = "it/readme.rs"]
+mod readme;
 #[path = "it/reconcile.rs"]
 mod reconcile;
 #[path = "it/renewals.rs"]
