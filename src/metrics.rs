@@ -8,6 +8,7 @@
 //! threads that do the work, without threading a handle through every layer.
 
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -124,6 +125,37 @@ pub fn route_of(path: &str) -> String {
     out
 }
 
+/// Searches not yet written to the database (see [`take_searches`]).
+static SEARCHES: AtomicU64 = AtomicU64::new(0);
+/// Calls and failed calls per upstream since the process started: [telinta, paypal].
+static UPSTREAM_CALLS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+static UPSTREAM_ERRORS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+
+/// Counts a number search (page or API).
+pub fn count_search() {
+    SEARCHES.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The searches counted since the last call, for the housekeeping pass to store per hour.
+pub fn take_searches() -> u64 {
+    SEARCHES.swap(0, Ordering::Relaxed)
+}
+
+/// (service, calls, failed calls) since the process started.
+pub fn upstream_totals() -> Vec<(&'static str, u64, u64)> {
+    ["telinta", "paypal"]
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            (
+                *s,
+                UPSTREAM_CALLS[i].load(Ordering::Relaxed),
+                UPSTREAM_ERRORS[i].load(Ordering::Relaxed),
+            )
+        })
+        .collect()
+}
+
 /// Counts an answered request.
 pub fn record_request(path: &str, status: u16, seconds: f64) {
     let m = metrics();
@@ -141,6 +173,11 @@ pub fn record_request(path: &str, status: u16, seconds: f64) {
 
 /// Counts a call to an upstream (`telinta`, `paypal`); `outcome` is `ok` or a short kind.
 pub fn record_upstream(service: &str, method: &str, outcome: &str, seconds: f64) {
+    let i = usize::from(service == "paypal");
+    UPSTREAM_CALLS[i].fetch_add(1, Ordering::Relaxed);
+    if outcome != "ok" && outcome != "2xx" {
+        UPSTREAM_ERRORS[i].fetch_add(1, Ordering::Relaxed);
+    }
     let m = metrics();
     m.upstream
         .get_or_create(&vec![

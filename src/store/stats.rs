@@ -62,3 +62,36 @@ pub fn snapshot(tx: &Tx<'_>, today: i64) -> Result<Snapshot> {
         )?,
     })
 }
+
+/// Adds `n` searches to the hour starting at `hour`.
+pub fn add_searches(tx: &Tx<'_>, hour: i64, n: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO search_hours (hour, searches) VALUES (?1, ?2)
+         ON CONFLICT (hour) DO UPDATE SET searches = searches + excluded.searches",
+        rusqlite::params![hour, n],
+    )?;
+    Ok(())
+}
+
+/// (hour start, searches) from `since`, oldest first; hours without searches are absent.
+pub fn searches_by_hour(tx: &Tx<'_>, since: i64) -> Result<Vec<(i64, i64)>> {
+    let mut stmt = tx
+        .prepare_cached("SELECT hour, searches FROM search_hours WHERE hour >= ?1 ORDER BY hour")?;
+    let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// (day start, orders placed, cents paid) from `since`, oldest first.
+pub fn orders_by_day(tx: &Tx<'_>, since: i64) -> Result<Vec<(i64, i64, i64)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT day, sum(placed), sum(cents) FROM (
+             SELECT (created_at / 86400) * 86400 AS day, 1 AS placed, 0 AS cents
+             FROM orders WHERE created_at >= ?1
+             UNION ALL
+             SELECT (paid_at / 86400) * 86400, 0, total_cents
+             FROM invoices WHERE status = 'paid' AND paid_at >= ?1)
+         GROUP BY day ORDER BY day",
+    )?;
+    let rows = stmt.query_map([since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -108,3 +108,26 @@ fn with_a_token_only_its_bearer_may_read_metrics() {
     assert!(!body.contains("s3cret-token"));
     scrape(&body);
 }
+
+#[test]
+fn the_dashboard_charts_orders_revenue_searches_and_upstream_errors() {
+    let mut s = setup(Some(1), true);
+    paid_order(&s, "chart1@example.com", "2125550902");
+    let mut anon = s.p.client();
+    anon.get("/numbers?npa=212");
+    didport::workflow::housekeeping::run_once(s.p.services(), 0).unwrap();
+    let dash = s.admin.get("/admin");
+    assert!(
+        dash.text("#orders-30d").starts_with("1 orders"),
+        "{}",
+        dash.text("#orders-30d")
+    );
+    assert!(
+        dash.text("#revenue-30d").starts_with("$8.00"),
+        "{}",
+        dash.text("#revenue-30d")
+    );
+    assert_eq!(dash.texts("#chart-orders rect").len(), 30);
+    assert_eq!(dash.texts("#chart-searches rect").len(), 48);
+    assert!(dash.has("#upstream-telinta"));
+}
