@@ -139,8 +139,8 @@ fn plan_form(
     html! {
         form.plan-form id={ "plan-form-" (prefix) } method="post" action=(action) novalidate {
             (csrf_field(ctx))
-            (field("name", "Name", plan.map(|p| p.name.clone()).unwrap_or_default(), None, true))
-            (field("description", "Description", plan.map(|p| p.description.clone()).unwrap_or_default(), Some("Optional; shown to buyers."), true))
+            (field("name", "Name", plan.map(|p| p.name.clone()).unwrap_or_default(), Some("Shown to buyers."), true))
+            (field("description", "Description", plan.map(|p| p.description.clone()).unwrap_or_default(), Some("Optional; shown under the name."), true))
             (field("setup", &format!("Setup fee ({})", currency.as_str()), plan.map(|p| Money::new(p.setup_cents, currency).decimal()).unwrap_or_default(), Some("Like 5.00; 0 for none."), false))
             (field("monthly", &format!("Monthly fee ({})", currency.as_str()), plan.map(|p| Money::new(p.monthly_cents, currency).decimal()).unwrap_or_default(), Some("Like 3.00."), false))
             div class=(if type_err.is_some() { "field has-error" } else { "field" }) {
