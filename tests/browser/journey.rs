@@ -53,6 +53,23 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
     // ---- A visitor looks for a number that spells FLOWERS ----
     b.goto(&shop.url("/"))?;
     v.page("home")?;
+    // The advanced fields fold away on a phone and are laid out on a wide screen.
+    // (WebDriver's "displayed" reads a closed <details> as hidden whatever the style says.)
+    let exchange_shown = b
+        .execute(
+            "return document.querySelector('#s-nxx').checkVisibility();",
+            &[],
+        )?
+        .as_bool()
+        .unwrap_or(false);
+    let phone = v.screen() == crate::visits::Screen::Phone;
+    ensure(exchange_shown != phone, || {
+        format!("the Exchange field shown: {exchange_shown}, on a phone: {phone}")
+    })?;
+    ensure(
+        b.find("#s-npa")?.is_displayed()? && b.find("#s-state")?.is_displayed()?,
+        || "the home page has no area code or state field in sight".into(),
+    )?;
     b.find("#s-q")?.send_keys("FLOWERS")?;
     click(b, "#search-form button[type=submit]")?;
     v.page("search-flowers")?;

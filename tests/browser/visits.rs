@@ -68,6 +68,11 @@ pub struct Visits<'b> {
 }
 
 impl<'b> Visits<'b> {
+    /// The window this journey runs in.
+    pub fn screen(&self) -> Screen {
+        self.screen
+    }
+
     /// Prepares the shared browser for `screen`: window size, emulation, JavaScript, and the
     /// DevTools network log that keeps the server's bytes of each page.
     pub fn start(b: &'b Browser, test: &'static str, screen: Screen) -> Result<Visits<'b>> {
@@ -187,6 +192,20 @@ impl<'b> Visits<'b> {
         Ok(dir)
     }
 
+    /// The pictures only (no HTML), replacing the ones of an earlier run: `docs/screenshots/`.
+    fn save_pictures(&self, root: &Path) -> Result<PathBuf> {
+        let dir = root.join(self.test);
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir)
+            .map_err(|e| Error::msg(format!("creating {}: {e}", dir.display())))?;
+        for s in &self.steps {
+            if let Some(png) = &s.png {
+                fs::write(dir.join(format!("{}.png", s.name)), png)?;
+            }
+        }
+        Ok(dir)
+    }
+
     /// Ends the test: on failure saves every step (and the page now showing) to
     /// `target/browser-debug/<test>/`; with `DIDPORT_TEST_SCREENSHOTS=<dir>` saves the steps
     /// there on success too, to look at.
@@ -198,6 +217,16 @@ impl<'b> Visits<'b> {
                 if let Some(dir) = std::env::var_os("DIDPORT_TEST_SCREENSHOTS") {
                     let saved = self.save_steps(Path::new(&dir))?;
                     eprintln!("{}: screenshots in {}", self.test, saved.display());
+                }
+                if cfg!(feature = "screenshots") && matches!(self.test, "desktop" | "phone") {
+                    let saved = self.save_pictures(
+                        &Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots"),
+                    )?;
+                    eprintln!(
+                        "{}: screenshots for the docs in {}",
+                        self.test,
+                        saved.display()
+                    );
                 }
                 for note in &self.axe_notes {
                     eprintln!("{}: {note}", self.test);
