@@ -295,6 +295,7 @@ fn telinta_client(config: &Config) -> Result<Option<Arc<dyn Telinta>>, Fail> {
     };
     let mut cfg = TelintaConfig::new(t.url.clone(), t.login.clone(), credential);
     cfg.voicemail_url = t.voicemail_url.clone();
+    cfg.voicemail_domain = t.voicemail_domain.clone();
     let client = TelintaClient::new(cfg).map_err(|e| Fail::Usage(vec![e.to_string()]))?;
     Ok(Some(Arc::new(client)))
 }

@@ -51,6 +51,8 @@ pub struct TelintaConfig {
     pub pricing_batch: Option<i64>,
     pub pin_field: PinField,
     pub voicemail_url: Option<String>,
+    /// The unified-messaging domain sent at every voicemail login (docs/telinta.md, "PIN").
+    pub voicemail_domain: Option<String>,
     pub create_customers: bool,
 }
 
@@ -469,13 +471,23 @@ impl Config {
                 out.push((
                     "DIDPORT_TELINTA_PIN_FIELD".into(),
                     match t.pin_field {
-                        PinField::ServicePassword => "service_password".into(),
-                        PinField::Voicemail => "voicemail".into(),
+                        PinField::ServicePassword => "service_password (the customer's PIN \
+                            becomes the account's h323_password, which also authenticates \
+                            every call made with the account: a SIP device registered with \
+                            it then has a 4-digit password; choose voicemail if that matters)"
+                            .into(),
+                        PinField::Voicemail => "voicemail (the voicemail PIN on the \
+                            unified-messaging server)"
+                            .into(),
                     },
                 ));
                 out.push((
                     "DIDPORT_TELINTA_VOICEMAIL_URL".into(),
                     opt(&t.voicemail_url),
+                ));
+                out.push((
+                    "DIDPORT_TELINTA_VOICEMAIL_DOMAIN".into(),
+                    opt(&t.voicemail_domain),
                 ));
                 out.push((
                     "DIDPORT_TELINTA_CREATE_CUSTOMERS".into(),
@@ -532,6 +544,7 @@ fn read_telinta(r: &mut Reader<'_>) -> Option<TelintaConfig> {
         },
     );
     let voicemail_url = r.url("DIDPORT_TELINTA_VOICEMAIL_URL");
+    let voicemail_domain = r.get("DIDPORT_TELINTA_VOICEMAIL_DOMAIN");
     let create_customers = r.parse(
         "DIDPORT_TELINTA_CREATE_CUSTOMERS",
         false,
@@ -555,6 +568,13 @@ fn read_telinta(r: &mut Reader<'_>) -> Option<TelintaConfig> {
                 .into(),
         );
     }
+    if pin_field == PinField::Voicemail && voicemail_domain.is_none() {
+        r.problems.push(
+            "DIDPORT_TELINTA_VOICEMAIL_DOMAIN is required when DIDPORT_TELINTA_PIN_FIELD is voicemail \
+             (the unified-messaging server expects a domain at every login)"
+                .into(),
+        );
+    }
     Some(TelintaConfig {
         url,
         login,
@@ -565,6 +585,7 @@ fn read_telinta(r: &mut Reader<'_>) -> Option<TelintaConfig> {
         pricing_batch,
         pin_field,
         voicemail_url,
+        voicemail_domain,
         create_customers,
     })
 }

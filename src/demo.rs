@@ -262,6 +262,7 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
         pricing_batch: Some(1),
         pin_field: crate::config::PinField::ServicePassword,
         voicemail_url: Some(telinta_sim.voicemail_url().to_string()),
+        voicemail_domain: Some(telinta_sim.voicemail_domain().to_string()),
         create_customers: true,
     });
     // The PayPal simulator plays PayPal, with its own approval page.

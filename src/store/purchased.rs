@@ -351,6 +351,19 @@ pub fn save_settings(
     Ok(())
 }
 
+/// Telinta confirmed that forwarding is off: the portal forgets the forwarding number.
+pub fn clear_forwarding(tx: &Tx<'_>, order_id: i64, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE purchased_numbers SET forwarding = NULL, updated_at = ?2 WHERE order_id = ?1",
+        params![order_id, now],
+    )?;
+    Ok(())
+}
+
+/// What `settings_changes.forwarding` holds for "turn forwarding off" (a number is 10 digits,
+/// so the empty text cannot be mistaken for one).
+pub const FORWARDING_OFF: &str = "";
+
 /// Activations claimed before `stale_before` and never finished: the run that held the claim
 /// died.
 pub fn interrupted_activations(tx: &Tx<'_>, stale_before: i64) -> Result<Vec<Purchased>> {

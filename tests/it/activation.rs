@@ -40,6 +40,7 @@ pub fn setup_with_pin(
             pricing_batch,
             pin_field,
             voicemail_url: Some(voicemail),
+            voicemail_domain: Some(didport::integrations::telinta::sim::UM_DOMAIN.into()),
             create_customers,
         });
         opts.telinta = Some(Arc::new(client));

@@ -47,6 +47,8 @@ pub(super) struct Credentials {
     pub password: Option<String>,
     pub token: Option<String>,
     pub bearer: Option<String>,
+    /// The unified-messaging `domain` (voicemail logins).
+    pub domain: Option<String>,
 }
 
 impl Credentials {
@@ -58,6 +60,7 @@ impl Credentials {
             password: text(m.get("password")),
             token: text(m.get("token")),
             bearer,
+            domain: text(m.get("domain")),
         }
     }
 }
@@ -133,12 +136,14 @@ const ADMIN_METHODS: &[&str] = &[
     "Account/update_followme_number",
     "Account/delete_followme_number",
     "Account/update_service_features",
+    "Account/get_service_features",
     "Customer/get_customer_info",
     "Customer/get_customer_list",
     "Customer/add_customer",
     "DID/get_number_list",
     "DID/get_number_info",
     "DID/add_number",
+    "DID/update_number",
     "DID/assign_did_to_customer",
     "DID/release_did_from_customer",
     "DID/assign_did_to_owner_batch",
@@ -158,6 +163,18 @@ pub(super) fn dispatch(
         Api::Admin if method == "Session/login" => login(st, p),
         Api::Admin if ADMIN_METHODS.contains(&method) => {
             authenticate(st, creds)?;
+            if st.denied.contains(method) {
+                return Err(fault(
+                    "Server.Session.permission_denied",
+                    format!("Access denied: this login has no permission for {method}"),
+                ));
+            }
+            if st.ignored.contains(method) {
+                // Answer as if done, change nothing: run it on a scratch copy.
+                let mut scratch = st.clone();
+                scratch.ignored.clear();
+                return dispatch(&mut scratch, api, method, creds, p);
+            }
             match method {
                 "Session/logout" => logout(st, creds, p),
                 "Session/ping" => ping(st, p),
@@ -251,6 +268,9 @@ fn authenticate(st: &State, c: &Credentials) -> Result<(), Fault> {
     ))
 }
 
+/// The unified-messaging domain the simulated voicemail server expects at login.
+pub const UM_DOMAIN: &str = "um.sim.invalid";
+
 /// UM login: as the account, with its web password or its service password. Returns the account id.
 fn authenticate_account(st: &State, c: &Credentials) -> Result<String, Fault> {
     let (Some(login), Some(password)) = (&c.login, &c.password) else {
@@ -259,6 +279,10 @@ fn authenticate_account(st: &State, c: &Credentials) -> Result<String, Fault> {
             "No authentication information supplied",
         ));
     };
+    // Public UM clients always send the UM domain; the simulator insists on it.
+    if c.domain.as_deref() != Some(UM_DOMAIN) {
+        return Err(login_failed());
+    }
     let acc = st.account_by_id(login).ok_or_else(login_failed)?;
     let ok = acc.password.as_deref() == Some(password.as_str())
         || (!acc.h323_password.is_empty() && acc.h323_password == *password);

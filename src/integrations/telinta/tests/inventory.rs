@@ -120,7 +120,7 @@ fn add_number_pricing_batch_and_assignment() {
     let c = client(&sim);
     assert_eq!(c.find_number("3055550001").expect("lookup"), None);
     let id = c
-        .add_number("3055550001", 9, Some("didport"))
+        .add_number("3055550001", 9, None, Some("didport"))
         .expect("added");
     let d = c
         .find_number("3055550001")
@@ -161,7 +161,9 @@ fn add_number_pricing_batch_and_assignment() {
         .expect("again: already theirs");
     let err = c.assign_number_to_customer(id, other).expect_err("taken");
     assert_eq!(err.fault_code(), Some("Server.DID.number_not_available"));
-    let err = c.add_number("3055550001", 9, None).expect_err("duplicate");
+    let err = c
+        .add_number("3055550001", 9, None, None)
+        .expect_err("duplicate");
     assert_eq!(err.fault_code(), Some("Server.DID.duplicate_number"));
 }
 
@@ -248,7 +250,11 @@ fn accounts_add_get_duplicate_and_update() {
         Some("Server.Account.product_not_found")
     );
 
-    c.set_service_password(i, "4821").expect("service password");
+    c.set_service_password(
+        &c.get_account("2125550199").expect("read").expect("exists"),
+        "4821",
+    )
+    .expect("service password");
     assert_eq!(
         sim.account("2125550199").expect("sim").h323_password,
         "4821"
