@@ -788,4 +788,41 @@ mod tests {
         assert!(!text.contains("telintapass"));
         assert!(text.contains("cid"));
     }
+
+    #[test]
+    fn the_pin_target_is_explained_and_voicemail_needs_its_domain() {
+        let base = [
+            ("DIDPORT_TELINTA_URL", "https://billing.example.com:443"),
+            ("DIDPORT_TELINTA_LOGIN", "api"),
+            ("DIDPORT_TELINTA_PASSWORD", "telintapass"),
+        ];
+        let c = Config::from_env(&env(&base), &Overrides::default()).unwrap();
+        let pin = c
+            .describe()
+            .into_iter()
+            .find(|(k, _)| k == "DIDPORT_TELINTA_PIN_FIELD")
+            .unwrap()
+            .1;
+        assert!(pin.contains("h323_password"), "{pin}");
+        assert!(pin.contains("authenticates"), "{pin}");
+
+        let mut vm = base.to_vec();
+        vm.push(("DIDPORT_TELINTA_PIN_FIELD", "voicemail"));
+        vm.push((
+            "DIDPORT_TELINTA_VOICEMAIL_URL",
+            "https://um.example.com:8992",
+        ));
+        let e = Config::from_env(&env(&vm), &Overrides::default()).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|p| p.contains("DIDPORT_TELINTA_VOICEMAIL_DOMAIN")),
+            "{e:?}"
+        );
+        vm.push(("DIDPORT_TELINTA_VOICEMAIL_DOMAIN", "um.example.com"));
+        let c = Config::from_env(&env(&vm), &Overrides::default()).unwrap();
+        assert_eq!(
+            c.telinta.unwrap().voicemail_domain.as_deref(),
+            Some("um.example.com")
+        );
+    }
 }
