@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod plans;
 pub mod purchased;
 pub mod sessions;
+pub mod settings;
 pub mod status;
 pub mod users;
 

@@ -89,6 +89,26 @@ pub(super) fn controls(shared: &Arc<Shared>, req: &Req) -> Out {
                 Err(e) => sim_error(e),
             }
         }
+        (
+            "POST",
+            [
+                "captures",
+                id,
+                action @ ("dashboard-refund" | "reverse" | "dispute"),
+            ],
+        ) => {
+            let mut st = shared.lock();
+            let cents = body.get("cents").and_then(Value::as_i64);
+            let made = match *action {
+                "dashboard-refund" => payments::dashboard_refund(&mut st, id, cents),
+                "reverse" => payments::reverse(&mut st, id),
+                _ => payments::dispute(&mut st, id),
+            };
+            match made {
+                Ok(p) => (Reply::json(200, &json!({ "ok": true })), vec![p]),
+                Err(e) => sim_error(e),
+            }
+        }
         ("POST", ["tokens", "expire"]) => {
             shared.lock().tokens.clear();
             ok_json(json!({ "ok": true }))

@@ -548,6 +548,31 @@ impl PayPalSim {
         webhooks::deliver_event(&self.shared, &pending.event_id)
     }
 
+    /// A refund made in PayPal's dashboard (`cents` = `None`: the rest of the capture):
+    /// no `custom_id`, no order id; the event names the capture only through the refund's
+    /// `up` link. Delivers `PAYMENT.CAPTURE.REFUNDED` now.
+    pub fn dashboard_refund(
+        &self,
+        capture_id: &str,
+        cents: Option<i64>,
+    ) -> Result<Delivery, SimError> {
+        let pending = payments::dashboard_refund(&mut self.shared.lock(), capture_id, cents)?;
+        webhooks::deliver_event(&self.shared, &pending.event_id)
+    }
+
+    /// PayPal reverses a capture (a chargeback): delivers `PAYMENT.CAPTURE.REVERSED` now,
+    /// with a resource that names only the capture.
+    pub fn reverse_capture(&self, capture_id: &str) -> Result<Delivery, SimError> {
+        let pending = payments::reverse(&mut self.shared.lock(), capture_id)?;
+        webhooks::deliver_event(&self.shared, &pending.event_id)
+    }
+
+    /// The buyer opens a dispute on a capture: delivers `CUSTOMER.DISPUTE.CREATED` now.
+    pub fn open_dispute(&self, capture_id: &str) -> Result<Delivery, SimError> {
+        let pending = payments::dispute(&mut self.shared.lock(), capture_id)?;
+        webhooks::deliver_event(&self.shared, &pending.event_id)
+    }
+
     /// Delivers an earlier event again: same event id and body, new
     /// transmission id (as PayPal's retries do).
     pub fn resend_webhook(&self, event_id: &str) -> Result<Delivery, SimError> {
