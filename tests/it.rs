@@ -39,3 +39,5 @@ mod plans;
 mod reconcile;
 #[path = "it/settings.rs"]
 mod settings;
+#[path = "it/upstream.rs"]
+mod upstream;

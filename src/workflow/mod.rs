@@ -13,6 +13,7 @@ pub mod payments;
 pub mod reconcile;
 pub mod refunds;
 pub mod settings;
+pub mod upstream;
 
 use std::sync::Arc;
 

@@ -73,6 +73,14 @@ pub trait Payments: Send + Sync {
     /// object; [`Error::NotConfigured`] without a webhook id.
     fn verify_webhook(&self, headers: &WebhookHeaders, raw_body: &[u8]) -> Result<bool, Error>;
 
+    /// Fetches a fresh access token with the configured client id and secret (for
+    /// `check-upstream`): `Ok` when PayPal accepts them.
+    fn check_credentials(&self) -> Result<(), Error>;
+
+    /// Whether the configured webhook id exists for these credentials
+    /// (`GET /v1/notifications/webhooks/{id}`); [`Error::NotConfigured`] without one.
+    fn webhook_exists(&self) -> Result<bool, Error>;
+
     /// Parses a (verified) webhook event body. No network.
     fn parse_webhook_event(&self, raw_body: &[u8]) -> Result<WebhookEvent, Error> {
         parse_webhook_event(raw_body)

@@ -26,8 +26,54 @@ pub use sim::{Failure, SimOptions, TelintaSim, Times};
 pub use types::{
     ANSWERING_MODE_FEATURE, Account, AccountUpdate, Customer, DidNumber, FORWARD_MODE_FEATURE,
     FollowMe, FollowMeNumber, FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount,
-    NewCustomer, NewFollowMeNumber, PricingBatch, ServiceFeature, answering_mode_forwards,
+    NewCustomer, NewFollowMeNumber, PricingBatch, Product, ServiceFeature, VendorBatch,
+    answering_mode_forwards,
 };
+
+/// The PortaBilling methods the activation and settings flows call, with the parameters
+/// `probe` sends: each names nothing that exists, so the call can change nothing.
+pub const FLOW_METHODS: &[(&str, &str)] = &[
+    (
+        "DID/get_number_list",
+        r#"{"number":"10000000000","limit":1}"#,
+    ),
+    ("DID/add_number", r#"{"number_info":{}}"#),
+    ("DID/update_number", r#"{"number_info":{"i_did_number":0}}"#),
+    (
+        "DID/assign_did_to_owner_batch",
+        r#"{"i_did_number":0,"i_do_batch":0}"#,
+    ),
+    (
+        "DID/assign_did_to_customer",
+        r#"{"i_did_number":0,"i_customer":0}"#,
+    ),
+    ("Customer/get_customer_info", r#"{"i_customer":0}"#),
+    ("Customer/add_customer", r#"{"customer_info":{}}"#),
+    ("Account/get_account_info", r#"{"id":"0"}"#),
+    ("Account/add_account", r#"{"account_info":{}}"#),
+    (
+        "Account/update_account",
+        r#"{"account_info":{"i_account":0}}"#,
+    ),
+    ("Account/get_service_features", r#"{"i_account":0}"#),
+    (
+        "Account/update_service_features",
+        r#"{"i_account":0,"service_features":[]}"#,
+    ),
+    ("Account/get_account_followme", r#"{"i_account":0}"#),
+    (
+        "Account/update_account_followme",
+        r#"{"i_account":0,"followme_info":{"i_account":0}}"#,
+    ),
+    (
+        "Account/add_followme_number",
+        r#"{"number_info":{"i_account":0}}"#,
+    ),
+    (
+        "Account/update_followme_number",
+        r#"{"number_info":{"i_follow_me_number":0}}"#,
+    ),
+];
 
 /// Everything the portal asks of Telinta. Implemented by [`TelintaClient`]; tests of
 /// the workflows can also implement it in memory, but prefer the client against
@@ -36,6 +82,26 @@ pub use types::{
 /// `number` arguments are 10 ASCII digits; anything else fails with
 /// [`ErrorKind::InvalidInput`] before anything is sent.
 pub trait Telinta: Send + Sync {
+    // ---- Preflight (`didport check-upstream`) ------------------------------------------
+
+    /// Logs in now (`Session/login`), replacing any session.
+    fn sign_in(&self) -> Result<(), Error>;
+
+    /// The product `i_product`, or `None` (`Product/get_product_info`). **Unconfirmed**:
+    /// the Product service is public, this method's reply shape is inferred
+    /// (docs/telinta.md, "Unconfirmed").
+    fn get_product(&self, i_product: i64) -> Result<Option<Product>, Error>;
+
+    /// The vendor batches visible to the login (`DID/get_vendor_batch_list`; name public,
+    /// reply shape inferred).
+    fn list_vendor_batches(&self) -> Result<Vec<VendorBatch>, Error>;
+
+    /// Calls `method` with parameters that change nothing (an empty or id-0 object), to
+    /// learn whether this login may call it: `Err` with [`Error::is_permission_fault`]
+    /// means it may not; any other fault means it may (the method ran and refused the
+    /// empty request). Only the methods the flows use are accepted.
+    fn probe(&self, method: &str) -> Result<(), Error>;
+
     // ---- DID inventory -------------------------------------------------------------
 
     /// One page of free, unassigned numbers (`DID/get_number_list` with `usage: "I"`:

@@ -434,3 +434,19 @@ pub const ANSWERING_MODE_FEATURE: &str = "answering_mode";
 pub fn answering_mode_forwards(value: &str) -> bool {
     value.to_ascii_lowercase().contains("forward")
 }
+
+/// A product (`Product/get_product_info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub i_product: i64,
+    pub name: String,
+    /// The product's currency, when reported.
+    pub iso_4217: Option<String>,
+}
+
+/// A vendor batch (`DID/get_vendor_batch_list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorBatch {
+    pub i_dv_batch: i64,
+    pub name: String,
+}

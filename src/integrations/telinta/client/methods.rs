@@ -5,9 +5,10 @@ use serde_json::{Map, Value, json};
 
 use super::super::wire::{flag, id, int, non_empty, object, text, yn};
 use super::super::{
-    Account, AccountUpdate, Customer, DidNumber, Error, ErrorKind, FollowMe, FollowMeNumber,
-    FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount, NewCustomer,
-    NewFollowMeNumber, PricingBatch, ServiceFeature, Telinta, from_wire_number, to_wire_number,
+    Account, AccountUpdate, Customer, DidNumber, Error, ErrorKind, FLOW_METHODS, FollowMe,
+    FollowMeNumber, FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount, NewCustomer,
+    NewFollowMeNumber, PricingBatch, Product, ServiceFeature, Telinta, VendorBatch,
+    from_wire_number, to_wire_number,
 };
 use super::{TelintaClient, expect_success, list, malformed, required_int};
 
@@ -74,6 +75,53 @@ fn parse_follow_me_number(method: &str, v: &Value) -> Result<FollowMeNumber, Err
 }
 
 impl Telinta for TelintaClient {
+    fn sign_in(&self) -> Result<(), Error> {
+        self.login()
+    }
+
+    fn get_product(&self, i_product: i64) -> Result<Option<Product>, Error> {
+        const M: &str = "Product/get_product_info";
+        let reply = self.call(M, json!({ "i_product": i_product }))?;
+        object(&reply, "product_info")
+            .map(|m| {
+                Ok(Product {
+                    i_product: required_int(M, m, "i_product")?,
+                    name: text(m.get("name")).unwrap_or_default(),
+                    iso_4217: non_empty(m.get("iso_4217")),
+                })
+            })
+            .transpose()
+    }
+
+    fn list_vendor_batches(&self) -> Result<Vec<VendorBatch>, Error> {
+        const M: &str = "DID/get_vendor_batch_list";
+        let reply = self.call(M, json!({}))?;
+        list(M, &reply, "vendor_batch_list")?
+            .iter()
+            .map(|v| {
+                let m = v
+                    .as_object()
+                    .ok_or_else(|| malformed(M, "batch is not an object"))?;
+                Ok(VendorBatch {
+                    i_dv_batch: required_int(M, m, "i_dv_batch")?,
+                    name: text(m.get("name")).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    fn probe(&self, method: &str) -> Result<(), Error> {
+        let Some((m, params)) = FLOW_METHODS.iter().find(|(m, _)| *m == method) else {
+            return Err(Error::new(
+                method,
+                ErrorKind::InvalidInput("not a method the flows use".into()),
+            ));
+        };
+        let params: Value = serde_json::from_str(params)
+            .map_err(|e| Error::new(*m, ErrorKind::InvalidInput(e.to_string())))?;
+        self.call(m, params).map(|_| ())
+    }
+
     fn list_free_numbers(&self, limit: u32, offset: u64) -> Result<Vec<DidNumber>, Error> {
         const M: &str = "DID/get_number_list";
         let reply = self.call(M, json!({ "usage": "I", "limit": limit, "offset": offset }))?;

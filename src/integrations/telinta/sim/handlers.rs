@@ -140,6 +140,8 @@ const ADMIN_METHODS: &[&str] = &[
     "Customer/get_customer_info",
     "Customer/get_customer_list",
     "Customer/add_customer",
+    "Product/get_product_info",
+    "DID/get_vendor_batch_list",
     "DID/get_number_list",
     "DID/get_number_info",
     "DID/add_number",
@@ -181,6 +183,8 @@ pub(super) fn dispatch(
                 "Customer/get_customer_info" => get_customer_info(st, p),
                 "Customer/get_customer_list" => get_customer_list(st, p),
                 "Customer/add_customer" => add_customer(st, p),
+                "Product/get_product_info" => get_product_info(st, p),
+                "DID/get_vendor_batch_list" => Ok(vendor_batch_list(st)),
                 _ => account::dispatch(st, method, p)
                     .or_else(|| did::dispatch(st, method, p))
                     .unwrap_or_else(|| Err(unknown())),
@@ -326,6 +330,29 @@ fn ping(st: &State, p: &Params) -> Reply {
     let valid = opt_str(p, "session_id")?.is_some_and(|s| st.sessions.contains(&s))
         || opt_str(p, "access_token")?.is_some_and(|t| st.tokens.contains(&t));
     Ok(json!({ "user_id": i32::from(valid) }))
+}
+
+// ---- Product and vendor batches --------------------------------------------------------
+
+/// `{"i_product"}` → `{"product_info":{"i_product","name","iso_4217"}}`, or `{}` *(reply
+/// shape [I])*.
+fn get_product_info(st: &State, p: &Params) -> Reply {
+    let i = req_int(p, "i_product")?;
+    Ok(if st.products.contains(&i) {
+        json!({ "product_info": { "i_product": i, "name": format!("Product {i}"), "iso_4217": "USD" } })
+    } else {
+        json!({})
+    })
+}
+
+/// `{}` → `{"vendor_batch_list":[{"i_dv_batch","name"}]}` *(reply shape [I])*.
+fn vendor_batch_list(st: &State) -> Value {
+    let list: Vec<Value> = st
+        .vendor_batches
+        .iter()
+        .map(|(i, n)| json!({ "i_dv_batch": i, "name": n }))
+        .collect();
+    json!({ "vendor_batch_list": list })
 }
 
 // ---- Customer ------------------------------------------------------------------------

@@ -89,6 +89,8 @@ pub struct SimOptions {
     pub products: Vec<i64>,
     /// Pricing batches that exist: `(i_do_batch, name)`.
     pub pricing_batches: Vec<(i64, String)>,
+    /// Vendor batches that exist: `(i_dv_batch, name)`.
+    pub vendor_batches: Vec<(i64, String)>,
     /// Request worker threads per listener.
     pub workers: usize,
     /// `DID/add_number` without `frozen: "N"` creates a frozen number, as PortaBilling's
@@ -109,6 +111,7 @@ impl Default for SimOptions {
             token: None,
             products: vec![1],
             pricing_batches: vec![(1, "US-local".into())],
+            vendor_batches: vec![(1, "US-vendor".into())],
             workers: 4,
             frozen_on_add: true,
             denied_methods: Vec::new(),
@@ -222,6 +225,8 @@ impl TelintaSim {
         let mut st = State::new(opts.seed, user);
         st.products.extend(opts.products.iter().copied());
         st.frozen_on_add = opts.frozen_on_add;
+        st.vendor_batches
+            .extend(opts.vendor_batches.iter().map(|(i, n)| (*i, n.clone())));
         st.denied.extend(opts.denied_methods.iter().cloned());
         for (i, name) in &opts.pricing_batches {
             st.batches.insert(

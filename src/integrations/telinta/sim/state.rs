@@ -224,6 +224,8 @@ pub(super) struct State {
     pub customers: BTreeMap<i64, SimCustomer>,
     pub products: BTreeSet<i64>,
     pub batches: BTreeMap<i64, SimPricingBatch>,
+    /// Vendor batches: `i_dv_batch` → name.
+    pub vendor_batches: BTreeMap<i64, String>,
     pub accounts: BTreeMap<i64, SimAccount>,
     account_index: HashMap<String, i64>,
     pub followme: HashMap<i64, SimFollowMe>,
@@ -254,6 +256,7 @@ impl State {
             customers: BTreeMap::new(),
             products: BTreeSet::new(),
             batches: BTreeMap::new(),
+            vendor_batches: BTreeMap::new(),
             accounts: BTreeMap::new(),
             account_index: HashMap::new(),
             followme: HashMap::new(),
