@@ -1,7 +1,7 @@
 //! PayPal Orders v2 integration: the [`Payments`] trait with plain Rust types,
 //! the real blocking client ([`client::PayPalClient`], ureq 3) and an
 //! in-process HTTP simulator ([`sim::PayPalSim`], tiny_http) that speaks the
-//! same wire format (`reference/paypal-api.md` §8).
+//! same wire format (docs/paypal.md, "Simulator").
 //!
 //! Rules this module follows (see `ARCHITECTURE.md`):
 //! - money is integer minor units ([`Amount`]); conversion to PayPal's decimal

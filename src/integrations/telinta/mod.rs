@@ -1,7 +1,7 @@
 //! Telinta (PortaBilling) integration: the [`Telinta`] trait the portal calls, the real
 //! client ([`TelintaClient`], ureq) and the simulator ([`TelintaSim`], tiny_http).
 //!
-//! Wire format: `shared/reference/telinta-api.md`. The trait speaks plain Rust types;
+//! Wire format and what is confirmed: docs/telinta.md. The trait speaks plain Rust types;
 //! numbers are the portal's 10-digit strings, and the client adds the leading `"1"`
 //! Telinta expects. No ureq or tiny_http type appears outside `client.rs` / `sim/`.
 //!
@@ -198,7 +198,7 @@ pub trait Telinta: Send + Sync {
 
     /// Sets the voicemail PIN of the account `"1"` + `number` on the unified-messaging
     /// server (`Voicemail/set_vm_settings`, separate base URL), logging in there as
-    /// the account with `account_password`. [U] in the reference: which account
+    /// the account with `account_password`. Unconfirmed (docs/telinta.md, "PIN"): which account
     /// password the UM server accepts, and whether it has a JSON API at all.
     fn set_voicemail_pin(
         &self,

@@ -31,7 +31,7 @@ pub struct DidNumber {
 }
 
 impl DidNumber {
-    /// Rule of reference §9(c): the number has a pricing batch iff `i_do_batch` is
+    /// Rule of docs/telinta.md ("DID inventory"): the number has a pricing batch iff `i_do_batch` is
     /// set and non-zero, or `owner_batch_name` is non-empty.
     pub fn has_pricing_batch(&self) -> bool {
         self.i_do_batch.is_some_and(|b| b != 0)
@@ -92,7 +92,7 @@ impl NewCustomer {
     }
 }
 
-/// Call forwarding mode, `account_info.follow_me_enabled` (reference §5.1).
+/// Call forwarding mode, `account_info.follow_me_enabled` (docs/telinta.md, "Forwarding").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForwardMode {
     /// `N`: no forwarding.

@@ -1,4 +1,4 @@
-//! Test-only controls under `/__fake/…` (`reference/paypal-api.md` §8),
+//! Test-only controls under `/__fake/…` (docs/paypal.md, "Simulator"),
 //! for tests that drive the simulator over HTTP rather than through
 //! [`super::PayPalSim`].
 

@@ -1,6 +1,6 @@
 //! A PayPal simulator: a real HTTP server on `127.0.0.1:<free port>` that
 //! speaks the Orders v2 / Payments v2 / Webhooks v1 wire format described in
-//! `reference/paypal-api.md` §8, with state in memory.
+//! docs/paypal.md ("Simulator"), with state in memory.
 //!
 //! Point [`super::PayPalClient`] at [`PayPalSim::base_url`] (or use
 //! [`PayPalSim::client_config`]). The same server serves the buyer's approval

@@ -1,5 +1,5 @@
 //! Orders v2 in the simulator: create, get, approve/cancel, capture
-//! (`reference/paypal-api.md` §8.2–8.5).
+//! (docs/paypal.md, "Simulator").
 
 use serde_json::{Value, json};
 
@@ -361,7 +361,7 @@ fn take_script(st: &mut State, req: &Req, order_id: &str) -> Option<CaptureScrip
     st.next_capture.pop_front()
 }
 
-/// `POST /v2/checkout/orders/<id>/capture`, deciding in the order of §8.5.
+/// `POST /v2/checkout/orders/<id>/capture`, deciding in the order docs/paypal.md ("Simulator") gives.
 /// 422 `INSTRUMENT_DECLINED` with the `redirect` link back to the approval page.
 fn instrument_declined(st: &State, order_id: &str) -> Reply {
     let approve = st.approve_url(order_id);

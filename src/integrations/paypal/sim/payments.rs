@@ -1,5 +1,5 @@
 //! Payments v2 in the simulator: read captures and refunds, refund a
-//! capture, settle a pending capture (`reference/paypal-api.md` §8.6).
+//! capture, settle a pending capture (docs/paypal.md, "Simulator").
 
 use serde_json::{Value, json};
 

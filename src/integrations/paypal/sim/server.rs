@@ -95,7 +95,7 @@ impl Reply {
         }
     }
 
-    /// PayPal's v2 error shape (`reference/paypal-api.md` §1.5).
+    /// PayPal's v2 error shape (docs/paypal.md, "Errors").
     pub fn api_error(
         status: u16,
         issue: Option<&str>,

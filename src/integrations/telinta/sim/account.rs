@@ -1,5 +1,5 @@
 //! Account service handlers of the simulator: accounts, service features and
-//! follow-me (reference §11.3 Account).
+//! follow-me (docs/telinta.md, "Simulator").
 
 use serde_json::{Map, Value, json};
 

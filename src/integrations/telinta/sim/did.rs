@@ -1,4 +1,4 @@
-//! DID service handlers of the simulator (reference §11.3 DID, §11.4).
+//! DID service handlers of the simulator (docs/telinta.md, "Simulator").
 
 use serde_json::{Map, Value, json};
 

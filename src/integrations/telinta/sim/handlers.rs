@@ -1,9 +1,9 @@
-//! Method handlers of the simulator (reference §11.3, §11.4): dispatch,
+//! Method handlers of the simulator (docs/telinta.md, "Simulator"): dispatch,
 //! authentication, the Session, Customer and Voicemail services. Account handlers
 //! are in `account.rs`, DID handlers in `did.rs`.
 //!
 //! Each handler reads `params`, changes [`State`] and returns the reply object or a
-//! [`Fault`]. Fault codes marked *(fake)* in the reference are placeholders.
+//! [`Fault`]. Fault codes marked *(fake)* in docs/telinta.md ("Simulator") are placeholders.
 
 use serde_json::{Map, Value, json};
 

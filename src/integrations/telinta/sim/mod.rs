@@ -1,6 +1,6 @@
 //! The Telinta simulator: two real HTTP servers on `127.0.0.1:0` (the PortaBilling
 //! admin API and the unified-messaging/voicemail API) speaking the wire format of
-//! reference §11, with state in memory.
+//! docs/telinta.md ("Simulator"), with state in memory.
 //!
 //! Used by tests (the real [`TelintaClient`](super::TelintaClient) talks to it over
 //! HTTP) and by the portal's `demo` mode. Besides the HTTP API it offers a Rust API to
