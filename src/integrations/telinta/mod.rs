@@ -191,7 +191,10 @@ pub trait Telinta: Send + Sync {
     /// Adds a forwarding number; returns its `i_follow_me_number`.
     fn add_follow_me_number(&self, number: &NewFollowMeNumber) -> Result<i64, Error>;
 
-    /// Changes the `Some` fields of a forwarding number.
+    /// Changes the `Some` fields of a forwarding number (`Account/update_followme_number`).
+    /// **Unconfirmed**: the method and its reply are public, the nesting of the parameters
+    /// under `number_info` is inferred (docs/telinta.md, "Unconfirmed"); `set_forwarding`
+    /// reads the numbers back.
     fn update_follow_me_number(&self, update: &FollowMeNumberUpdate) -> Result<(), Error>;
 
     // ---- Voicemail -------------------------------------------------------------------
