@@ -1,4 +1,4 @@
--- didport database schema, version 6 (PRAGMA user_version = 6).
+-- didport database schema, version 8 (PRAGMA user_version = 8).
 -- A fresh database is created from exactly this file; older databases are upgraded by the
 -- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
 
@@ -16,8 +16,20 @@ CREATE TABLE users (
     password_hash       TEXT NOT NULL,                 -- Argon2id PHC string
     telinta_customer    INTEGER,                       -- linked i_customer, if any
     created_at          INTEGER NOT NULL,
-    password_changed_at INTEGER NOT NULL
+    password_changed_at INTEGER NOT NULL,
+    totp_secret         TEXT,                          -- hex; set once two-factor is confirmed
+    totp_pending        TEXT,                          -- hex; shown at enrolment, not yet confirmed
+    totp_last_step      INTEGER                        -- the last 30-s step accepted (no replays)
 ) STRICT;
+
+-- Single-use recovery codes for two-factor sign-in; only the SHA-256 of each is stored.
+CREATE TABLE recovery_codes (
+    id        INTEGER PRIMARY KEY,
+    user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    code_hash TEXT NOT NULL UNIQUE,
+    used_at   INTEGER
+) STRICT;
+CREATE INDEX recovery_codes_user ON recovery_codes (user_id);
 
 -- Sign-in sessions. Only the SHA-256 of the cookie token is stored.
 CREATE TABLE sessions (
@@ -40,10 +52,11 @@ CREATE TABLE password_resets (
 ) STRICT;
 CREATE INDEX password_resets_user ON password_resets (user_id);
 
--- Failed sign-ins, counted per account and per client address for throttling.
+-- Failed sign-ins, counted for throttling per account, per client address, and per account
+-- and client (the client being an address, or a browser's device cookie).
 CREATE TABLE login_failures (
     id    INTEGER PRIMARY KEY,
-    scope TEXT NOT NULL CHECK (scope IN ('account', 'address')),
+    scope TEXT NOT NULL CHECK (scope IN ('account', 'address', 'account_client')),
     key   TEXT NOT NULL,
     at    INTEGER NOT NULL
 ) STRICT;
@@ -171,11 +184,21 @@ CREATE TABLE purchased_numbers (
     paid_through INTEGER NOT NULL,
     last_error   TEXT,
     activating_since INTEGER,               -- set while an activation runs (one at a time)
+    activating_run   INTEGER,               -- the process run (runs.id) that claimed it
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL
 ) STRICT;
 CREATE INDEX purchased_numbers_user ON purchased_numbers (user_id);
 CREATE INDEX purchased_numbers_number ON purchased_numbers (number);
+
+-- One row per start of a process that claims work (serve, demo, a command). A claim records
+-- the run that made it; a claim of a run whose lock file is free (src/store/runs.rs) was cut
+-- short, however recently it was made.
+CREATE TABLE runs (
+    id         INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    pid        INTEGER NOT NULL
+) STRICT;
 
 -- A settings change in flight at Telinta, recorded before the first call and removed when the
 -- portal has saved the outcome, so one cut short by a crash is found again.
@@ -183,7 +206,8 @@ CREATE TABLE settings_changes (
     order_id   INTEGER PRIMARY KEY REFERENCES purchased_numbers (order_id),
     started_at INTEGER NOT NULL,
     pin        INTEGER NOT NULL CHECK (pin IN (0, 1)),  -- a new PIN was asked for (never the PIN)
-    forwarding TEXT                                    -- the forwarding number asked for
+    forwarding TEXT,                                   -- the forwarding number asked for
+    run_id     INTEGER                                 -- the process run (runs.id) that made it
 ) STRICT;
 
 -- Invoices are numbered without gaps per year (INV-2026-000001); the number is taken in the

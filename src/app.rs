@@ -20,6 +20,24 @@ use crate::workflow::{Services, accounts, mail_sender};
 pub const SESSION_COOKIE: &str = "didport_session";
 pub const ANON_COOKIE: &str = "didport_visitor";
 pub const FLASH_COOKIE: &str = "didport_flash";
+/// Given to a browser at each successful sign-in: `{user id}.{nonce}.{HMAC}`. It marks the
+/// browser as one the owner used, which keeps it out of the account's lockout (OWASP's
+/// device cookies); it grants nothing else.
+pub const DEVICE_COOKIE: &str = "didport_device";
+const DEVICE_LIFETIME_SECS: i64 = 365 * 24 * 3600;
+/// Between a right password and the second factor: `{user id}.{expiry}.{HMAC}`. It only lets
+/// the browser that typed the password try a code, for five minutes.
+pub const SECOND_STEP_COOKIE: &str = "didport_2fa";
+const SECOND_STEP_SECS: i64 = 300;
+
+/// Cookie names carry this prefix when the portal is served over https: a browser then takes
+/// the cookie only if it is `Secure`, has `Path=/` and names no domain, so a sibling subdomain
+/// or a plain-HTTP page cannot plant one (a planted visitor cookie would fix its CSRF token).
+pub const HOST_PREFIX: &str = "__Host-";
+
+/// Password-reset asks one client address may make in an hour; more get the same answer and
+/// send nothing.
+pub const RESET_ASKS_PER_CLIENT_HOUR: u32 = 10;
 
 /// A route that tests add (for instance one that panics); never used by `serve`.
 pub type ExtraRoute = dyn Fn(&Request) -> Option<Response> + Send + Sync;
@@ -28,9 +46,13 @@ pub struct App {
     pub services: Services,
     signing_key: Vec<u8>,
     pub secure_cookies: bool,
+    /// `__Host-` when `secure_cookies`, else empty.
+    cookie_prefix: &'static str,
     pub demo: bool,
     pub mail_configured: bool,
     pub search_limiter: crate::http::ratelimit::RateLimiter,
+    /// Password-reset asks per client address and hour.
+    pub reset_limiter: crate::http::ratelimit::RateLimiter,
     extra: Option<Arc<ExtraRoute>>,
 }
 
@@ -40,6 +62,10 @@ impl App {
     }
     pub fn now(&self) -> i64 {
         self.services.now()
+    }
+    /// The name a cookie goes by on this portal (see `HOST_PREFIX`).
+    pub fn cookie_name(&self, name: &str) -> String {
+        format!("{}{name}", self.cookie_prefix)
     }
 }
 
@@ -117,10 +143,11 @@ pub fn start_with_store(
     let handler_cell = cell.clone();
     let panic_cell = cell.clone();
     let large_cell = cell.clone();
+    let limit_cell = cell.clone();
     let running = server::start(ServerSetup {
         listen: config.listen,
         workers: config.workers,
-        max_body: body_limit,
+        max_body: Arc::new(move |head| body_limit(limit_cell.get(), head)),
         handler: Arc::new(move |req| match handler_cell.get() {
             Some(app) => handle(app, req),
             None => Response::text(503, "Starting up; try again in a moment."),
@@ -128,10 +155,23 @@ pub fn start_with_store(
         panic_page: Arc::new(move |id| pages::errors::incident(panic_cell.get(), id)),
         too_large_page: Arc::new(move || pages::errors::too_large(large_cell.get())),
         limits: opts.http.clone(),
+        security_headers: server::security_headers(
+            config
+                .base_url
+                .as_deref()
+                .is_some_and(|u| u.starts_with("https://")),
+            &opts
+                .payments
+                .as_ref()
+                .map(|p| p.buyer_origins())
+                .unwrap_or_default(),
+        ),
     })?;
     let addr = running.addr;
     let url = config.public_url(addr);
     let waker = mail_sender::Waker::default();
+    let run = crate::workflow::runs::Run::begin(&store, opts.clock.now())
+        .map_err(|e| format!("cannot record this process run: {e}"))?;
     let services = Services {
         store: store.clone(),
         clock: opts.clock.clone(),
@@ -140,6 +180,7 @@ pub fn start_with_store(
         mail: waker.clone(),
         telinta: opts.telinta.clone(),
         payments: opts.payments.clone(),
+        run,
     };
     let mail_configured = opts.mailer.is_some();
     let sender = match opts.mailer {
@@ -161,9 +202,18 @@ pub fn start_with_store(
         services: services.clone(),
         signing_key,
         secure_cookies: url.starts_with("https://"),
+        cookie_prefix: if url.starts_with("https://") {
+            HOST_PREFIX
+        } else {
+            ""
+        },
         demo: opts.demo,
         mail_configured,
         search_limiter: crate::http::ratelimit::RateLimiter::new(config.search_rate_limit),
+        reset_limiter: crate::http::ratelimit::RateLimiter::per_window(
+            RESET_ASKS_PER_CLIENT_HOUR,
+            3600,
+        ),
         extra: opts.extra_route,
     };
     let _ = cell.set(app);
@@ -183,12 +233,25 @@ pub fn start_with_store(
     })
 }
 
-/// Uploads are allowed only where a page takes a file.
-fn body_limit(path: &str) -> usize {
-    if path == "/admin/numbers/import" {
-        server::MAX_UPLOAD_BYTES
-    } else {
-        server::MAX_BODY_BYTES
+/// How large a body may be, decided from the head before any of it is read: only a signed-in
+/// admin may send more than a small form, and only the CSV import takes an upload, which is
+/// spooled to a file. A visitor or customer cannot make the server hold more than 64 KiB.
+fn body_limit(app: Option<&App>, head: &server::BodyHead<'_>) -> server::BodyLimit {
+    use server::BodyLimit::{Memory, Spool};
+    let admin = app.is_some_and(|app| {
+        head.cookie
+            .and_then(|c| cookies::find(c, &app.cookie_name(SESSION_COOKIE)))
+            .filter(|t| t.len() == 64)
+            .and_then(|t| accounts::current_user(&app.services, t).ok().flatten())
+            .is_some_and(|u| u.role == crate::domain::Role::Admin)
+    });
+    let multipart = head
+        .content_type
+        .is_some_and(|t| t.starts_with("multipart/form-data"));
+    match (admin, head.path) {
+        (true, "/admin/numbers/import") if multipart => Spool(server::MAX_UPLOAD_BYTES),
+        (true, _) => Memory(server::MAX_BODY_BYTES),
+        (false, _) => Memory(server::MAX_SMALL_BODY_BYTES),
     }
 }
 
@@ -231,6 +294,8 @@ pub struct Ctx<'a> {
     pub flash: Option<Flash>,
     anon: Option<String>,
     new_anon: OnceCell<String>,
+    /// Set when sign-in replaced the visitor cookie.
+    anon_rotated: std::cell::Cell<bool>,
     set_cookies: std::cell::RefCell<Vec<String>>,
 }
 
@@ -249,17 +314,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// Signed in, only the session's token counts: a visitor token (which a page seen before
+    /// sign-in, or a planted visitor cookie, may have given away) is refused.
     fn csrf_ok(&self, given: &str) -> bool {
         let key = &self.app.signing_key;
-        let by_session = self
-            .session_token
-            .as_ref()
-            .is_some_and(|t| secure::mac_matches(key, &format!("csrf:s:{t}"), given));
-        let by_visitor = self
-            .anon
-            .as_ref()
-            .is_some_and(|a| secure::mac_matches(key, &format!("csrf:a:{a}"), given));
-        by_session || by_visitor
+        match (&self.session_token, &self.anon) {
+            (Some(t), _) => secure::mac_matches(key, &format!("csrf:s:{t}"), given),
+            (None, Some(a)) => secure::mac_matches(key, &format!("csrf:a:{a}"), given),
+            (None, None) => false,
+        }
     }
 
     /// Queue a `Set-Cookie` on the response.
@@ -284,7 +347,7 @@ impl Ctx<'_> {
         let payload = format!("{kind_s}{}", secure::hex(text.as_bytes()));
         let mac = secure::mac(&self.app.signing_key, &format!("flash:{payload}"));
         self.set_cookie(cookies::set(
-            FLASH_COOKIE,
+            &self.app.cookie_name(FLASH_COOKIE),
             &format!("{payload}.{mac}"),
             Some(300),
             self.app.secure_cookies,
@@ -292,20 +355,85 @@ impl Ctx<'_> {
         Response::see_other(location)
     }
 
-    /// Starts a session: the cookie carries the token, the database only its digest.
+    /// Starts a session: the cookie carries the token, the database only its digest. The
+    /// visitor cookie is replaced too, so nothing known before sign-in carries over.
     pub fn start_session(&self, token: &str) {
         self.set_cookie(cookies::set(
-            SESSION_COOKIE,
+            &self.app.cookie_name(SESSION_COOKIE),
             token,
             Some(accounts::SESSION_LIFETIME_SECS),
+            self.app.secure_cookies,
+        ));
+        self.set_cookie(cookies::set(
+            &self.app.cookie_name(ANON_COOKIE),
+            &new_visitor_token(),
+            Some(VISITOR_LIFETIME_SECS),
+            self.app.secure_cookies,
+        ));
+        self.anon_rotated.set(true);
+    }
+
+    /// The account id and nonce of this browser's device cookie, if its signature holds.
+    pub fn device(&self) -> Option<(i64, String)> {
+        let raw = self.req.cookie(&self.app.cookie_name(DEVICE_COOKIE))?;
+        let mut parts = raw.splitn(3, '.');
+        let (id, nonce, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let id: i64 = id.parse().ok()?;
+        secure::mac_matches(&self.app.signing_key, &format!("device:{id}:{nonce}"), mac)
+            .then(|| (id, nonce.to_string()))
+    }
+
+    /// Marks this browser as one that `user_id` signed in with.
+    pub fn remember_device(&self, user_id: i64) {
+        let nonce = new_visitor_token();
+        let mac = secure::mac(&self.app.signing_key, &format!("device:{user_id}:{nonce}"));
+        self.set_cookie(cookies::set(
+            &self.app.cookie_name(DEVICE_COOKIE),
+            &format!("{user_id}.{nonce}.{mac}"),
+            Some(DEVICE_LIFETIME_SECS),
+            self.app.secure_cookies,
+        ));
+    }
+
+    /// Remembers that this browser gave `user_id`'s right password and may try a code.
+    pub fn begin_second_step(&self, user_id: i64) {
+        let expires = self.app.now() + SECOND_STEP_SECS;
+        let mac = secure::mac(&self.app.signing_key, &format!("2fa:{user_id}:{expires}"));
+        self.set_cookie(cookies::set(
+            &self.app.cookie_name(SECOND_STEP_COOKIE),
+            &format!("{user_id}.{expires}.{mac}"),
+            Some(SECOND_STEP_SECS),
+            self.app.secure_cookies,
+        ));
+    }
+
+    /// The user this browser is signing in as, between password and code.
+    pub fn second_step_user(&self) -> Option<i64> {
+        let raw = self.req.cookie(&self.app.cookie_name(SECOND_STEP_COOKIE))?;
+        let mut parts = raw.splitn(3, '.');
+        let (id, expires, mac) = (parts.next()?, parts.next()?, parts.next()?);
+        let (id, expires): (i64, i64) = (id.parse().ok()?, expires.parse().ok()?);
+        let key = &self.app.signing_key;
+        (expires > self.app.now() && secure::mac_matches(key, &format!("2fa:{id}:{expires}"), mac))
+            .then_some(id)
+    }
+
+    pub fn end_second_step(&self) {
+        self.set_cookie(cookies::clear(
+            &self.app.cookie_name(SECOND_STEP_COOKIE),
             self.app.secure_cookies,
         ));
     }
 
     pub fn end_session(&self) {
-        self.set_cookie(cookies::clear(SESSION_COOKIE, self.app.secure_cookies));
+        self.set_cookie(cookies::clear(
+            &self.app.cookie_name(SESSION_COOKIE),
+            self.app.secure_cookies,
+        ));
     }
 }
+
+const VISITOR_LIFETIME_SECS: i64 = 30 * 24 * 3600;
 
 fn new_visitor_token() -> String {
     secure::random_token().unwrap_or_else(|_| secure::short_id())
@@ -370,7 +498,9 @@ pub fn handle(app: &App, req: Request) -> Response {
         _ => {}
     }
 
-    let session_token = req.cookie(SESSION_COOKIE).filter(|t| t.len() == 64);
+    let session_token = req
+        .cookie(&app.cookie_name(SESSION_COOKIE))
+        .filter(|t| t.len() == 64);
     let (user, stale_session) = match &session_token {
         Some(t) => match accounts::current_user(&app.services, t) {
             Ok(Some(u)) => (Some(u), false),
@@ -383,7 +513,7 @@ pub fn handle(app: &App, req: Request) -> Response {
         },
         None => (None, false),
     };
-    let flash_raw = req.cookie(FLASH_COOKIE);
+    let flash_raw = req.cookie(&app.cookie_name(FLASH_COOKIE));
     let ctx = Ctx {
         app,
         req: &req,
@@ -393,8 +523,11 @@ pub fn handle(app: &App, req: Request) -> Response {
         flash: flash_raw
             .as_deref()
             .and_then(|raw| read_flash(&app.signing_key, raw)),
-        anon: req.cookie(ANON_COOKIE).filter(|t| t.len() == 64),
+        anon: req
+            .cookie(&app.cookie_name(ANON_COOKIE))
+            .filter(|t| t.len() == 64),
         new_anon: OnceCell::new(),
+        anon_rotated: std::cell::Cell::new(false),
         set_cookies: std::cell::RefCell::new(Vec::new()),
     };
     if stale_session {
@@ -414,13 +547,18 @@ pub fn handle(app: &App, req: Request) -> Response {
     // The flash was shown on this page (not passed on by a redirect): remove it.
     let redirected = (300..400).contains(&response.status);
     if flash_raw.is_some() && !redirected {
-        ctx.set_cookie(cookies::clear(FLASH_COOKIE, app.secure_cookies));
+        ctx.set_cookie(cookies::clear(
+            &app.cookie_name(FLASH_COOKIE),
+            app.secure_cookies,
+        ));
     }
-    if let Some(anon) = ctx.new_anon.get() {
+    if let Some(anon) = ctx.new_anon.get()
+        && !ctx.anon_rotated.get()
+    {
         ctx.set_cookie(cookies::set(
-            ANON_COOKIE,
+            &app.cookie_name(ANON_COOKIE),
             anon,
-            Some(30 * 24 * 3600),
+            Some(VISITOR_LIFETIME_SECS),
             app.secure_cookies,
         ));
     }
@@ -450,6 +588,16 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         Head => Get,
         m => m,
     };
+    // With DIDPORT_ADMIN_2FA=required, an admin without two-factor sign-in can only set it
+    // up or sign out.
+    if ctx.user.as_ref().is_some_and(|u| {
+        u.role == crate::domain::Role::Admin
+            && !u.two_factor
+            && ctx.app.config().admin_2fa == crate::config::AdminTwoFactor::Required
+    }) && !matches!(segs, ["account", "2fa"] | ["logout"])
+    {
+        return Response::see_other("/account/2fa");
+    }
     match (m, segs) {
         (Get, []) => pages::home::show(ctx),
 
@@ -467,6 +615,12 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Get, ["password", "reset"]) => pages::auth::reset_form(ctx),
         (Post, ["password", "reset"]) => pages::auth::reset_submit(ctx),
         (_, ["password", "reset"]) => not_allowed("GET, POST"),
+        (Get, ["login", "2fa"]) => pages::twofactor::code_form(ctx),
+        (Post, ["login", "2fa"]) => pages::twofactor::code_submit(ctx),
+        (_, ["login", "2fa"]) => not_allowed("GET, POST"),
+        (Get, ["account", "2fa"]) => pages::twofactor::enrol_form(ctx),
+        (Post, ["account", "2fa"]) => pages::twofactor::enrol_submit(ctx),
+        (_, ["account", "2fa"]) => not_allowed("GET, POST"),
         (Get, ["account", "password"]) => pages::auth::change_form(ctx),
         (Post, ["account", "password"]) => pages::auth::change_submit(ctx),
         (_, ["account", "password"]) => not_allowed("GET, POST"),

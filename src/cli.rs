@@ -87,6 +87,12 @@ enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Turn two-factor sign-in off for a user who lost their device (they can enrol again).
+    #[command(name = "reset-2fa")]
+    ResetTwoFactor {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -218,6 +224,9 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     password_stdin,
                 },
         } => user_add(config, &email, role, &name, password_stdin),
+        Command::User {
+            command: UserCommand::ResetTwoFactor { email },
+        } => reset_two_factor(config, &email),
         Command::Plan {
             command:
                 PlanCommand::Add {
@@ -256,6 +265,20 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::CheckConfig => {
             for (k, v) in config.describe() {
                 println!("{k:<34} {v}");
+            }
+            // Admins without two-factor sign-in are a warning, not a problem: the portal runs.
+            if config.db.exists() {
+                let store = Store::open(&config.db, 2)?;
+                let s = services(config.clone(), store)?;
+                let without =
+                    crate::workflow::twofactor::admins_without(&s).map_err(|e| Fail::Other(e.0))?;
+                if !without.is_empty() {
+                    println!(
+                        "warning: admins without two-factor sign-in (they can turn it on at \
+                         /account/2fa; DIDPORT_ADMIN_2FA=required makes them): {}",
+                        without.join(", ")
+                    );
+                }
             }
             let problems = config.problems_for_serve();
             if problems.is_empty() {
@@ -300,7 +323,9 @@ fn check_upstream(config: Config) -> Result<(), Fail> {
 fn services(config: Config, store: Store) -> Result<Services, Fail> {
     let url = config.public_url(config.listen);
     let telinta = telinta_client(&config)?;
+    let run = crate::workflow::runs::Run::begin(&store, SystemClock.now())?;
     Ok(Services {
+        run,
         store,
         clock: Arc::new(SystemClock),
         config: Arc::new(config),
@@ -388,6 +413,21 @@ fn serve(config: Config) -> Result<(), Fail> {
     );
     portal.wait();
     Ok(())
+}
+
+fn reset_two_factor(config: Config, email: &str) -> Result<(), Fail> {
+    let email = crate::domain::EmailAddress::parse(email)
+        .map_err(|e| Fail::Usage(vec![format!("--email: {e}")]))?;
+    let store = Store::open(&config.db, 2)?;
+    let s = services(config, store)?;
+    if crate::workflow::twofactor::reset(&s, &email).map_err(|e| Fail::Other(e.0))? {
+        println!(
+            "two-factor sign-in is off for {email}; they can turn it on again at /account/2fa"
+        );
+        Ok(())
+    } else {
+        Err(Fail::Other(format!("no user with the email {email}")))
+    }
 }
 
 fn user_add(

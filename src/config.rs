@@ -64,6 +64,24 @@ pub struct PayPalConfig {
     pub webhook_id: Option<String>,
 }
 
+/// Whether admins must sign in with a second factor (`DIDPORT_ADMIN_2FA`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminTwoFactor {
+    /// Admins may turn two-factor sign-in on (the default).
+    Optional,
+    /// An admin without it is sent to `/account/2fa` until it is on.
+    Required,
+}
+
+impl AdminTwoFactor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminTwoFactor::Optional => "optional",
+            AdminTwoFactor::Required => "required",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub db: PathBuf,
@@ -76,6 +94,7 @@ pub struct Config {
     pub hold_minutes: u32,
     pub log: String,
     pub workers: usize,
+    pub admin_2fa: AdminTwoFactor,
     pub search_rate_limit: u32,
     pub trusted_proxy: Option<IpAddr>,
     pub telinta: Option<TelintaConfig>,
@@ -301,6 +320,16 @@ impl Config {
             "a number of threads from 1 to 256",
             |v| v.parse::<usize>().ok().filter(|n| (1..=256).contains(n)),
         );
+        let admin_2fa = r.parse(
+            "DIDPORT_ADMIN_2FA",
+            AdminTwoFactor::Optional,
+            "optional or required",
+            |v| match v {
+                "optional" => Some(AdminTwoFactor::Optional),
+                "required" => Some(AdminTwoFactor::Required),
+                _ => None,
+            },
+        );
         let search_rate_limit = r.parse(
             "DIDPORT_SEARCH_RATE_LIMIT",
             120,
@@ -346,6 +375,7 @@ impl Config {
                 hold_minutes,
                 log,
                 workers,
+                admin_2fa,
                 search_rate_limit,
                 trusted_proxy,
                 telinta,
@@ -406,6 +436,7 @@ impl Config {
             hold_minutes: 15,
             log: "info".into(),
             workers: 4,
+            admin_2fa: AdminTwoFactor::Optional,
             search_rate_limit: 0,
             trusted_proxy: None,
             telinta: None,
@@ -446,6 +477,10 @@ impl Config {
             ("DIDPORT_HOLD_MINUTES".into(), self.hold_minutes.to_string()),
             ("DIDPORT_LOG".into(), self.log.clone()),
             ("DIDPORT_WORKERS".into(), self.workers.to_string()),
+            (
+                "DIDPORT_ADMIN_2FA".into(),
+                self.admin_2fa.as_str().to_string(),
+            ),
             (
                 "DIDPORT_SEARCH_RATE_LIMIT".into(),
                 self.search_rate_limit.to_string(),

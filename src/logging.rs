@@ -1,5 +1,6 @@
 //! Logging to stderr through env_logger, filtered by `DIDPORT_LOG` (`info`, `didport=debug,info`).
 
+use std::borrow::Cow;
 use std::io::Write;
 
 const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
@@ -30,6 +31,24 @@ pub fn check_filter(filter: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A log message with its control characters written as escapes (`\r`, `\n`, `\0`,
+/// `\u{1b}`): text that came from a client can neither start a forged log line nor send
+/// escape sequences to an operator's terminal.
+pub fn escape_controls(message: &str) -> Cow<'_, str> {
+    if !message.chars().any(char::is_control) {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Installs the process logger. Noisy dependencies are quieted unless the filter names them.
 pub fn init(filter: &str) {
     let full = format!(
@@ -44,7 +63,7 @@ pub fn init(filter: &str) {
                 buf.timestamp_seconds(),
                 record.level(),
                 record.target(),
-                record.args()
+                escape_controls(&record.args().to_string())
             )
         })
         .try_init();
@@ -53,6 +72,15 @@ pub fn init(filter: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(escape_controls("GET /a 404"), "GET /a 404");
+        assert_eq!(
+            escape_controls("GET /a\r\nGET /b 200\0\u{1b}[31m\u{7f}\tx é"),
+            "GET /a\\r\\nGET /b 200\\0\\u{1b}[31m\\u{7f}\\tx é"
+        );
+    }
 
     #[test]
     fn filters() {

@@ -12,6 +12,13 @@ pub fn random_token() -> Result<String, String> {
     Ok(hex(&buf))
 }
 
+/// `n` random bytes from the operating system.
+pub fn random_bytes(n: usize) -> Result<Vec<u8>, String> {
+    let mut buf = vec![0u8; n];
+    getrandom::fill(&mut buf).map_err(|e| format!("no randomness from the OS: {e}"))?;
+    Ok(buf)
+}
+
 /// A short random id (8 hex digits) for incidents and the like; not a secret.
 pub fn short_id() -> String {
     let mut buf = [0u8; 4];

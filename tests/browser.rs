@@ -18,6 +18,8 @@ mod journey;
 mod self_checks;
 #[path = "browser/shop.rs"]
 mod shop;
+#[path = "browser/two_factor.rs"]
+mod two_factor;
 #[path = "browser/visits.rs"]
 mod visits;
 
@@ -60,4 +62,13 @@ fn the_same_journey_fits_a_phone_screen() -> Result<()> {
 #[test]
 fn the_same_journey_works_with_javascript_turned_off() -> Result<()> {
     journey_on("no-javascript", Screen::NoScript, false)
+}
+
+#[test]
+fn an_admin_turns_on_two_factor_and_signs_in_with_a_code_and_a_recovery_code() -> Result<()> {
+    let b = browser()?;
+    let shop = shop::Shop::open(false);
+    let mut v = Visits::start(&b, "two-factor", Screen::Desktop)?;
+    let outcome = two_factor::run(&b, &shop, &mut v).and_then(|()| v.check_html());
+    v.finish(outcome)
 }

@@ -35,9 +35,13 @@ mod numbers;
 mod paypal;
 #[path = "it/plans.rs"]
 mod plans;
+#[path = "it/probe.rs"]
+mod probe;
 #[path = "it/reconcile.rs"]
 mod reconcile;
 #[path = "it/settings.rs"]
 mod settings;
+#[path = "it/twofactor.rs"]
+mod twofactor;
 #[path = "it/upstream.rs"]
 mod upstream;

@@ -7,6 +7,7 @@ pub mod phone;
 pub mod plan;
 pub mod search;
 pub mod status;
+pub mod totp;
 
 pub use account::{EmailAddress, Role};
 pub use money::Money;

@@ -21,10 +21,40 @@ use std::time::{Duration, Instant};
 
 use super::{Method, Request, Response};
 
-/// Largest request body read; larger ones get 413 without being read.
+/// Largest request body from a visitor or a customer; larger ones get 413 without being read.
+pub const MAX_SMALL_BODY_BYTES: usize = 64 * 1024;
+/// Largest request body from a signed-in admin.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
-/// Largest body on the routes that take file uploads.
+/// Largest body on the routes that take file uploads (admins only), spooled to a file.
 pub const MAX_UPLOAD_BYTES: usize = 64 * 1024 * 1024;
+
+/// What the server knows of a request before it reads the body.
+pub struct BodyHead<'a> {
+    pub path: &'a str,
+    pub cookie: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+}
+
+/// How much of a body the server takes, and where it keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyLimit {
+    /// Read into memory, up to this many bytes.
+    Memory(usize),
+    /// Written to a temporary file as it arrives, up to this many bytes.
+    Spool(usize),
+}
+
+impl BodyLimit {
+    fn bytes(self) -> usize {
+        match self {
+            BodyLimit::Memory(n) | BodyLimit::Spool(n) => n,
+        }
+    }
+}
+
+/// Decides, from the head alone, how large a body may be (the application looks up who the
+/// session cookie belongs to).
+pub type BodyPolicy = dyn Fn(&BodyHead<'_>) -> BodyLimit + Send + Sync;
 
 /// How long and how much the server waits for and takes from a client.
 #[derive(Debug, Clone)]
@@ -40,6 +70,11 @@ pub struct Limits {
     pub max_head_bytes: usize,
     /// Connections open at once; more are answered 503 and closed.
     pub max_connections: usize,
+    /// Slowest a request body may arrive, in bytes a second, once `body_grace` has passed; a
+    /// slower one is cut off with 408.
+    pub min_body_rate: u64,
+    /// How long a body may take before the minimum rate applies.
+    pub body_grace: Duration,
 }
 
 impl Default for Limits {
@@ -50,6 +85,8 @@ impl Default for Limits {
             write_timeout: Duration::from_secs(30),
             max_head_bytes: 64 * 1024,
             max_connections: 512,
+            min_body_rate: 1024,
+            body_grace: Duration::from_secs(10),
         }
     }
 }
@@ -63,18 +100,21 @@ pub type TooLargePage = dyn Fn() -> Response + Send + Sync;
 pub struct ServerSetup {
     pub listen: SocketAddr,
     pub workers: usize,
-    /// The body limit for a path.
-    pub max_body: fn(&str) -> usize,
+    /// The body limit for a request head.
+    pub max_body: Arc<BodyPolicy>,
     pub handler: Arc<Handler>,
     pub panic_page: Arc<PanicPage>,
     pub too_large_page: Arc<TooLargePage>,
     pub limits: Limits,
+    /// Added to every response (`security_headers`).
+    pub security_headers: Vec<(String, String)>,
 }
 
 /// A request read whole, on its way to its handler.
 struct Job {
     rq: tiny_http::Request,
     body: Vec<u8>,
+    spooled: Option<super::Spooled>,
     started: Instant,
 }
 
@@ -118,9 +158,10 @@ pub fn start(setup: ServerSetup) -> Result<Running, String> {
         write_timeout: Some(setup.limits.write_timeout),
         max_head_bytes: setup.limits.max_head_bytes,
         max_connections: setup.limits.max_connections,
-        refusal_headers: SECURITY_HEADERS
+        refusal_headers: setup
+            .security_headers
             .iter()
-            .filter_map(|(k, v)| tiny_http::Header::from_bytes(*k, *v).ok())
+            .filter_map(|(k, v)| tiny_http::Header::from_bytes(k.as_str(), v.as_str()).ok())
             .collect(),
         ..tiny_http::Limits::default()
     };
@@ -203,6 +244,7 @@ fn worker(
                 Job {
                     rq,
                     body: Vec::new(),
+                    spooled: None,
                     started,
                 },
                 setup,
@@ -230,7 +272,7 @@ fn worker(
                 log::error!("cannot start a thread to read a request body: {e}");
                 let busy = Response::text(503, "The server is busy; try again in a moment.")
                     .with_header("Retry-After", "5");
-                let _ = refuse(rq, busy, started);
+                let _ = refuse(rq, busy, started, &setup.security_headers);
             }
         }
     }
@@ -245,35 +287,111 @@ fn has_body(rq: &tiny_http::Request) -> bool {
             .any(|h| h.field.equiv("transfer-encoding"))
 }
 
-/// Reads a request's body (on its own thread) within the path's limit and returns the whole
-/// request; or answers it at once when the body is too large, malformed or stops arriving. A
-/// refused body is not read further and its connection is closed.
+/// Reads a request's body (on its own thread) within the limit its head allows, and returns
+/// the whole request; or answers it at once when the body is too large, malformed, stops
+/// arriving or arrives too slowly. A refused body is not read further and its connection is
+/// closed.
 fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) -> Option<Job> {
-    let max_body = (setup.max_body)(path_of(rq.url()));
+    let header = |name: &'static str| {
+        rq.headers()
+            .iter()
+            .find(|h| h.field.equiv(name))
+            .map(|h| h.value.as_str().to_string())
+    };
+    let (cookie, content_type) = (header("cookie"), header("content-type"));
+    let limit = (setup.max_body)(&BodyHead {
+        path: path_of(rq.url()),
+        cookie: cookie.as_deref(),
+        content_type: content_type.as_deref(),
+    });
+    let max_body = limit.bytes();
     // A declared length over the limit is refused before the body is asked for (so no
     // `100 Continue`) or read.
     if rq.body_length().is_some_and(|n| n > max_body) {
-        let _ = refuse(rq, (setup.too_large_page)(), started);
+        let _ = refuse(
+            rq,
+            (setup.too_large_page)(),
+            started,
+            &setup.security_headers,
+        );
         return None;
     }
+    let mut reader = MinRate {
+        inner: rq.as_reader().take(max_body as u64 + 1),
+        started: Instant::now(),
+        read: 0,
+        rate: setup.limits.min_body_rate,
+        grace: setup.limits.body_grace,
+    };
     let mut body = Vec::new();
-    let read = rq
-        .as_reader()
-        .take(max_body as u64 + 1)
-        .read_to_end(&mut body);
+    let mut spooled = None;
+    let read = match limit {
+        BodyLimit::Memory(_) => reader.read_to_end(&mut body).map(|n| n as u64),
+        BodyLimit::Spool(_) => tempfile::tempfile().and_then(|mut file| {
+            let n = std::io::copy(&mut reader, &mut file)?;
+            spooled = Some(super::Spooled {
+                file: Arc::new(file),
+                len: n,
+            });
+            Ok(n)
+        }),
+    };
     let refusal = match read {
         Err(e) if matches!(e.kind(), ErrorKind::TimedOut | ErrorKind::WouldBlock) => {
-            Response::text(408, "The request body stopped arriving.")
+            Response::text(
+                408,
+                "The request body stopped arriving, or came too slowly.",
+            )
         }
         Err(e) => {
-            log::info!("{} {}: the body is unreadable: {e}", rq.method(), rq.url());
+            log::info!(
+                "{} {}: the body is unreadable: {e}",
+                rq.method(),
+                path_of(rq.url())
+            );
             Response::text(400, "The request body could not be read.")
         }
-        Ok(_) if body.len() > max_body => (setup.too_large_page)(),
-        Ok(_) => return Some(Job { rq, body, started }),
+        Ok(n) if n > max_body as u64 => (setup.too_large_page)(),
+        Ok(_) => {
+            return Some(Job {
+                rq,
+                body,
+                spooled,
+                started,
+            });
+        }
     };
-    let _ = refuse(rq, refusal, started);
+    let _ = refuse(rq, refusal, started, &setup.security_headers);
     None
+}
+
+/// A body reader that fails with `TimedOut` once the body arrives slower than `rate` bytes a
+/// second on average, counted after `grace`. The socket's read timeout catches a body that
+/// stops; this catches one that trickles (a byte just often enough to never time out).
+struct MinRate<R> {
+    inner: R,
+    started: Instant,
+    read: u64,
+    rate: u64,
+    grace: Duration,
+}
+
+impl<R: Read> Read for MinRate<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        if n > 0 {
+            let late = self.started.elapsed().saturating_sub(self.grace);
+            let due = late.as_secs_f64() * self.rate as f64;
+            if (self.read as f64) < due {
+                return Err(std::io::Error::new(
+                    ErrorKind::TimedOut,
+                    "the body arrives slower than the minimum rate",
+                ));
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn path_of(url: &str) -> &str {
@@ -281,7 +399,12 @@ fn path_of(url: &str) -> &str {
 }
 
 fn handle_one(job: Job, setup: &ServerSetup) {
-    let Job { rq, body, started } = job;
+    let Job {
+        rq,
+        body,
+        spooled,
+        started,
+    } = job;
     let method = match rq.method() {
         tiny_http::Method::Get => Method::Get,
         tiny_http::Method::Head => Method::Head,
@@ -313,6 +436,7 @@ fn handle_one(job: Job, setup: &ServerSetup) {
         query,
         headers,
         body,
+        spooled,
         peer,
     };
     let response = match catch_unwind(AssertUnwindSafe(|| (setup.handler)(request))) {
@@ -329,7 +453,7 @@ fn handle_one(job: Job, setup: &ServerSetup) {
         }
     };
     let status = response.status;
-    if let Err(e) = respond(rq, &response, false) {
+    if let Err(e) = respond(rq, &response, false, &setup.security_headers) {
         log::debug!("{what}: client went away: {e}");
     }
     log::info!(
@@ -340,10 +464,15 @@ fn handle_one(job: Job, setup: &ServerSetup) {
 
 /// Answers a request whose body was not read whole, and closes its connection without
 /// reading the rest.
-fn refuse(rq: tiny_http::Request, response: Response, started: Instant) -> std::io::Result<()> {
+fn refuse(
+    rq: tiny_http::Request,
+    response: Response,
+    started: Instant,
+    security: &[(String, String)],
+) -> std::io::Result<()> {
     let what = format!("{} {}", rq.method(), path_of(rq.url()));
     let status = response.status;
-    let sent = respond(rq, &response, true);
+    let sent = respond(rq, &response, true, security);
     log::info!(
         "{what} {status} {:.2}ms (refused; connection closed)",
         started.elapsed().as_secs_f64() * 1000.0
@@ -351,17 +480,49 @@ fn refuse(rq: tiny_http::Request, response: Response, started: Instant) -> std::
     sent
 }
 
-/// Headers every response carries (tiny_http adds them to its own refusals too).
-const SECURITY_HEADERS: [(&str, &str); 5] = [
-    (
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
-    ),
+/// Headers every response carries besides the CSP (tiny_http adds them to its own refusals
+/// too).
+const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("X-Content-Type-Options", "nosniff"),
     ("X-Frame-Options", "DENY"),
     ("Referrer-Policy", "same-origin"),
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ];
+
+/// The security headers of every response. Forms may post only to the portal and to
+/// `form_targets` (where a form's answer redirects: PayPal's pages for checkout), so an
+/// injected `<form action=…>` cannot send a password elsewhere. HSTS only when the portal's
+/// address is `https://`: browsers then refuse plain HTTP to it for a year (sent over plain
+/// HTTP it would be ignored, or wrong).
+pub fn security_headers(https: bool, form_targets: &[String]) -> Vec<(String, String)> {
+    let mut form_action = String::from("'self'");
+    for t in form_targets {
+        // Only plain origins: nothing that could end the directive or add another.
+        if !t.is_empty() && !t.contains([';', ',', ' ', '\'', '\r', '\n']) {
+            form_action.push(' ');
+            form_action.push_str(t);
+        }
+    }
+    let mut headers = vec![(
+        "Content-Security-Policy".to_string(),
+        format!(
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; \
+             base-uri 'none'; form-action {form_action}"
+        ),
+    )];
+    headers.extend(
+        SECURITY_HEADERS
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string())),
+    );
+    if https {
+        headers.push((
+            "Strict-Transport-Security".to_string(),
+            "max-age=31536000".to_string(),
+        ));
+    }
+    headers
+}
 
 /// Whether the connection closes after this request: when the client asks, and always for
 /// HTTP/1.0 (whose keep-alive would need a `Connection: keep-alive` answer).
@@ -379,14 +540,19 @@ fn wants_close(rq: &tiny_http::Request) -> bool {
 /// sends headers and body separately, which on a kept-alive connection stalls each reply
 /// larger than a packet for a delayed ACK (about 40 ms). With `close` (or when the client
 /// asked for it) the connection ends after this response.
-fn respond(rq: tiny_http::Request, r: &Response, close: bool) -> std::io::Result<()> {
+fn respond(
+    rq: tiny_http::Request,
+    r: &Response,
+    close: bool,
+    security: &[(String, String)],
+) -> std::io::Result<()> {
     use std::io::Write;
     let head_only = *rq.method() == tiny_http::Method::Head;
     let close = close || wants_close(&rq);
     if close {
         rq.close_connection();
     }
-    let bytes = response_bytes(r, head_only, close, &http_date());
+    let bytes = response_bytes(r, head_only, close, &http_date(), security);
     let mut w = rq.into_writer();
     w.write_all(&bytes)?;
     w.flush()
@@ -395,7 +561,13 @@ fn respond(rq: tiny_http::Request, r: &Response, close: bool) -> std::io::Result
 /// The bytes of a response: status line, `Date`, the response's headers (never one that
 /// could smuggle a line break or frame the body), the security headers, `Content-Length`,
 /// `Connection: close` when the connection ends, and the body unless `head_only`.
-pub fn response_bytes(r: &Response, head_only: bool, close: bool, date: &str) -> Vec<u8> {
+pub fn response_bytes(
+    r: &Response,
+    head_only: bool,
+    close: bool,
+    date: &str,
+    security: &[(String, String)],
+) -> Vec<u8> {
     use std::io::Write;
     let reason = tiny_http::StatusCode(r.status).default_reason_phrase();
     let mut out = Vec::with_capacity(r.body.len() + 768);
@@ -405,7 +577,7 @@ pub fn response_bytes(r: &Response, head_only: bool, close: bool, date: &str) ->
         .headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain(SECURITY_HEADERS)
+        .chain(security.iter().map(|(k, v)| (k.as_str(), v.as_str())))
     {
         if k.eq_ignore_ascii_case("content-length")
             || k.eq_ignore_ascii_case("connection")
@@ -445,7 +617,14 @@ mod tests {
             .with_header("X-Bad\r\nName", "v")
             .with_header("Content-Length", "999")
             .with_header("Transfer-Encoding", "chunked");
-        let out = String::from_utf8(response_bytes(&r, false, true, "d")).unwrap();
+        let out = String::from_utf8(response_bytes(
+            &r,
+            false,
+            true,
+            "d",
+            &security_headers(false, &[]),
+        ))
+        .unwrap();
         assert!(!out.contains("evil"), "{out}");
         assert!(!out.contains("X-Bad"), "{out}");
         assert!(!out.contains("chunked"), "{out}");
@@ -453,9 +632,27 @@ mod tests {
         assert!(out.contains("Connection: close\r\n"), "{out}");
         assert!(out.contains("X-Content-Type-Options: nosniff\r\n"), "{out}");
         assert!(out.ends_with("\r\n\r\nhi"), "{out}");
-        let head_only = response_bytes(&r, true, false, "d");
+        let head_only = response_bytes(
+            &r,
+            true,
+            false,
+            "d",
+            &security_headers(true, &["https://pay.example".into()]),
+        );
         assert!(head_only.ends_with(b"\r\n\r\n"));
         assert!(!String::from_utf8_lossy(&head_only).contains("Connection:"));
+        assert!(!out.contains("Strict-Transport-Security"), "{out}");
+        assert!(out.contains("form-action 'self'\r\n"), "{out}");
+        assert!(
+            String::from_utf8_lossy(&head_only)
+                .contains("form-action 'self' https://pay.example\r\n")
+        );
+        let odd = security_headers(false, &["x; script-src *".into(), "https://a\r\nb".into()]);
+        assert_eq!(odd[0].1.matches(';').count(), 4, "{odd:?}");
+        assert!(
+            String::from_utf8_lossy(&head_only)
+                .contains("Strict-Transport-Security: max-age=31536000\r\n")
+        );
     }
 
     #[test]

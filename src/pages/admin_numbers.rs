@@ -163,8 +163,8 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let file = match ctx.req.file("file") {
-        Ok(Some(f)) if !f.data.is_empty() => f,
+    let file = match ctx.req.upload("file") {
+        Ok(Some(f)) if f.len > 0 => f,
         Ok(_) => return inventory_page(ctx, 400, Some("Choose a CSV file to import."), None),
         Err(why) => {
             return inventory_page(
@@ -176,12 +176,7 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
         }
     };
     let now = ctx.app.now();
-    let result = inventory::import_csv(
-        &ctx.app.services.store,
-        file.data.as_slice(),
-        now,
-        &mut |_| {},
-    );
+    let result = inventory::import_csv(&ctx.app.services.store, file.data, now, &mut |_| {});
     let report = match result {
         Ok(r) => r,
         Err(ImportError::BadFile(m)) => return inventory_page(ctx, 400, Some(&m), None),

@@ -7,17 +7,17 @@ use crate::app::{Ctx, FlashKind, require_user, safe_next};
 use crate::domain::Role;
 use crate::http::{Response, encode_query};
 use crate::workflow::accounts::{
-    self, ChangeError, LoginError, ResetError, SignupError, SignupInput,
+    self, ChangeError, LoginError, ResetError, SignedIn, SignupError, SignupInput,
 };
 
-fn home_for(role: Role) -> &'static str {
+pub(super) fn home_for(role: Role) -> &'static str {
     match role {
         Role::Admin => "/admin",
         Role::Customer => "/my",
     }
 }
 
-fn next_param(ctx: &Ctx<'_>) -> Option<String> {
+pub(super) fn next_param(ctx: &Ctx<'_>) -> Option<String> {
     let q = ctx.req.query_params();
     let f = ctx.req.form();
     safe_next(f.get("next").or(q.get("next")))
@@ -153,16 +153,30 @@ pub fn login_submit(ctx: &Ctx<'_>) -> Response {
     let email = f.get("email").map_or("", String::as_str);
     let password = f.get("password").map_or("", String::as_str);
     let next = next_param(ctx);
+    let device = ctx.device();
+    let client = accounts::SignInClient {
+        address: &ctx.client,
+        device: device.as_ref().map(|(id, nonce)| (*id, nonce.as_str())),
+    };
     match accounts::login(
         &ctx.app.services,
         email,
         password,
-        &ctx.client,
+        client,
         ctx.session_token.as_deref(),
     ) {
-        Ok(session) => {
+        Ok(SignedIn::Session(session)) => {
             ctx.start_session(&session.token);
+            ctx.remember_device(session.user.id);
             Response::see_other(next.as_deref().unwrap_or(home_for(session.user.role)))
+        }
+        Ok(SignedIn::SecondStep(user)) => {
+            ctx.begin_second_step(user.id);
+            let to = match &next {
+                Some(n) => format!("/login/2fa?{}", encode_query(&[("next", n)])),
+                None => "/login/2fa".into(),
+            };
+            Response::see_other(&to)
         }
         Err(LoginError::Invalid) => login_page(
             ctx,
@@ -224,7 +238,18 @@ pub fn forgot_submit(ctx: &Ctx<'_>) -> Response {
     if let Err(m) = crate::domain::EmailAddress::parse(email) {
         return forgot_page(ctx, 400, email, Some(m));
     }
-    if let Err(e) = accounts::request_reset(&ctx.app.services, email, &ctx.client) {
+    // One client asking for many addresses' links is held back; it is told nothing different.
+    if ctx
+        .app
+        .reset_limiter
+        .check(&ctx.client, ctx.app.now())
+        .is_err()
+    {
+        log::info!(
+            "password reset asks from {} over the hourly limit",
+            ctx.client
+        );
+    } else if let Err(e) = accounts::request_reset(&ctx.app.services, email, &ctx.client) {
         return super::errors::internal(ctx, &e);
     }
     // The same answer whether or not the account exists.

@@ -17,6 +17,8 @@ pub const STEPS: &[&str] = &[
     include_str!("history/v4.sql"),
     include_str!("history/v5.sql"),
     include_str!("history/v6.sql"),
+    include_str!("history/v7.sql"),
+    include_str!("history/v8.sql"),
 ];
 
 /// The schema as first released, kept so tests can prove the steps reach `schema.sql`.

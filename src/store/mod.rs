@@ -8,6 +8,7 @@ pub mod orders;
 pub mod outbox;
 pub mod plans;
 pub mod purchased;
+pub mod runs;
 pub mod sessions;
 pub mod settings;
 pub mod status;
@@ -88,6 +89,7 @@ pub(crate) const CACHE_SIZE: i64 = -16000;
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    path: std::path::PathBuf,
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -119,7 +121,10 @@ impl Store {
             .max_size(pool_size.max(2))
             .connection_timeout(Duration::from_secs(15))
             .build(manager)?;
-        let store = Store { pool };
+        let store = Store {
+            pool,
+            path: path.to_path_buf(),
+        };
         {
             let mut conn = store.pool.get()?;
             migrate::migrate(&mut conn)?;
@@ -156,6 +161,11 @@ impl Store {
         let out = f(&tx)?;
         tx.commit().map_err(Error::from)?;
         Ok(out)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     /// One round trip to the database, for `/healthz`.

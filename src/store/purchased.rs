@@ -17,10 +17,12 @@ pub struct Purchased {
     pub paid_through: i64,
     pub last_error: Option<String>,
     pub activating_since: Option<i64>,
+    /// The process run that holds the activation claim.
+    pub activating_run: Option<i64>,
 }
 
 const COLUMNS: &str = "order_id, user_id, number, status, pin_set, forwarding, paid_through, \
-    last_error, activating_since";
+    last_error, activating_since, activating_run";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Purchased> {
     Ok(Purchased {
@@ -33,6 +35,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Purchased> {
         paid_through: r.get(6)?,
         last_error: r.get(7)?,
         activating_since: r.get(8)?,
+        activating_run: r.get(9)?,
     })
 }
 
@@ -66,25 +69,26 @@ fn activation_guard() -> String {
     )
 }
 
-/// Claims the right to run an activation: only one at a time per number, only while the
-/// status is still what the admin saw, and only while the rules allow it (see
-/// [`activation_guard`]). A claim older than `stale_before` is taken over (the run that held
-/// it died).
+/// Claims the right to run an activation for process run `run`: only one at a time per number,
+/// only while the status is still what the admin saw, and only while the rules allow it (see
+/// [`activation_guard`]). An existing claim is taken over only when `take_over` names it (its
+/// `activating_since`, as read), which the caller does when the run that made it is gone.
 pub fn claim_activation(
     tx: &Tx<'_>,
     order_id: i64,
     expected: NumberStatus,
     now: i64,
-    stale_before: i64,
+    run: i64,
+    take_over: Option<i64>,
 ) -> Result<bool> {
     Ok(super::changed(tx.execute(
         &format!(
-            "UPDATE purchased_numbers SET activating_since = ?3
+            "UPDATE purchased_numbers SET activating_since = ?3, activating_run = ?4
              WHERE order_id = ?1 AND status = ?2 AND {}
-               AND (activating_since IS NULL OR activating_since < ?4)",
+               AND (activating_since IS NULL OR activating_since IS ?5)",
             activation_guard()
         ),
-        params![order_id, expected, now, stale_before],
+        params![order_id, expected, now, run, take_over],
     )?))
 }
 
@@ -107,7 +111,7 @@ pub fn finish_activation(
     Ok(super::changed(tx.execute(
         &format!(
             "UPDATE purchased_numbers SET status = ?3, last_error = ?4, activating_since = NULL,
-                    updated_at = ?5
+                    activating_run = NULL, updated_at = ?5
              WHERE order_id = ?1 AND status = ?2 AND {guard}"
         ),
         params![order_id, expected, status, error, now],
@@ -117,8 +121,8 @@ pub fn finish_activation(
 /// Releases an activation claim without changing anything else (the run could not finish).
 pub fn release_claim(tx: &Tx<'_>, order_id: i64, error: Option<&str>, now: i64) -> Result<()> {
     tx.execute(
-        "UPDATE purchased_numbers SET activating_since = NULL, last_error = coalesce(?2, last_error),
-                updated_at = ?3
+        "UPDATE purchased_numbers SET activating_since = NULL, activating_run = NULL,
+                last_error = coalesce(?2, last_error), updated_at = ?3
          WHERE order_id = ?1",
         params![order_id, error, now],
     )?;
@@ -312,14 +316,14 @@ pub struct Owned {
 pub fn for_user(tx: &Tx<'_>, user_id: i64) -> Result<Vec<Owned>> {
     let mut stmt = tx.prepare_cached(
         "SELECT p.order_id, p.user_id, p.number, p.status, p.pin_set, p.forwarding, p.paid_through,
-                p.last_error, p.activating_since, o.plan_name
+                p.last_error, p.activating_since, p.activating_run, o.plan_name
          FROM purchased_numbers p JOIN orders o ON o.id = p.order_id
          WHERE p.user_id = ?1 ORDER BY p.number",
     )?;
     let rows = stmt.query_map([user_id], |r| {
         Ok(Owned {
             p: from_row(r)?,
-            plan_name: r.get(9)?,
+            plan_name: r.get(10)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -364,14 +368,13 @@ pub fn clear_forwarding(tx: &Tx<'_>, order_id: i64, now: i64) -> Result<()> {
 /// so the empty text cannot be mistaken for one).
 pub const FORWARDING_OFF: &str = "";
 
-/// Activations claimed before `stale_before` and never finished: the run that held the claim
-/// died.
-pub fn interrupted_activations(tx: &Tx<'_>, stale_before: i64) -> Result<Vec<Purchased>> {
+/// Activations claimed and not finished; the caller tells which were cut short.
+pub fn claimed_activations(tx: &Tx<'_>) -> Result<Vec<Purchased>> {
     let mut stmt = tx.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM purchased_numbers
-         WHERE activating_since IS NOT NULL AND activating_since < ?1 ORDER BY order_id"
+         WHERE activating_since IS NOT NULL ORDER BY order_id"
     ))?;
-    let rows = stmt.query_map([stale_before], from_row)?;
+    let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -383,13 +386,15 @@ pub fn begin_settings(
     pin: bool,
     forwarding: Option<&str>,
     now: i64,
+    run: i64,
 ) -> Result<()> {
     tx.execute(
-        "INSERT INTO settings_changes (order_id, started_at, pin, forwarding)
-         VALUES (?1, ?2, ?3, ?4)
+        "INSERT INTO settings_changes (order_id, started_at, pin, forwarding, run_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)
          ON CONFLICT (order_id) DO UPDATE
-         SET started_at = excluded.started_at, pin = excluded.pin, forwarding = excluded.forwarding",
-        params![order_id, now, pin, forwarding],
+         SET started_at = excluded.started_at, pin = excluded.pin, forwarding = excluded.forwarding,
+             run_id = excluded.run_id",
+        params![order_id, now, pin, forwarding, run],
     )?;
     Ok(())
 }
@@ -410,25 +415,29 @@ pub struct InterruptedSettings {
     pub started_at: i64,
     pub pin: bool,
     pub forwarding: Option<String>,
+    /// The process run that made the change.
+    pub run: Option<i64>,
 }
 
-pub fn interrupted_settings(tx: &Tx<'_>, stale_before: i64) -> Result<Vec<InterruptedSettings>> {
+/// Settings changes recorded and not finished; the caller tells which were cut short.
+pub fn pending_settings(tx: &Tx<'_>) -> Result<Vec<InterruptedSettings>> {
     let cols = COLUMNS
         .split(", ")
         .map(|c| format!("p.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
     let mut stmt = tx.prepare_cached(&format!(
-        "SELECT {cols}, c.started_at, c.pin, c.forwarding
+        "SELECT {cols}, c.started_at, c.pin, c.forwarding, c.run_id
          FROM settings_changes c JOIN purchased_numbers p ON p.order_id = c.order_id
-         WHERE c.started_at < ?1 ORDER BY c.order_id"
+         ORDER BY c.order_id"
     ))?;
-    let rows = stmt.query_map([stale_before], |r| {
+    let rows = stmt.query_map([], |r| {
         Ok(InterruptedSettings {
             p: from_row(r)?,
-            started_at: r.get(9)?,
-            pin: r.get::<_, i64>(10)? != 0,
-            forwarding: r.get(11)?,
+            started_at: r.get(10)?,
+            pin: r.get::<_, i64>(11)? != 0,
+            forwarding: r.get(12)?,
+            run: r.get(13)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -31,11 +31,12 @@ pub fn lookup(
 ) -> Result<Option<(User, i64)>> {
     Ok(tx
         .query_row(
-            "SELECT u.id, u.email, u.name, u.role, u.telinta_customer, u.created_at, s.last_seen_at
+            "SELECT u.id, u.email, u.name, u.role, u.telinta_customer, u.created_at,
+                    u.totp_secret IS NOT NULL, s.last_seen_at
              FROM sessions s JOIN users u ON u.id = s.user_id
              WHERE s.token_hash = ?1 AND s.expires_at > ?2 AND s.last_seen_at > ?2 - ?3",
             params![token_hash, now, idle_secs],
-            |r| Ok((from_row(r, 0)?, r.get(6)?)),
+            |r| Ok((from_row(r, 0)?, r.get(7)?)),
         )
         .optional()?)
 }
@@ -88,8 +89,12 @@ pub fn purge(tx: &Tx<'_>, now: i64, idle_secs: i64, keep_failures_secs: i64) -> 
 
 #[derive(Debug, Clone, Copy)]
 pub enum FailureScope {
+    /// One account, from any client.
     Account,
+    /// One client address, for any account.
     Address,
+    /// One account from one client (an address, or a browser's device cookie).
+    AccountClient,
 }
 
 impl FailureScope {
@@ -97,6 +102,7 @@ impl FailureScope {
         match self {
             FailureScope::Account => "account",
             FailureScope::Address => "address",
+            FailureScope::AccountClient => "account_client",
         }
     }
 }
@@ -109,17 +115,26 @@ pub fn record_failure(tx: &Tx<'_>, scope: FailureScope, key: &str, now: i64) -> 
     Ok(())
 }
 
-/// Failures since `since` and the time of the oldest of them.
-pub fn failures_since(
-    tx: &Tx<'_>,
-    scope: FailureScope,
-    key: &str,
-    since: i64,
-) -> Result<(i64, Option<i64>)> {
+/// Failures since `since`, with the times of the oldest and the latest of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failures {
+    pub count: i64,
+    pub oldest: Option<i64>,
+    pub latest: Option<i64>,
+}
+
+pub fn failures_since(tx: &Tx<'_>, scope: FailureScope, key: &str, since: i64) -> Result<Failures> {
     Ok(tx.query_row(
-        "SELECT count(*), min(at) FROM login_failures WHERE scope = ?1 AND key = ?2 AND at > ?3",
+        "SELECT count(*), min(at), max(at) FROM login_failures
+         WHERE scope = ?1 AND key = ?2 AND at > ?3",
         params![scope.as_str(), key, since],
-        |r| Ok((r.get(0)?, r.get(1)?)),
+        |r| {
+            Ok(Failures {
+                count: r.get(0)?,
+                oldest: r.get(1)?,
+                latest: r.get(2)?,
+            })
+        },
     )?)
 }
 

@@ -15,12 +15,22 @@ pub const SESSION_IDLE_SECS: i64 = 24 * 3600;
 /// Activity is written back at most this often, to keep page views read-only.
 const TOUCH_EVERY_SECS: i64 = 300;
 
-/// Failed sign-ins counted over this window…
+/// Failed sign-ins are counted over this window (OWASP's scheme: throttle each account and
+/// client, and keep browsers that signed in before out of the account's lockout).
 pub const THROTTLE_WINDOW_SECS: i64 = 15 * 60;
-/// …lock one account after this many…
-pub const ACCOUNT_FAILURE_LIMIT: i64 = 5;
-/// …and one client address after this many (across accounts).
-pub const ADDRESS_FAILURE_LIMIT: i64 = 20;
+/// One account from one client (address or device cookie) may fail this often freely; each
+/// further failure doubles the wait before the next attempt, from `FIRST_DELAY_SECS` up to
+/// the whole window.
+pub const CLIENT_FREE_FAILURES: i64 = 3;
+pub const FIRST_DELAY_SECS: i64 = 30;
+/// Failures for one account from clients without its device cookie, from any address, after
+/// which such clients are refused for the window (a botnet guessing one password); the
+/// owner's browsers with a device cookie are not.
+pub const ACCOUNT_FAILURE_LIMIT: i64 = 50;
+/// Failures from one address across accounts, after which that address is refused for the
+/// window unless the browser has a device cookie for the account (high, because an office
+/// or a carrier's NAT puts many people behind one address).
+pub const ADDRESS_FAILURE_LIMIT: i64 = 100;
 
 pub const RESET_LIFETIME_SECS: i64 = 3600;
 
@@ -30,7 +40,7 @@ pub struct NewSession {
     pub user: User,
 }
 
-fn new_session(
+pub(crate) fn new_session(
     s: &Services,
     tx: &crate::store::Tx<'_>,
     user: &User,
@@ -164,39 +174,84 @@ impl From<Internal> for LoginError {
     }
 }
 
-/// Checks the password and starts a new session. `old_token` is the session being replaced,
-/// if any (sessions are rotated at sign-in).
+/// Who is signing in, as far as throttling goes.
+#[derive(Debug, Clone, Copy)]
+pub struct SignInClient<'a> {
+    /// The client's address.
+    pub address: &'a str,
+    /// The account id and nonce of a device cookie whose signature the caller checked (the
+    /// cookie a browser gets when it signs in successfully).
+    pub device: Option<(i64, &'a str)>,
+}
+
+/// How long the `n`th failure of one account from one client makes it wait.
+pub(crate) fn client_delay(failures: i64) -> i64 {
+    if failures < CLIENT_FREE_FAILURES {
+        return 0;
+    }
+    let doublings = u32::try_from(failures - CLIENT_FREE_FAILURES).unwrap_or(u32::MAX);
+    FIRST_DELAY_SECS
+        .saturating_mul(2_i64.saturating_pow(doublings))
+        .min(THROTTLE_WINDOW_SECS)
+}
+
+/// What a right password leads to.
+pub enum SignedIn {
+    /// A new session.
+    Session(NewSession),
+    /// The account has two-factor sign-in on: no session until the second step.
+    SecondStep(User),
+}
+
+/// Checks the password and starts a new session, or asks for the second factor. `old_token`
+/// is the session being replaced, if any (sessions are rotated at sign-in).
 pub fn login(
     s: &Services,
     email_input: &str,
     password: &str,
-    address: &str,
+    client: SignInClient<'_>,
     old_token: Option<&str>,
-) -> Result<NewSession, LoginError> {
+) -> Result<SignedIn, LoginError> {
     let now = s.now();
     let since = now - THROTTLE_WINDOW_SECS;
+    let address = client.address;
     let email = EmailAddress::parse(email_input).ok();
     let account_key = email
         .as_ref()
         .map_or_else(|| email_input.trim().to_lowercase(), |e| e.to_string());
 
-    let (account_fails, address_fails, found) = s.store.read(|tx| {
-        let a = sessions::failures_since(tx, FailureScope::Account, &account_key, since)?;
-        let b = sessions::failures_since(tx, FailureScope::Address, address, since)?;
-        let found = match &email {
-            Some(e) => users::by_email(tx, e)?,
-            None => None,
-        };
-        Ok::<_, crate::store::Error>((a, b, found))
+    let found = s.store.read(|tx| match &email {
+        Some(e) => users::by_email(tx, e),
+        None => Ok(None),
     })?;
-    let locked_until = [
-        (account_fails, ACCOUNT_FAILURE_LIMIT),
-        (address_fails, ADDRESS_FAILURE_LIMIT),
-    ]
-    .iter()
-    .filter(|((count, _), limit)| count >= limit)
-    .filter_map(|((_, oldest), _)| oldest.map(|t| t + THROTTLE_WINDOW_SECS))
-    .max();
+    // A device cookie counts only for the account it was issued to.
+    let device = client
+        .device
+        .filter(|(id, _)| found.as_ref().is_some_and(|(u, _)| u.id == *id))
+        .map(|(_, nonce)| nonce);
+    let client_key = match device {
+        Some(nonce) => format!("{account_key} device:{nonce}"),
+        None => format!("{account_key} address:{address}"),
+    };
+    let (pair, account, from_address) = s.store.read(|tx| {
+        Ok::<_, crate::store::Error>((
+            sessions::failures_since(tx, FailureScope::AccountClient, &client_key, since)?,
+            sessions::failures_since(tx, FailureScope::Account, &account_key, since)?,
+            sessions::failures_since(tx, FailureScope::Address, address, since)?,
+        ))
+    })?;
+    let mut locks = vec![pair.latest.map(|t| t + client_delay(pair.count))];
+    if device.is_none() {
+        for (f, limit) in [
+            (account, ACCOUNT_FAILURE_LIMIT),
+            (from_address, ADDRESS_FAILURE_LIMIT),
+        ] {
+            if f.count >= limit {
+                locks.push(f.oldest.map(|t| t + THROTTLE_WINDOW_SECS));
+            }
+        }
+    }
+    let locked_until = locks.into_iter().flatten().filter(|t| *t > now).max();
     if let Some(until) = locked_until {
         s.store.write(|tx| {
             audit::record(
@@ -231,8 +286,12 @@ pub fn login(
     // A failed attempt must be recorded, so it commits rather than rolling back with an error.
     let session = s.store.write(|tx| {
         let Some((user, _)) = found.as_ref().filter(|_| ok) else {
-            sessions::record_failure(tx, FailureScope::Account, &account_key, now)?;
-            sessions::record_failure(tx, FailureScope::Address, address, now)?;
+            sessions::record_failure(tx, FailureScope::AccountClient, &client_key, now)?;
+            // A browser with the account's device cookie counts only against itself.
+            if device.is_none() {
+                sessions::record_failure(tx, FailureScope::Account, &account_key, now)?;
+                sessions::record_failure(tx, FailureScope::Address, address, now)?;
+            }
             audit::record(
                 tx,
                 now,
@@ -248,7 +307,25 @@ pub fn login(
             )?;
             return Ok(None);
         };
-        sessions::clear_failures(tx, FailureScope::Account, &account_key)?;
+        // Only this client's count is cleared: the owner signing in must not reset what a
+        // botnet has run up against the account.
+        sessions::clear_failures(tx, FailureScope::AccountClient, &client_key)?;
+        if user.two_factor {
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: Some(user.id),
+                    actor: &user.email,
+                    action: "login",
+                    subject: &user.email,
+                    outcome: Outcome::Ok,
+                    detail: "password right; second step asked for",
+                    address,
+                },
+            )?;
+            return Ok(Some(SignedIn::SecondStep(user.clone())));
+        }
         if let Some(old) = old_token {
             sessions::delete(tx, &secure::token_digest(old))?;
         }
@@ -266,10 +343,10 @@ pub fn login(
             },
         )?;
         let token = new_session(s, tx, user, address)?;
-        Ok::<_, LoginError>(Some(NewSession {
+        Ok::<_, LoginError>(Some(SignedIn::Session(NewSession {
             token,
             user: user.clone(),
-        }))
+        })))
     })?;
     session.ok_or(LoginError::Invalid)
 }
@@ -279,6 +356,9 @@ pub fn logout(s: &Services, token: &str) -> Result<(), Internal> {
     s.store.write(|tx| sessions::delete(tx, &digest))?;
     Ok(())
 }
+
+/// Reset links sent to one account in an hour, at most.
+pub const RESET_MAILS_PER_HOUR: i64 = 3;
 
 /// Sends a reset link if the account exists. The caller shows the same answer either way.
 pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(), Internal> {
@@ -304,6 +384,24 @@ pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(
             )?;
             return Ok::<_, crate::store::Error>(false);
         };
+        // However often it is asked for, one address gets a few links an hour: the asker
+        // sees the same answer, and the owner's mailbox is not flooded.
+        if users::resets_since(tx, user.id, now - 3600)? >= RESET_MAILS_PER_HOUR {
+            audit::record(
+                tx,
+                now,
+                &Entry {
+                    actor_id: Some(user.id),
+                    actor: &user.email,
+                    action: "password_reset_request",
+                    subject: &user.email,
+                    outcome: Outcome::Refused,
+                    detail: "too many links asked for within an hour; none sent",
+                    address,
+                },
+            )?;
+            return Ok(false);
+        }
         users::create_reset(
             tx,
             user.id,

@@ -3,6 +3,7 @@
 //! looks before it acts, so running the flow again after a failure finishes the job without
 //! duplicating anything upstream. No database transaction is open during a Telinta call.
 
+use super::runs::Work;
 use super::{Internal, Services, notify};
 use crate::domain::status::number_change;
 use crate::domain::{MailEvent, NumberStatus};
@@ -12,9 +13,6 @@ use crate::integrations::telinta::{
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::purchased::{self, Purchased};
 use crate::store::users::User;
-
-/// A claim on an activation older than this is taken to belong to a run that died.
-const STALE_CLAIM_SECS: i64 = 300;
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Changed {
@@ -81,7 +79,7 @@ pub fn change_status(
             id: Some(admin.id),
             name: &admin.email,
         };
-        activate(s, &actor, &current, &customer, address, None)?;
+        activate(s, &actor, &current, &customer, address)?;
         return Ok(Changed::Changed);
     }
     let now = s.now();
@@ -135,9 +133,9 @@ pub struct Actor<'a> {
     pub name: &'a str,
 }
 
-/// Runs again an activation whose run died midway (its claim is older than `stale_before`).
+/// Runs again an activation whose run died midway (reconciliation found its claim cut short).
 /// Each step looks before it acts, so what the first run did upstream is found, not repeated.
-pub fn resume(s: &Services, p: &Purchased, stale_before: i64) -> Result<(), ChangeError> {
+pub fn resume(s: &Services, p: &Purchased) -> Result<(), ChangeError> {
     let customer = s
         .store
         .read(|tx| crate::store::users::by_id(tx, p.user_id))?
@@ -146,7 +144,7 @@ pub fn resume(s: &Services, p: &Purchased, stale_before: i64) -> Result<(), Chan
         id: None,
         name: "reconciliation",
     };
-    activate(s, &actor, p, &customer, "", Some(stale_before))
+    activate(s, &actor, p, &customer, "")
 }
 
 /// A failed step: which one, and what went wrong.
@@ -178,12 +176,23 @@ fn activate(
     current: &Purchased,
     customer: &User,
     address: &str,
-    stale_before: Option<i64>,
 ) -> Result<(), ChangeError> {
     let now = s.now();
-    let stale_before = stale_before.unwrap_or(now - STALE_CLAIM_SECS);
+    // A claim left by a run that is gone (or stuck) is taken over; see workflow/runs.rs.
+    let take_over = current.activating_since.filter(|_| {
+        s.run.interrupted(
+            &s.store,
+            Work::Activation,
+            current.order_id,
+            current.activating_run,
+        )
+    });
+    let run = s.run.id();
+    // In progress in this process from before the claim until the outcome is saved (or the
+    // thread dies), so reconciliation never takes over a live claim of this run.
+    let _tracked = s.run.track(Work::Activation, current.order_id);
     if !s.store.write(|tx| {
-        purchased::claim_activation(tx, current.order_id, current.status, now, stale_before)
+        purchased::claim_activation(tx, current.order_id, current.status, now, run, take_over)
     })? {
         // Refused by the rules (the order was refunded meanwhile, the number went to someone
         // else) or by another run: say which, from what the database holds now.

@@ -11,16 +11,37 @@ use super::{Internal, Services, accounts};
 /// Failure counters are kept a day, far past the throttling window, for the audit of attacks.
 const KEEP_FAILURES_SECS: i64 = 24 * 3600;
 
-/// Work started before this moment and not finished counts as interrupted: before the process
-/// started (the run that did it is gone), or longer ago than the grace period.
+/// Unpaid PayPal orders started before this moment are read back from PayPal: before the
+/// process started, or longer ago than the grace period. (Claimed work, activations and
+/// settings changes, is judged by the run that claimed it: see workflow/runs.rs.)
 pub fn stale_before(s: &Services, started_at: i64) -> i64 {
     started_at.max(s.now() - super::reconcile::GRACE_SECS)
 }
 
 /// One pass; returns how many rows were removed, released or settled.
 pub fn run_once(s: &Services, started_at: i64) -> Result<usize, Internal> {
+    pass(s, started_at, false)
+}
+
+/// The first pass of a process: it settles what earlier runs left and always says so.
+pub fn first_pass(s: &Services, started_at: i64) -> Result<usize, Internal> {
+    pass(s, started_at, true)
+}
+
+fn pass(s: &Services, started_at: i64, first: bool) -> Result<usize, Internal> {
     let released = super::checkout::expire_holds(s)?;
     let settled = super::reconcile::run(s, stale_before(s, started_at))?;
+    if first {
+        log::info!(
+            "start-up reconciliation (run {}): {} activations and {} settings changes left by \
+             earlier runs settled; orders: {} paid, {} released",
+            s.run.id(),
+            settled.activations,
+            settled.settings,
+            settled.paid,
+            settled.released
+        );
+    }
     let released =
         released + settled.paid + settled.released + settled.activations + settled.settings;
     let now = s.now();
@@ -49,10 +70,12 @@ impl Housekeeper {
         let thread = std::thread::Builder::new()
             .name("housekeeping".into())
             .spawn(move || {
+                let mut first = true;
                 loop {
-                    if let Err(e) = run_once(&s, started_at) {
+                    if let Err(e) = pass(&s, started_at, first) {
                         log::error!("housekeeping: {e}");
                     }
+                    first = false;
                     let (lock, cv) = &*stop2;
                     let Ok(guard) = lock.lock() else { break };
                     let Ok((guard, _)) = cv.wait_timeout_while(guard, every, |stop| !*stop) else {

@@ -12,7 +12,9 @@ pub mod orders;
 pub mod payments;
 pub mod reconcile;
 pub mod refunds;
+pub mod runs;
 pub mod settings;
+pub mod twofactor;
 pub mod upstream;
 
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub struct Services {
     pub telinta: Option<Arc<dyn crate::integrations::telinta::Telinta>>,
     /// PayPal, when configured.
     pub payments: Option<Arc<dyn crate::integrations::paypal::Payments>>,
+    /// This process's run, which claims of work in flight record.
+    pub run: Arc<runs::Run>,
 }
 
 impl Services {

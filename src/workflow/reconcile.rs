@@ -16,6 +16,7 @@
 //! button. Everything it does is safe to run twice and concurrently with the normal flows:
 //! captures use the order's stable request id and payments are recorded by compare-and-set.
 
+use super::runs::Work;
 use super::{Internal, Services, activation, notify, payments};
 use crate::domain::phone::pretty;
 use crate::domain::{MailEvent, PaymentStatus};
@@ -24,8 +25,8 @@ use crate::integrations::telinta::ForwardMode;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::{orders, purchased, users};
 
-/// An order, activation or settings change in flight for longer than this is taken to have
-/// been cut short. Long enough for a buyer at PayPal's page and for a slow upstream call.
+/// An unpaid PayPal order older than this is read back from PayPal: long enough for a buyer at
+/// PayPal's page.
 pub const GRACE_SECS: i64 = 300;
 
 /// What one pass settled.
@@ -67,12 +68,14 @@ impl Report {
     }
 }
 
-/// One pass. Work started before `stale_before` and not finished counts as interrupted.
+/// One pass. Unpaid PayPal orders started before `stale_before` are read back from PayPal;
+/// activations and settings changes count as interrupted when the run that claimed them is
+/// gone, or when this run's flow no longer holds them or is stuck (see workflow/runs.rs).
 pub fn run(s: &Services, stale_before: i64) -> Result<Report, Internal> {
     let mut report = Report::default();
     paypal_orders(s, stale_before, &mut report)?;
-    activations(s, stale_before, &mut report)?;
-    settings_changes(s, stale_before, &mut report)?;
+    activations(s, &mut report)?;
+    settings_changes(s, &mut report)?;
     if !report.is_empty() {
         log::info!("reconciliation: {}", report.summary());
     }
@@ -204,17 +207,19 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
     Ok(())
 }
 
-fn activations(s: &Services, stale_before: i64, report: &mut Report) -> Result<(), Internal> {
-    let stalled = s
-        .store
-        .read(|tx| purchased::interrupted_activations(tx, stale_before))?;
+fn activations(s: &Services, report: &mut Report) -> Result<(), Internal> {
+    let claimed = s.store.read(purchased::claimed_activations)?;
+    let stalled = claimed.into_iter().filter(|p| {
+        s.run
+            .interrupted(&s.store, Work::Activation, p.order_id, p.activating_run)
+    });
     for p in stalled {
         log::warn!(
             "order {}: the activation of {} stopped midway; running it again",
             p.order_id,
             pretty(&p.number)
         );
-        match activation::resume(s, &p, stale_before) {
+        match activation::resume(s, &p) {
             // A failure was recorded and the admin emailed by the flow itself.
             Ok(()) | Err(activation::ChangeError::Activation { .. }) => report.activations += 1,
             // Someone else took it over, or its status moved on: nothing left to do here.
@@ -233,10 +238,16 @@ fn activations(s: &Services, stale_before: i64, report: &mut Report) -> Result<(
     Ok(())
 }
 
-fn settings_changes(s: &Services, stale_before: i64, report: &mut Report) -> Result<(), Internal> {
-    let cut_short = s
+fn settings_changes(s: &Services, report: &mut Report) -> Result<(), Internal> {
+    let cut_short: Vec<_> = s
         .store
-        .read(|tx| purchased::interrupted_settings(tx, stale_before))?;
+        .read(purchased::pending_settings)?
+        .into_iter()
+        .filter(|c| {
+            s.run
+                .interrupted(&s.store, Work::Settings, c.p.order_id, c.run)
+        })
+        .collect();
     if cut_short.is_empty() {
         return Ok(());
     }

@@ -106,6 +106,10 @@ pub fn change(
     } else {
         forwarding
     };
+    // In progress in this process from before the record until the outcome is saved, so
+    // reconciliation never takes it for cut short (see workflow/runs.rs).
+    let _tracked = s.run.track(super::runs::Work::Settings, owned.p.order_id);
+    let run = s.run.id();
     s.store.write(|tx| {
         purchased::begin_settings(
             tx,
@@ -113,6 +117,7 @@ pub fn change(
             pin.is_some(),
             asked_forwarding,
             s.now(),
+            run,
         )
     })?;
     let upstream = (|| -> Result<(), String> {

@@ -141,8 +141,9 @@ fn login_goes_to_next_and_rotates_the_session() {
     assert_eq!(r.location(), "/my");
     let first = c.cookies["didport_session"].clone();
 
-    // Signing in again replaces the old session instead of adding one.
-    c.get("/login");
+    // Signing in again replaces the old session instead of adding one (with the token of a
+    // page seen while signed in).
+    c.get("/my");
     let r2 = c.post(
         "/login",
         &[("email", "cat@example.com"), ("password", PASSWORD)],
@@ -246,12 +247,12 @@ fn sessions_end_at_their_lifetime_even_when_busy() {
 }
 
 #[test]
-fn login_is_throttled_per_account_after_repeated_failures() {
+fn login_is_throttled_per_account_and_client_after_repeated_failures() {
     let p = TestPortal::start();
     p.add_user("target@example.com", Role::Customer);
     let mut c = p.client();
     c.get("/login");
-    for _ in 0..didport::workflow::accounts::ACCOUNT_FAILURE_LIMIT {
+    for _ in 0..didport::workflow::accounts::CLIENT_FREE_FAILURES {
         let r = c.post(
             "/login",
             &[("email", "target@example.com"), ("password", "guess guess")],
@@ -488,8 +489,8 @@ fn housekeeping_removes_dead_sessions_and_old_failures_only() {
     p.clock.advance(200);
     let removed = didport::workflow::housekeeping::run_once(p.services(), 0).unwrap();
     assert_eq!(
-        removed, 3,
-        "the idle session and the two day-old failure counters"
+        removed, 4,
+        "the idle session and the three day-old failure counters (account, address, both)"
     );
     assert_eq!(p.count("SELECT count(*) FROM sessions"), 1);
     assert_eq!(p.count("SELECT count(*) FROM login_failures"), 0);

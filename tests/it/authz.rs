@@ -167,6 +167,31 @@ fn matrix(w: &World) -> Vec<Row> {
             ],
             [400, 400, 400, 400],
         ),
+        // Without a right password first, the code step sends everyone to sign in.
+        (
+            "GET /login/2fa",
+            "/login/2fa".into(),
+            vec![],
+            [303, 303, 303, 303],
+        ),
+        (
+            "POST /login/2fa",
+            "/login/2fa".into(),
+            vec![("code", "123456".into())],
+            [303, 303, 303, 303],
+        ),
+        (
+            "GET /account/2fa",
+            "/account/2fa".into(),
+            vec![],
+            [303, 200, 200, 200],
+        ),
+        (
+            "POST /account/2fa",
+            "/account/2fa".into(),
+            vec![("code", "000000".into())],
+            [303, 400, 400, 400],
+        ),
         (
             "GET /account/password",
             "/account/password".into(),

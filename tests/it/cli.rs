@@ -640,3 +640,83 @@ fn the_demo_lets_a_newcomer_buy_activate_and_manage_a_number() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn check_config_warns_about_admins_without_two_factor_and_reset_2fa_turns_it_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("portal.sqlite3");
+    let add = run(
+        didport()
+            .args([
+                "user",
+                "add",
+                "--email",
+                "root@example.com",
+                "--role",
+                "admin",
+            ])
+            .arg("--password-stdin")
+            .arg("--db")
+            .arg(&db),
+        Some("a long enough password\n"),
+    );
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let check = || {
+        run(
+            didport()
+                .arg("check-config")
+                .arg("--db")
+                .arg(&db)
+                .env("DIDPORT_ADMIN_EMAIL", "ops@example.com"),
+            None,
+        )
+    };
+    let out = check();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("admins without two-factor sign-in")
+            && out.stdout.contains("root@example.com"),
+        "{}",
+        out.stdout
+    );
+    // Turned on (as enrolment leaves it), the warning goes.
+    let conn = crate::support::rusqlite_conn(&db);
+    conn.execute_batch(
+        "UPDATE users SET totp_secret = '3132333435363738393031323334353637383930', totp_last_step = 1;
+         INSERT INTO recovery_codes (user_id, code_hash) SELECT id, 'h' FROM users;",
+    )
+    .unwrap();
+    let out = check();
+    assert!(!out.stdout.contains("without two-factor"), "{}", out.stdout);
+    // The operator's reset turns it off and removes the recovery codes.
+    let reset = run(
+        didport()
+            .args(["user", "reset-2fa", "--email", "ROOT@example.com"])
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert_eq!(reset.code, 0, "{}", reset.stderr);
+    let left: (Option<String>, i64) = conn
+        .query_row(
+            "SELECT totp_secret, (SELECT count(*) FROM recovery_codes) FROM users",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(left, (None, 0));
+    assert!(check().stdout.contains("without two-factor"));
+    let unknown = run(
+        didport()
+            .args(["user", "reset-2fa", "--email", "nobody@example.com"])
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert_ne!(unknown.code, 0);
+    assert!(
+        unknown.stderr.contains("nobody@example.com"),
+        "{}",
+        unknown.stderr
+    );
+}

@@ -190,7 +190,8 @@ impl World {
     }
 
     /// SIGKILL: no shutdown code runs. Returns after the process is gone, and after the
-    /// clock has moved to the next second, so the next start can tell old work from new.
+    /// clock has moved to the next second: unpaid PayPal orders are judged by the time they
+    /// were made (claimed work is not; see the same-second test below).
     fn kill(&mut self) {
         if let Some(mut c) = self.child.take() {
             c.kill().unwrap();
@@ -766,6 +767,107 @@ fn a_settings_change_cut_short_is_read_back_from_telinta_after_a_restart() {
         told.iter().all(|m| !m.data.contains("4821")),
         "never the PIN"
     );
+    w.check_invariants(&[]);
+}
+
+/// Killed and started again at once, in the same wall-clock second as far as the test can
+/// arrange it: an activation and a settings change that were in flight are settled by the
+/// first reconciliation pass of the new process, not after a grace period. (Interrupted work is
+/// recognised by the process run that claimed it, not by the time it was claimed.)
+#[test]
+fn work_cut_short_is_settled_by_the_first_pass_after_a_restart_in_the_same_second() {
+    let mut w = World::new(7);
+    let (mut c, _) = w.customer();
+    let mut admin = w.admin();
+    let (number, settled_order) = w.paid(&mut c);
+    admin.get("/admin/orders");
+    admin.post(
+        &format!("/admin/orders/{settled_order}/status"),
+        &[("status", "active")],
+    );
+    assert_eq!(w.status(settled_order), "active");
+    let (_, pending_order) = w.paid(&mut c);
+    c.get(&format!("/my/numbers/{number}"));
+    admin.get("/admin/orders");
+    w.drain();
+
+    // Both flows hang at Telinta, starting just after a second begins.
+    let hang = Failure::Timeout(Duration::from_secs(20));
+    w.telinta
+        .fail("DID/get_number_list", hang.clone(), Times::Once);
+    w.telinta
+        .fail("Account/add_followme_number", hang, Times::Once);
+    let ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_millis()
+    };
+    while ms() > 50 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let second_of =
+        |t: std::time::SystemTime| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let began = std::time::SystemTime::now();
+    let seen = w.telinta.call_count("DID/get_number_list");
+    post_in_flight(
+        &admin,
+        format!("/admin/orders/{pending_order}/status"),
+        vec![("status", "active".into())],
+        || w.telinta.call_count("DID/get_number_list") > seen,
+    );
+    let seen = w.telinta.call_count("Account/add_followme_number");
+    post_in_flight(
+        &c,
+        format!("/my/numbers/{number}/settings"),
+        vec![("pin", String::new()), ("forwarding", "3105550177".into())],
+        || w.telinta.call_count("Account/add_followme_number") > seen,
+    );
+    assert_eq!(
+        w.count("SELECT count(*) FROM settings_changes"),
+        1,
+        "the change is recorded as in flight"
+    );
+    // SIGKILL and start again at once: no pause for the clock to move on.
+    if let Some(mut child) = w.child.take() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    w.restarts += 1;
+    w.start();
+    let restarted = std::time::SystemTime::now();
+    eprintln!(
+        "claims made at second {}, new process answering at second {}",
+        second_of(began),
+        second_of(restarted)
+    );
+
+    // The first pass runs as the process starts; the next would be a minute later.
+    wait_for(
+        8,
+        "the cut-short activation and settings change are settled",
+        || {
+            w.status(pending_order) == "active"
+                && w.count("SELECT count(*) FROM settings_changes") == 0
+        },
+    );
+    let log = std::fs::read_to_string(&w.log).unwrap();
+    let first_pass = log
+        .lines()
+        .rfind(|l| l.contains("start-up reconciliation"))
+        .expect("the new process logs its first pass");
+    assert!(
+        first_pass.contains("1 activations and 1 settings changes left by earlier runs settled"),
+        "{first_pass}"
+    );
+    assert_eq!(
+        w.text(&format!(
+            "SELECT forwarding FROM purchased_numbers WHERE order_id = {settled_order}"
+        )),
+        None,
+        "Telinta never took the forwarding: nothing saved"
+    );
+    w.drain();
     w.check_invariants(&[]);
 }
 

@@ -11,9 +11,9 @@ use didport::domain::Role;
 // ---- a raw HTTP client, for requests no well-behaved client would send ----
 
 /// How long a test waits for an answer before calling it a failure (never a measurement).
-const CUTOFF: Duration = Duration::from_secs(10);
+pub(crate) const CUTOFF: Duration = Duration::from_secs(10);
 
-fn connect(p: &TestPortal) -> TcpStream {
+pub(crate) fn connect(p: &TestPortal) -> TcpStream {
     let s = TcpStream::connect(p.portal.as_ref().unwrap().addr).expect("connect");
     s.set_read_timeout(Some(CUTOFF)).unwrap();
     s.set_write_timeout(Some(CUTOFF)).unwrap();
@@ -22,15 +22,15 @@ fn connect(p: &TestPortal) -> TcpStream {
 
 /// A response read off a raw connection: status, head, body.
 #[derive(Debug)]
-struct Raw {
-    status: u16,
-    head: String,
-    body: Vec<u8>,
+pub(crate) struct Raw {
+    pub status: u16,
+    pub head: String,
+    pub body: Vec<u8>,
 }
 
 /// Reads one response (head, then `Content-Length` bytes of body); `Err` if the connection
 /// ends or stalls first.
-fn read_response(s: &mut TcpStream) -> std::io::Result<Raw> {
+pub(crate) fn read_response(s: &mut TcpStream) -> std::io::Result<Raw> {
     let mut buf = Vec::new();
     let mut byte = [0u8; 1];
     while !buf.ends_with(b"\r\n\r\n") {
@@ -59,7 +59,7 @@ fn read_response(s: &mut TcpStream) -> std::io::Result<Raw> {
 }
 
 /// Sends `request` as it is and reads the answer.
-fn raw(p: &TestPortal, request: &[u8]) -> Raw {
+pub(crate) fn raw(p: &TestPortal, request: &[u8]) -> Raw {
     let mut s = connect(p);
     s.write_all(request).expect("request sent");
     read_response(&mut s).expect("an answer")
@@ -67,7 +67,7 @@ fn raw(p: &TestPortal, request: &[u8]) -> Raw {
 
 /// True when the server closed the connection (EOF or reset) within the cutoff, after
 /// whatever it had to say.
-fn closed_by_server(s: &mut TcpStream) -> bool {
+pub(crate) fn closed_by_server(s: &mut TcpStream) -> bool {
     let mut sink = [0u8; 4096];
     loop {
         match s.read(&mut sink) {
@@ -79,7 +79,7 @@ fn closed_by_server(s: &mut TcpStream) -> bool {
     }
 }
 
-fn healthy(p: &TestPortal) -> bool {
+pub(crate) fn healthy(p: &TestPortal) -> bool {
     raw(
         p,
         b"GET /healthz HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",

@@ -229,11 +229,15 @@ impl Client {
         )
     }
 
-    /// Signs in through the login form; panics unless it succeeds.
+    /// Signs in through the login form; panics unless it succeeds. Like a browser, it then
+    /// loads the page it is sent to, whose forms carry the session's CSRF token (the visitor's
+    /// token from the sign-in page no longer counts).
     pub fn login(&mut self, email: &str, password: &str) -> Resp {
         self.get("/login");
         let r = self.post("/login", &[("email", email), ("password", password)]);
         assert_eq!(r.status, 303, "login failed: {}", r.body);
+        let landing = r.location().to_string();
+        self.get(&landing);
         r
     }
 }

@@ -171,7 +171,13 @@ impl log::Log for Capture {
             && let Some(lines) = LINES.get()
             && let Ok(mut l) = lines.lock()
         {
-            l.push(format!("{} {}: {}", r.level(), r.target(), r.args()));
+            // Formatted as the portal's own logger writes lines.
+            l.push(format!(
+                "{} {}: {}",
+                r.level(),
+                r.target(),
+                didport::logging::escape_controls(&r.args().to_string())
+            ));
         }
     }
     fn flush(&self) {}

@@ -368,6 +368,26 @@ impl PayPalClient {
 }
 
 impl Payments for PayPalClient {
+    /// PayPal's pages, and the API's own origin when it is not PayPal's (a simulator serves
+    /// its approval page beside its API).
+    fn buyer_origins(&self) -> Vec<String> {
+        let mut origins: Vec<String> = super::BUYER_ORIGINS.iter().map(|o| o.to_string()).collect();
+        let base = self.config.api_base.trim_end_matches('/');
+        let origin = match base.split_once("://") {
+            Some((scheme, rest)) => {
+                format!("{scheme}://{}", rest.split('/').next().unwrap_or(rest))
+            }
+            None => base.to_string(),
+        };
+        let official = [LIVE_API, SANDBOX_API]
+            .iter()
+            .any(|api| api.trim_end_matches('/') == origin);
+        if !official && !origin.is_empty() {
+            origins.push(origin);
+        }
+        origins
+    }
+
     fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder, Error> {
         check_len("PayPal-Request-Id", &order.request_id, 108)?;
         check_len("custom_id", &order.custom_id, 127)?;

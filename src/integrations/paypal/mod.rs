@@ -37,7 +37,16 @@ pub use webhook::{WebhookEvent, WebhookHeaders, parse_webhook_event};
 ///
 /// Implemented by [`PayPalClient`]; tests and the `demo` mode point that same
 /// client at [`sim::PayPalSim`].
+/// Where PayPal's own pages for buyers live (the approve links of live and sandbox orders).
+pub const BUYER_ORIGINS: [&str; 2] = ["https://www.paypal.com", "https://www.sandbox.paypal.com"];
+
 pub trait Payments: Send + Sync {
+    /// The origins whose pages `create_order`'s approve links lead a buyer to. A checkout form
+    /// is answered with a redirect there, so the portal's CSP `form-action` must allow them.
+    fn buyer_origins(&self) -> Vec<String> {
+        BUYER_ORIGINS.iter().map(|o| o.to_string()).collect()
+    }
+
     /// Creates an order with intent `CAPTURE` for one purchase unit.
     ///
     /// `order.request_id` is sent as `PayPal-Request-Id`: repeating it returns

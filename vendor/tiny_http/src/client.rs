@@ -145,8 +145,20 @@ impl ClientConnection {
                 return Err(ReadError::Refused(431));
             }
 
-            if byte == b'\n' && prev_byte_was_cr {
+            if byte == b'\n' {
+                // a bare LF ends a line for some servers and not for others (it hid a
+                //  `Content-Length` inside another field's value): refused, as RFC 9112 2.2
+                //  allows
+                if !prev_byte_was_cr {
+                    return Err(ReadError::Refused(400));
+                }
                 buf.pop(); // removing the '\r'
+                // no control character but HTAB in a request line or field (RFC 9110 5.5
+                //  forbids CR, LF and NUL in values; the others only reach logs and
+                //  terminals); a bare CR is caught here too
+                if buf.iter().any(|&b| (b < 0x20 && b != b'\t') || b == 0x7f) {
+                    return Err(ReadError::Refused(400));
+                }
                 return AsciiString::from_ascii(buf).map_err(|_| ReadError::Refused(400));
             }
 
@@ -254,6 +266,7 @@ impl ClientConnection {
                 request::RequestCreationError::ExpectationFailed => ReadError::ExpectationFailed,
                 request::RequestCreationError::AmbiguousFraming => ReadError::Refused(400),
                 request::RequestCreationError::UnsupportedTransferCoding => ReadError::Refused(501),
+                request::RequestCreationError::UpgradeRefused => ReadError::Refused(400),
             }
         })?;
 
@@ -312,7 +325,8 @@ impl Iterator for ClientConnection {
 
             // checking HTTP version (upstream went on reading after the 505, from wherever
             //  this request's body left off)
-            if *rq.http_version() > (1, 1) {
+            // HTTP/0.9 (no head, no status line in the answer) is refused as well
+            if *rq.http_version() > (1, 1) || *rq.http_version() < (1, 0) {
                 rq.close_connection();
                 write_refusal(rq.into_writer(), 505, &self.limits.refusal_headers).ok();
                 return None;
@@ -329,7 +343,6 @@ impl Iterator for ClientConnection {
 
             match lowercase {
                 Some(ref val) if val.contains("close") => self.no_more_requests = true,
-                Some(ref val) if val.contains("upgrade") => self.no_more_requests = true,
                 Some(ref val)
                     if !val.contains("keep-alive") && *rq.http_version() == HTTPVersion(1, 0) =>
                 {

@@ -32,9 +32,9 @@ use chunked_transfer::Decoder;
 ///    body of the request in a buffer ; if the body is too big, tiny-http will avoid doing that)
 ///  - A request sends a `Expect: 100-continue` header (which means that the client waits to
 ///    know whether its body will be processed before sending it)
-///  - A request sends a `Connection: close` header or `Connection: upgrade` header (used for
-///    websockets), which indicates that this is the last request that will be received on this
-///    connection
+///  - A request sends a `Connection: close` header, which indicates that this is the last
+///    request that will be received on this connection (a request asking for an upgrade is
+///    refused)
 ///
 /// # Automatic cleanup
 ///
@@ -120,6 +120,10 @@ pub enum RequestCreationError {
 
     /// A transfer coding other than `chunked` (501).
     UnsupportedTransferCoding,
+
+    /// The request asks to switch protocols (`Upgrade`, or `upgrade` in `Connection`), which
+    /// this server never does (400).
+    UpgradeRefused,
 }
 
 impl From<IoError> for RequestCreationError {
@@ -211,24 +215,24 @@ where
         }
     };
 
-    // true if the client sent a `Connection: upgrade` header
-    let connection_upgrade = {
-        match headers
-            .iter()
-            .find(|h: &&Header| h.field.equiv("Connection"))
-            .map(|h| h.value.as_str())
-        {
-            Some(v) if v.to_ascii_lowercase().contains("upgrade") => true,
-            _ => false,
-        }
-    };
+    // Upstream read the body of a `Connection: upgrade` request to EOF whatever its
+    // `Content-Length` said, swallowing any request pipelined behind it. The server never
+    // switches protocols, so a request that asks to is refused (400) before its body is read.
+    let asks_upgrade = headers.iter().any(|h| {
+        h.field.equiv("Upgrade")
+            || (h.field.equiv("Connection")
+                && h.value
+                    .as_str()
+                    .split(',')
+                    .any(|t| t.trim().eq_ignore_ascii_case("upgrade")))
+    });
+    if asks_upgrade {
+        return Err(RequestCreationError::UpgradeRefused);
+    }
 
     // we wrap `source_data` around a reading whose nature depends on the transfer-encoding and
     // content-length headers
-    let reader = if connection_upgrade {
-        // if we have a `Connection: upgrade`, always keeping the whole reader
-        Box::new(source_data) as Box<dyn Read + Send + 'static>
-    } else if let Some(content_length) = content_length {
+    let reader = if let Some(content_length) = content_length {
         if content_length == 0 {
             Box::new(io::empty()) as Box<dyn Read + Send + 'static>
         } else if content_length <= 1024 && !expects_continue {
