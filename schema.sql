@@ -1,4 +1,4 @@
--- didport database schema, version 8 (PRAGMA user_version = 8).
+-- didport database schema, version 9 (PRAGMA user_version = 9).
 -- A fresh database is created from exactly this file; older databases are upgraded by the
 -- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
 
@@ -185,6 +185,9 @@ CREATE TABLE purchased_numbers (
     last_error   TEXT,
     activating_since INTEGER,               -- set while an activation runs (one at a time)
     activating_run   INTEGER,               -- the process run (runs.id) that claimed it
+    monthly_cents INTEGER NOT NULL DEFAULT 0 CHECK (monthly_cents >= 0), -- fixed at purchase
+    anchor_day   INTEGER NOT NULL DEFAULT 1 CHECK (anchor_day BETWEEN 1 AND 31),
+    cancel_at_period_end INTEGER NOT NULL DEFAULT 0 CHECK (cancel_at_period_end IN (0, 1)),
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL
 ) STRICT;
@@ -210,11 +213,13 @@ CREATE TABLE settings_changes (
     run_id     INTEGER                                 -- the process run (runs.id) that made it
 ) STRICT;
 
--- Invoices are numbered without gaps per year (INV-2026-000001); the number is taken in the
--- same transaction that records the payment.
+-- Invoices are numbered without gaps per year (INV-2026-000001), first purchases and renewals
+-- in one sequence; the number is taken in the transaction that issues the invoice. A first
+-- invoice is issued paid; a renewal is issued open, before the month it covers, and paid or
+-- voided later. One invoice per order and period start.
 CREATE TABLE invoices (
     id             INTEGER PRIMARY KEY,
-    order_id       INTEGER NOT NULL UNIQUE REFERENCES orders (id),
+    order_id       INTEGER NOT NULL REFERENCES orders (id),
     year           INTEGER NOT NULL,
     seq            INTEGER NOT NULL CHECK (seq > 0),
     number         TEXT NOT NULL UNIQUE,
@@ -223,8 +228,17 @@ CREATE TABLE invoices (
     customer_name  TEXT NOT NULL,
     total_cents    INTEGER NOT NULL,
     currency       TEXT NOT NULL,
-    UNIQUE (year, seq)
+    kind           TEXT NOT NULL DEFAULT 'first' CHECK (kind IN ('first', 'renewal')),
+    period_start   INTEGER NOT NULL,             -- the service period, midnight UTC
+    period_end     INTEGER NOT NULL,
+    status         TEXT NOT NULL DEFAULT 'paid' CHECK (status IN ('open', 'paid', 'void')),
+    paid_at        INTEGER,
+    paypal_order_id TEXT UNIQUE,
+    capture_id     TEXT UNIQUE,
+    UNIQUE (year, seq),
+    UNIQUE (order_id, period_start)
 ) STRICT;
+CREATE INDEX invoices_open ON invoices (status, period_start);
 -- A credit note cancels a refunded order's invoice. Numbered without gaps per year in a
 -- sequence of its own (CN-2026-000001), taken in the transaction that records the refund.
 CREATE TABLE credit_notes (
@@ -256,6 +270,17 @@ CREATE TABLE webhook_events (
     received_at INTEGER NOT NULL,
     order_id    INTEGER,
     outcome     TEXT NOT NULL
+) STRICT;
+
+-- Each step of the renewal cycle done for a number and period, so that no run does it twice
+-- (the email of the step is queued in the same transaction).
+CREATE TABLE billing_events (
+    order_id     INTEGER NOT NULL REFERENCES orders (id),
+    period_start INTEGER NOT NULL,
+    kind         TEXT NOT NULL CHECK (kind IN ('renewal_due', 'overdue', 'suspended',
+                     'suspension_failed', 'reactivated', 'reactivation_failed', 'cancelled')),
+    at           INTEGER NOT NULL,
+    PRIMARY KEY (order_id, period_start, kind)
 ) STRICT;
 
 -- Notifications, written in the same transaction as the change they report and delivered by

@@ -645,6 +645,14 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Get, ["my"]) => pages::my::home(ctx),
         (Get, ["my", "numbers", number]) => pages::my::number_page(ctx, number),
         (Post, ["my", "numbers", number, "settings"]) => pages::my::save(ctx, number),
+        (Post, ["my", "numbers", number, "cancel"]) => pages::renewals::stop(ctx, number),
+        (Post, ["my", "numbers", number, "resume"]) => pages::renewals::resume(ctx, number),
+        (Get, ["my", "invoices"]) => pages::renewals::my_invoices(ctx),
+        (Post, ["invoices", id, "pay"]) => pages::renewals::pay_invoice(ctx, id),
+        (Post, ["invoices", id, "record-payment"]) => {
+            pages::renewals::record_invoice_payment(ctx, id)
+        }
+        (Get, ["admin", "billing"]) => pages::renewals::admin_billing(ctx),
 
         (Get, ["admin"]) => pages::admin::dashboard(ctx),
         (Post, ["admin", "reconcile"]) => pages::admin::reconcile(ctx),

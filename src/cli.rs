@@ -61,6 +61,11 @@ enum Command {
         #[command(subcommand)]
         command: NumbersCommand,
     },
+    /// Monthly renewals.
+    Billing {
+        #[command(subcommand)]
+        command: BillingCommand,
+    },
     /// Write a consistent copy of the live database to DEST.
     Backup { dest: PathBuf },
     /// Print the effective configuration (secrets hidden); exit 2 on problems.
@@ -71,6 +76,19 @@ enum Command {
     /// allow every call the flows make; one line per check. Exit 0 all ok, 1 any failure,
     /// 2 configuration problems.
     CheckUpstream,
+}
+
+#[derive(Subcommand)]
+enum BillingCommand {
+    /// Run the renewal cycle once, as if today were --as-of; safe to run any number of times.
+    Run {
+        /// The day to judge every number against, YYYY-MM-DD (default: today, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD")]
+        as_of: Option<String>,
+        /// Print what would be done and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -250,6 +268,9 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::Numbers {
             command: NumbersCommand::Sync,
         } => numbers_sync(config),
+        Command::Billing {
+            command: BillingCommand::Run { as_of, dry_run },
+        } => billing_run(config, as_of.as_deref(), dry_run),
         Command::Backup { dest } => {
             if !config.db.exists() {
                 return Err(Fail::Other(format!(
@@ -384,6 +405,59 @@ fn numbers_sync(config: Config) -> Result<(), Fail> {
     println!(
         "{} numbers free at Telinta: {} added, {} adopted, {} withdrawn, {} frozen skipped",
         r.free_upstream, r.added, r.adopted, r.removed, r.frozen_skipped
+    );
+    Ok(())
+}
+
+fn billing_run(config: Config, as_of: Option<&str>, dry_run: bool) -> Result<(), Fail> {
+    use crate::domain::billing::{day_of, format_day, parse_day};
+    let today = match as_of {
+        Some(d) => parse_day(d).ok_or_else(|| {
+            Fail::Usage(vec![format!(
+                "--as-of: {d:?} is not a date; write it as YYYY-MM-DD"
+            )])
+        })?,
+        None => day_of(SystemClock.now()),
+    };
+    if !config.db.exists() {
+        return Err(Fail::Other(format!(
+            "no database at {}",
+            config.db.display()
+        )));
+    }
+    let store = Store::open(&config.db, 2)?;
+    let mut s = if dry_run {
+        let url = config.public_url(config.listen);
+        Services {
+            run: crate::workflow::runs::Run::read_only(),
+            store,
+            clock: Arc::new(SystemClock),
+            telinta: None,
+            config: Arc::new(config),
+            public_url: url,
+            mail: mail_sender::Waker::default(),
+            payments: None,
+        }
+    } else {
+        services(config, store)?
+    };
+    if let Some(base) = s.config.base_url.clone() {
+        s.public_url = base.trim_end_matches('/').to_string();
+    }
+    let report = crate::workflow::billing::run(&s, today, dry_run)
+        .map_err(|e| Fail::Other(e.to_string()))?;
+    for a in &report.actions {
+        println!("{}{a}", if dry_run { "would: " } else { "" });
+    }
+    println!(
+        "{} {}: {}",
+        if dry_run {
+            "dry run for"
+        } else {
+            "renewals for"
+        },
+        format_day(today),
+        report.summary()
     );
     Ok(())
 }

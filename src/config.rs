@@ -92,6 +92,10 @@ pub struct Config {
     pub admin_email: Option<EmailAddress>,
     pub currency: Currency,
     pub hold_minutes: u32,
+    /// Days before `paid_through` that the renewal invoice is issued.
+    pub renewal_notice_days: u32,
+    /// Days after `paid_through` that an unpaid number is suspended.
+    pub grace_days: u32,
     pub log: String,
     pub workers: usize,
     pub admin_2fa: AdminTwoFactor,
@@ -310,6 +314,18 @@ impl Config {
             "a number of minutes from 1 to 1440",
             |v| v.parse::<u32>().ok().filter(|m| (1..=1440).contains(m)),
         );
+        let renewal_notice_days = r.parse(
+            "DIDPORT_RENEWAL_NOTICE_DAYS",
+            7,
+            "a number of days from 0 to 27",
+            |v| v.parse::<u32>().ok().filter(|d| *d <= 27),
+        );
+        let grace_days = r.parse(
+            "DIDPORT_GRACE_DAYS",
+            7,
+            "a number of days from 0 to 60",
+            |v| v.parse::<u32>().ok().filter(|d| *d <= 60),
+        );
         let log = r.get("DIDPORT_LOG").unwrap_or_else(|| "info".into());
         if let Err(e) = crate::logging::check_filter(&log) {
             r.problems.push(format!("DIDPORT_LOG: {e}"));
@@ -373,6 +389,8 @@ impl Config {
                 admin_email,
                 currency,
                 hold_minutes,
+                renewal_notice_days,
+                grace_days,
                 log,
                 workers,
                 admin_2fa,
@@ -434,6 +452,8 @@ impl Config {
             admin_email: EmailAddress::parse("admin@example.com").ok(),
             currency: Currency::USD,
             hold_minutes: 15,
+            renewal_notice_days: 7,
+            grace_days: 7,
             log: "info".into(),
             workers: 4,
             admin_2fa: AdminTwoFactor::Optional,
@@ -475,6 +495,11 @@ impl Config {
                 self.currency.as_str().to_string(),
             ),
             ("DIDPORT_HOLD_MINUTES".into(), self.hold_minutes.to_string()),
+            (
+                "DIDPORT_RENEWAL_NOTICE_DAYS".into(),
+                self.renewal_notice_days.to_string(),
+            ),
+            ("DIDPORT_GRACE_DAYS".into(), self.grace_days.to_string()),
             ("DIDPORT_LOG".into(), self.log.clone()),
             ("DIDPORT_WORKERS".into(), self.workers.to_string()),
             (

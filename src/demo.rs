@@ -297,6 +297,11 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     if let Err(e) = crate::workflow::upstream::record(&portal.services, &report) {
         log::warn!("demo: the preflight result was not stored: {e}");
     }
+    match seed_renewals(&portal.services) {
+        Ok(0) => {}
+        Ok(n) => log::info!("demo: {n} numbers seeded at points of the renewal cycle"),
+        Err(e) => log::warn!("demo: renewal examples not seeded: {e}"),
+    }
     println!("didport demo (sandbox) is running at {}", portal.url);
     println!("  database  {}", db.display());
     println!(
@@ -333,6 +338,75 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     drop(telinta_sim);
     drop(paypal_sim);
     Ok(())
+}
+
+/// The demo customer's numbers at three points of the renewal cycle, bought through the real
+/// flows as if days ago and activated at the Telinta simulator: one renewing within a week (its
+/// invoice open), one a few days overdue, and one suspended for non-payment. Only on a database
+/// without purchases. Returns how many were seeded.
+fn seed_renewals(s: &crate::workflow::Services) -> Result<usize, String> {
+    use crate::domain::billing::{DAY, day_of};
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let has_purchases = s
+        .store
+        .read(|tx| {
+            Ok::<_, crate::store::Error>(tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM purchased_numbers)",
+                [],
+                |r| r.get::<_, bool>(0),
+            )?)
+        })
+        .map_err(|e| err(&e))?;
+    if has_purchases {
+        return Ok(0);
+    }
+    let user = |email: &str| -> Result<crate::store::users::User, String> {
+        let e = EmailAddress::parse(email).map_err(|e| err(&e))?;
+        s.store
+            .read(|tx| crate::store::users::by_email(tx, &e))
+            .map_err(|e| err(&e))?
+            .map(|(u, _)| u)
+            .ok_or_else(|| format!("no user {email}"))
+    };
+    let (admin, customer) = (user(ADMIN_EMAIL)?, user(CUSTOMER_EMAIL)?);
+    let plan = s
+        .store
+        .read(|tx| crate::store::plans::list(tx, true))
+        .map_err(|e| err(&e))?
+        .into_iter()
+        .find(|p| p.number_type != PlanNumberType::TollFree)
+        .ok_or("no local plan")?;
+    let numbers: Vec<String> = generate_numbers(DEMO_NUMBERS, DEMO_SEED)
+        .into_iter()
+        .filter(|g| !g.number.is_toll_free())
+        .take(3)
+        .map(|g| g.number.digits().to_string())
+        .collect();
+    let now = s.now();
+    for (number, days_ago) in numbers.iter().zip([25i64, 33, 40]) {
+        let then = crate::clock::ManualClock::new(now - days_ago * DAY);
+        let mut past = s.clone();
+        past.clock = Arc::new(then);
+        let id = crate::workflow::checkout::start(
+            &past,
+            &customer,
+            number,
+            &plan.id.to_string(),
+            "demo",
+        )
+        .map_err(|e| format!("{e:?}"))?;
+        let order = past
+            .store
+            .read(|tx| crate::store::orders::get(tx, id))
+            .map_err(|e| err(&e))?
+            .ok_or("order vanished")?;
+        crate::workflow::payments::record_paid(&past, &order, &customer, None)
+            .map_err(|e| err(&e))?;
+        crate::workflow::activation::change_status(&past, &admin, id, "active", "demo")
+            .map_err(|e| format!("{e:?}"))?;
+    }
+    crate::workflow::billing::run(s, day_of(now), false).map_err(|e| err(&e))?;
+    Ok(numbers.len())
 }
 
 #[cfg(test)]

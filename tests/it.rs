@@ -39,6 +39,8 @@ mod plans;
 mod probe;
 #[path = "it/reconcile.rs"]
 mod reconcile;
+#[path = "it/renewals.rs"]
+mod renewals;
 #[path = "it/settings.rs"]
 mod settings;
 #[path = "it/twofactor.rs"]

@@ -1,6 +1,7 @@
 //! Plain types and rules. No I/O here.
 
 pub mod account;
+pub mod billing;
 pub mod inventory;
 pub mod money;
 pub mod phone;
@@ -27,10 +28,18 @@ pub enum MailEvent {
     PasswordReset,
     OrderCancelled,
     OrderRefunded,
+    RenewalDue,
+    RenewalPaid,
+    PaymentOverdue,
+    NumberSuspendedUnpaid,
+    SuspensionFailed,
+    NumberReactivated,
+    CancellationScheduled,
+    NumberCancelled,
 }
 
 impl MailEvent {
-    pub const ALL: [MailEvent; 10] = [
+    pub const ALL: [MailEvent; 18] = [
         MailEvent::OrderPlaced,
         MailEvent::PaymentReceived,
         MailEvent::NumberActivated,
@@ -41,6 +50,14 @@ impl MailEvent {
         MailEvent::PasswordReset,
         MailEvent::OrderCancelled,
         MailEvent::OrderRefunded,
+        MailEvent::RenewalDue,
+        MailEvent::RenewalPaid,
+        MailEvent::PaymentOverdue,
+        MailEvent::NumberSuspendedUnpaid,
+        MailEvent::SuspensionFailed,
+        MailEvent::NumberReactivated,
+        MailEvent::CancellationScheduled,
+        MailEvent::NumberCancelled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +72,14 @@ impl MailEvent {
             MailEvent::PasswordReset => "password_reset",
             MailEvent::OrderCancelled => "order_cancelled",
             MailEvent::OrderRefunded => "order_refunded",
+            MailEvent::RenewalDue => "renewal_due",
+            MailEvent::RenewalPaid => "renewal_paid",
+            MailEvent::PaymentOverdue => "payment_overdue",
+            MailEvent::NumberSuspendedUnpaid => "number_suspended_unpaid",
+            MailEvent::SuspensionFailed => "suspension_failed",
+            MailEvent::NumberReactivated => "number_reactivated",
+            MailEvent::CancellationScheduled => "cancellation_scheduled",
+            MailEvent::NumberCancelled => "number_cancelled",
         }
     }
 

@@ -93,6 +93,10 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
                     h2 { "Inventory" }
                     p { "Numbers for sale: import, sync with Telinta." }
                 }
+                a.card href="/admin/billing" id="card-billing" {
+                    h2 { "Billing" }
+                    p { "Renewals due, overdue and suspended numbers, revenue by month." }
+                }
                 a.card href="/admin/plans" id="card-plans" {
                     h2 { "Plans" }
                     p { "Setup and monthly fees customers choose from." }

@@ -113,6 +113,10 @@ pub fn paypal_return(ctx: &Ctx<'_>) -> Response {
         .get("token")
         .cloned()
         .unwrap_or_default();
+    // A renewal invoice paid at PayPal comes back here too.
+    if let Some(r) = super::renewals::paypal_return(ctx, user.id, &token) {
+        return r;
+    }
     match payments::paypal_return(&ctx.app.services, user, &token) {
         Ok(returned) => super::orders::after_return(ctx, returned),
         Err(e) => super::errors::internal(ctx, &e),
@@ -182,7 +186,8 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
         html! {
             article.invoice id="invoice" data-number=(inv.number) {
                 header.invoice-head {
-                    div { h1 { "Invoice " (inv.number) } p.muted { "Issued " (format_utc(inv.issued_at)) } }
+                    div { h1 { "Invoice " (inv.number) } p.muted { "Issued " (format_utc(inv.issued_at))
+                        " · service " (crate::domain::billing::format_day(inv.period_start)) " to " (crate::domain::billing::format_day(inv.period_end)) } }
                     div { strong { (ctx.app.config().site_name) } }
                 }
                 p { "Billed to " strong { (inv.customer_name) } " <" (inv.customer_email) ">" }
@@ -193,7 +198,7 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
                             tr { td { (desc) } td.num { (money(*cents, &inv.currency)) } }
                         }
                     }
-                    tfoot { tr { th { "Total paid" } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } } }
+                    tfoot { tr { th { @match inv.status.as_str() { "paid" => "Total paid", "open" => "Total due", _ => "Total" } } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } } }
                 }
                 @if let Some(c) = &credit {
                     p.muted { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } "." }
@@ -208,9 +213,13 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
                         }
                         p id="invoice-state" { "Refunded in full." }
                     }
+                } @else if inv.status == "paid" {
+                    p.muted id="invoice-state" { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } ". Paid in full"
+                        @if let Some(p) = inv.paid_at { " on " (format_utc(p)) } "." }
                 } @else {
-                    p.muted id="invoice-state" { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } ". Paid in full." }
+                    p.muted id="invoice-state" { "Order " a href={ "/orders/" (inv.order_id) } { (inv.order_id) } "." }
                 }
+                (super::renewals::invoice_actions(ctx, &inv))
                 p.no-print { "Use your browser's Print command to save or print this invoice." }
             }
         },

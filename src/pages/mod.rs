@@ -12,6 +12,7 @@ pub mod home;
 pub mod my;
 pub mod numbers;
 pub mod orders;
+pub mod renewals;
 pub mod twofactor;
 
 use maud::{DOCTYPE, Markup, html};

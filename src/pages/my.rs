@@ -4,7 +4,6 @@ use maud::html;
 
 use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_user};
-use crate::clock::format_date;
 use crate::domain::NumberStatus;
 use crate::http::Response;
 use crate::workflow::settings::{self, Request, SettingsError};
@@ -24,12 +23,13 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let mine = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| crate::store::purchased::for_user(tx, user.id))
-    {
+    let loaded = ctx.app.services.store.read(|tx| {
+        Ok::<_, crate::store::Error>((
+            crate::store::purchased::for_user(tx, user.id)?,
+            crate::store::billing::open_renewals(tx, user.id)?,
+        ))
+    });
+    let (mine, open) = match loaded {
         Ok(v) => v,
         Err(e) => return super::errors::internal(ctx, &e),
     };
@@ -39,7 +39,7 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
         "My numbers",
         html! {
             h1 { "My numbers" }
-            p.muted { "Signed in as " (user.email) ". " a href="/orders" id="my-orders-link" { "Your orders" } }
+            p.muted { "Signed in as " (user.email) ". " a href="/orders" id="my-orders-link" { "Your orders" } " · " a href="/my/invoices" id="my-invoices-link" { "Your invoices" } }
             @if mine.is_empty() {
                 div.empty id="my-numbers-empty" {
                     p { "You have no numbers yet." }
@@ -48,14 +48,24 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
             } @else {
                 div.table-wrap {
                     table.data.stacked id="my-numbers" {
-                        thead { tr { th { "Number" } th { "Status" } th { "Plan" } th { "Paid through" } th { "PIN" } th { "Forwarding" } th { span.visually-hidden { "Links" } } } }
+                        thead { tr { th { "Number" } th { "Status" } th { "Plan" } th { "Renewal" } th { "PIN" } th { "Forwarding" } th { span.visually-hidden { "Links" } } } }
                         tbody {
                             @for o in &mine {
                                 tr id={ "number-" (o.p.number) } data-status=(o.p.status.as_str()) {
                                     td.title-cell.tel { strong { (pretty(&o.p.number)) } }
                                     td data-label="Status" { (badge(o.p.status)) }
                                     td data-label="Plan" { (o.plan_name) }
-                                    td data-label="Paid through" { (format_date(o.p.paid_through)) }
+                                    td.renewal data-label="Renewal" {
+                                        @let until = crate::domain::billing::format_day(o.p.paid_through);
+                                        @if o.p.status == NumberStatus::Cancelled { span.muted { "—" } }
+                                        @else if o.stops { "Ends " (until) }
+                                        @else {
+                                            "Renews " (until) ", " (super::orders::money(o.monthly_cents, &o.currency))
+                                            @if let Some((_, inv, _, _)) = open.iter().find(|r| r.0 == o.p.order_id) {
+                                                " · " a href={ "/invoices/" (inv) } id={ "pay-now-" (o.p.number) } { "Pay now" }
+                                            }
+                                        }
+                                    }
                                     td.pin data-label="PIN" { (pin_badge(o.p.pin_set)) }
                                     td.forwarding.tel data-label="Forwarding" { @match &o.p.forwarding { Some(f) => (pretty(f)), None => span.muted { "Off" } } }
                                     td.action-cell {
@@ -123,6 +133,7 @@ fn settings_page(
                         }
                     }
                 }
+                (super::renewals::panel(ctx, owned.p.order_id))
                 @if let Some(n) = notice {
                     div.flash.flash-error id="settings-error" role="alert" { (n) }
                 }

@@ -1,6 +1,7 @@
 //! All SQL lives here: the connection pool, pragmas, migrations, and one file per entity.
 
 pub mod audit;
+pub mod billing;
 pub mod imports;
 pub mod migrate;
 pub mod numbers;

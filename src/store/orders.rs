@@ -289,7 +289,11 @@ pub struct Payment<'a> {
     pub capture_id: Option<&'a str>,
     pub customer_email: &'a str,
     pub customer_name: &'a str,
+    /// The first month: from the purchase day to `paid_through` (dates, midnight UTC).
+    pub period_start: i64,
     pub paid_through: i64,
+    /// The day of the month renewals keep.
+    pub anchor_day: i32,
     pub year: i32,
 }
 
@@ -337,23 +341,36 @@ pub fn complete_payment(tx: &Tx<'_>, id: i64, p: &Payment<'_>, now: i64) -> Resu
         return Ok(Completed::NumberLost);
     }
     tx.execute(
-        "INSERT INTO purchased_numbers (order_id, user_id, number, paid_through, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![id, user_id, number, p.paid_through, now],
+        "INSERT INTO purchased_numbers (order_id, user_id, number, paid_through, monthly_cents,
+                                        anchor_day, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![
+            id,
+            user_id,
+            number,
+            p.paid_through,
+            monthly,
+            p.anchor_day,
+            now
+        ],
     )?;
-    let seq: i64 = tx.query_row(
-        "SELECT coalesce(max(seq), 0) + 1 FROM invoices WHERE year = ?1",
-        [p.year],
-        |r| r.get(0),
+    let (invoice_id, invoice_number) = insert_invoice(
+        tx,
+        &NewInvoice {
+            order_id: id,
+            year: p.year,
+            customer_email: p.customer_email,
+            customer_name: p.customer_name,
+            total_cents: total,
+            currency: &currency,
+            kind: "first",
+            period_start: p.period_start,
+            period_end: p.paid_through,
+            paid: true,
+            capture_id: p.capture_id,
+        },
+        now,
     )?;
-    let invoice_number = format!("INV-{}-{seq:06}", p.year);
-    tx.execute(
-        "INSERT INTO invoices (order_id, year, seq, number, issued_at, customer_email, customer_name,
-                               total_cents, currency)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        params![id, p.year, seq, invoice_number, now, p.customer_email, p.customer_name, total, currency],
-    )?;
-    let invoice_id = tx.last_insert_rowid();
     let pretty = PhoneNumber::parse(&format!("{number:010}"))
         .map_or_else(|_| number.to_string(), |n| n.pretty());
     for (pos, (desc, cents)) in [
@@ -375,6 +392,58 @@ pub fn complete_payment(tx: &Tx<'_>, id: i64, p: &Payment<'_>, now: i64) -> Resu
     })
 }
 
+/// An invoice to issue.
+pub struct NewInvoice<'a> {
+    pub order_id: i64,
+    pub year: i32,
+    pub customer_email: &'a str,
+    pub customer_name: &'a str,
+    pub total_cents: i64,
+    pub currency: &'a str,
+    /// `first` or `renewal`.
+    pub kind: &'static str,
+    pub period_start: i64,
+    pub period_end: i64,
+    /// Issued paid (a first purchase) or open (a renewal).
+    pub paid: bool,
+    pub capture_id: Option<&'a str>,
+}
+
+/// Issues an invoice with the next number of the year (one sequence for every kind, without
+/// gaps: the number is taken in the caller's transaction).
+pub fn insert_invoice(tx: &Tx<'_>, i: &NewInvoice<'_>, now: i64) -> Result<(i64, String)> {
+    let seq: i64 = tx.query_row(
+        "SELECT coalesce(max(seq), 0) + 1 FROM invoices WHERE year = ?1",
+        [i.year],
+        |r| r.get(0),
+    )?;
+    let number = format!("INV-{}-{seq:06}", i.year);
+    tx.execute(
+        "INSERT INTO invoices (order_id, year, seq, number, issued_at, customer_email, customer_name,
+                               total_cents, currency, kind, period_start, period_end, status,
+                               paid_at, capture_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+        params![
+            i.order_id,
+            i.year,
+            seq,
+            number,
+            now,
+            i.customer_email,
+            i.customer_name,
+            i.total_cents,
+            i.currency,
+            i.kind,
+            i.period_start,
+            i.period_end,
+            if i.paid { "paid" } else { "open" },
+            i.paid.then_some(now),
+            i.capture_id
+        ],
+    )?;
+    Ok((tx.last_insert_rowid(), number))
+}
+
 #[derive(Debug, Clone)]
 pub struct Invoice {
     pub id: i64,
@@ -387,13 +456,23 @@ pub struct Invoice {
     pub currency: String,
     pub lines: Vec<(String, i64)>,
     pub user_id: i64,
+    /// `first` or `renewal`.
+    pub kind: String,
+    pub period_start: i64,
+    pub period_end: i64,
+    /// `open`, `paid` or `void`.
+    pub status: String,
+    pub paid_at: Option<i64>,
+    pub capture_id: Option<String>,
+    pub number_digits: String,
 }
 
 pub fn invoice(tx: &Tx<'_>, id: i64) -> Result<Option<Invoice>> {
     let head = tx
         .query_row(
             "SELECT i.id, i.order_id, i.number, i.issued_at, i.customer_email, i.customer_name,
-                    i.total_cents, i.currency, o.user_id
+                    i.total_cents, i.currency, o.user_id, i.kind, i.period_start, i.period_end,
+                    i.status, i.paid_at, i.capture_id, o.number
              FROM invoices i JOIN orders o ON o.id = i.order_id WHERE i.id = ?1",
             [id],
             |r| {
@@ -408,6 +487,13 @@ pub fn invoice(tx: &Tx<'_>, id: i64) -> Result<Option<Invoice>> {
                     currency: r.get(7)?,
                     lines: Vec::new(),
                     user_id: r.get(8)?,
+                    kind: r.get(9)?,
+                    period_start: r.get(10)?,
+                    period_end: r.get(11)?,
+                    status: r.get(12)?,
+                    paid_at: r.get(13)?,
+                    capture_id: r.get(14)?,
+                    number_digits: format!("{:010}", r.get::<_, i64>(15)?),
                 })
             },
         )
@@ -427,7 +513,7 @@ pub fn invoice(tx: &Tx<'_>, id: i64) -> Result<Option<Invoice>> {
 pub fn invoice_for_order(tx: &Tx<'_>, order_id: i64) -> Result<Option<i64>> {
     Ok(tx
         .query_row(
-            "SELECT id FROM invoices WHERE order_id = ?1",
+            "SELECT id FROM invoices WHERE order_id = ?1 AND kind = 'first'",
             [order_id],
             |r| r.get(0),
         )

@@ -311,12 +311,18 @@ pub fn set_telinta_customer(tx: &Tx<'_>, user_id: i64, i_customer: Option<i64>) 
 pub struct Owned {
     pub p: Purchased,
     pub plan_name: String,
+    /// The monthly price fixed at purchase, in the order's currency.
+    pub monthly_cents: i64,
+    pub currency: String,
+    /// Set to stop renewing at `paid_through`.
+    pub stops: bool,
 }
 
 pub fn for_user(tx: &Tx<'_>, user_id: i64) -> Result<Vec<Owned>> {
     let mut stmt = tx.prepare_cached(
         "SELECT p.order_id, p.user_id, p.number, p.status, p.pin_set, p.forwarding, p.paid_through,
-                p.last_error, p.activating_since, p.activating_run, o.plan_name
+                p.last_error, p.activating_since, p.activating_run, o.plan_name,
+                p.monthly_cents, o.currency, p.cancel_at_period_end
          FROM purchased_numbers p JOIN orders o ON o.id = p.order_id
          WHERE p.user_id = ?1 ORDER BY p.number",
     )?;
@@ -324,6 +330,9 @@ pub fn for_user(tx: &Tx<'_>, user_id: i64) -> Result<Vec<Owned>> {
         Ok(Owned {
             p: from_row(r)?,
             plan_name: r.get(10)?,
+            monthly_cents: r.get(11)?,
+            currency: r.get(12)?,
+            stops: r.get::<_, i64>(13)? != 0,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

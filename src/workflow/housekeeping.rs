@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use super::{Internal, Services, accounts};
 
+/// How often the renewal cycle runs in the background.
+const BILLING_EVERY: Duration = Duration::from_secs(3600);
+
 /// Failure counters are kept a day, far past the throttling window, for the audit of attacks.
 const KEEP_FAILURES_SECS: i64 = 24 * 3600;
 
@@ -71,11 +74,20 @@ impl Housekeeper {
             .name("housekeeping".into())
             .spawn(move || {
                 let mut first = true;
+                let mut last_billing: Option<std::time::Instant> = None;
                 loop {
                     if let Err(e) = pass(&s, started_at, first) {
                         log::error!("housekeeping: {e}");
                     }
                     first = false;
+                    // The renewal cycle: at start, then hourly. Safe to run any number of times.
+                    if last_billing.is_none_or(|t| t.elapsed() >= BILLING_EVERY) {
+                        last_billing = Some(std::time::Instant::now());
+                        let today = crate::domain::billing::day_of(s.now());
+                        if let Err(e) = super::billing::run(&s, today, false) {
+                            log::error!("renewals: {e}");
+                        }
+                    }
                     let (lock, cv) = &*stop2;
                     let Ok(guard) = lock.lock() else { break };
                     let Ok((guard, _)) = cv.wait_timeout_while(guard, every, |stop| !*stop) else {

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod activation;
+pub mod billing;
 pub mod checkout;
 pub mod housekeeping;
 pub mod inventory;

@@ -2,7 +2,7 @@
 //! payment with its invoice and emails. No database transaction is open during a PayPal call.
 
 use super::{Internal, Services, notify};
-use crate::clock::{add_months, format_date, year_of};
+use crate::clock::{format_date, year_of};
 use crate::domain::money::Currency;
 use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, Money, PaymentStatus};
@@ -268,7 +268,10 @@ pub fn record_paid(
     let site = s.config.site_name.clone();
     let admin = s.config.admin_email.as_ref().map(ToString::to_string);
     let pretty = crate::domain::phone::pretty(&order.number);
-    let paid_through = add_months(now, 1);
+    // The first month runs from the purchase day; renewals keep its day of the month.
+    let period_start = crate::domain::billing::day_of(now);
+    let anchor_day = crate::domain::billing::day_of_month(period_start);
+    let paid_through = crate::domain::billing::add_months_anchored(period_start, 1, anchor_day);
     let done = s.store.write(|tx| {
         let done = orders::complete_payment(
             tx,
@@ -277,7 +280,9 @@ pub fn record_paid(
                 capture_id,
                 customer_email: &user.email,
                 customer_name: &user.name,
+                period_start,
                 paid_through,
+                anchor_day,
                 year: year_of(now),
             },
             now,
@@ -393,6 +398,25 @@ pub fn webhook(
     };
     if s.store.read(|tx| orders::webhook_seen(tx, &event.id))? {
         return Ok(WebhookResult::Duplicate);
+    }
+    // A renewal invoice paid at PayPal (custom_id `invoice-<id>`).
+    if let Some(invoice_id) = event
+        .custom_id
+        .as_deref()
+        .and_then(|c| c.strip_prefix("invoice-"))
+        .and_then(|c| c.parse::<i64>().ok())
+    {
+        let outcome = invoice_webhook(s, invoice_id, &event)?;
+        let now = s.now();
+        s.store.write(|tx| {
+            orders::record_webhook(tx, &event.id, &event.event_type, None, outcome, now)
+        })?;
+        log::info!(
+            "PayPal webhook {} {} for invoice {invoice_id}: {outcome}",
+            event.id,
+            event.event_type
+        );
+        return Ok(WebhookResult::Handled);
     }
     let order = s.store.read(|tx| {
         let by_custom = event
@@ -587,6 +611,31 @@ fn alert_admin_unmatched(
     })?;
     s.mail.wake();
     Ok(())
+}
+
+/// A webhook about a renewal invoice: a completed capture of its exact amount pays it.
+fn invoice_webhook(
+    s: &Services,
+    invoice_id: i64,
+    event: &crate::integrations::paypal::WebhookEvent,
+) -> Result<&'static str, Internal> {
+    let Some(inv) = s.store.read(|tx| orders::invoice(tx, invoice_id))? else {
+        return Ok("no matching invoice");
+    };
+    if event.event_type != "PAYMENT.CAPTURE.COMPLETED" {
+        return Ok("ignored");
+    }
+    if event.amount.as_ref() != Some(&Amount::new(inv.total_cents, &inv.currency)) {
+        log::error!("invoice {invoice_id}: webhook capture amount differs from the invoice");
+        return Ok("amount differs");
+    }
+    Ok(
+        match super::billing::record_payment(s, invoice_id, event.capture_id.as_deref(), "PayPal")?
+        {
+            super::billing::RenewalOutcome::Paid { .. } => "renewal paid",
+            super::billing::RenewalOutcome::NotOpen => "already paid",
+        },
+    )
 }
 
 #[derive(Debug)]

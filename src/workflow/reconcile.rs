@@ -74,6 +74,7 @@ impl Report {
 pub fn run(s: &Services, stale_before: i64) -> Result<Report, Internal> {
     let mut report = Report::default();
     paypal_orders(s, stale_before, &mut report)?;
+    renewal_payments(s, &mut report)?;
     activations(s, &mut report)?;
     settings_changes(s, &mut report)?;
     if !report.is_empty() {
@@ -202,6 +203,32 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
             }
             // Still at PayPal's page within the hold: leave it to the buyer.
             _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Renewal invoices whose customer approved at PayPal but never came back (or whose capture
+/// answer was lost): captured and recorded as the return would.
+fn renewal_payments(s: &Services, report: &mut Report) -> Result<(), Internal> {
+    let Some(paypal) = &s.payments else {
+        return Ok(());
+    };
+    let waiting = s.store.read(crate::store::billing::open_at_paypal)?;
+    for (invoice_id, paypal_id, owner) in waiting {
+        match paypal.get_order(&paypal_id) {
+            Ok(o) if matches!(o.status, OrderStatus::Approved | OrderStatus::Completed) => {
+                if let Some(super::billing::InvoiceReturn::Paid(_)) =
+                    super::billing::invoice_return(s, owner, &paypal_id)?
+                {
+                    report.paid += 1;
+                }
+            }
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => {}
+            Err(e) => report.unsettled.push(format!(
+                "invoice {invoice_id}: PayPal could not be read: {e}"
+            )),
         }
     }
     Ok(())

@@ -25,14 +25,15 @@ pub enum Work {
 
 /// This process's run.
 pub struct Run {
-    lock: RunLock,
+    /// `None` for a process that only reads (a dry run): it claims nothing.
+    lock: Option<RunLock>,
     /// Work held by flows of this process: how many hold it, and since when.
     inflight: Mutex<HashMap<(Work, i64), (usize, Instant)>>,
 }
 
 impl std::fmt::Debug for Run {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Run({})", self.lock.id)
+        write!(f, "Run({})", self.id())
     }
 }
 
@@ -42,13 +43,22 @@ impl Run {
         let lock = runs::begin(store, now)?;
         log::info!("process run {}", lock.id);
         Ok(Arc::new(Run {
-            lock,
+            lock: Some(lock),
             inflight: Mutex::new(HashMap::new()),
         }))
     }
 
+    /// A process that writes nothing (`billing run --dry-run`): no run is recorded.
+    pub fn read_only() -> Arc<Run> {
+        Arc::new(Run {
+            lock: None,
+            inflight: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The run's id; 0 for a read-only process.
     pub fn id(&self) -> i64 {
-        self.lock.id
+        self.lock.as_ref().map_or(0, |l| l.id)
     }
 
     /// Marks `work` on `order_id` as held by a flow of this process until the guard drops.

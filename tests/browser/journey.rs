@@ -333,6 +333,68 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
         "Set",
     )?;
 
+    // ---- three weeks later the renewal invoice arrives; pays it from My numbers ----
+    sign_out(b)?;
+    let paid_through: i64 = shop
+        .p
+        .store()
+        .read(|tx| {
+            Ok::<_, didport::store::Error>(tx.query_row(
+                &format!("SELECT paid_through FROM purchased_numbers WHERE number = {WANTED}"),
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .map_err(|e| Error::msg(e.to_string()))?;
+    let notice_day = paid_through - 7 * didport::domain::billing::DAY;
+    shop.p.clock.set(notice_day + 9 * 3600);
+    didport::workflow::billing::run(shop.p.services(), notice_day, false)
+        .map_err(|e| Error::msg(e.to_string()))?;
+    sign_in(b, v, "customer-renewal", CUSTOMER_EMAIL, CUSTOMER_PASSWORD)?;
+    v.page("my-numbers-renewal-due")?;
+    click(b, &format!("#pay-now-{WANTED}"))?;
+    v.page("renewal-invoice")?;
+    ensure_eq(
+        b,
+        "the renewal amount",
+        &b.find("#invoice-total")?.text()?,
+        "$8.00",
+    )?;
+    click(b, "#pay-invoice")?;
+    ensure_eq(
+        b,
+        "the amount PayPal asks for the renewal",
+        &b.find("#order-amount")?.text()?,
+        "8.00 USD",
+    )?;
+    click(b, "#approve")?;
+    v.page("renewal-paid")?;
+    ensure_contains(
+        b,
+        "the renewal confirmation",
+        &b.find("#flash")?.text()?,
+        "renewal is paid",
+    )?;
+    ensure(b.try_find("#pay-invoice")?.is_none(), || {
+        "a paid renewal still offers to pay".into()
+    })?;
+
+    // ---- and then decides to stop renewing the number ----
+    b.goto(&shop.url(&format!("/my/numbers/{WANTED}")))?;
+    click(b, "#stop-renewing")?;
+    v.page("stop-renewing-confirm")?;
+    click(b, "#stop-confirm-button")?;
+    v.page("stopped-renewing")?;
+    ensure_contains(
+        b,
+        "the renewal state",
+        &b.find("#renewal-state")?.text()?,
+        "Not renewing",
+    )?;
+    ensure(b.try_find("#resume-renewal")?.is_some(), || {
+        "no way to keep the number after stopping".into()
+    })?;
+
     // ---- orders a second number, leaves PayPal, and gives the order up ----
     b.goto(&shop.url("/numbers/2125550142"))?;
     click(b, "#buy-submit")?;

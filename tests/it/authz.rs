@@ -307,6 +307,45 @@ fn matrix(w: &World) -> Vec<Row> {
             vec![("pin", "1234".into()), ("forwarding", String::new())],
             [303, 409, 404, 404],
         ),
+        (
+            "POST /my/numbers/{}/cancel",
+            format!("/my/numbers/{n}/cancel"),
+            vec![],
+            // Without confirm=yes the owner gets the confirmation page.
+            [303, 200, 404, 404],
+        ),
+        (
+            "POST /my/numbers/{}/resume",
+            format!("/my/numbers/{n}/resume"),
+            vec![],
+            // Nothing to undo: refused with the reason.
+            [303, 409, 404, 404],
+        ),
+        (
+            "GET /my/invoices",
+            "/my/invoices".into(),
+            vec![],
+            [303, 200, 200, 200],
+        ),
+        (
+            "POST /invoices/{}/pay",
+            format!("/invoices/{inv}/pay"),
+            vec![],
+            // A first invoice was paid with its order: refused for its owner.
+            [303, 409, 404, 404],
+        ),
+        (
+            "POST /invoices/{}/record-payment",
+            format!("/invoices/{inv}/record-payment"),
+            vec![],
+            [303, 403, 403, 409],
+        ),
+        (
+            "GET /admin/billing",
+            "/admin/billing".into(),
+            vec![],
+            [303, 403, 403, 200],
+        ),
         ("GET /admin", "/admin".into(), vec![], [303, 403, 403, 200]),
         (
             "POST /admin/reconcile",
