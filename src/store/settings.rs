@@ -44,6 +44,26 @@ pub fn next_capture_attempt(tx: &Tx<'_>, order_id: i64) -> Result<i64> {
     Ok(next)
 }
 
+/// The same for a renewal invoice paid at PayPal.
+pub fn invoice_capture_attempt(tx: &Tx<'_>, invoice_id: i64) -> Result<i64> {
+    Ok(
+        get(tx, &format!("paypal_invoice_capture_attempt:{invoice_id}"))?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0),
+    )
+}
+
+/// PayPal sent the payer of a renewal invoice back to approve again.
+pub fn next_invoice_capture_attempt(tx: &Tx<'_>, invoice_id: i64) -> Result<i64> {
+    let next = invoice_capture_attempt(tx, invoice_id)? + 1;
+    put(
+        tx,
+        &format!("paypal_invoice_capture_attempt:{invoice_id}"),
+        &next.to_string(),
+    )?;
+    Ok(next)
+}
+
 // ---- the last `check-upstream` ------------------------------------------------------------
 
 const UPSTREAM_AT: &str = "upstream_check_at";
@@ -103,6 +123,9 @@ mod tests {
                 assert_eq!(next_capture_attempt(tx, 7)?, 1);
                 assert_eq!(next_capture_attempt(tx, 7)?, 2);
                 assert_eq!(capture_attempt(tx, 8)?, 0);
+                assert_eq!(invoice_capture_attempt(tx, 7)?, 0, "invoices count apart");
+                assert_eq!(next_invoice_capture_attempt(tx, 7)?, 1);
+                assert_eq!(capture_attempt(tx, 7)?, 2);
                 Ok::<_, crate::store::Error>(())
             })
             .unwrap();
