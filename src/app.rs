@@ -17,18 +17,12 @@ use crate::store::Store;
 use crate::store::users::User;
 use crate::workflow::{Services, accounts, mail_sender};
 
+mod signed_cookies;
+pub use signed_cookies::{DEVICE_COOKIE, SECOND_STEP_COOKIE};
+
 pub const SESSION_COOKIE: &str = "didport_session";
 pub const ANON_COOKIE: &str = "didport_visitor";
 pub const FLASH_COOKIE: &str = "didport_flash";
-/// Given to a browser at each successful sign-in: `{user id}.{nonce}.{HMAC}`. It marks the
-/// browser as one the owner used, which keeps it out of the account's lockout (OWASP's
-/// device cookies); it grants nothing else.
-pub const DEVICE_COOKIE: &str = "didport_device";
-const DEVICE_LIFETIME_SECS: i64 = 365 * 24 * 3600;
-/// Between a right password and the second factor: `{user id}.{expiry}.{HMAC}`. It only lets
-/// the browser that typed the password try a code, for five minutes.
-pub const SECOND_STEP_COOKIE: &str = "didport_2fa";
-const SECOND_STEP_SECS: i64 = 300;
 
 /// Cookie names carry this prefix when the portal is served over https: a browser then takes
 /// the cookie only if it is `Secure`, has `Path=/` and names no domain, so a sibling subdomain
@@ -373,58 +367,6 @@ impl Ctx<'_> {
         self.anon_rotated.set(true);
     }
 
-    /// The account id and nonce of this browser's device cookie, if its signature holds.
-    pub fn device(&self) -> Option<(i64, String)> {
-        let raw = self.req.cookie(&self.app.cookie_name(DEVICE_COOKIE))?;
-        let mut parts = raw.splitn(3, '.');
-        let (id, nonce, mac) = (parts.next()?, parts.next()?, parts.next()?);
-        let id: i64 = id.parse().ok()?;
-        secure::mac_matches(&self.app.signing_key, &format!("device:{id}:{nonce}"), mac)
-            .then(|| (id, nonce.to_string()))
-    }
-
-    /// Marks this browser as one that `user_id` signed in with.
-    pub fn remember_device(&self, user_id: i64) {
-        let nonce = new_visitor_token();
-        let mac = secure::mac(&self.app.signing_key, &format!("device:{user_id}:{nonce}"));
-        self.set_cookie(cookies::set(
-            &self.app.cookie_name(DEVICE_COOKIE),
-            &format!("{user_id}.{nonce}.{mac}"),
-            Some(DEVICE_LIFETIME_SECS),
-            self.app.secure_cookies,
-        ));
-    }
-
-    /// Remembers that this browser gave `user_id`'s right password and may try a code.
-    pub fn begin_second_step(&self, user_id: i64) {
-        let expires = self.app.now() + SECOND_STEP_SECS;
-        let mac = secure::mac(&self.app.signing_key, &format!("2fa:{user_id}:{expires}"));
-        self.set_cookie(cookies::set(
-            &self.app.cookie_name(SECOND_STEP_COOKIE),
-            &format!("{user_id}.{expires}.{mac}"),
-            Some(SECOND_STEP_SECS),
-            self.app.secure_cookies,
-        ));
-    }
-
-    /// The user this browser is signing in as, between password and code.
-    pub fn second_step_user(&self) -> Option<i64> {
-        let raw = self.req.cookie(&self.app.cookie_name(SECOND_STEP_COOKIE))?;
-        let mut parts = raw.splitn(3, '.');
-        let (id, expires, mac) = (parts.next()?, parts.next()?, parts.next()?);
-        let (id, expires): (i64, i64) = (id.parse().ok()?, expires.parse().ok()?);
-        let key = &self.app.signing_key;
-        (expires > self.app.now() && secure::mac_matches(key, &format!("2fa:{id}:{expires}"), mac))
-            .then_some(id)
-    }
-
-    pub fn end_second_step(&self) {
-        self.set_cookie(cookies::clear(
-            &self.app.cookie_name(SECOND_STEP_COOKIE),
-            self.app.secure_cookies,
-        ));
-    }
-
     pub fn end_session(&self) {
         self.set_cookie(cookies::clear(
             &self.app.cookie_name(SESSION_COOKIE),
@@ -435,7 +377,7 @@ impl Ctx<'_> {
 
 const VISITOR_LIFETIME_SECS: i64 = 30 * 24 * 3600;
 
-fn new_visitor_token() -> String {
+pub(crate) fn new_visitor_token() -> String {
     secure::random_token().unwrap_or_else(|_| secure::short_id())
 }
 

@@ -37,6 +37,8 @@ mod paypal;
 mod plans;
 #[path = "it/probe.rs"]
 mod probe;
+#[path = "it/probe_accounts.rs"]
+mod probe_accounts;
 #[path = "it/reconcile.rs"]
 mod reconcile;
 #[path = "it/renewals.rs"]

@@ -12,9 +12,11 @@ use crate::store::{audit, outbox};
 const PAGE_SIZE: i64 = 50;
 
 pub fn dashboard(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+    let admin = match require_admin(ctx) {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let without_two_factor = !admin.two_factor;
     let hold_ends = ctx.app.now() + super::admin_orders::HOLD_ENDING_SECS;
     let loaded = ctx.app.services.store.read(|tx| {
         Ok::<_, crate::store::Error>((
@@ -66,6 +68,12 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
         "Admin",
         html! {
             h1 { "Admin" }
+            @if without_two_factor {
+                div.notice id="two-factor-off" role="status" {
+                    "Your password alone signs you in to this admin area. "
+                    a href="/account/2fa" { "Turn on two-factor sign-in" }
+                }
+            }
             section.panel id="work-queue" aria-labelledby="work-queue-title" {
                 h2 id="work-queue-title" { "Waiting for you" }
                 @if waiting == 0 {

@@ -353,6 +353,11 @@ fn change_page(ctx: &Ctx<'_>, status: u16, email: &str, errors: &[(&str, String)
                     .autocomplete("new-password").autofocus(first == Some("password")).hint("At least 10 characters. Other devices will be signed out.").render())
                 button type="submit" id="password-submit" { "Change password" }
             }
+            h2 { "Two-factor sign-in" }
+            p {
+                "A code from an authenticator app after your password, so that a stolen password is not enough. "
+                a href="/account/2fa" id="account-2fa" { "Set up or check two-factor sign-in" }
+            }
         }
     };
     page(ctx, status, "Your account", body)

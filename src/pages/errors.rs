@@ -80,7 +80,8 @@ pub fn too_large(app: Option<&App>) -> Response {
                 h1 { "That upload is too large" }
                 p { "The request was larger than this page accepts. Nothing was changed. "
                     "Inventory files can be up to "
-                    (crate::http::server::MAX_UPLOAD_BYTES / (1024 * 1024)) " MB; split larger ones." }
+                    (crate::http::server::MAX_UPLOAD_BYTES / (1024 * 1024)) " MB, sent by a signed-in admin "
+                    "(if your session ended, sign in again and send the file again); split larger ones." }
             }
         },
     );

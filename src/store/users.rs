@@ -249,11 +249,18 @@ pub fn reset_totp(tx: &Tx<'_>, user_id: i64) -> Result<bool> {
     Ok(n == 1)
 }
 
-/// Emails of admins who have not turned two-factor on.
-pub fn admins_without_totp(tx: &Tx<'_>) -> Result<Vec<String>> {
-    let mut stmt = tx.prepare(
+/// Emails of admins who have not turned two-factor on, read from the database file without
+/// opening it for writing (so `check-config` never creates or upgrades a database); `None`
+/// when it is at another schema version.
+pub fn admins_without_totp_in(path: &std::path::Path) -> Result<Option<Vec<String>>> {
+    let conn =
+        rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    if super::migrate::version(&conn)? != super::migrate::CURRENT {
+        return Ok(None);
+    }
+    let mut stmt = conn.prepare(
         "SELECT email FROM users WHERE role = 'admin' AND totp_secret IS NULL ORDER BY email",
     )?;
     let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    Ok(Some(rows.collect::<rusqlite::Result<_>>()?))
 }

@@ -13,6 +13,10 @@ use crate::store::users::{self, User};
 
 /// Recovery codes made at enrolment.
 pub const RECOVERY_CODES: usize = 10;
+/// Wrong codes for one account, from any address, after which the code step is refused for
+/// the throttle window: whoever gets this far has the password, and spreading guesses over
+/// many addresses must not add up to a fair chance at a 6-digit code.
+pub const SECOND_STEP_ACCOUNT_LIMIT: i64 = 10;
 
 /// The secret to show for enrolment: the pending one if there is one, so that reloading the
 /// page does not invalidate what the user already scanned.
@@ -140,18 +144,26 @@ pub fn second_step(
         return Err(LoginError::Invalid);
     };
     let key = format!("{} second-step:{address}", user.email);
-    let fails = s.store.read(|tx| {
-        sessions::failures_since(
-            tx,
-            FailureScope::AccountClient,
-            &key,
-            now - THROTTLE_WINDOW_SECS,
-        )
+    let account_key = format!("{} second-step", user.email);
+    let since = now - THROTTLE_WINDOW_SECS;
+    let (fails, account_fails) = s.store.read(|tx| {
+        Ok::<_, crate::store::Error>((
+            sessions::failures_since(tx, FailureScope::AccountClient, &key, since)?,
+            sessions::failures_since(tx, FailureScope::Account, &account_key, since)?,
+        ))
     })?;
-    if let Some(until) = fails
+    let client_until = fails
         .latest
-        .map(|t| t + accounts::client_delay(fails.count))
+        .map(|t| t + accounts::client_delay(fails.count));
+    let account_until = account_fails
+        .oldest
+        .filter(|_| account_fails.count >= SECOND_STEP_ACCOUNT_LIMIT)
+        .map(|t| t + THROTTLE_WINDOW_SECS);
+    if let Some(until) = [client_until, account_until]
+        .into_iter()
+        .flatten()
         .filter(|t| *t > now)
+        .max()
     {
         return Err(LoginError::Throttled {
             minutes: ((until - now + 59) / 60).max(1),
@@ -189,6 +201,7 @@ pub fn second_step(
         )?;
         if !ok {
             sessions::record_failure(tx, FailureScope::AccountClient, &key, now)?;
+            sessions::record_failure(tx, FailureScope::Account, &account_key, now)?;
             return Ok(None);
         }
         sessions::clear_failures(tx, FailureScope::AccountClient, &key)?;
@@ -233,11 +246,6 @@ pub fn reset(s: &Services, email: &EmailAddress) -> Result<bool, Internal> {
         )?;
         Ok(true)
     })?)
-}
-
-/// Emails of admins without two-factor sign-in, for `check-config`.
-pub fn admins_without(s: &Services) -> Result<Vec<String>, Internal> {
-    Ok(s.store.read(users::admins_without_totp)?)
 }
 
 #[cfg(test)]

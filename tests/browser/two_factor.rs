@@ -44,8 +44,10 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
     password(b, v, "first")?;
     signed_in_as_admin(b, "a first sign-in without two-factor")?;
 
-    // ---- enrolment ----
-    b.goto(&shop.url("/account/2fa"))?;
+    // ---- enrolment, from the account page ----
+    click(b, "#nav-account")?;
+    v.page("account")?;
+    click(b, "#account-2fa")?;
     v.page("enrol")?;
     ensure(b.try_find("#totp-qr svg")?.is_some(), || {
         "no QR code on the enrolment page".into()

@@ -1,5 +1,6 @@
-//! What a black-box probe of a running portal broke (issue 13), each finding replayed over the
-//! wire: raw sockets where a client library would tidy the request.
+//! What a black-box probe of a running portal broke in the HTTP layer (issue 13), each finding
+//! replayed over the wire: raw sockets where a client library would tidy the request. The
+//! findings about accounts are in `probe_accounts.rs`.
 
 use std::io::Write;
 use std::time::Duration;
@@ -97,6 +98,61 @@ fn stalled_anonymous_uploads_do_not_fill_memory() {
     assert!(healthy(&p));
 }
 
+/// An admin's upload is written to a temporary file as it arrives: three admins' uploads of
+/// 60 MiB, stalled before their last bytes, would hold 180 MiB in memory if they were read
+/// into it.
+#[test]
+fn stalled_admin_uploads_are_spooled_not_held_in_memory() {
+    const LEN: usize = 60 * 1024 * 1024;
+    let p = TestPortal::start();
+    let admins: Vec<String> = (0..3)
+        .map(|i| cookie_header(&p.signed_in(&format!("probe-spool-{i}@example.com"), Role::Admin)))
+        .collect();
+    let before = resident_kib();
+    let chunk = vec![b'1'; 1024 * 1024];
+    let (sent_tx, sent_rx) = std::sync::mpsc::channel();
+    let senders: Vec<_> = admins
+        .into_iter()
+        .map(|cookie| {
+            let mut s = connect(&p);
+            let (chunk, sent) = (chunk.clone(), sent_tx.clone());
+            std::thread::spawn(move || {
+                let mut body = 0;
+                let r = (|| -> std::io::Result<()> {
+                    s.write_all(upload_head(LEN, &cookie).as_bytes())?;
+                    while body + chunk.len() < LEN {
+                        s.write_all(&chunk)?;
+                        body += chunk.len();
+                    }
+                    Ok(())
+                })();
+                sent.send(r.is_ok()).unwrap();
+                std::thread::sleep(Duration::from_secs(2));
+                drop(s);
+            })
+        })
+        .collect();
+    for _ in 0..3 {
+        let accepted = sent_rx.recv_timeout(CUTOFF * 3).expect("every admin sent");
+        assert!(accepted, "an admin's upload was taken, not refused");
+    }
+    let during = resident_kib();
+    println!(
+        "resident memory: {} MiB before, {} MiB during 3 stalled admin uploads of {} MiB",
+        before / 1024,
+        during / 1024,
+        LEN / 1024 / 1024
+    );
+    assert!(
+        during.saturating_sub(before) < 90 * 1024,
+        "memory grew from {before} KiB to {during} KiB"
+    );
+    for s in senders {
+        s.join().unwrap();
+    }
+    assert!(healthy(&p));
+}
+
 #[test]
 fn only_a_signed_in_admin_may_send_a_large_body() {
     let p = TestPortal::start();
@@ -150,6 +206,53 @@ fn only_a_signed_in_admin_may_send_a_large_body() {
     assert_eq!(read_response(&mut s).unwrap().status, 413);
 }
 
+/// A body of at most 1 KiB is read together with its head, on the connection's thread: it must
+/// arrive within the head's time limit, or a byte every few seconds would hold the connection
+/// for hours.
+#[test]
+fn a_trickling_small_body_is_cut_off_with_its_head() {
+    let p = TestPortal::start_with(|_, o| o.http.header_timeout = Duration::from_secs(1));
+    let mut s = connect(&p);
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+          Content-Length: 500\r\n\r\n",
+    )
+    .unwrap();
+    let mut writer = s.try_clone().unwrap();
+    let trickle = std::thread::spawn(move || {
+        for _ in 0..300 {
+            if writer.write_all(b"a").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    cut_off_with(&mut s, 408);
+    trickle.join().unwrap();
+    assert!(healthy(&p));
+}
+
+/// The server cut a request off in time: it answered `status`, or it closed the connection
+/// so that the kernel reset it before the answer could be read (a client still sending when
+/// the server closes may see the reset first; `vendor/tiny_http/PATCHES.md`, known limits).
+/// Either way not the client's own read timeout, which is what an uncut request runs into.
+fn cut_off_with(s: &mut std::net::TcpStream, status: u16) {
+    use std::io::ErrorKind::{ConnectionAborted, ConnectionReset, UnexpectedEof};
+    match read_response(s) {
+        Ok(r) => {
+            assert_eq!(r.status, status, "{}", r.head);
+            assert!(closed_by_server(s));
+        }
+        Err(e) => assert!(
+            matches!(
+                e.kind(),
+                ConnectionReset | ConnectionAborted | UnexpectedEof
+            ),
+            "not cut off before the client gave up: {e}"
+        ),
+    }
+}
+
 /// A portal that wants at least 200 bytes a second of a body after its first half second.
 fn demanding() -> TestPortal {
     TestPortal::start_with(|_, o| {
@@ -177,9 +280,7 @@ fn a_trickling_body_is_cut_off() {
             std::thread::sleep(Duration::from_millis(100));
         }
     });
-    let r = read_response(&mut s).expect("cut off before the client gave up");
-    assert_eq!(r.status, 408, "{}", r.head);
-    assert!(closed_by_server(&mut s));
+    cut_off_with(&mut s, 408);
     trickle.join().unwrap();
     // A body sent at once is not affected.
     let mut c = p.client();
@@ -327,235 +428,4 @@ fn forms_may_post_only_to_the_portal_and_https_sites_get_hsts() {
         r.head
     );
     assert!(r.head.contains("form-action 'self'"), "{}", r.head);
-}
-
-// ---- 3. a visitor's CSRF token ends at sign-in ----
-
-#[test]
-fn a_visitor_token_is_refused_once_signed_in_and_the_visitor_cookie_is_rotated() {
-    let p = TestPortal::start();
-    p.add_user("probe-csrf@example.com", Role::Customer);
-    let mut c = p.client();
-    c.get("/login");
-    let visitor_token = c.csrf.clone().unwrap();
-    let visitor_cookie = c.cookies["didport_visitor"].clone();
-    let r = c.post(
-        "/login",
-        &[
-            ("email", "probe-csrf@example.com"),
-            ("password", crate::support::PASSWORD),
-        ],
-    );
-    assert_eq!(r.status, 303, "{}", r.body);
-    let rotated = c.cookies.get("didport_visitor").cloned();
-    assert!(
-        rotated.is_some() && rotated.as_deref() != Some(visitor_cookie.as_str()),
-        "the visitor cookie is replaced at sign-in"
-    );
-    // Signed in, a token made for the visitor does not count, even with the old visitor
-    // cookie sent back beside the session.
-    c.cookies.insert("didport_visitor".into(), visitor_cookie);
-    let r = c.post("/logout", &[("csrf", &visitor_token)]);
-    assert_eq!(r.status, 403, "{}", r.body);
-    assert_eq!(c.get("/my").status, 200, "still signed in");
-    // The session's own token does.
-    let r = c.post("/logout", &[]);
-    assert_eq!(r.status, 303, "{}", r.body);
-    assert_eq!(c.get("/my").status, 303, "signed out");
-}
-
-#[test]
-fn cookies_get_the_host_prefix_on_https() {
-    let p = TestPortal::start_with(|c, _| c.base_url = Some("https://shop.example".into()));
-    p.add_user("probe-host@example.com", Role::Customer);
-    let mut c = p.client();
-    let page = c.get("/login");
-    let set: Vec<&str> = page
-        .headers
-        .iter()
-        .filter(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.as_str())
-        .collect();
-    assert!(!set.is_empty());
-    for cookie in &set {
-        assert!(cookie.starts_with("__Host-didport_"), "{cookie}");
-        assert!(cookie.contains("; Secure"), "{cookie}");
-        assert!(cookie.contains("; Path=/"), "{cookie}");
-        assert!(!cookie.to_ascii_lowercase().contains("domain="), "{cookie}");
-    }
-    c.login("probe-host@example.com", crate::support::PASSWORD);
-    assert!(
-        c.cookies.contains_key("__Host-didport_session"),
-        "{:?}",
-        c.cookies
-    );
-    assert!(!c.cookies.contains_key("didport_session"));
-    assert_eq!(c.get("/my").status, 200);
-    // A cookie without the prefix is not a session on an https portal.
-    let token = c.cookies.remove("__Host-didport_session").unwrap();
-    c.cookies.insert("didport_session".into(), token);
-    assert_eq!(c.get("/my").status, 303);
-}
-
-// ---- 6. password-reset mails are limited ----
-
-/// Asks for a reset link from client address `from` (the trusted proxy passes it on) and
-/// returns the message the next page shows.
-fn ask_reset(p: &TestPortal, email: &str, from: &str) -> String {
-    let mut c = p.client();
-    c.headers = vec![("X-Forwarded-For".into(), from.into())];
-    c.get("/password/forgot");
-    let r = c.post("/password/forgot", &[("email", email)]);
-    assert_eq!(r.status, 303, "{}", r.body);
-    c.follow(r).text("#flash")
-}
-
-fn behind_proxy() -> TestPortal {
-    TestPortal::start_with(|c, _| c.trusted_proxy = Some("127.0.0.1".parse().unwrap()))
-}
-
-#[test]
-fn reset_mails_to_one_address_are_limited() {
-    let p = behind_proxy();
-    p.add_user("probe-reset@example.com", Role::Customer);
-    let mails = || {
-        p.count(
-            "SELECT count(*) FROM outbox WHERE event = 'password_reset' \
-             AND to_addr = 'probe-reset@example.com'",
-        )
-    };
-    // Forty asks from forty clients in a minute.
-    let answers: Vec<String> = (0..40)
-        .map(|i| ask_reset(&p, "probe-reset@example.com", &format!("10.0.1.{i}")))
-        .collect();
-    assert_eq!(mails(), 3, "three links an hour reach one address");
-    assert!(
-        answers.iter().all(|a| a == &answers[0]),
-        "every ask gets the same neutral answer: {answers:?}"
-    );
-    assert_eq!(
-        answers[0],
-        ask_reset(&p, "probe-nobody@example.com", "10.0.2.1"),
-        "the same as for an unknown address"
-    );
-    p.clock.advance(3601);
-    ask_reset(&p, "probe-reset@example.com", "10.0.3.1");
-    assert_eq!(mails(), 4, "an hour later a new link is sent");
-}
-
-#[test]
-fn reset_asks_from_one_client_are_limited() {
-    let p = behind_proxy();
-    let users: Vec<String> = (0..15)
-        .map(|i| format!("probe-reset-{i}@example.com"))
-        .collect();
-    for u in &users {
-        p.add_user(u, Role::Customer);
-    }
-    let mails = || p.count("SELECT count(*) FROM outbox WHERE event = 'password_reset'");
-    let answers: Vec<String> = users.iter().map(|u| ask_reset(&p, u, "10.9.9.9")).collect();
-    assert_eq!(mails(), 10, "ten asks an hour from one client send mail");
-    assert!(answers.iter().all(|a| a == &answers[0]), "{answers:?}");
-    // Another client is not held back by this one.
-    ask_reset(&p, &users[14], "10.9.9.10");
-    assert_eq!(mails(), 11);
-}
-
-// ---- 2. nobody can lock an owner out of sign-in ----
-
-/// A client whose requests come from `from` (through the trusted proxy).
-fn client_at(p: &TestPortal, from: &str) -> Client {
-    let mut c = p.client();
-    c.headers = vec![("X-Forwarded-For".into(), from.into())];
-    c
-}
-
-fn try_login(c: &mut Client, email: &str, password: &str) -> u16 {
-    c.get("/login");
-    c.post("/login", &[("email", email), ("password", password)])
-        .status
-}
-
-#[test]
-fn failures_from_strangers_do_not_lock_the_owner_out() {
-    let p = behind_proxy();
-    let owner = "probe-lock@example.com";
-    p.add_user(owner, Role::Customer);
-    // Thirty wrong passwords for the owner's account from one address…
-    let mut attacker = client_at(&p, "10.0.5.1");
-    let statuses: Vec<u16> = (0..30)
-        .map(|_| try_login(&mut attacker, owner, "wrong password"))
-        .collect();
-    assert!(
-        statuses.contains(&429),
-        "the attacker is slowed: {statuses:?}"
-    );
-    // …and twenty-five for other accounts from the owner's own (shared, NAT) address.
-    let mut neighbour = client_at(&p, "10.0.0.1");
-    for i in 0..25 {
-        try_login(&mut neighbour, &format!("other-{i}@example.com"), "wrong");
-    }
-    // The owner, from that address, with a browser that never signed in before: let in.
-    let mut fresh = client_at(&p, "10.0.0.1");
-    assert_eq!(try_login(&mut fresh, owner, crate::support::PASSWORD), 303);
-}
-
-#[test]
-fn sign_in_delays_grow_per_account_and_client() {
-    let p = behind_proxy();
-    let owner = "probe-delay@example.com";
-    p.add_user(owner, Role::Customer);
-    let mut c = client_at(&p, "10.0.6.1");
-    for _ in 0..3 {
-        assert_eq!(try_login(&mut c, owner, "wrong"), 401);
-    }
-    // After three failures, even the right password waits.
-    assert_eq!(try_login(&mut c, owner, crate::support::PASSWORD), 429);
-    p.clock.advance(31);
-    assert_eq!(try_login(&mut c, owner, "wrong"), 401);
-    // The next wait is longer than the first.
-    p.clock.advance(31);
-    assert_eq!(try_login(&mut c, owner, crate::support::PASSWORD), 429);
-    p.clock.advance(30);
-    assert_eq!(try_login(&mut c, owner, crate::support::PASSWORD), 303);
-}
-
-#[test]
-fn a_browser_that_signed_in_before_is_kept_out_of_the_account_lockout() {
-    let p = behind_proxy();
-    let owner = "probe-device@example.com";
-    p.add_user(owner, Role::Customer);
-    let mut known = client_at(&p, "10.0.7.1");
-    known.login(owner, crate::support::PASSWORD);
-    assert!(
-        known.cookies.contains_key("didport_device"),
-        "{:?}",
-        known.cookies
-    );
-    let r = known.post("/logout", &[]);
-    assert_eq!(r.status, 303);
-    // A botnet: two wrong passwords each from sixty addresses locks the account for every
-    // browser it has not seen…
-    for i in 0..60 {
-        let mut bot = client_at(&p, &format!("10.1.{i}.1"));
-        try_login(&mut bot, owner, "wrong");
-        try_login(&mut bot, owner, "wrong");
-    }
-    let mut stranger = client_at(&p, "10.2.0.1");
-    assert_eq!(
-        try_login(&mut stranger, owner, crate::support::PASSWORD),
-        429
-    );
-    // …but not for the owner's own browser, wherever it is now.
-    known.headers = vec![("X-Forwarded-For".into(), "10.1.0.1".into())];
-    assert_eq!(try_login(&mut known, owner, crate::support::PASSWORD), 303);
-    // A device cookie is bound to its account and cannot be forged.
-    let mut forger = client_at(&p, "10.2.0.2");
-    let cookie = known.cookies["didport_device"].clone();
-    let (uid, rest) = cookie.split_once('.').unwrap();
-    forger.cookies.insert(
-        "didport_device".into(),
-        format!("{}.{rest}", uid.parse::<i64>().unwrap() + 1),
-    );
-    assert_eq!(try_login(&mut forger, owner, crate::support::PASSWORD), 429);
 }

@@ -53,7 +53,12 @@ fn an_admin_enrols_then_signs_in_with_a_code_and_with_a_recovery_code() {
     let p = TestPortal::start();
     let email = "tfa-admin@example.com";
     let mut c = p.signed_in(email, Role::Admin);
+    assert!(
+        c.get("/admin").has("#two-factor-off"),
+        "the dashboard says it is off"
+    );
     let (secret, codes) = enrol(&p, &mut c);
+    assert!(!c.get("/admin").has("#two-factor-off"));
     assert_eq!(
         c.get("/account/2fa").text("#recovery-left"),
         "10 of 10 recovery codes unused."
@@ -125,6 +130,37 @@ fn wrong_codes_are_throttled_like_passwords() {
     assert_eq!(r.status, 429, "{}", r.body);
     // Once the wait is over, the right code works.
     p.clock.advance(31);
+    password_step(&mut c, email);
+    assert_eq!(
+        c.post("/login/2fa", &[("code", &code(&p, &secret))]).status,
+        303
+    );
+}
+
+#[test]
+fn wrong_codes_from_many_addresses_lock_the_code_step_of_the_account() {
+    let p = TestPortal::start_with(|c, _| c.trusted_proxy = Some("127.0.0.1".parse().unwrap()));
+    let email = "tfa-spread@example.com";
+    let mut owner = p.signed_in(email, Role::Admin);
+    let (secret, _) = enrol(&p, &mut owner);
+    p.clock.advance(30);
+    // Someone with the password guesses once from each of ten addresses…
+    for i in 0..didport::workflow::twofactor::SECOND_STEP_ACCOUNT_LIMIT {
+        let mut c = p.client();
+        c.headers = vec![("X-Forwarded-For".into(), format!("10.3.{i}.1"))];
+        password_step(&mut c, email);
+        assert_eq!(c.post("/login/2fa", &[("code", "000000")]).status, 401);
+    }
+    // …and then no address gets a code accepted for the rest of the window.
+    let mut c = p.client();
+    c.headers = vec![("X-Forwarded-For".into(), "10.4.0.1".into())];
+    password_step(&mut c, email);
+    assert_eq!(
+        c.post("/login/2fa", &[("code", &code(&p, &secret))]).status,
+        429
+    );
+    p.clock
+        .advance(didport::workflow::accounts::THROTTLE_WINDOW_SECS + 1);
     password_step(&mut c, email);
     assert_eq!(
         c.post("/login/2fa", &[("code", &code(&p, &secret))]).status,

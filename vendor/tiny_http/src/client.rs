@@ -258,6 +258,10 @@ impl ClientConnection {
             data_source,
             writer,
             drain,
+            // a small body is read with the head, within the head's time limit
+            head.started
+                .zip(self.limits.header_timeout)
+                .map(|(start, limit)| start + limit),
         )
         .map_err(|e| {
             use crate::request;

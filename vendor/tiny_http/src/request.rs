@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::str::FromStr;
 
 use std::sync::mpsc::Sender;
+use std::time::Instant;
 
 use crate::util::{CloseFlag, Drain, DrainOnDrop, EqualReader, FusedReader};
 use crate::{HTTPVersion, Header, Method, Response, StatusCode};
@@ -143,7 +144,8 @@ impl From<IoError> for RequestCreationError {
 /// The `Write` object will be used by the `Request` to write the response.
 ///
 /// `drain` says what becomes of a body the application leaves unread, and holds the
-/// connection's close flag.
+/// connection's close flag. A body small enough to be read here, with the head, must have
+/// arrived by `small_body_deadline` (else a `TimedOut` error).
 #[allow(clippy::too_many_arguments)]
 pub fn new_request<R, W>(
     secure: bool,
@@ -155,6 +157,7 @@ pub fn new_request<R, W>(
     mut source_data: R,
     writer: W,
     drain: Drain,
+    small_body_deadline: Option<Instant>,
 ) -> Result<Request, RequestCreationError>
 where
     R: Read + Send + 'static,
@@ -242,6 +245,12 @@ where
             let mut offset = 0;
 
             while offset != content_length {
+                // read on the connection's thread: a body trickling in a byte at a time
+                //  (each within the read timeout) would otherwise hold it for hours
+                if small_body_deadline.is_some_and(|d| Instant::now() > d) {
+                    let err = IoError::new(ErrorKind::TimedOut, "the body took too long");
+                    return Err(RequestCreationError::CreationIoError(err));
+                }
                 let read = source_data.read(&mut buffer[offset..])?;
                 if read == 0 {
                     // the socket returned EOF, but we were before the expected content-length
@@ -561,6 +570,32 @@ mod tests {
     use crate::util::{CloseFlag, Drain};
     use crate::{HTTPVersion, Header, Method};
 
+    #[test]
+    fn a_small_body_must_arrive_by_its_deadline() {
+        let deadline = std::time::Instant::now();
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let r = new_request(
+            false,
+            Method::Post,
+            "/".into(),
+            HTTPVersion(1, 1),
+            vec!["Content-Length: 4".parse().unwrap()],
+            None,
+            std::io::Cursor::new(b"abcd".to_vec()),
+            std::io::sink(),
+            Drain {
+                max_bytes: 0,
+                close: CloseFlag::default(),
+            },
+            Some(deadline),
+        );
+        assert!(
+            matches!(&r, Err(RequestCreationError::CreationIoError(e)) if e.kind() == std::io::ErrorKind::TimedOut),
+            "{:?}",
+            r.err()
+        );
+    }
+
     fn framing(version: (u8, u8), headers: &[&str]) -> Result<Option<usize>, &'static str> {
         let headers: Vec<Header> = headers.iter().map(|h| h.parse().unwrap()).collect();
         let drain = Drain {
@@ -577,6 +612,7 @@ mod tests {
             std::io::Cursor::new(vec![b'x'; 8]),
             std::io::sink(),
             drain,
+            None,
         ) {
             Ok(rq) => Ok(rq.body_length()),
             Err(RequestCreationError::AmbiguousFraming) => Err("400"),

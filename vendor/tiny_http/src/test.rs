@@ -77,6 +77,7 @@ impl From<TestRequest> for Request {
                 max_bytes: usize::MAX,
                 close: crate::util::CloseFlag::default(),
             },
+            None,
         )
         .unwrap()
     }
