@@ -67,7 +67,12 @@ enum Command {
         command: BillingCommand,
     },
     /// Write a consistent copy of the live database to DEST.
-    Backup { dest: PathBuf },
+    Backup {
+        dest: PathBuf,
+        /// Then open the copy and check its integrity and row counts against the live database.
+        #[arg(long)]
+        verify: bool,
+    },
     /// Print the effective configuration (secrets hidden); exit 2 on problems.
     CheckConfig,
     /// Send one message through the configured SMTP server.
@@ -271,7 +276,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
         Command::Billing {
             command: BillingCommand::Run { as_of, dry_run },
         } => billing_run(config, as_of.as_deref(), dry_run),
-        Command::Backup { dest } => {
+        Command::Backup { dest, verify } => {
             if !config.db.exists() {
                 return Err(Fail::Other(format!(
                     "no database at {}",
@@ -281,6 +286,19 @@ fn run(cli: Cli) -> Result<(), Fail> {
             let store = Store::open(&config.db, 2)?;
             store.backup_to(&dest)?;
             println!("backed up {} to {}", config.db.display(), dest.display());
+            if verify {
+                let report = store.verify_copy(&dest)?;
+                for t in &report.tables {
+                    println!("{:<22} live {:>9}  copy {:>9}", t.name, t.live, t.copy);
+                }
+                if !report.problems.is_empty() {
+                    return Err(Fail::Other(format!(
+                        "the copy does not check out: {}",
+                        report.problems.join("; ")
+                    )));
+                }
+                println!("verified: integrity ok, every table present with its rows");
+            }
             Ok(())
         }
         Command::CheckConfig => {
@@ -465,7 +483,7 @@ fn serve(config: Config) -> Result<(), Fail> {
     if !problems.is_empty() {
         return Err(Fail::Usage(problems));
     }
-    crate::logging::init(&config.log);
+    crate::logging::init_with(&config.log, config.log_format);
     let mailer: Option<Arc<dyn Mailer>> = match &config.smtp {
         Some(s) => Some(Arc::new(SmtpMailer::new(s.clone()).map_err(Fail::Other)?)),
         None => {
@@ -483,7 +501,21 @@ fn serve(config: Config) -> Result<(), Fail> {
         env!("CARGO_PKG_VERSION"),
         portal.url
     );
-    portal.wait();
+    // SIGTERM (systemctl stop/restart) and SIGINT (Ctrl-C) stop the portal gracefully: no new
+    // connections, the requests in flight finish (each bounded by the upstream timeouts), the
+    // mail sender finishes the message it is sending, and the process exits 0.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(sig, stop.clone())
+            .map_err(|e| Fail::Other(format!("cannot watch for signals: {e}")))?;
+    }
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    log::info!("stopping: finishing the requests in flight");
+    let started = std::time::Instant::now();
+    portal.stop();
+    log::info!("stopped cleanly in {} ms", started.elapsed().as_millis());
     Ok(())
 }
 

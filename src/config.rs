@@ -92,6 +92,8 @@ pub struct Config {
     pub admin_email: Option<EmailAddress>,
     pub currency: Currency,
     pub hold_minutes: u32,
+    /// `text` or `json` log lines.
+    pub log_format: crate::logging::Format,
     /// Days before `paid_through` that the renewal invoice is issued.
     pub renewal_notice_days: u32,
     /// Days after `paid_through` that an unpaid number is suspended.
@@ -326,6 +328,12 @@ impl Config {
             "a number of days from 0 to 60",
             |v| v.parse::<u32>().ok().filter(|d| *d <= 60),
         );
+        let log_format = r.parse(
+            "DIDPORT_LOG_FORMAT",
+            crate::logging::Format::Text,
+            "text or json",
+            crate::logging::Format::parse,
+        );
         let log = r.get("DIDPORT_LOG").unwrap_or_else(|| "info".into());
         if let Err(e) = crate::logging::check_filter(&log) {
             r.problems.push(format!("DIDPORT_LOG: {e}"));
@@ -391,6 +399,7 @@ impl Config {
                 hold_minutes,
                 renewal_notice_days,
                 grace_days,
+                log_format,
                 log,
                 workers,
                 admin_2fa,
@@ -454,6 +463,7 @@ impl Config {
             hold_minutes: 15,
             renewal_notice_days: 7,
             grace_days: 7,
+            log_format: crate::logging::Format::Text,
             log: "info".into(),
             workers: 4,
             admin_2fa: AdminTwoFactor::Optional,
@@ -501,6 +511,10 @@ impl Config {
             ),
             ("DIDPORT_GRACE_DAYS".into(), self.grace_days.to_string()),
             ("DIDPORT_LOG".into(), self.log.clone()),
+            (
+                "DIDPORT_LOG_FORMAT".into(),
+                self.log_format.as_str().to_string(),
+            ),
             ("DIDPORT_WORKERS".into(), self.workers.to_string()),
             (
                 "DIDPORT_ADMIN_2FA".into(),

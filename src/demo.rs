@@ -227,7 +227,7 @@ fn fresh_db_path() -> Result<PathBuf, String> {
 }
 
 pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
-    crate::logging::init(&config.log);
+    crate::logging::init_with(&config.log, config.log_format);
     if !db_given && std::env::var_os("DIDPORT_DB").is_none() {
         config.db = fresh_db_path()?;
     }

@@ -15,6 +15,8 @@ mod activation;
 mod architecture;
 #[path = "it/authz.rs"]
 mod authz;
+#[path = "it/billing_crash.rs"]
+mod billing_crash;
 #[path = "it/checkout.rs"]
 mod checkout;
 #[path = "it/cli.rs"]

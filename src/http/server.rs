@@ -430,6 +430,8 @@ fn handle_one(job: Job, setup: &ServerSetup) {
         })
         .collect();
     let what = format!("{} {path}", rq.method());
+    // Every line logged while answering this request carries its id.
+    let _scope = crate::logging::request_scope(crate::secure::short_id());
     let request = Request {
         method,
         path,

@@ -217,6 +217,78 @@ impl Store {
     }
 }
 
+/// One table's rows in the live database and in a copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableCount {
+    pub name: String,
+    pub live: i64,
+    pub copy: i64,
+}
+
+/// What checking a copy found.
+#[derive(Debug, Clone, Default)]
+pub struct CopyReport {
+    pub tables: Vec<TableCount>,
+    /// Empty when the copy checks out.
+    pub problems: Vec<String>,
+}
+
+impl Store {
+    /// Opens the copy at `dest` read-only and checks it against the live database: its
+    /// integrity, the same schema version, every table present, and no table with more rows
+    /// than the live one (the live one may have grown since the copy was taken; it never
+    /// shrinks for a restore drill to matter).
+    pub fn verify_copy(&self, dest: &Path) -> Result<CopyReport> {
+        let mut report = CopyReport::default();
+        let check = integrity_check(dest)?;
+        if check != "ok" {
+            report.problems.push(format!("integrity check: {check}"));
+        }
+        let copy = rusqlite::Connection::open_with_flags(
+            dest,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        let live = self.pool.get()?;
+        let names: Vec<String> = {
+            let mut stmt = live.prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+                 ORDER BY name",
+            )?;
+            let rows = stmt.query_map([], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let (v_live, v_copy) = (migrate::version(&live)?, migrate::version(&copy)?);
+        if v_live != v_copy {
+            report.problems.push(format!(
+                "schema version {v_copy} in the copy, {v_live} live"
+            ));
+        }
+        for name in names {
+            // Table names come from sqlite_master of our own database, quoted as identifiers.
+            let sql = format!("SELECT count(*) FROM \"{}\"", name.replace('"', "\"\""));
+            let live_n: i64 = live.query_row(&sql, [], |r| r.get(0))?;
+            let copy_n = match copy.query_row(&sql, [], |r| r.get::<_, i64>(0)) {
+                Ok(n) => n,
+                Err(e) => {
+                    report.problems.push(format!("{name}: {e}"));
+                    -1
+                }
+            };
+            if copy_n > live_n {
+                report
+                    .problems
+                    .push(format!("{name}: {copy_n} rows in the copy, {live_n} live"));
+            }
+            report.tables.push(TableCount {
+                name,
+                live: live_n,
+                copy: copy_n,
+            });
+        }
+        Ok(report)
+    }
+}
+
 /// `PRAGMA integrity_check` of a database file: `"ok"` or the first problem.
 pub fn integrity_check(path: &Path) -> Result<String> {
     let conn =
@@ -227,4 +299,36 @@ pub fn integrity_check(path: &Path) -> Result<String> {
 /// Rows affected → whether the compare-and-set matched.
 pub(crate) fn changed(n: usize) -> bool {
     n > 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_copy_with_rows_the_live_database_lacks_does_not_check_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("live.sqlite3"), 2).unwrap();
+        let dest = dir.path().join("copy.sqlite3");
+        store.backup_to(&dest).unwrap();
+        let good = store.verify_copy(&dest).unwrap();
+        assert!(good.problems.is_empty(), "{:?}", good.problems);
+        assert!(good.tables.iter().any(|t| t.name == "orders"));
+        {
+            let c = rusqlite::Connection::open(&dest).unwrap();
+            c.execute(
+                "INSERT INTO settings (key, value) VALUES ('stray', 'x')",
+                [],
+            )
+            .unwrap();
+            c.execute_batch("DROP TABLE audit").unwrap();
+        }
+        let bad = store.verify_copy(&dest).unwrap();
+        assert!(
+            bad.problems.iter().any(|p| p.starts_with("settings:")),
+            "{:?}",
+            bad.problems
+        );
+        assert!(bad.problems.iter().any(|p| p.starts_with("audit:")));
+    }
 }

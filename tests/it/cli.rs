@@ -346,6 +346,28 @@ fn migrate_user_add_plan_add_and_backup() {
     );
     assert_eq!(again.code, 1);
     assert_eq!(again.stderr.lines().count(), 1);
+    // The restore drill: a second copy, opened and counted against the live database.
+    let drill = dir.path().join("drill.sqlite3");
+    let v = run(
+        didport()
+            .arg("backup")
+            .arg(&drill)
+            .arg("--verify")
+            .arg("--db")
+            .arg(&db),
+        None,
+    );
+    assert_eq!(v.code, 0, "{}", v.stderr);
+    assert!(v.stdout.contains("verified"), "{}", v.stdout);
+    let users_line = v
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("users "))
+        .unwrap_or_default()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert_eq!(users_line, "users live 1 copy 1");
 }
 
 #[test]

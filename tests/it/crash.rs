@@ -37,6 +37,8 @@ struct World {
     plan: String,
     next_number: u32,
     restarts: u32,
+    /// `DIDPORT_LOG_FORMAT` for the next start.
+    log_format: &'static str,
 }
 
 fn didport() -> Command {
@@ -80,6 +82,7 @@ impl World {
             plan: String::new(),
             next_number: tag * 100,
             restarts: 0,
+            log_format: "text",
         };
         w.cli(&["migrate"], None);
         w.cli(
@@ -158,6 +161,7 @@ impl World {
             .env("DIDPORT_BASE_URL", &self.url)
             .env("DIDPORT_ADMIN_EMAIL", ADMIN)
             .env("DIDPORT_LOG", "info")
+            .env("DIDPORT_LOG_FORMAT", self.log_format)
             .env("DIDPORT_SMTP_HOST", "127.0.0.1")
             .env("DIDPORT_SMTP_PORT", self.smtp.port.to_string())
             .env("DIDPORT_SMTP_TLS", "none")
@@ -908,4 +912,125 @@ fn mail_survives_a_crash_and_only_the_unacknowledged_message_is_sent_twice() {
     let (_, _) = w.paid(&mut c);
     w.restart();
     w.check_invariants(&[prefix]);
+}
+
+/// SIGTERM while a request waits on Telinta (as `systemctl restart` sends): the portal stops
+/// taking connections, the request in flight finishes and gets its answer, and the process
+/// exits 0. Nothing is left for reconciliation to settle.
+#[test]
+fn sigterm_lets_the_request_in_flight_finish_and_exits_zero() {
+    let mut w = World::new(9);
+    let (mut c, _) = w.customer();
+    let (_, order) = w.paid(&mut c);
+    let admin = w.admin();
+    w.drain();
+    // The activation's first Telinta call takes a while, and is then performed.
+    w.telinta.fail(
+        "DID/get_number_list",
+        Failure::Delay(Duration::from_millis(1500)),
+        Times::Once,
+    );
+    let seen = w.telinta.call_count("DID/get_number_list");
+    let (tx, rx) = std::sync::mpsc::channel();
+    {
+        let mut admin = admin.clone();
+        std::thread::spawn(move || {
+            admin.get("/admin/orders");
+            let r = admin.post(
+                &format!("/admin/orders/{order}/status"),
+                &[("status", "active")],
+            );
+            let _ = tx.send(r.status);
+        });
+    }
+    wait_for(20, "the activation is at Telinta", || {
+        w.telinta.call_count("DID/get_number_list") > seen
+    });
+    let mut child = w.child.take().unwrap();
+    let term = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let status = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the request in flight got its answer");
+    assert_eq!(status, 303, "answered normally, not cut off");
+    let exit = child.wait().unwrap();
+    assert_eq!(exit.code(), Some(0), "a clean stop exits 0");
+    assert_eq!(w.status(order), "active", "the activation finished");
+    assert_eq!(
+        w.count("SELECT count(*) FROM purchased_numbers WHERE activating_since IS NOT NULL"),
+        0,
+        "no claim left behind"
+    );
+    let log = std::fs::read_to_string(&w.log).unwrap();
+    assert!(log.contains("stopped cleanly"), "{log}");
+    // Nothing new is accepted after the stop.
+    assert!(
+        ureq::get(&format!("{}/healthz", w.url)).call().is_err(),
+        "the port is closed"
+    );
+    w.restarts += 1;
+    w.start();
+    w.drain();
+    w.check_invariants(&[]);
+}
+
+/// `DIDPORT_LOG_FORMAT=json`: every line the portal writes is one JSON object, the lines of a
+/// request carry its id, and neither the PIN nor a password appears anywhere.
+#[test]
+fn json_logs_are_one_object_per_line_with_request_ids_and_no_secrets() {
+    let mut w = World::new(11);
+    w.log_format = "json";
+    w.restart();
+    let (mut c, _) = w.customer();
+    let (number, order) = w.paid(&mut c);
+    let mut admin = w.admin();
+    admin.get("/admin/orders");
+    admin.post(
+        &format!("/admin/orders/{order}/status"),
+        &[("status", "active")],
+    );
+    c.get(&format!("/my/numbers/{number}"));
+    let r = c.post(
+        &format!("/my/numbers/{number}/settings"),
+        &[("pin", "7316"), ("forwarding", "3105550123")],
+    );
+    assert_eq!(r.status, 303);
+    w.drain();
+    let log = std::fs::read_to_string(&w.log).unwrap();
+    let json: Vec<serde_json::Value> = log
+        .lines()
+        .skip_while(|l| !l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert!(json.len() > 10, "{} lines", json.len());
+    let settings: Vec<&serde_json::Value> = json
+        .iter()
+        .filter(|v| {
+            v["msg"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&format!("POST /my/numbers/{number}/settings")))
+        })
+        .collect();
+    assert_eq!(settings.len(), 1, "one line for the settings request");
+    let id = settings[0]["request_id"].as_str().expect("a request id");
+    assert!(
+        json.iter()
+            .filter(|v| v["request_id"].as_str() == Some(id))
+            .count()
+            >= 1
+    );
+    assert!(!log.contains(PASSWORD), "the password reached the log");
+    // The PIN as a word of any message (timestamps and ports may hold the digits by chance).
+    for v in &json {
+        let msg = v["msg"].as_str().unwrap_or_default();
+        assert!(
+            !msg.split(|c: char| !c.is_ascii_digit())
+                .any(|word| word == "7316"),
+            "the PIN reached the log: {msg}"
+        );
+    }
 }
