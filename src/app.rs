@@ -432,6 +432,7 @@ pub fn handle(app: &App, req: Request) -> Response {
     // Static files and health checks need no session.
     match (req.method, segs.as_slice()) {
         (Method::Get | Method::Head, ["healthz"]) => return healthz(app),
+        (Method::Get, ["metrics"]) => return metrics(app, &req),
         (Method::Get | Method::Head, ["assets", file]) => {
             let versioned = req.query.starts_with("v=");
             return crate::http::assets::serve(file, req.header("if-none-match"), versioned)
@@ -516,6 +517,54 @@ fn healthz(app: &App) -> Response {
         Err(e) => {
             log::error!("health check: {e}");
             Response::json(503, &serde_json::json!({"status": "unavailable"}))
+        }
+    }
+}
+
+/// `GET /metrics`: with `DIDPORT_METRICS_TOKEN` set, only a request bearing it; without, only
+/// loopback clients (a reverse proxy on the same host makes every client loopback: set a token).
+fn metrics(app: &App, req: &Request) -> Response {
+    match &app.services.config.metrics_token {
+        Some(token) => {
+            let given = req
+                .header("authorization")
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .unwrap_or_default();
+            // Digests compared, so the comparison's time says nothing about the token.
+            if secure::token_digest(given) != secure::token_digest(token) {
+                return Response::text(401, "A bearer token is required.")
+                    .with_header("WWW-Authenticate", "Bearer realm=\"metrics\"");
+            }
+        }
+        None if !req.peer.is_loopback() => {
+            return Response::text(
+                403,
+                "Metrics are served to loopback clients only; set DIDPORT_METRICS_TOKEN.",
+            );
+        }
+        None => {}
+    }
+    let today = crate::domain::billing::day_of(app.now());
+    let snapshot = match app
+        .services
+        .store
+        .read(|tx| crate::store::stats::snapshot(tx, today))
+    {
+        Ok(s) => s,
+        Err(e) => {
+            log::error!("metrics: {e}");
+            return Response::text(503, "The database could not be read.");
+        }
+    };
+    match crate::metrics::render(&snapshot) {
+        Ok(body) => Response::new(
+            200,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            body,
+        ),
+        Err(e) => {
+            log::error!("metrics: {e}");
+            Response::text(500, "The metrics could not be written.")
         }
     }
 }

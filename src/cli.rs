@@ -317,6 +317,14 @@ fn run(cli: Cli) -> Result<(), Fail> {
                     );
                 }
             }
+            if config.db.exists() && !replicated(&config.db) {
+                println!(
+                    "note: {} is not replicated (no Litestream state beside it): a lost disk \
+                     loses every order since the last backup; see \"Replication and restore\" \
+                     in the README",
+                    config.db.display()
+                );
+            }
             let problems = config.problems_for_serve();
             if problems.is_empty() {
                 println!("configuration OK");
@@ -355,6 +363,18 @@ fn check_upstream(config: Config) -> Result<(), Fail> {
         let failed = report.lines.iter().filter(|l| l.failure.is_some()).count();
         Err(Fail::Other(format!("{failed} upstream check(s) failed")))
     }
+}
+
+/// Whether Litestream replicates the database: it keeps its state in a folder beside it
+/// (`.<name>-litestream` since Litestream 0.5, `<name>-litestream` before).
+fn replicated(db: &std::path::Path) -> bool {
+    let (Some(dir), Some(name)) = (db.parent(), db.file_name()) else {
+        return false;
+    };
+    let name = name.to_string_lossy();
+    [format!(".{name}-litestream"), format!("{name}-litestream")]
+        .iter()
+        .any(|d| dir.join(d).is_dir())
 }
 
 fn services(config: Config, store: Store) -> Result<Services, Fail> {

@@ -92,6 +92,8 @@ pub struct Config {
     pub admin_email: Option<EmailAddress>,
     pub currency: Currency,
     pub hold_minutes: u32,
+    /// Bearer token for `GET /metrics`; without one only loopback clients may read it.
+    pub metrics_token: Option<String>,
     /// `text` or `json` log lines.
     pub log_format: crate::logging::Format,
     /// Days before `paid_through` that the renewal invoice is issued.
@@ -328,6 +330,7 @@ impl Config {
             "a number of days from 0 to 60",
             |v| v.parse::<u32>().ok().filter(|d| *d <= 60),
         );
+        let metrics_token = r.secret("DIDPORT_METRICS_TOKEN");
         let log_format = r.parse(
             "DIDPORT_LOG_FORMAT",
             crate::logging::Format::Text,
@@ -400,6 +403,7 @@ impl Config {
                 renewal_notice_days,
                 grace_days,
                 log_format,
+                metrics_token,
                 log,
                 workers,
                 admin_2fa,
@@ -464,6 +468,7 @@ impl Config {
             renewal_notice_days: 7,
             grace_days: 7,
             log_format: crate::logging::Format::Text,
+            metrics_token: None,
             log: "info".into(),
             workers: 4,
             admin_2fa: AdminTwoFactor::Optional,
@@ -515,6 +520,7 @@ impl Config {
                 "DIDPORT_LOG_FORMAT".into(),
                 self.log_format.as_str().to_string(),
             ),
+            ("DIDPORT_METRICS_TOKEN".into(), secret(&self.metrics_token)),
             ("DIDPORT_WORKERS".into(), self.workers.to_string()),
             (
                 "DIDPORT_ADMIN_2FA".into(),

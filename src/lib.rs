@@ -12,6 +12,7 @@ pub mod domain;
 pub mod http;
 pub mod integrations;
 pub mod logging;
+pub mod metrics;
 pub mod pages;
 #[cfg(test)]
 mod proptest_json;

@@ -31,6 +31,8 @@ mod http_basics;
 mod lifecycle;
 #[path = "it/mail.rs"]
 mod mail;
+#[path = "it/metrics.rs"]
+mod metrics;
 #[path = "it/numbers.rs"]
 mod numbers;
 #[path = "it/paypal.rs"]
@@ -41,6 +43,8 @@ mod plans;
 mod probe;
 #[path = "it/probe_accounts.rs"]
 mod probe_accounts;
+#[path = "it/readme.rs"]
+mod readme;
 #[path = "it/reconcile.rs"]
 mod reconcile;
 #[path = "it/renewals.rs"]

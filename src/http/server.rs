@@ -458,6 +458,11 @@ fn handle_one(job: Job, setup: &ServerSetup) {
     if let Err(e) = respond(rq, &response, false, &setup.security_headers) {
         log::debug!("{what}: client went away: {e}");
     }
+    crate::metrics::record_request(
+        what.split_once(' ').map_or("", |(_, p)| p),
+        status,
+        started.elapsed().as_secs_f64(),
+    );
     log::info!(
         "{what} {status} {:.2}ms",
         started.elapsed().as_secs_f64() * 1000.0

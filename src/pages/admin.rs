@@ -29,6 +29,10 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
         Ok(c) => c,
         Err(e) => return super::errors::internal(ctx, &e),
     };
+    let activity = match activity(ctx) {
+        Ok(m) => m,
+        Err(e) => return super::errors::internal(ctx, &e),
+    };
     let items = [
         (
             "queue-awaiting-activation",
@@ -138,6 +142,7 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
                     }
                 }
             }
+            (activity)
             section #reconcile {
                 h2 { "Reconcile" }
                 p {
@@ -152,6 +157,86 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
             }
         },
     )
+}
+
+/// The dashboard's charts: orders and revenue per day for 30 days, searches per hour for 48
+/// hours, and how often Telinta and PayPal failed since the portal started.
+fn activity(ctx: &Ctx<'_>) -> Result<maud::Markup, crate::store::Error> {
+    use crate::domain::billing::{DAY, day_of, format_day};
+    let now = ctx.app.now();
+    let today = day_of(now);
+    let since_day = today - 29 * DAY;
+    let this_hour = now.div_euclid(3600) * 3600;
+    let since_hour = this_hour - 47 * 3600;
+    let (days, hours) = ctx.app.services.store.read(|tx| {
+        Ok::<_, crate::store::Error>((
+            crate::store::stats::orders_by_day(tx, since_day)?,
+            crate::store::stats::searches_by_hour(tx, since_hour)?,
+        ))
+    })?;
+    let currency = ctx.app.config().currency;
+    let per_day: Vec<(i64, i64, i64)> = (0..30)
+        .map(|i| {
+            let d = since_day + i * DAY;
+            let (o, c) = days
+                .iter()
+                .find(|(day, ..)| *day == d)
+                .map_or((0, 0), |(_, o, c)| (*o, *c));
+            (d, o, c)
+        })
+        .collect();
+    let label = |d: i64| format_day(d).get(5..).unwrap_or_default().to_string();
+    let orders: Vec<(String, i64)> = per_day.iter().map(|(d, o, _)| (label(*d), *o)).collect();
+    let revenue: Vec<(String, i64)> = per_day.iter().map(|(d, _, c)| (label(*d), *c)).collect();
+    let searches: Vec<(String, i64)> = (0..48)
+        .map(|i| {
+            let h = since_hour + i * 3600;
+            let n = hours.iter().find(|(hh, _)| *hh == h).map_or(0, |(_, n)| *n);
+            (format!("{:02}h", h.rem_euclid(DAY) / 3600), n)
+        })
+        .collect();
+    let total = |v: &[(String, i64)]| v.iter().map(|(_, n)| n).sum::<i64>();
+    let upstream = crate::metrics::upstream_totals();
+    Ok(maud::html! {
+        section.panel id="activity" {
+            h2 { "Activity" }
+            div.chart-row {
+                div {
+                    h3 { "Orders per day, 30 days" }
+                    (super::charts::bars("chart-orders", "Orders per day for the last 30 days", &orders, 7))
+                }
+                p.chart-figure id="orders-30d" { strong { (total(&orders)) } " orders" br; "today " (per_day.last().map_or(0, |x| x.1)) }
+            }
+            div.chart-row {
+                div {
+                    h3 { "Revenue per day, 30 days" }
+                    (super::charts::bars("chart-revenue", "Revenue per day for the last 30 days", &revenue, 7))
+                }
+                p.chart-figure id="revenue-30d" { strong { (crate::domain::Money::new(total(&revenue), currency)) } br; "today " (crate::domain::Money::new(per_day.last().map_or(0, |x| x.2), currency)) }
+            }
+            div.chart-row {
+                div {
+                    h3 { "Searches per hour, 48 hours" }
+                    (super::charts::bars("chart-searches", "Searches per hour for the last 48 hours", &searches, 6))
+                }
+                p.chart-figure id="searches-48h" { strong { (total(&searches)) } " searches" }
+            }
+            h3 { "Upstream errors since the portal started" }
+            table.data id="upstream-errors" {
+                thead { tr { th { "Service" } th.num { "Calls" } th.num { "Failed" } th.num { "Rate" } } }
+                tbody {
+                    @for (service, calls, errors) in &upstream {
+                        tr id={ "upstream-" (service) } {
+                            td { (service) }
+                            td.num { (calls) }
+                            td.num { (errors) }
+                            td.num { @if *calls == 0 { "—" } @else { (format!("{:.1} %", *errors as f64 * 100.0 / *calls as f64)) } }
+                        }
+                    }
+                }
+            }
+        }
+    })
 }
 
 /// The admin's "Reconcile now": one pass at once, with what it did as the flash message.

@@ -6,6 +6,7 @@ pub mod admin_orders;
 pub mod admin_plans;
 pub mod auth;
 pub mod badges;
+pub mod charts;
 pub mod checkout;
 pub mod errors;
 pub mod home;

@@ -10,8 +10,9 @@ use crate::http::{Response, encode_query};
 use crate::store::numbers::{self, NumberRow};
 use crate::store::plans;
 
-/// Counts a search against the client's per-minute allowance.
+/// Counts a search against the client's per-minute allowance (and for the dashboard).
 fn rate_limited(ctx: &Ctx<'_>) -> Option<i64> {
+    crate::metrics::count_search();
     ctx.app
         .search_limiter
         .check(&ctx.client, ctx.app.now())

@@ -336,28 +336,6 @@ pub fn my_invoices(ctx: &Ctx<'_>) -> Response {
     )
 }
 
-/// Revenue by month as an SVG bar chart (no script; the same figures are in a table).
-fn revenue_chart(months: &[(String, i64)], currency: &str) -> Markup {
-    let max = months.iter().map(|(_, c)| *c).max().unwrap_or(0).max(1);
-    let (w, h, gap) = (600i64, 200i64, 8i64);
-    let n = i64::try_from(months.len()).unwrap_or(1).max(1);
-    let bar_w = (w - gap * (n + 1)) / n;
-    html! {
-        svg.chart id="revenue-chart" xmlns="http://www.w3.org/2000/svg" viewBox={ "0 0 " (w) " " (h) } role="img" aria-labelledby="revenue-title" {
-            title id="revenue-title" { "Revenue by month, last 12 months" }
-            @for (i, (month, cents)) in months.iter().enumerate() {
-                @let i = i64::try_from(i).unwrap_or(0);
-                @let bh = ((*cents).max(0) * (h - 30)) / max;
-                @let x = gap + i * (bar_w + gap);
-                rect.bar x=(x) y=(h - 20 - bh) width=(bar_w) height=(bh) {
-                    title { (month) ": " (money(*cents, currency)) }
-                }
-                text.label x=(x + bar_w / 2) y=(h - 5) text-anchor="middle" { (month.get(5..).unwrap_or(month)) }
-            }
-        }
-    }
-}
-
 /// `GET /admin/billing`: renewals due soon, overdue and suspended numbers, failed suspensions,
 /// and revenue by month.
 pub fn admin_billing(ctx: &Ctx<'_>) -> Response {
@@ -417,7 +395,8 @@ pub fn admin_billing(ctx: &Ctx<'_>) -> Response {
             section id="billing-revenue" {
                 h2 { "Revenue by month" }
                 @if revenue.is_empty() { p.empty { "No payments in the last 12 months." } } @else {
-                    (revenue_chart(&revenue, cur))
+                    @let bars: Vec<(String, i64)> = revenue.iter().map(|(m, c)| (m.get(5..).unwrap_or(m).to_string(), *c)).collect();
+                    (super::charts::bars("revenue-chart", "Revenue by month, last 12 months", &bars, 1))
                     div.table-wrap {
                         table.data id="revenue-table" {
                             thead { tr { th { "Month" } th.num { "Revenue" } } }

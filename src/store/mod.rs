@@ -12,6 +12,7 @@ pub mod purchased;
 pub mod runs;
 pub mod sessions;
 pub mod settings;
+pub mod stats;
 pub mod status;
 pub mod users;
 
@@ -107,6 +108,11 @@ impl Store {
                 parent.display()
             )));
         }
+        // What Litestream (continuous replication, README "Replication and restore") needs
+        // from an application, per its "Tips & Caveats": WAL journaling; a busy timeout of at
+        // least 5 s, because Litestream takes short write locks when it checkpoints; and no
+        // `wal_checkpoint(TRUNCATE)` of our own (didport never runs one; SQLite's automatic
+        // checkpoints are PASSIVE and safe beside it). synchronous = NORMAL is fine in WAL mode.
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(BUSY_TIMEOUT)?;
             c.set_prepared_statement_cache_capacity(64);

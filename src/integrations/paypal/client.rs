@@ -250,9 +250,29 @@ impl PayPalClient {
                 rb.send(body.unwrap_or(""))
             }
         };
+        let label = format!(
+            "{} {}",
+            method.as_str(),
+            crate::metrics::route_of(path.split('?').next().unwrap_or(path))
+        );
         let mut response = match result {
-            Ok(r) => r,
+            Ok(r) => {
+                let class = format!("{}xx", r.status().as_u16() / 100);
+                crate::metrics::record_upstream(
+                    "paypal",
+                    &label,
+                    &class,
+                    started.elapsed().as_secs_f64(),
+                );
+                r
+            }
             Err(e) => {
+                crate::metrics::record_upstream(
+                    "paypal",
+                    &label,
+                    "error",
+                    started.elapsed().as_secs_f64(),
+                );
                 let err = map_ureq(e);
                 log::warn!("PayPal {} {path} failed: {err}", method.as_str());
                 return Err(err);

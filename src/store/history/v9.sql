@@ -79,3 +79,10 @@ CREATE TABLE billing_events (
     at           INTEGER NOT NULL,
     PRIMARY KEY (order_id, period_start, kind)
 ) STRICT;
+
+-- Searches counted per hour (flushed from memory by the housekeeping pass), for the admin's
+-- dashboard.
+CREATE TABLE search_hours (
+    hour     INTEGER PRIMARY KEY,   -- Unix second of the hour's start, UTC
+    searches INTEGER NOT NULL CHECK (searches >= 0)
+) STRICT;

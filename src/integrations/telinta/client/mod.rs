@@ -215,8 +215,26 @@ impl TelintaClient {
         Ok(sid)
     }
 
-    /// One authenticated admin-API call with the re-login-and-retry-once rule.
+    /// One authenticated admin-API call, counted for `/metrics`.
     fn call(&self, method: &str, params: Value) -> Result<Map<String, Value>, Error> {
+        let started = std::time::Instant::now();
+        let result = self.call_once(method, params);
+        let outcome = match &result {
+            Ok(_) => "ok",
+            Err(e) if e.fault_code().is_some() => "fault",
+            Err(_) => "error",
+        };
+        crate::metrics::record_upstream(
+            "telinta",
+            method,
+            outcome,
+            started.elapsed().as_secs_f64(),
+        );
+        result
+    }
+
+    /// One authenticated admin-API call with the re-login-and-retry-once rule.
+    fn call_once(&self, method: &str, params: Value) -> Result<Map<String, Value>, Error> {
         let sid = self.session_id()?;
         let first = self.post(
             &self.cfg.base_url,
