@@ -1,4 +1,4 @@
-//! The command line (CONTRACT §1). Exit status: 0 success, 2 usage or configuration error,
+//! The command line (docs/contract.md §1). Exit status: 0 success, 2 usage or configuration error,
 //! 1 any other failure; each problem is one line on stderr.
 
 use std::io::BufRead;

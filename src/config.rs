@@ -1,4 +1,4 @@
-//! Configuration from `DIDPORT_*` environment variables (CONTRACT §2), parsed once into a
+//! Configuration from `DIDPORT_*` environment variables (docs/contract.md §2), parsed once into a
 //! validated value that is passed by reference. Every problem is reported, not just the first.
 
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};

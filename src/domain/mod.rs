@@ -15,7 +15,7 @@ pub use money::Money;
 pub use phone::PhoneNumber;
 pub use status::{NumberStatus, PaymentStatus};
 
-/// The notification events of the outside contract (CONTRACT §6), sent as `X-Didport-Event`.
+/// The notification events of the outside contract (docs/contract.md §6), sent as `X-Didport-Event`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailEvent {
     OrderPlaced,

@@ -250,7 +250,7 @@ fn param<'a>(p: &'a HashMap<String, String>, k: &str) -> Option<&'a str> {
     p.get(k).map(|s| s.trim()).filter(|s| !s.is_empty())
 }
 
-/// Checks search parameters (CONTRACT §4); every problem is reported.
+/// Checks search parameters (docs/contract.md §4); every problem is reported.
 pub fn parse(p: &HashMap<String, String>) -> Result<Search, Vec<SearchError>> {
     let mut errors: Vec<SearchError> = Vec::new();
     let npa = param(p, "npa").and_then(|v| {

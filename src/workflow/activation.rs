@@ -1,5 +1,5 @@
 //! The admin's status change on View Orders. `active` runs the activation flow against the
-//! Telinta DID inventory (CONTRACT §5); every other status changes only the portal. Each step
+//! Telinta DID inventory (docs/contract.md §5); every other status changes only the portal. Each step
 //! looks before it acts, so running the flow again after a failure finishes the job without
 //! duplicating anything upstream. No database transaction is open during a Telinta call.
 

@@ -1,4 +1,4 @@
-//! The layer fences of ARCHITECTURE.md, checked by reading the source.
+//! The layer fences of docs/architecture.md, checked by reading the source.
 
 use std::path::Path;
 
@@ -79,4 +79,48 @@ fn no_unwrap_or_expect_in_production_code() {
         "unwrap/expect outside tests:\n{}",
         found.join("\n")
     );
+}
+
+/// docs/contract.md is kept in step with the code: it names every variable the configuration
+/// reads and every route of the router.
+#[test]
+fn the_contract_names_every_variable_and_route() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let contract = std::fs::read_to_string(root.join("docs/contract.md")).unwrap();
+    let config = std::fs::read_to_string(root.join("src/config.rs")).unwrap();
+    let mut missing = Vec::new();
+    for part in config.split('"').skip(1).step_by(2) {
+        if part.starts_with("DIDPORT_")
+            && part
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && !contract.contains(part)
+        {
+            missing.push(part.to_string());
+        }
+    }
+    // Routes as the contract writes them, placeholders folded: `GET /orders/{id}/pay`.
+    let fold = |s: &str| -> String {
+        s.split('/')
+            .map(|seg| if seg.starts_with('{') { "{}" } else { seg })
+            .collect::<Vec<_>>()
+            .join("/")
+    };
+    let mut documented = Vec::new();
+    for cell in contract.split('`') {
+        let Some((methods, path)) = cell.split_once(" /") else {
+            continue;
+        };
+        for m in methods.split(',') {
+            if ["GET", "POST"].contains(&m) {
+                documented.push(format!("{m} {}", fold(&format!("/{path}"))));
+            }
+        }
+    }
+    for route in crate::authz::router_routes() {
+        if !documented.contains(&route) {
+            missing.push(route);
+        }
+    }
+    assert!(missing.is_empty(), "not in docs/contract.md: {missing:?}");
 }

@@ -6,7 +6,7 @@ use crate::support::{Client, PASSWORD, TestPortal};
 use didport::domain::Role;
 
 /// Route keys as the router spells them: `GET /orders/{}`.
-fn router_routes() -> Vec<String> {
+pub fn router_routes() -> Vec<String> {
     let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/app.rs")).unwrap();
     let mut keys = Vec::new();
     for line in src.lines() {
