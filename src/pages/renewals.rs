@@ -323,7 +323,9 @@ pub fn my_invoices(ctx: &Ctx<'_>) -> Response {
                                             "open" => span.badge.badge-wait { "Open" },
                                             "paid" => span.badge.badge-ok { "Paid" },
                                             "void" => span.badge.badge-off { "Void" },
-                                            _ => span.badge.badge-info { "Credit" },
+                                            "credit" => span.badge.badge-info { "Credit" },
+                                            // A state this page does not know is shown as it is, never as another.
+                                            other => span.badge.badge-bad { (other) },
                                         }
                                     }
                                 }
