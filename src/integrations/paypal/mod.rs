@@ -3,7 +3,7 @@
 //! in-process HTTP simulator ([`sim::PayPalSim`], tiny_http) that speaks the
 //! same wire format (docs/paypal.md, "Simulator").
 //!
-//! Rules this module follows (see `ARCHITECTURE.md`):
+//! Rules this module follows (see `docs/architecture.md`):
 //! - money is integer minor units ([`Amount`]); conversion to PayPal's decimal
 //!   strings is exact and malformed amounts are rejected;
 //! - every call that changes something takes a caller-supplied
