@@ -77,6 +77,10 @@ enum Command {
     CheckConfig,
     /// Send one message through the configured SMTP server.
     SendTestEmail { to: String },
+    /// Check, read-only, that the configured Telinta and PayPal accept the settings and
+    /// allow every call the flows make; one line per check. Exit 0 all ok, 1 any failure,
+    /// 2 configuration problems.
+    CheckUpstream,
 }
 
 #[derive(Subcommand)]
@@ -330,6 +334,34 @@ fn run(cli: Cli) -> Result<(), Fail> {
             }
         }
         Command::SendTestEmail { to } => send_test_email(&config, &to),
+        Command::CheckUpstream => check_upstream(config),
+    }
+}
+
+fn check_upstream(config: Config) -> Result<(), Fail> {
+    if config.telinta.is_none() && config.paypal.is_none() {
+        return Err(Fail::Usage(vec![
+            "neither DIDPORT_TELINTA_URL nor DIDPORT_PAYPAL_CLIENT_ID is set: nothing to check"
+                .into(),
+        ]));
+    }
+    let payments = paypal_client(&config)?;
+    let store = Store::open(&config.db, 2)?;
+    let mut s = services(config, store)?;
+    s.payments = payments;
+    let report = crate::workflow::upstream::check(&s);
+    for line in &report.lines {
+        println!("{line}");
+    }
+    if let Err(e) = crate::workflow::upstream::record(&s, &report) {
+        eprintln!("didport: the result could not be stored for the dashboard: {e}");
+    }
+    if report.ok() {
+        println!("upstream OK");
+        Ok(())
+    } else {
+        let failed = report.lines.iter().filter(|l| l.failure.is_some()).count();
+        Err(Fail::Other(format!("{failed} upstream check(s) failed")))
     }
 }
 
@@ -377,6 +409,7 @@ fn telinta_client(config: &Config) -> Result<Option<Arc<dyn Telinta>>, Fail> {
     };
     let mut cfg = TelintaConfig::new(t.url.clone(), t.login.clone(), credential);
     cfg.voicemail_url = t.voicemail_url.clone();
+    cfg.voicemail_domain = t.voicemail_domain.clone();
     let client = TelintaClient::new(cfg).map_err(|e| Fail::Usage(vec![e.to_string()]))?;
     Ok(Some(Arc::new(client)))
 }

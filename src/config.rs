@@ -52,6 +52,8 @@ pub struct TelintaConfig {
     pub pricing_batch: Option<i64>,
     pub pin_field: PinField,
     pub voicemail_url: Option<String>,
+    /// The unified-messaging domain sent at every voicemail login (docs/telinta.md, "PIN").
+    pub voicemail_domain: Option<String>,
     pub create_customers: bool,
 }
 
@@ -630,13 +632,23 @@ impl Config {
                 out.push((
                     "DIDPORT_TELINTA_PIN_FIELD".into(),
                     match t.pin_field {
-                        PinField::ServicePassword => "service_password".into(),
-                        PinField::Voicemail => "voicemail".into(),
+                        PinField::ServicePassword => "service_password (the customer's PIN \
+                            becomes the account's h323_password, which also authenticates \
+                            every call made with the account: a SIP device registered with \
+                            it then has a 4-digit password; choose voicemail if that matters)"
+                            .into(),
+                        PinField::Voicemail => "voicemail (the voicemail PIN on the \
+                            unified-messaging server)"
+                            .into(),
                     },
                 ));
                 out.push((
                     "DIDPORT_TELINTA_VOICEMAIL_URL".into(),
                     opt(&t.voicemail_url),
+                ));
+                out.push((
+                    "DIDPORT_TELINTA_VOICEMAIL_DOMAIN".into(),
+                    opt(&t.voicemail_domain),
                 ));
                 out.push((
                     "DIDPORT_TELINTA_CREATE_CUSTOMERS".into(),
@@ -693,6 +705,7 @@ fn read_telinta(r: &mut Reader<'_>) -> Option<TelintaConfig> {
         },
     );
     let voicemail_url = r.url("DIDPORT_TELINTA_VOICEMAIL_URL");
+    let voicemail_domain = r.get("DIDPORT_TELINTA_VOICEMAIL_DOMAIN");
     let create_customers = r.parse(
         "DIDPORT_TELINTA_CREATE_CUSTOMERS",
         false,
@@ -716,6 +729,13 @@ fn read_telinta(r: &mut Reader<'_>) -> Option<TelintaConfig> {
                 .into(),
         );
     }
+    if pin_field == PinField::Voicemail && voicemail_domain.is_none() {
+        r.problems.push(
+            "DIDPORT_TELINTA_VOICEMAIL_DOMAIN is required when DIDPORT_TELINTA_PIN_FIELD is voicemail \
+             (the unified-messaging server expects a domain at every login)"
+                .into(),
+        );
+    }
     Some(TelintaConfig {
         url,
         login,
@@ -726,6 +746,7 @@ fn read_telinta(r: &mut Reader<'_>) -> Option<TelintaConfig> {
         pricing_batch,
         pin_field,
         voicemail_url,
+        voicemail_domain,
         create_customers,
     })
 }
@@ -974,5 +995,42 @@ mod tests {
         assert!(!text.contains("topsecretvalue"));
         assert!(!text.contains("telintapass"));
         assert!(text.contains("cid"));
+    }
+
+    #[test]
+    fn the_pin_target_is_explained_and_voicemail_needs_its_domain() {
+        let base = [
+            ("DIDPORT_TELINTA_URL", "https://billing.example.com:443"),
+            ("DIDPORT_TELINTA_LOGIN", "api"),
+            ("DIDPORT_TELINTA_PASSWORD", "telintapass"),
+        ];
+        let c = Config::from_env(&env(&base), &Overrides::default()).unwrap();
+        let pin = c
+            .describe()
+            .into_iter()
+            .find(|(k, _)| k == "DIDPORT_TELINTA_PIN_FIELD")
+            .unwrap()
+            .1;
+        assert!(pin.contains("h323_password"), "{pin}");
+        assert!(pin.contains("authenticates"), "{pin}");
+
+        let mut vm = base.to_vec();
+        vm.push(("DIDPORT_TELINTA_PIN_FIELD", "voicemail"));
+        vm.push((
+            "DIDPORT_TELINTA_VOICEMAIL_URL",
+            "https://um.example.com:8992",
+        ));
+        let e = Config::from_env(&env(&vm), &Overrides::default()).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|p| p.contains("DIDPORT_TELINTA_VOICEMAIL_DOMAIN")),
+            "{e:?}"
+        );
+        vm.push(("DIDPORT_TELINTA_VOICEMAIL_DOMAIN", "um.example.com"));
+        let c = Config::from_env(&env(&vm), &Overrides::default()).unwrap();
+        assert_eq!(
+            c.telinta.unwrap().voicemail_domain.as_deref(),
+            Some("um.example.com")
+        );
     }
 }

@@ -262,6 +262,7 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
         pricing_batch: Some(1),
         pin_field: crate::config::PinField::ServicePassword,
         voicemail_url: Some(telinta_sim.voicemail_url().to_string()),
+        voicemail_domain: Some(telinta_sim.voicemail_domain().to_string()),
         create_customers: true,
     });
     // The PayPal simulator plays PayPal, with its own approval page.
@@ -271,12 +272,31 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     .map_err(|e| format!("cannot start the PayPal simulator: {e}"))?;
     let paypal = crate::integrations::paypal::PayPalClient::new(paypal_sim.client_config())
         .map_err(|e| e.to_string())?;
+    // So `check-upstream`'s PayPal checks run against the simulator too.
+    config.paypal = Some(crate::config::PayPalConfig {
+        api: paypal_sim.base_url().to_string(),
+        client_id: paypal_sim.client_id(),
+        secret: paypal_sim.client_secret(),
+        webhook_id: Some(paypal_sim.webhook_id()),
+    });
     let mut opts = StartOptions::new(clock);
     opts.demo = true;
     opts.telinta = Some(Arc::new(telinta));
     opts.payments = Some(Arc::new(paypal));
     let db = config.db.clone();
     let portal = app::start_with_store(config, store, opts)?;
+    // Webhooks from the PayPal simulator reach the portal, so dashboard refunds, reversals and
+    // disputes made through its controls show up on the orders.
+    paypal_sim.set_webhook_target(
+        Some(&format!("{}/webhooks/paypal", portal.url)),
+        true,
+        std::time::Duration::ZERO,
+    );
+    // The preflight against the simulators, so the admin dashboard shows a result.
+    let report = crate::workflow::upstream::check(&portal.services);
+    if let Err(e) = crate::workflow::upstream::record(&portal.services, &report) {
+        log::warn!("demo: the preflight result was not stored: {e}");
+    }
     match seed_renewals(&portal.services) {
         Ok(0) => {}
         Ok(n) => log::info!("demo: {n} numbers seeded at points of the renewal cycle"),
@@ -298,6 +318,19 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     );
     println!("  telinta   simulator at {}", telinta_sim.base_url());
     println!("  paypal    simulator at {}", paypal_sim.base_url());
+    println!(
+        "  paypal    after a payment, POST {}/__fake/captures/<capture id>/dashboard-refund, \
+         /reverse or /dispute to play a refund made in PayPal, a chargeback or a dispute",
+        paypal_sim.base_url()
+    );
+    println!(
+        "  preflight {} (didport check-upstream against the simulators)",
+        if report.ok() {
+            "all checks passed"
+        } else {
+            "some checks failed"
+        }
+    );
     println!(
         "Emails are kept in the outbox: sign in as admin and open /admin/outbox. Ctrl-C stops."
     );

@@ -55,3 +55,5 @@ mod renewals;
 mod settings;
 #[path = "it/twofactor.rs"]
 mod twofactor;
+#[path = "it/upstream.rs"]
+mod upstream;

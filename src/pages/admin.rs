@@ -22,9 +22,10 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
         Ok::<_, crate::store::Error>((
             outbox::counts(tx)?,
             crate::store::purchased::work_queue(tx, hold_ends)?,
+            crate::store::settings::last_upstream_check(tx)?,
         ))
     });
-    let (counts, queue) = match loaded {
+    let (counts, queue, upstream) = match loaded {
         Ok(c) => c,
         Err(e) => return super::errors::internal(ctx, &e),
     };
@@ -115,6 +116,30 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
                 a.card href="/admin/audit" id="card-audit" {
                     h2 { "Audit log" }
                     p { "Who changed what, and the outcome." }
+                }
+            }
+            section.panel id="upstream-check" data-ok=[upstream.as_ref().map(|u| u.ok.to_string())] {
+                h2 { "Telinta and PayPal preflight" }
+                @match &upstream {
+                    None => p id="upstream-never" {
+                        "Not run yet. Run " code { "didport check-upstream" } " on the server: it checks, "
+                        "without changing anything, that Telinta and PayPal accept the configuration and "
+                        "allow every call the shop makes."
+                    },
+                    Some(u) => {
+                        p id="upstream-summary" {
+                            @if u.ok { span.badge.badge-ok { "All checks passed" } }
+                            @else { span.badge.badge-off { "Some checks failed" } }
+                            " · last run " span id="upstream-at" { (format_utc(u.at)) }
+                            " · run " code { "didport check-upstream" } " again after changing the settings."
+                        }
+                        @let failed: Vec<&String> = u.lines.iter().filter(|l| l.starts_with("FAIL")).collect();
+                        @if !failed.is_empty() {
+                            ul id="upstream-failures" {
+                                @for l in failed { li { (l) } }
+                            }
+                        }
+                    }
                 }
             }
             (activity)

@@ -161,6 +161,16 @@ fn settings_page(
                                 aria-describedby=(if err("forwarding").is_some() { "forwarding-hint forwarding-error" } else { "forwarding-hint" });
                             @if let Some(e) = err("forwarding") { p.field-error id="forwarding-error" { (e) } }
                         }
+                        @if owned.p.forwarding.is_some() {
+                            div.field.check {
+                                label for="f-forwarding-off" {
+                                    input id="f-forwarding-off" name="forwarding_off" type="checkbox" value="1"
+                                        aria-describedby="forwarding-off-hint";
+                                    " Turn call forwarding off"
+                                }
+                                p.hint id="forwarding-off-hint" { "Calls are no longer forwarded; the forwarding number above stays empty." }
+                            }
+                        }
                         button type="submit" id="settings-submit" { "Save settings" }
                     }
                 }
@@ -177,19 +187,30 @@ pub fn save(ctx: &Ctx<'_>, number: &str) -> Response {
     let f = ctx.req.form();
     let pin = f.get("pin").map_or("", String::as_str);
     let forwarding = f.get("forwarding").map_or("", String::as_str);
+    let forwarding_off = f.get("forwarding_off").is_some_and(|v| !v.is_empty());
     match settings::change(
         &ctx.app.services,
         user,
         number,
-        &Request { pin, forwarding },
+        &Request {
+            pin,
+            forwarding,
+            forwarding_off,
+        },
         &ctx.client,
     ) {
         Ok(saved) => {
-            let text = match (saved.pin, &saved.forwarding) {
-                (true, Some(fw)) => format!("Saved: new PIN, and calls now go to {}.", pretty(fw)),
-                (true, None) => "Saved: your new PIN is in place.".to_string(),
-                (false, Some(fw)) => format!("Saved: calls now go to {}.", pretty(fw)),
-                (false, None) => "Saved.".to_string(),
+            let text = match (saved.pin, &saved.forwarding, saved.forwarding_off) {
+                (true, Some(fw), _) => {
+                    format!("Saved: new PIN, and calls now go to {}.", pretty(fw))
+                }
+                (true, None, true) => {
+                    "Saved: your new PIN is in place and call forwarding is off.".to_string()
+                }
+                (true, None, false) => "Saved: your new PIN is in place.".to_string(),
+                (false, Some(fw), _) => format!("Saved: calls now go to {}.", pretty(fw)),
+                (false, None, true) => "Saved: call forwarding is off.".to_string(),
+                (false, None, false) => "Saved.".to_string(),
             };
             ctx.redirect_with(&format!("/my/numbers/{number}"), FlashKind::Notice, &text)
         }

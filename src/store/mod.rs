@@ -11,6 +11,7 @@ pub mod plans;
 pub mod purchased;
 pub mod runs;
 pub mod sessions;
+pub mod settings;
 pub mod stats;
 pub mod status;
 pub mod users;

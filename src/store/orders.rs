@@ -250,6 +250,17 @@ pub fn set_paypal_order(tx: &Tx<'_>, id: i64, paypal_id: &str, now: i64) -> Resu
     )?))
 }
 
+/// The order paid by this PayPal capture (a refund or reversal names only the capture).
+pub fn by_capture(tx: &Tx<'_>, capture_id: &str) -> Result<Option<Order>> {
+    Ok(tx
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM orders WHERE capture_id = ?1"),
+            [capture_id],
+            from_row,
+        )
+        .optional()?)
+}
+
 pub fn by_paypal_order(tx: &Tx<'_>, paypal_id: &str) -> Result<Option<Order>> {
     Ok(tx
         .query_row(

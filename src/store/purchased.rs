@@ -364,6 +364,19 @@ pub fn save_settings(
     Ok(())
 }
 
+/// Telinta confirmed that forwarding is off: the portal forgets the forwarding number.
+pub fn clear_forwarding(tx: &Tx<'_>, order_id: i64, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE purchased_numbers SET forwarding = NULL, updated_at = ?2 WHERE order_id = ?1",
+        params![order_id, now],
+    )?;
+    Ok(())
+}
+
+/// What `settings_changes.forwarding` holds for "turn forwarding off" (a number is 10 digits,
+/// so the empty text cannot be mistaken for one).
+pub const FORWARDING_OFF: &str = "";
+
 /// Activations claimed and not finished; the caller tells which were cut short.
 pub fn claimed_activations(tx: &Tx<'_>) -> Result<Vec<Purchased>> {
     let mut stmt = tx.prepare_cached(&format!(

@@ -7,7 +7,9 @@ use super::runs::Work;
 use super::{Internal, Services, notify};
 use crate::domain::status::number_change;
 use crate::domain::{MailEvent, NumberStatus};
-use crate::integrations::telinta::{NewAccount, NewCustomer, Telinta, random_service_password};
+use crate::integrations::telinta::{
+    DidNumber, NewAccount, NewCustomer, Telinta, random_service_password,
+};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::purchased::{self, Purchased};
 use crate::store::users::User;
@@ -319,36 +321,46 @@ fn run_steps(
         .as_ref()
         .ok_or_else(|| fail("configuration", "Telinta is not configured"))?;
     let n = &current.number;
-    // 1–2. Find the number in the DID inventory, or add it.
-    let did = match step("find the number in the DID inventory", t.find_number(n))? {
+    // 1–2. Find the number in the DID inventory, or add it: unfrozen, with the pricing batch
+    // when one is configured (docs/telinta.md, "Frozen numbers").
+    let mut did = match step("find the number in the DID inventory", t.find_number(n))? {
         Some(d) => d,
         None => {
+            const ADD: &str = "add the number to the DID inventory";
             let batch = cfg.vendor_batch.ok_or_else(|| {
                 fail(
-                    "add the number to the DID inventory",
+                    ADD,
                     "no vendor batch is configured (DIDPORT_TELINTA_VENDOR_BATCH)",
                 )
             })?;
             step(
-                "add the number to the DID inventory",
-                t.add_number(n, batch, Some("didport")),
+                ADD,
+                t.add_number(n, batch, cfg.pricing_batch, Some("didport")),
             )?;
-            step("find the number in the DID inventory", t.find_number(n))?.ok_or_else(|| {
-                fail(
-                    "add the number to the DID inventory",
-                    "the number was added but cannot be found",
-                )
-            })?
+            step(ADD, t.find_number(n))?
+                .ok_or_else(|| fail(ADD, "the number was added but cannot be found"))?
         }
     };
-    // 3. A pricing batch.
+    // 2b. A frozen number cannot be assigned: unfreeze it, and check that it took.
+    if did.frozen {
+        const UNFREEZE: &str = "unfreeze the number";
+        step(UNFREEZE, t.unfreeze_number(did.i_did_number))?;
+        did = read_back_did(t, n, UNFREEZE, |d| !d.frozen, "it is still frozen")?;
+    }
+    // 3. A pricing batch; the owner-batch call's parameters are unconfirmed, so the number
+    // is read back to see that the batch took.
     if !did.has_pricing_batch() {
+        const PRICE: &str = "attach the pricing batch";
         let batch = cfg
             .pricing_batch
             .ok_or_else(|| fail("pricing batch", "number has no pricing batch"))?;
-        step(
-            "attach the pricing batch",
-            t.attach_pricing_batch(did.i_did_number, batch),
+        step(PRICE, t.attach_pricing_batch(did.i_did_number, batch))?;
+        did = read_back_did(
+            t,
+            n,
+            PRICE,
+            |d| d.has_pricing_batch(),
+            "it still has no pricing batch",
         )?;
     }
     // 4. The customer at Telinta: linked, found by name (the email), or created.
@@ -399,10 +411,20 @@ fn run_steps(
                 format!("the number belongs to another Telinta customer ({owner})"),
             ));
         }
-        None => step(
-            "assign the number",
-            t.assign_number_to_customer(did.i_did_number, i_customer),
-        )?,
+        None => {
+            const ASSIGN: &str = "assign the number";
+            step(
+                ASSIGN,
+                t.assign_number_to_customer(did.i_did_number, i_customer),
+            )?;
+            read_back_did(
+                t,
+                n,
+                ASSIGN,
+                |d| d.i_customer == Some(i_customer),
+                "it is not assigned to the customer",
+            )?;
+        }
     }
     // 6. The number account "1" + number.
     match step("find the number account", t.get_account(n))? {
@@ -410,6 +432,12 @@ fn run_steps(
             return Err(fail(
                 "find the number account",
                 "the number account belongs to another customer",
+            ));
+        }
+        Some(a) if a.blocked => {
+            return Err(fail(
+                "find the number account",
+                "the number account is blocked at Telinta; unblock it there (or find out why it was blocked) and activate again",
             ));
         }
         Some(_) => {}
@@ -441,7 +469,44 @@ fn run_steps(
                     return Err(fail("create the number account", e.to_string()));
                 }
             }
+            // Read back: the account must exist under this customer.
+            match step("create the number account", t.get_account(n))? {
+                Some(a) if a.i_customer.is_none_or(|c| c == i_customer) => {}
+                Some(_) => {
+                    return Err(fail(
+                        "create the number account",
+                        "Telinta answered success but the account reads back under another customer",
+                    ));
+                }
+                None => {
+                    return Err(fail(
+                        "create the number account",
+                        "Telinta answered success but the account cannot be read back",
+                    ));
+                }
+            }
         }
     }
     Ok(newly_linked)
+}
+
+/// Reads the number back after a write and checks `ok`; `what` says what was wrong.
+fn read_back_did(
+    t: &dyn Telinta,
+    number: &str,
+    step_name: &'static str,
+    ok: impl Fn(&DidNumber) -> bool,
+    what: &str,
+) -> Result<DidNumber, StepError> {
+    match step(step_name, t.find_number(number))? {
+        Some(d) if ok(&d) => Ok(d),
+        Some(_) => Err(fail(
+            step_name,
+            format!("Telinta answered success but the number reads back wrong: {what}"),
+        )),
+        None => Err(fail(
+            step_name,
+            "Telinta answered success but the number cannot be read back",
+        )),
+    }
 }

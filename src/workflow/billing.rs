@@ -778,35 +778,43 @@ pub fn invoice_return(
     }
     use crate::integrations::paypal::CaptureOutcome;
     let expected = crate::integrations::paypal::Amount::new(inv.total_cents, &inv.currency);
-    let capture =
-        match paypal.capture_order(token, &format!("didport-invoice-capture-{invoice_id}")) {
-            Ok(CaptureOutcome::Captured(c)) => c.capture,
-            Ok(CaptureOutcome::AlreadyCaptured) | Err(_) => match paypal.get_order(token) {
-                Ok(o) => match o.captures.into_iter().next() {
-                    Some(c) => c,
-                    None => return Ok(Some(InvoiceReturn::Pending(invoice_id))),
-                },
-                Err(_) => return Ok(Some(InvoiceReturn::Pending(invoice_id))),
+    // One PayPal-Request-Id per capture attempt, as for orders (docs/paypal.md, "Idempotency").
+    let attempt = s
+        .store
+        .read(|tx| crate::store::settings::invoice_capture_attempt(tx, invoice_id))?;
+    let capture = match paypal.capture_order(
+        token,
+        &format!("didport-invoice-capture-{invoice_id}-{attempt}"),
+    ) {
+        Ok(CaptureOutcome::Captured(c)) => c.capture,
+        Ok(CaptureOutcome::AlreadyCaptured) | Err(_) => match paypal.get_order(token) {
+            Ok(o) => match o.captures.into_iter().next() {
+                Some(c) => c,
+                None => return Ok(Some(InvoiceReturn::Pending(invoice_id))),
             },
-            Ok(CaptureOutcome::NotApproved) => {
-                return Ok(Some(
-                    match paypal.get_order(token).ok().and_then(|o| o.approve_url) {
-                        Some(url) => InvoiceReturn::BackToPayPal(url),
-                        None => InvoiceReturn::Pending(invoice_id),
-                    },
-                ));
-            }
-            Ok(CaptureOutcome::InstrumentDeclined { redirect_url })
-            | Ok(CaptureOutcome::PayerActionRequired { redirect_url }) => {
-                return Ok(Some(match redirect_url {
+            Err(_) => return Ok(Some(InvoiceReturn::Pending(invoice_id))),
+        },
+        Ok(CaptureOutcome::NotApproved) => {
+            return Ok(Some(
+                match paypal.get_order(token).ok().and_then(|o| o.approve_url) {
                     Some(url) => InvoiceReturn::BackToPayPal(url),
                     None => InvoiceReturn::Pending(invoice_id),
-                }));
-            }
-            Ok(CaptureOutcome::Unprocessable { .. }) => {
-                return Ok(Some(InvoiceReturn::NotPaid(invoice_id)));
-            }
-        };
+                },
+            ));
+        }
+        Ok(CaptureOutcome::InstrumentDeclined { redirect_url })
+        | Ok(CaptureOutcome::PayerActionRequired { redirect_url }) => {
+            s.store
+                .write(|tx| crate::store::settings::next_invoice_capture_attempt(tx, invoice_id))?;
+            return Ok(Some(match redirect_url {
+                Some(url) => InvoiceReturn::BackToPayPal(url),
+                None => InvoiceReturn::Pending(invoice_id),
+            }));
+        }
+        Ok(CaptureOutcome::Unprocessable { .. }) => {
+            return Ok(Some(InvoiceReturn::NotPaid(invoice_id)));
+        }
+    };
     if !capture.is_paid(&expected) {
         log::warn!(
             "invoice {invoice_id}: PayPal capture {} is {} or of another amount; not recorded",

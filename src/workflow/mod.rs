@@ -16,6 +16,7 @@ pub mod refunds;
 pub mod runs;
 pub mod settings;
 pub mod twofactor;
+pub mod upstream;
 
 use std::sync::Arc;
 

@@ -11,9 +11,11 @@ use crate::store::audit::{self, Entry, Outcome};
 use crate::store::orders::{self, Completed, Order, Payment};
 use crate::store::users::User;
 
-/// The stable `PayPal-Request-Id` of an order's capture, so a retry never pays twice.
-fn capture_request_id(order_id: i64) -> String {
-    format!("didport-capture-{order_id}")
+/// The `PayPal-Request-Id` of one capture attempt of an order: stable within the attempt, so a
+/// retry never pays twice, and new after PayPal sent the buyer back to approve again, so the
+/// new approval does not get the earlier failure back (docs/paypal.md, "Idempotency").
+fn capture_request_id(order_id: i64, attempt: i64) -> String {
+    format!("didport-capture-{order_id}-{attempt}")
 }
 
 #[derive(Debug)]
@@ -130,7 +132,10 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
         }
     }
     let expected = Amount::new(order.amount_cents, &order.currency);
-    let outcome = paypal.capture_order(token, &capture_request_id(order.id));
+    let attempt = s
+        .store
+        .read(|tx| crate::store::settings::capture_attempt(tx, order.id))?;
+    let outcome = paypal.capture_order(token, &capture_request_id(order.id, attempt));
     let capture = match outcome {
         Ok(CaptureOutcome::Captured(c)) => c.capture,
         Ok(CaptureOutcome::AlreadyCaptured) | Err(_) => {
@@ -156,6 +161,9 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
         }
         Ok(CaptureOutcome::InstrumentDeclined { redirect_url })
         | Ok(CaptureOutcome::PayerActionRequired { redirect_url }) => {
+            // The buyer approves again: the capture after that is a new attempt.
+            s.store
+                .write(|tx| crate::store::settings::next_capture_attempt(tx, order.id))?;
             return Ok(match redirect_url {
                 Some(url) => Returned::BackToPayPal(url),
                 None => Returned::Pending(order.id),
@@ -418,12 +426,23 @@ pub fn webhook(
             .map(|id| orders::get(tx, id))
             .transpose()?
             .flatten();
-        match by_custom {
-            Some(o) => Ok::<_, crate::store::Error>(Some(o)),
-            None => match &event.order_id {
-                Some(pp) => orders::by_paypal_order(tx, pp),
-                None => Ok(None),
-            },
+        if let Some(o) = by_custom {
+            return Ok::<_, crate::store::Error>(Some(o));
+        }
+        if let Some(o) = event
+            .order_id
+            .as_deref()
+            .map(|pp| orders::by_paypal_order(tx, pp))
+            .transpose()?
+            .flatten()
+        {
+            return Ok(Some(o));
+        }
+        // A refund made in PayPal's dashboard, a reversal or a dispute names only the
+        // capture (a refund through its `up` link): match it by the stored capture id.
+        match &event.capture_id {
+            Some(c) => orders::by_capture(tx, c),
+            None => Ok(None),
         }
     })?;
     let now = s.now();
@@ -479,6 +498,23 @@ pub fn webhook(
                 None => "not paid here: nothing to refund",
             }
         }
+        ("PAYMENT.CAPTURE.REVERSED", Some(o)) => {
+            alert_admin(
+                s,
+                o,
+                "PayPal reversed the payment (a chargeback or reversal)",
+            )?;
+            "reversed: admin told"
+        }
+        ("CUSTOMER.DISPUTE.CREATED", Some(o)) => {
+            alert_admin(s, o, "the buyer opened a dispute in PayPal")?;
+            "dispute: admin told"
+        }
+        ("PAYMENT.CAPTURE.REVERSED" | "CUSTOMER.DISPUTE.CREATED", None) => {
+            // Money is at stake and no order matches: the admin must still hear of it.
+            alert_admin_unmatched(s, &event)?;
+            "no matching order: admin told"
+        }
         (_, None) => "no matching order",
         _ => "ignored",
     };
@@ -492,6 +528,89 @@ pub fn webhook(
         event.event_type
     );
     Ok(WebhookResult::Handled)
+}
+
+/// Marks the order (its `failure` note) and emails the admin a CHECK message naming the
+/// number and the customer. The order's status is left alone: what to do (suspend the number,
+/// answer the dispute) is the admin's call.
+fn alert_admin(s: &Services, o: &Order, what: &str) -> Result<(), Internal> {
+    let now = s.now();
+    let site = s.config.site_name.clone();
+    let admin = s.config.admin_email.as_ref().map(ToString::to_string);
+    let customer = s
+        .store
+        .read(|tx| crate::store::users::by_id(tx, o.user_id))?
+        .map_or_else(|| format!("user {}", o.user_id), |u| u.email);
+    let pretty = crate::domain::phone::pretty(&o.number);
+    let note = format!("CHECK: {what}; see PayPal");
+    s.store.write(|tx| {
+        orders::note_failure(tx, o.id, &note, now)?;
+        if let Some(admin) = &admin {
+            notify::Message {
+                event: MailEvent::PaymentReceived,
+                to: admin.clone(),
+                subject: format!(
+                    "{site}: CHECK order {} ({pretty}, {customer}): {what}",
+                    o.id
+                ),
+                body: format!(
+                    "For order {} ({pretty}, customer {customer}), {what}.\n\n\
+                     Nothing was changed automatically: check the case in PayPal, then decide \
+                     whether to suspend or cancel the number.\n{}/orders/{}\n",
+                    o.id, s.public_url, o.id
+                ),
+            }
+            .queue(tx, now)?;
+        }
+        audit::record(
+            tx,
+            now,
+            &Entry {
+                actor_id: None,
+                actor: "paypal",
+                action: "payment_alert",
+                subject: &o.number,
+                outcome: Outcome::Failed,
+                detail: &format!("order {}: {what}", o.id),
+                address: "",
+            },
+        )
+    })?;
+    s.mail.wake();
+    Ok(())
+}
+
+/// A reversal or dispute that matches no order: the admin gets the PayPal ids to look up.
+fn alert_admin_unmatched(
+    s: &Services,
+    event: &crate::integrations::paypal::WebhookEvent,
+) -> Result<(), Internal> {
+    let Some(admin) = s.config.admin_email.as_ref().map(ToString::to_string) else {
+        return Ok(());
+    };
+    let now = s.now();
+    let site = s.config.site_name.clone();
+    s.store.write(|tx| {
+        notify::Message {
+            event: MailEvent::PaymentReceived,
+            to: admin.clone(),
+            subject: format!(
+                "{site}: CHECK PayPal {} for no known order",
+                event.event_type
+            ),
+            body: format!(
+                "PayPal sent {} (event {}, capture {}, order {}), and no order here matches it.\n\
+                 Look it up in PayPal's dashboard.\n",
+                event.event_type,
+                event.id,
+                event.capture_id.as_deref().unwrap_or("-"),
+                event.order_id.as_deref().unwrap_or("-"),
+            ),
+        }
+        .queue(tx, now)
+    })?;
+    s.mail.wake();
+    Ok(())
 }
 
 /// A webhook about a renewal invoice: a completed capture of its exact amount pays it.

@@ -21,6 +21,7 @@ use super::{Internal, Services, activation, notify, payments};
 use crate::domain::phone::pretty;
 use crate::domain::{MailEvent, PaymentStatus};
 use crate::integrations::paypal::{Amount, CaptureStatus, OrderStatus};
+use crate::integrations::telinta::ForwardMode;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::{orders, purchased, users};
 
@@ -285,14 +286,17 @@ fn settings_changes(s: &Services, report: &mut Report) -> Result<(), Internal> {
     };
     for c in cut_short {
         let n = &c.p.number;
-        // What Telinta holds now: the first follow-me number of the number's account.
+        // What Telinta holds now: the forwarding mode and the first follow-me number.
         let found = t.get_account(n).and_then(|a| match a {
-            None => Ok(None),
-            Some(a) => t
-                .get_follow_me(a.i_account)
-                .map(|f| f.numbers.first().map(|x| x.redirect_number.clone())),
+            None => Ok((true, None)),
+            Some(a) => t.get_follow_me(a.i_account).map(|f| {
+                (
+                    a.forward_mode == ForwardMode::Off,
+                    f.numbers.first().map(|x| x.redirect_number.clone()),
+                )
+            }),
         });
-        let upstream_forwarding = match found {
+        let (upstream_off, upstream_forwarding) = match found {
             Ok(f) => f,
             Err(e) => {
                 report.unsettled.push(format!(
@@ -302,14 +306,23 @@ fn settings_changes(s: &Services, report: &mut Report) -> Result<(), Internal> {
                 continue;
             }
         };
-        let took_forwarding = c.forwarding.is_some() && upstream_forwarding == c.forwarding;
+        let asked_off = c.forwarding.as_deref() == Some(purchased::FORWARDING_OFF);
+        let took_off = asked_off && upstream_off;
+        let took_forwarding =
+            !asked_off && c.forwarding.is_some() && upstream_forwarding == c.forwarding;
         let now = s.now();
         let site = s.config.site_name.clone();
         let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
         let customer = s.store.read(|tx| users::by_id(tx, c.p.user_id))?;
         let customer_email = customer.as_ref().map_or("", |u| u.email.as_str());
         let mut found_lines = Vec::new();
-        if let Some(f) = &c.forwarding {
+        if asked_off {
+            found_lines.push(if took_off {
+                "Telinta has forwarding off, as asked; the portal now shows it off too.".to_string()
+            } else {
+                "Telinta still forwards calls; the portal kept its old value.".to_string()
+            });
+        } else if let Some(f) = &c.forwarding {
             found_lines.push(if took_forwarding {
                 format!("Telinta forwards calls to {f}, as asked; the portal now shows it too.")
             } else {
@@ -328,6 +341,9 @@ fn settings_changes(s: &Services, report: &mut Report) -> Result<(), Internal> {
         s.store.write(|tx| {
             if took_forwarding {
                 purchased::save_settings(tx, c.p.order_id, false, c.forwarding.as_deref(), now)?;
+            }
+            if took_off {
+                purchased::clear_forwarding(tx, c.p.order_id, now)?;
             }
             purchased::end_settings(tx, c.p.order_id)?;
             if let Some(admin) = &admin_email {
@@ -354,7 +370,7 @@ fn settings_changes(s: &Services, report: &mut Report) -> Result<(), Internal> {
                     outcome: Outcome::Failed,
                     detail: &format!(
                         "interrupted change settled: forwarding {}",
-                        if took_forwarding { "saved from Telinta" } else { "unchanged" }
+                        if took_forwarding || took_off { "saved from Telinta" } else { "unchanged" }
                     ),
                     address: "",
                 },

@@ -13,6 +13,8 @@ use crate::store::users::User;
 pub struct Request<'a> {
     pub pin: &'a str,
     pub forwarding: &'a str,
+    /// The explicit "turn forwarding off" control (`forwarding_off` on the settings page).
+    pub forwarding_off: bool,
 }
 
 #[derive(Debug)]
@@ -45,6 +47,8 @@ pub fn find(s: &Services, user: &User, number: &str) -> Result<Option<Owned>, In
 pub struct Saved {
     pub pin: bool,
     pub forwarding: Option<String>,
+    /// Forwarding was turned off.
+    pub forwarding_off: bool,
 }
 
 pub fn change(
@@ -70,10 +74,17 @@ pub fn change(
             .map_err(|m| errors.push(("forwarding", m.to_string())))
             .ok(),
     };
+    let off = req.forwarding_off;
+    if off && forwarding.is_some() {
+        errors.push((
+            "forwarding",
+            "Enter a forwarding number or turn forwarding off, not both.".into(),
+        ));
+    }
     if !errors.is_empty() {
         return Err(SettingsError::Invalid(errors));
     }
-    if pin.is_none() && forwarding.is_none() {
+    if pin.is_none() && forwarding.is_none() && !off {
         return Err(SettingsError::Invalid(vec![(
             "pin",
             "Enter a new PIN, a forwarding number, or both.".into(),
@@ -90,6 +101,11 @@ pub fn change(
     let mut accepted: Vec<&'static str> = Vec::new();
     // Recorded before Telinta is asked, so a change cut short by a crash is found again and
     // settled by reconciliation.
+    let asked_forwarding = if off {
+        Some(purchased::FORWARDING_OFF)
+    } else {
+        forwarding
+    };
     // In progress in this process from before the record until the outcome is saved, so
     // reconciliation never takes it for cut short (see workflow/runs.rs).
     let _tracked = s.run.track(super::runs::Work::Settings, owned.p.order_id);
@@ -99,7 +115,7 @@ pub fn change(
             tx,
             owned.p.order_id,
             pin.is_some(),
-            forwarding,
+            asked_forwarding,
             s.now(),
             run,
         )
@@ -116,8 +132,9 @@ pub fn change(
                 .telinta
                 .as_ref()
                 .map_or(PinField::ServicePassword, |c| c.pin_field);
+            // Each target reads its value back after writing it (docs/telinta.md, "PIN").
             match field {
-                PinField::ServicePassword => t.set_service_password(account.i_account, pin),
+                PinField::ServicePassword => t.set_service_password(&account, pin),
                 PinField::Voicemail => t.set_voicemail_pin(
                     n,
                     account.service_password.as_deref().unwrap_or_default(),
@@ -132,21 +149,31 @@ pub fn change(
                 .map_err(|e| e.to_string())?;
             accepted.push("the call forwarding");
         }
+        if off {
+            t.clear_forwarding(account.i_account)
+                .map_err(|e| e.to_string())?;
+            accepted.push("turning forwarding off");
+        }
         Ok(())
     })();
     let now = s.now();
     let site = s.config.site_name.clone();
     let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
-    let what = match (pin.is_some(), forwarding) {
-        (true, Some(f)) => format!("PIN changed; calls forwarded to {f}"),
-        (true, None) => "PIN changed".to_string(),
-        (false, Some(f)) => format!("calls forwarded to {f}"),
-        (false, None) => String::new(),
+    let what = match (pin.is_some(), forwarding, off) {
+        (true, Some(f), _) => format!("PIN changed; calls forwarded to {f}"),
+        (true, None, true) => "PIN changed; forwarding turned off".to_string(),
+        (true, None, false) => "PIN changed".to_string(),
+        (false, Some(f), _) => format!("calls forwarded to {f}"),
+        (false, None, true) => "forwarding turned off".to_string(),
+        (false, None, false) => String::new(),
     };
     match upstream {
         Ok(()) => {
             s.store.write(|tx| {
                 purchased::save_settings(tx, owned.p.order_id, pin.is_some(), forwarding, now)?;
+                if off {
+                    purchased::clear_forwarding(tx, owned.p.order_id, now)?;
+                }
                 purchased::end_settings(tx, owned.p.order_id)?;
                 notify::queue_both(
                     tx,
@@ -175,6 +202,7 @@ pub fn change(
             Ok(Saved {
                 pin: pin.is_some(),
                 forwarding: forwarding.map(str::to_string),
+                forwarding_off: off,
             })
         }
         Err(message) => {

@@ -56,6 +56,7 @@ impl Shop {
                 pricing_batch: Some(1),
                 pin_field: PinField::ServicePassword,
                 voicemail_url: Some(voicemail),
+                voicemail_domain: Some(didport::integrations::telinta::sim::UM_DOMAIN.into()),
                 create_customers: true,
             });
             opts.telinta = Some(Arc::new(telinta_client));

@@ -40,6 +40,7 @@ pub fn setup_with_pin(
             pricing_batch,
             pin_field,
             voicemail_url: Some(voicemail),
+            voicemail_domain: Some(didport::integrations::telinta::sim::UM_DOMAIN.into()),
             create_customers,
         });
         opts.telinta = Some(Arc::new(client));
@@ -489,4 +490,114 @@ fn customers_and_visitors_cannot_change_statuses() {
         303
     );
     assert_eq!(status(&s, o), "pending");
+}
+
+// ---- issue 14: frozen numbers, read-back, blocked accounts ---------------------------------
+
+fn flash_of(s: &mut Setup, order: i64) -> String {
+    set(s, order, "active").text("#flash")
+}
+
+#[test]
+fn a_new_number_is_added_unfrozen_with_its_pricing_batch() {
+    let mut s = setup(Some(1), true);
+    // The simulator creates numbers frozen unless add_number says otherwise, as PortaBilling's
+    // upload does.
+    let o = paid_order(&s, "unfrozen@example.com", "2125550601");
+    set(&mut s, o, "active");
+    assert_eq!(status(&s, o), "active");
+    let did = s.sim.did("2125550601").unwrap();
+    assert!(!did.frozen, "added unfrozen");
+    assert_eq!(did.i_do_batch, Some(1), "batch sent inside add_number");
+    assert_eq!(s.sim.call_count("DID/assign_did_to_owner_batch"), 0);
+    assert_eq!(s.sim.call_count("DID/update_number"), 0);
+}
+
+#[test]
+fn a_frozen_number_found_in_the_inventory_is_unfrozen_before_it_is_assigned() {
+    let mut s = setup(Some(1), true);
+    let o = paid_order(&s, "thaw@example.com", "2125550602");
+    s.sim.add_free_numbers(["2125550602"], Some(1));
+    s.sim.set_frozen("2125550602", true);
+    set(&mut s, o, "active");
+    assert_eq!(status(&s, o), "active");
+    let did = s.sim.did("2125550602").unwrap();
+    assert!(!did.frozen);
+    assert!(did.i_customer.is_some());
+    assert_eq!(s.sim.call_count("DID/update_number"), 1);
+}
+
+#[test]
+fn a_number_that_stays_frozen_fails_the_step_and_tells_the_admin() {
+    let mut s = setup(Some(1), true);
+    let o = paid_order(&s, "ice@example.com", "2125550603");
+    s.sim.add_free_numbers(["2125550603"], Some(1));
+    s.sim.set_frozen("2125550603", true);
+    s.sim.ignore_writes("DID/update_number");
+    let flash = flash_of(&mut s, o);
+    assert!(flash.contains("unfreeze the number"), "{flash}");
+    assert!(flash.contains("still frozen"), "{flash}");
+    assert_eq!(status(&s, o), "pending");
+    assert_eq!(mails(&s, "activation_failed"), vec!["admin@example.com"]);
+    assert_eq!(s.sim.call_count("DID/assign_did_to_customer"), 0);
+    // Once Telinta applies it, the retry finishes.
+    s.sim.honour_writes("DID/update_number");
+    set(&mut s, o, "active");
+    assert_eq!(status(&s, o), "active");
+}
+
+#[test]
+fn a_pricing_batch_or_assignment_that_does_not_take_fails_its_step() {
+    for (method, step) in [
+        ("DID/assign_did_to_owner_batch", "attach the pricing batch"),
+        ("DID/assign_did_to_customer", "assign the number"),
+    ] {
+        let mut s = setup(Some(1), true);
+        let o = paid_order(&s, "rb@example.com", "2125550604");
+        s.sim.add_free_numbers(["2125550604"], None);
+        s.sim.ignore_writes(method);
+        let flash = flash_of(&mut s, o);
+        assert!(flash.contains(step), "{method}: {flash}");
+        assert!(flash.contains("reads back wrong"), "{method}: {flash}");
+        assert_eq!(status(&s, o), "pending", "{method}");
+        assert_eq!(mails(&s, "activation_failed").len(), 1, "{method}");
+        assert!(
+            s.sim.account("2125550604").is_none(),
+            "{method}: no account"
+        );
+    }
+}
+
+#[test]
+fn an_account_that_does_not_read_back_fails_the_step() {
+    let mut s = setup(Some(1), true);
+    let o = paid_order(&s, "ghost@example.com", "2125550605");
+    s.sim.ignore_writes("Account/add_account");
+    let flash = flash_of(&mut s, o);
+    assert!(flash.contains("create the number account"), "{flash}");
+    assert!(flash.contains("cannot be read back"), "{flash}");
+    assert_eq!(status(&s, o), "pending");
+}
+
+#[test]
+fn a_blocked_number_account_is_refused_with_what_to_do() {
+    let mut s = setup(Some(1), true);
+    let o = paid_order(&s, "blocked@example.com", "2125550606");
+    let c = s.sim.add_customer("blocked@example.com");
+    s.sim.add_free_numbers(["2125550606"], Some(1));
+    s.sim.set_owner("2125550606", Some(c));
+    let client = TelintaClient::new(s.sim.client_config()).unwrap();
+    didport::integrations::telinta::Telinta::add_account(
+        &client,
+        &didport::integrations::telinta::NewAccount::new("2125550606", c, 1, "svc-pass-606"),
+    )
+    .unwrap();
+    assert!(s.sim.set_blocked("2125550606", true));
+    let flash = flash_of(&mut s, o);
+    assert!(flash.contains("blocked"), "{flash}");
+    assert_eq!(status(&s, o), "pending");
+    assert_eq!(mails(&s, "activation_failed"), vec!["admin@example.com"]);
+    s.sim.set_blocked("2125550606", false);
+    set(&mut s, o, "active");
+    assert_eq!(status(&s, o), "active");
 }

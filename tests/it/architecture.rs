@@ -81,6 +81,73 @@ fn no_unwrap_or_expect_in_production_code() {
     );
 }
 
+/// Every file of the repository a reader might follow a reference from: the sources, the tests
+/// and the top-level documents.
+fn readable_files() -> Vec<(String, String)> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut v = Vec::new();
+    for dir in ["src", "tests", "benches"] {
+        rust_files(&root.join(dir), &mut v);
+    }
+    for doc in [
+        "README.md",
+        "SECURITY.md",
+        "BENCHMARKS.md",
+        "CHANGELOG.md",
+        "schema.sql",
+        "vendor/tiny_http/PATCHES.md",
+    ] {
+        v.push((doc.into(), std::fs::read_to_string(root.join(doc)).unwrap()));
+    }
+    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("docs/{}", path.file_name().unwrap().to_string_lossy());
+        v.push((name, std::fs::read_to_string(&path).unwrap()));
+    }
+    v
+}
+
+/// The repository documents itself: no comment or document points at a file it does not
+/// contain (a specification kept elsewhere), and every `docs/…md` named exists.
+#[test]
+fn references_point_at_files_in_the_repository() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let this = "tests/it/architecture.rs";
+    let mut wrong = Vec::new();
+    for (file, text) in readable_files() {
+        if file == this {
+            continue;
+        }
+        for (n, line) in text.lines().enumerate() {
+            for outside in [
+                "CONTRACT §",
+                "CONTRACT.md",
+                "ARCHITECTURE.md",
+                "reference/",
+                "shared/",
+            ] {
+                // PayPal's own documentation URLs contain "reference/"; they are public pages.
+                if line.contains(outside) && !line.contains("developer.paypal.com") {
+                    wrong.push(format!("{file}:{}: {outside}", n + 1));
+                }
+            }
+            let mut rest = line;
+            while let Some(i) = rest.find("docs/") {
+                let tail = &rest[i..];
+                let end = tail
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || "/._-".contains(c)))
+                    .unwrap_or(tail.len());
+                let name = tail[..end].trim_end_matches('.');
+                if name.ends_with(".md") && !root.join(name).is_file() {
+                    wrong.push(format!("{file}:{}: {name} does not exist", n + 1));
+                }
+                rest = &tail[end.max(1)..];
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
 /// docs/contract.md is kept in step with the code: it names every variable the configuration
 /// reads and every route of the router.
 #[test]

@@ -628,6 +628,37 @@ fn the_demo_lets_a_newcomer_buy_activate_and_manage_a_number() {
         home.text(&format!("#number-{number}"))
             .contains("(310) 555-0199")
     );
+
+    // The demo ran the preflight against its simulators, and a dispute played through the
+    // PayPal simulator's controls reaches the order and the admin.
+    let dash = admin.get("/admin");
+    assert_eq!(
+        dash.attr("#upstream-check", "data-ok").as_deref(),
+        Some("true"),
+        "{}",
+        dash.text("#upstream-check")
+    );
+    let conn = crate::support::rusqlite_conn(&dir.path().join("demo.sqlite3"));
+    let capture: String = conn
+        .query_row(
+            &format!("SELECT capture_id FROM orders WHERE id = {id}"),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let r = ureq::post(&format!("{base}/__fake/captures/{capture}/dispute"))
+        .send("{}")
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    crate::support::wait_until("the dispute marks the order", || {
+        conn.query_row(
+            &format!("SELECT count(*) FROM orders WHERE id = {id} AND failure LIKE 'CHECK:%'"),
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap()
+            == 1
+    });
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -648,3 +648,128 @@ fn paying_after_the_hold_ran_out_and_the_number_was_sold_is_flagged_not_celebrat
         1
     );
 }
+
+// ---- issue 14: one request id per capture attempt, dashboard refunds, reversals, disputes --
+
+/// A paid order for `number` through PayPal with webhooks on; returns (order id, capture id).
+fn paid_through_paypal(s: &Shop, email: &str, number: &str) -> (i64, String) {
+    with_webhooks(s);
+    let mut c = s.p.signed_in(email, Role::Customer);
+    let pp = checkout(s, &mut c, number);
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    let page = c.get_follow(&back);
+    assert_eq!(page.attr("#order", "data-status").as_deref(), Some("paid"));
+    let capture = s.sim.captures()[0].id.clone();
+    let id = s.p.count(&format!(
+        "SELECT id FROM orders WHERE capture_id = '{capture}'"
+    ));
+    (id, capture)
+}
+
+#[test]
+fn each_capture_attempt_gets_its_own_request_id_so_a_new_approval_is_not_refused() {
+    let s = shop(&["2125550161"]);
+    let mut c = s.p.signed_in("retry@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550161");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    s.sim.script_next_capture(CaptureScript::InstrumentDeclined);
+    let r = c.get(&back);
+    assert!(r.location().starts_with(s.sim.base_url()));
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    let page = c.get_follow(&back);
+    // PayPal answers a repeated key with the earlier failure; a new key per attempt pays.
+    assert_eq!(page.attr("#order", "data-status").as_deref(), Some("paid"));
+    let keys: Vec<String> = s
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/capture"))
+        .filter_map(|r| r.paypal_request_id)
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_ne!(keys[0], keys[1], "one key per attempt");
+}
+
+#[test]
+fn a_refund_made_in_the_paypal_dashboard_is_matched_by_its_capture_and_recorded() {
+    let s = shop(&["2125550162"]);
+    let (order, capture) = paid_through_paypal(&s, "dash@example.com", "2125550162");
+    let d = s.sim.dashboard_refund(&capture, None).unwrap();
+    assert_eq!(d.status, Some(200), "{:?}", d.error);
+    assert!(
+        !d.body.contains("custom_id"),
+        "a dashboard refund carries no custom_id"
+    );
+    assert_eq!(
+        s.p.count(&format!(
+            "SELECT count(*) FROM orders WHERE id = {order} AND payment_status = 'refunded'"
+        )),
+        1
+    );
+    assert_eq!(s.p.count("SELECT count(*) FROM credit_notes"), 1);
+    assert_eq!(
+        s.p.count(&format!(
+            "SELECT count(*) FROM webhook_events WHERE order_id = {order} AND outcome = 'refunded'"
+        )),
+        1
+    );
+    // Delivered again: nothing more.
+    s.sim
+        .resend_webhook(d.event_id.as_deref().unwrap())
+        .unwrap();
+    assert_eq!(s.p.count("SELECT count(*) FROM credit_notes"), 1);
+}
+
+fn check_mail_for(s: &Shop, number_pretty: &str, customer: &str) -> i64 {
+    s.p.count(&format!(
+        "SELECT count(*) FROM outbox WHERE to_addr = 'admin@example.com' AND subject LIKE '%CHECK%' \
+         AND subject LIKE '%{number_pretty}%' AND subject LIKE '%{customer}%'"
+    ))
+}
+
+#[test]
+fn a_reversal_marks_the_order_and_sends_the_admin_a_check_naming_number_and_customer() {
+    let s = shop(&["2125550163"]);
+    let (order, capture) = paid_through_paypal(&s, "chargeback@example.com", "2125550163");
+    let d = s.sim.reverse_capture(&capture).unwrap();
+    assert_eq!(d.status, Some(200), "{:?}", d.error);
+    assert_eq!(
+        s.p.count(&format!(
+            "SELECT count(*) FROM orders WHERE id = {order} AND failure LIKE 'CHECK:%reversed%'"
+        )),
+        1
+    );
+    assert_eq!(
+        check_mail_for(&s, "(212) 555-0163", "chargeback@example.com"),
+        1
+    );
+    // Nothing was changed on its own: still paid, the admin decides.
+    assert_eq!(
+        s.p.count(&format!(
+            "SELECT count(*) FROM orders WHERE id = {order} AND payment_status = 'paid'"
+        )),
+        1
+    );
+}
+
+#[test]
+fn a_dispute_marks_the_order_and_sends_the_admin_a_check() {
+    let s = shop(&["2125550164"]);
+    let (order, capture) = paid_through_paypal(&s, "dispute@example.com", "2125550164");
+    let d = s.sim.open_dispute(&capture).unwrap();
+    assert_eq!(d.status, Some(200), "{:?}", d.error);
+    assert_eq!(
+        s.p.count(&format!(
+            "SELECT count(*) FROM orders WHERE id = {order} AND failure LIKE 'CHECK:%dispute%'"
+        )),
+        1
+    );
+    assert_eq!(
+        check_mail_for(&s, "(212) 555-0164", "dispute@example.com"),
+        1
+    );
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM audit WHERE action = 'payment_alert'"),
+        1
+    );
+}

@@ -251,3 +251,41 @@ fn a_capture_of_the_wrong_amount_found_by_reconciliation_is_flagged_once() {
     assert_eq!(checks(&s), 1);
     assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 0);
 }
+
+#[test]
+fn an_interrupted_forwarding_off_is_settled_from_what_telinta_holds() {
+    use crate::activation::{paid_order, set, setup};
+    let mut s = setup(Some(1), true);
+    let order = paid_order(&s, "offcut@example.com", "2125550813");
+    set(&mut s, order, "active");
+    let conn = crate::support::rusqlite_conn(&s.p.db);
+    // The portal shows forwarding on; the customer asked to turn it off, Telinta did it, and
+    // the process died before the portal recorded it.
+    conn.execute(
+        "UPDATE purchased_numbers SET forwarding = '3105550178' WHERE order_id = ?1",
+        [order],
+    )
+    .unwrap();
+    let since = s.p.services().now() - 1000;
+    conn.execute(
+        "INSERT INTO settings_changes (order_id, started_at, pin, forwarding) VALUES (?1, ?2, 0, '')",
+        [order, since],
+    )
+    .unwrap();
+    assert_eq!(s.sim.account("2125550813").unwrap().follow_me_enabled, "N");
+    let flash = reconcile_as(&mut s.admin);
+    assert!(flash.contains("1 settings changes settled"), "{flash}");
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM purchased_numbers WHERE forwarding IS NOT NULL"),
+        0,
+        "Telinta has forwarding off, so the portal shows it off"
+    );
+    let body: String = conn
+        .query_row(
+            "SELECT body FROM outbox WHERE event = 'settings_change_failed'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(body.contains("forwarding off, as asked"), "{body}");
+}

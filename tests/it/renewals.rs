@@ -462,3 +462,46 @@ fn a_renewal_approved_at_paypal_without_coming_back_is_recorded_by_reconciliatio
     assert_eq!(mails(&s.p, "renewal_paid"), 2);
     assert_eq!(s.sim.captures().len(), 2);
 }
+
+#[test]
+fn a_renewal_declined_at_paypal_is_paid_after_a_new_approval_with_a_new_request_id() {
+    let s = crate::paypal::shop(&["2125550809"]);
+    s.p.clock.set(day("2027-10-05") + 12 * 3600);
+    let mut c = s.p.signed_in("declrenew@example.com", Role::Customer);
+    let pp = crate::paypal::checkout(&s, &mut c, "2125550809");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    c.get_follow(&back);
+    let order = s.p.count("SELECT id FROM orders");
+    let pt = day("2027-11-05");
+    s.p.clock.set(pt - 7 * DAY + 3600);
+    billing::run(s.p.services(), pt - 7 * DAY, false).unwrap();
+    let inv = open_invoice(&s.p, order).unwrap();
+    let mut c = s.p.client();
+    c.login("declrenew@example.com", crate::support::PASSWORD);
+    c.get(&format!("/invoices/{inv}"));
+    let r = c.post(&format!("/invoices/{inv}/pay"), &[]);
+    let token = crate::paypal::paypal_id(r.location());
+    let back = s.sim.approve(&token).unwrap().unwrap();
+    s.sim
+        .script_next_capture(didport::integrations::paypal::sim::CaptureScript::InstrumentDeclined);
+    let r = c.get(&back);
+    assert!(r.location().starts_with(s.sim.base_url()), "back to PayPal");
+    // PayPal replays a repeated key's decline; the new approval gets a new key and pays.
+    let back = s.sim.approve(&token).unwrap().unwrap();
+    let done = c.get_follow(&back);
+    assert!(
+        done.text("#flash").contains("renewal is paid"),
+        "{}",
+        done.body
+    );
+    assert_eq!(paid_through(&s.p, order), "2027-12-05");
+    let keys: Vec<String> = s
+        .sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with(&format!("{token}/capture")))
+        .filter_map(|r| r.paypal_request_id)
+        .collect();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_ne!(keys[0], keys[1]);
+}

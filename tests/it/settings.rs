@@ -278,3 +278,139 @@ fn with_the_voicemail_pin_field_the_pin_goes_to_voicemail() {
     );
     assert_eq!(local(&s), (1, None));
 }
+
+// ---- issue 14: forwarding through forward_mode, read-back, forwarding off ------------------
+
+fn turn_off(c: &mut Client, forwarding: &str) -> crate::support::Resp {
+    c.get(&format!("/my/numbers/{N}"));
+    c.post(
+        &format!("/my/numbers/{N}/settings"),
+        &[
+            ("pin", ""),
+            ("forwarding", forwarding),
+            ("forwarding_off", "1"),
+        ],
+    )
+}
+
+fn admin_mail_bodies(s: &Setup) -> Vec<String> {
+    let conn = crate::support::rusqlite_conn(&s.p.db);
+    let mut stmt = conn
+        .prepare("SELECT body FROM outbox WHERE event = 'settings_change_failed' ORDER BY id")
+        .unwrap();
+    stmt.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn forwarding_is_set_through_the_forward_mode_feature_and_read_back() {
+    let (s, mut c, _) = active();
+    s.sim.reset_call_counts();
+    let r = save(&mut c, "", "3105550199");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(s.sim.call_count("Account/update_service_features") >= 1);
+    assert!(s.sim.call_count("Account/get_service_features") >= 1);
+    assert_eq!(s.sim.call_count("Account/update_account"), 0);
+    assert_eq!(s.sim.account(N).unwrap().follow_me_enabled, "C");
+    // Read back: the follow-me numbers are fetched again after the writes.
+    assert!(s.sim.call_count("Account/get_account_followme") >= 2);
+}
+
+#[test]
+fn forwarding_that_does_not_take_changes_nothing_here_and_tells_the_admin() {
+    for method in [
+        "Account/add_followme_number",
+        "Account/update_service_features",
+    ] {
+        let (s, mut c, _) = active();
+        s.sim.ignore_writes(method);
+        let r = save(&mut c, "", "3105550199");
+        assert_eq!(r.status, 502, "{method}");
+        assert!(r.has("#settings-error"), "{method}");
+        assert_eq!(local(&s), (0, None), "{method}");
+        let bodies = admin_mail_bodies(&s);
+        assert_eq!(bodies.len(), 1, "{method}");
+        assert!(
+            bodies[0].contains("did not take"),
+            "{method}: {}",
+            bodies[0]
+        );
+        assert!(
+            bodies[0].contains("the portal changed nothing"),
+            "{}",
+            bodies[0]
+        );
+    }
+}
+
+#[test]
+fn an_answering_mode_without_forwarding_is_named_to_the_admin() {
+    let (s, mut c, _) = active();
+    assert!(s.sim.set_answering_mode(N, "ring"));
+    let r = save(&mut c, "", "3105550199");
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(local(&s), (0, None));
+    let bodies = admin_mail_bodies(&s);
+    assert!(
+        bodies[0].contains("answering mode is ring"),
+        "{}",
+        bodies[0]
+    );
+}
+
+#[test]
+fn a_pin_that_does_not_take_is_not_recorded() {
+    let (s, mut c, _) = active();
+    s.sim.ignore_writes("Account/update_account");
+    let r = save(&mut c, PIN, "");
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert_eq!(local(&s), (0, None));
+    assert!(admin_mail_bodies(&s)[0].contains("did not take"));
+    assert_pin_nowhere(&s, &r.body);
+}
+
+#[test]
+fn forwarding_off_goes_to_telinta_first_then_the_portal() {
+    let (s, mut c, _) = active();
+    save(&mut c, "", "3105550199");
+    assert_eq!(local(&s).1.as_deref(), Some("3105550199"));
+    let page = c.get(&format!("/my/numbers/{N}"));
+    assert!(
+        page.has("#f-forwarding-off"),
+        "the control shows while forwarding is on"
+    );
+
+    // Telinta fails: the portal keeps forwarding on.
+    s.sim.fail_once(
+        "Account/update_service_features",
+        Failure::fault("Server.Internal", "boom"),
+    );
+    let r = turn_off(&mut c, "");
+    assert_eq!(r.status, 502);
+    assert_eq!(local(&s).1.as_deref(), Some("3105550199"));
+    assert_eq!(s.sim.account(N).unwrap().follow_me_enabled, "C");
+
+    let r = turn_off(&mut c, "");
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(s.sim.account(N).unwrap().follow_me_enabled, "N");
+    assert_eq!(local(&s), (0, None));
+    let page = c.follow(r);
+    assert!(page.text("#flash").contains("forwarding is off"));
+    assert!(!page.has("#current-forwarding"));
+    assert!(
+        !page.has("#f-forwarding-off"),
+        "nothing to turn off any more"
+    );
+}
+
+#[test]
+fn forwarding_off_with_a_number_is_refused() {
+    let (s, mut c, _) = active();
+    s.sim.reset_call_counts();
+    let r = turn_off(&mut c, "3105550199");
+    assert_eq!(r.status, 400);
+    assert!(r.has("#forwarding-error"));
+    assert_eq!(s.sim.call_count("Account/update_service_features"), 0);
+}

@@ -597,6 +597,32 @@ impl Payments for PayPalClient {
         Ok(r)
     }
 
+    fn check_credentials(&self) -> Result<(), Error> {
+        self.forget_token();
+        self.bearer().map(|_| ())
+    }
+
+    fn webhook_exists(&self) -> Result<bool, Error> {
+        let webhook_id = self
+            .config
+            .webhook_id
+            .as_deref()
+            .filter(|w| !w.is_empty())
+            .ok_or(Error::NotConfigured)?;
+        check_id("webhook", webhook_id)?;
+        let resp = self.api(
+            Method::Get,
+            &format!("/v1/notifications/webhooks/{webhook_id}"),
+            &[],
+            None,
+        )?;
+        match resp.status {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            _ => Err(self.fail("read webhook", resp)),
+        }
+    }
+
     fn verify_webhook(&self, headers: &WebhookHeaders, raw_body: &[u8]) -> Result<bool, Error> {
         let webhook_id = self
             .config

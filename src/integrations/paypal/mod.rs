@@ -1,9 +1,9 @@
 //! PayPal Orders v2 integration: the [`Payments`] trait with plain Rust types,
 //! the real blocking client ([`client::PayPalClient`], ureq 3) and an
 //! in-process HTTP simulator ([`sim::PayPalSim`], tiny_http) that speaks the
-//! same wire format (`reference/paypal-api.md` §8).
+//! same wire format (docs/paypal.md, "Simulator").
 //!
-//! Rules this module follows (see `ARCHITECTURE.md`):
+//! Rules this module follows (see `docs/architecture.md`):
 //! - money is integer minor units ([`Amount`]); conversion to PayPal's decimal
 //!   strings is exact and malformed amounts are rejected;
 //! - every call that changes something takes a caller-supplied
@@ -81,6 +81,14 @@ pub trait Payments: Send + Sync {
     /// Returns `Ok(false)` for `FAILURE` and for a body that is not a JSON
     /// object; [`Error::NotConfigured`] without a webhook id.
     fn verify_webhook(&self, headers: &WebhookHeaders, raw_body: &[u8]) -> Result<bool, Error>;
+
+    /// Fetches a fresh access token with the configured client id and secret (for
+    /// `check-upstream`): `Ok` when PayPal accepts them.
+    fn check_credentials(&self) -> Result<(), Error>;
+
+    /// Whether the configured webhook id exists for these credentials
+    /// (`GET /v1/notifications/webhooks/{id}`); [`Error::NotConfigured`] without one.
+    fn webhook_exists(&self) -> Result<bool, Error>;
 
     /// Parses a (verified) webhook event body. No network.
     fn parse_webhook_event(&self, raw_body: &[u8]) -> Result<WebhookEvent, Error> {

@@ -129,6 +129,15 @@ struct WResource {
     links: Vec<WLink>,
     #[serde(default)]
     purchase_units: Vec<WPurchaseUnit>,
+    /// A dispute's transactions (`CUSTOMER.DISPUTE.*`); `seller_transaction_id` is the
+    /// capture id (docs/paypal.md, "Reversals and disputes").
+    #[serde(default)]
+    disputed_transactions: Vec<WDisputedTransaction>,
+}
+
+#[derive(Deserialize, Default)]
+struct WDisputedTransaction {
+    seller_transaction_id: Option<String>,
 }
 
 #[derive(PartialEq)]
@@ -170,11 +179,19 @@ pub fn parse_webhook_event(raw_body: &[u8]) -> Result<WebhookEvent, Error> {
     let up_capture = find_link(&r.links, &["up"])
         .filter(|href| href.contains("/captures/"))
         .and_then(|href| super::wire::last_segment(&href));
+    let disputed = r
+        .disputed_transactions
+        .into_iter()
+        .find_map(|t| t.seller_transaction_id);
     let (order_id, capture_id, refund_id) = match kind {
         Kind::Order => (r.id, None, None),
         Kind::Capture => (related.order_id, r.id, None),
         Kind::Refund => (related.order_id, related.capture_id.or(up_capture), r.id),
-        Kind::Other => (related.order_id, related.capture_id, None),
+        Kind::Other => (
+            related.order_id,
+            related.capture_id.or(disputed).or(up_capture),
+            None,
+        ),
     };
     let (custom_id, invoice_id) = if kind == Kind::Order {
         (unit.custom_id, unit.invoice_id)
@@ -268,6 +285,11 @@ mod tests {
         assert_eq!(e.order_id.as_deref(), Some("ORD2"));
         assert_eq!(e.amount, Some(Amount::new(500, "EUR")));
         assert_eq!(e.custom_id.as_deref(), Some("c"));
+
+        let dispute = br#"{"id":"WH-4","event_type":"CUSTOMER.DISPUTE.CREATED","resource_type":"dispute",
+            "resource":{"dispute_id":"PP-D-1","disputed_transactions":[{"seller_transaction_id":"CAP7"}]}}"#;
+        let e = parse_webhook_event(dispute).expect("dispute event");
+        assert_eq!(e.capture_id.as_deref(), Some("CAP7"));
 
         assert!(parse_webhook_event(b"{\"event_type\":\"X\"}").is_err());
         let bad_amount = String::from_utf8_lossy(cap).replace("14.90", "-14.90");

@@ -34,6 +34,9 @@ pub enum ErrorKind {
     /// The caller passed a value the client refuses to send (for example a number
     /// that is not 10 digits). Nothing was sent.
     InvalidInput(String),
+    /// Telinta answered success, but reading the object back shows the value did not
+    /// take (docs/telinta.md, "Read-back"). The text says what was expected and found.
+    NotApplied(String),
 }
 
 /// An error from a Telinta call: the method it came from plus what went wrong.
@@ -56,6 +59,7 @@ impl Error {
             ErrorKind::Malformed(t) => ErrorKind::Malformed(clean(&t)),
             ErrorKind::NotConfigured(t) => ErrorKind::NotConfigured(clean(&t)),
             ErrorKind::InvalidInput(t) => ErrorKind::InvalidInput(clean(&t)),
+            ErrorKind::NotApplied(t) => ErrorKind::NotApplied(clean(&t)),
             other => other,
         };
         Error {
@@ -86,6 +90,27 @@ impl Error {
     /// The activation flow re-reads the account when it sees this.
     pub fn is_duplicate_id(&self) -> bool {
         self.fault_code() == Some("Server.Account.duplicate_id")
+    }
+
+    /// A fault that looks like "this login may not call this method". PortaBilling's
+    /// code for it is not confirmed by any public source (docs/telinta.md, "Unconfirmed"),
+    /// so this matches words rather than one code.
+    pub fn is_permission_fault(&self) -> bool {
+        match &self.kind {
+            ErrorKind::Fault { code, message } => {
+                let t = format!("{code} {message}").to_ascii_lowercase();
+                [
+                    "permission",
+                    "access_denied",
+                    "access denied",
+                    "not allowed",
+                    "forbidden",
+                ]
+                .iter()
+                .any(|w| t.contains(w))
+            }
+            _ => false,
+        }
     }
 
     /// True for [`ErrorKind::AuthFailed`].
@@ -130,7 +155,8 @@ impl Error {
             ErrorKind::Transport(t)
             | ErrorKind::Malformed(t)
             | ErrorKind::NotConfigured(t)
-            | ErrorKind::InvalidInput(t) => scrub_text(t),
+            | ErrorKind::InvalidInput(t)
+            | ErrorKind::NotApplied(t) => scrub_text(t),
             ErrorKind::Http(_) | ErrorKind::Timeout => {}
         }
         self
@@ -159,6 +185,10 @@ impl fmt::Display for Error {
             ErrorKind::Malformed(t) => write!(f, "Telinta {m}: unreadable reply: {t}"),
             ErrorKind::NotConfigured(t) => write!(f, "Telinta {m}: not configured: {t}"),
             ErrorKind::InvalidInput(t) => write!(f, "Telinta {m}: invalid input: {t}"),
+            ErrorKind::NotApplied(t) => write!(
+                f,
+                "Telinta {m} answered success but the change did not take: {t}"
+            ),
         }
     }
 }

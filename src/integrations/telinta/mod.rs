@@ -1,7 +1,7 @@
 //! Telinta (PortaBilling) integration: the [`Telinta`] trait the portal calls, the real
 //! client ([`TelintaClient`], ureq) and the simulator ([`TelintaSim`], tiny_http).
 //!
-//! Wire format: `shared/reference/telinta-api.md`. The trait speaks plain Rust types;
+//! Wire format and what is confirmed: docs/telinta.md. The trait speaks plain Rust types;
 //! numbers are the portal's 10-digit strings, and the client adds the leading `"1"`
 //! Telinta expects. No ureq or tiny_http type appears outside `client.rs` / `sim/`.
 //!
@@ -24,9 +24,56 @@ pub use client::{Credential, TelintaClient, TelintaConfig, random_service_passwo
 pub use error::{Error, ErrorKind};
 pub use sim::{Failure, SimOptions, TelintaSim, Times};
 pub use types::{
-    Account, AccountUpdate, Customer, DidNumber, FollowMe, FollowMeNumber, FollowMeNumberUpdate,
-    FollowMeSettings, ForwardMode, NewAccount, NewCustomer, NewFollowMeNumber, PricingBatch,
+    ANSWERING_MODE_FEATURE, Account, AccountUpdate, Customer, DidNumber, FORWARD_MODE_FEATURE,
+    FollowMe, FollowMeNumber, FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount,
+    NewCustomer, NewFollowMeNumber, PricingBatch, Product, ServiceFeature, VendorBatch,
+    answering_mode_forwards,
 };
+
+/// The PortaBilling methods the activation and settings flows call, with the parameters
+/// `probe` sends: each names nothing that exists, so the call can change nothing.
+pub const FLOW_METHODS: &[(&str, &str)] = &[
+    (
+        "DID/get_number_list",
+        r#"{"number":"10000000000","limit":1}"#,
+    ),
+    ("DID/add_number", r#"{"number_info":{}}"#),
+    ("DID/update_number", r#"{"number_info":{"i_did_number":0}}"#),
+    (
+        "DID/assign_did_to_owner_batch",
+        r#"{"i_did_number":0,"i_do_batch":0}"#,
+    ),
+    (
+        "DID/assign_did_to_customer",
+        r#"{"i_did_number":0,"i_customer":0}"#,
+    ),
+    ("Customer/get_customer_info", r#"{"i_customer":0}"#),
+    ("Customer/add_customer", r#"{"customer_info":{}}"#),
+    ("Account/get_account_info", r#"{"id":"0"}"#),
+    ("Account/add_account", r#"{"account_info":{}}"#),
+    (
+        "Account/update_account",
+        r#"{"account_info":{"i_account":0}}"#,
+    ),
+    ("Account/get_service_features", r#"{"i_account":0}"#),
+    (
+        "Account/update_service_features",
+        r#"{"i_account":0,"service_features":[]}"#,
+    ),
+    ("Account/get_account_followme", r#"{"i_account":0}"#),
+    (
+        "Account/update_account_followme",
+        r#"{"i_account":0,"followme_info":{"i_account":0}}"#,
+    ),
+    (
+        "Account/add_followme_number",
+        r#"{"number_info":{"i_account":0}}"#,
+    ),
+    (
+        "Account/update_followme_number",
+        r#"{"number_info":{"i_follow_me_number":0}}"#,
+    ),
+];
 
 /// Everything the portal asks of Telinta. Implemented by [`TelintaClient`]; tests of
 /// the workflows can also implement it in memory, but prefer the client against
@@ -35,6 +82,26 @@ pub use types::{
 /// `number` arguments are 10 ASCII digits; anything else fails with
 /// [`ErrorKind::InvalidInput`] before anything is sent.
 pub trait Telinta: Send + Sync {
+    // ---- Preflight (`didport check-upstream`) ------------------------------------------
+
+    /// Logs in now (`Session/login`), replacing any session.
+    fn sign_in(&self) -> Result<(), Error>;
+
+    /// The product `i_product`, or `None` (`Product/get_product_info`). **Unconfirmed**:
+    /// the Product service is public, this method's reply shape is inferred
+    /// (docs/telinta.md, "Unconfirmed").
+    fn get_product(&self, i_product: i64) -> Result<Option<Product>, Error>;
+
+    /// The vendor batches visible to the login (`DID/get_vendor_batch_list`; name public,
+    /// reply shape inferred).
+    fn list_vendor_batches(&self) -> Result<Vec<VendorBatch>, Error>;
+
+    /// Calls `method` with parameters that change nothing (an empty or id-0 object), to
+    /// learn whether this login may call it: `Err` with [`Error::is_permission_fault`]
+    /// means it may not; any other fault means it may (the method ran and refused the
+    /// empty request). Only the methods the flows use are accepted.
+    fn probe(&self, method: &str) -> Result<(), Error>;
+
     // ---- DID inventory -------------------------------------------------------------
 
     /// One page of free, unassigned numbers (`DID/get_number_list` with `usage: "I"`:
@@ -47,18 +114,29 @@ pub trait Telinta: Send + Sync {
     fn find_number(&self, number: &str) -> Result<Option<DidNumber>, Error>;
 
     /// Adds `number` to the DID inventory under vendor batch `i_dv_batch`
-    /// (`DID/add_number`); returns its `i_did_number`. The new number has no pricing batch.
+    /// (`DID/add_number`), **unfrozen** (`frozen: "N"`: PortaBilling's upload creates
+    /// numbers frozen) and with pricing batch `i_do_batch` when given; returns its
+    /// `i_did_number`. `frozen` and `i_do_batch` inside `number_info` are seen in a public
+    /// import script (docs/telinta.md, "Frozen numbers"); read the number back after.
     fn add_number(
         &self,
         number: &str,
         i_dv_batch: i64,
+        i_do_batch: Option<i64>,
         description: Option<&str>,
     ) -> Result<i64, Error>;
+
+    /// Unfreezes a number (`DID/update_number` with `number_info: {i_did_number,
+    /// frozen: "N"}`). **Unconfirmed**: the method name is public, its parameters are
+    /// inferred (docs/telinta.md, "Unconfirmed"); callers read the number back.
+    fn unfreeze_number(&self, i_did_number: i64) -> Result<(), Error>;
 
     /// The pricing batches visible to the login (`DID/get_owner_batch_list`).
     fn list_pricing_batches(&self) -> Result<Vec<PricingBatch>, Error>;
 
     /// Attaches pricing batch `i_do_batch` to a number (`DID/assign_did_to_owner_batch`).
+    /// **Unconfirmed**: the method name is public, its parameters are not; callers read
+    /// the number back to see that the batch took (docs/telinta.md, "Unconfirmed").
     fn attach_pricing_batch(&self, i_did_number: i64, i_do_batch: i64) -> Result<(), Error>;
 
     /// Assigns a number to a customer (`DID/assign_did_to_customer`). Check
@@ -88,6 +166,18 @@ pub trait Telinta: Send + Sync {
     /// Changes the `Some` fields of an account.
     fn update_account(&self, update: &AccountUpdate) -> Result<(), Error>;
 
+    /// The account's service features (`Account/get_service_features {i_account}`).
+    fn get_service_features(&self, i_account: i64) -> Result<Vec<ServiceFeature>, Error>;
+
+    /// Sets service features (`Account/update_service_features`), each as
+    /// `{name, flag_value, effective_flag_value, locked: 0, locks: []}` like the public
+    /// "simple forward" script (docs/telinta.md, "Forwarding").
+    fn update_service_features(
+        &self,
+        i_account: i64,
+        features: &[(&str, &str)],
+    ) -> Result<(), Error>;
+
     // ---- Follow-me (call forwarding) -------------------------------------------------
 
     /// The follow-me record and forwarding numbers of an account. The current mode is
@@ -101,14 +191,17 @@ pub trait Telinta: Send + Sync {
     /// Adds a forwarding number; returns its `i_follow_me_number`.
     fn add_follow_me_number(&self, number: &NewFollowMeNumber) -> Result<i64, Error>;
 
-    /// Changes the `Some` fields of a forwarding number.
+    /// Changes the `Some` fields of a forwarding number (`Account/update_followme_number`).
+    /// **Unconfirmed**: the method and its reply are public, the nesting of the parameters
+    /// under `number_info` is inferred (docs/telinta.md, "Unconfirmed"); `set_forwarding`
+    /// reads the numbers back.
     fn update_follow_me_number(&self, update: &FollowMeNumberUpdate) -> Result<(), Error>;
 
     // ---- Voicemail -------------------------------------------------------------------
 
     /// Sets the voicemail PIN of the account `"1"` + `number` on the unified-messaging
     /// server (`Voicemail/set_vm_settings`, separate base URL), logging in there as
-    /// the account with `account_password`. [U] in the reference: which account
+    /// the account with `account_password`. Unconfirmed (docs/telinta.md, "PIN"): which account
     /// password the UM server accepts, and whether it has a JSON API at all.
     fn set_voicemail_pin(
         &self,
@@ -119,31 +212,80 @@ pub trait Telinta: Send + Sync {
 
     // ---- Provided recipes (built only from the methods above) ------------------------
 
-    /// Sets the forwarding mode (`update_account` with `follow_me_enabled`).
+    /// Sets the forwarding mode through the `forward_mode` service feature, then reads
+    /// the features back: the mode in force must be `mode`, and when Telinta reports an
+    /// answering mode it must include forwarding for any mode but `Off` (PortaOne: calls
+    /// are forwarded only then). didport never writes the answering mode: its API name is
+    /// unconfirmed (docs/telinta.md, "Forwarding").
     fn set_forward_mode(&self, i_account: i64, mode: ForwardMode) -> Result<(), Error> {
-        let mut u = AccountUpdate::new(i_account);
-        u.forward_mode = Some(mode);
-        self.update_account(&u)
+        const M: &str = "Account/update_service_features";
+        self.update_service_features(i_account, &[(FORWARD_MODE_FEATURE, mode.code())])?;
+        let features = self.get_service_features(i_account)?;
+        let value = |name: &str| {
+            features
+                .iter()
+                .find(|f| f.name == name)
+                .and_then(|f| f.value().map(str::to_string))
+        };
+        match value(FORWARD_MODE_FEATURE) {
+            Some(v) if v == mode.code() => {}
+            found => {
+                return Err(Error::new(
+                    M,
+                    ErrorKind::NotApplied(format!(
+                        "forward_mode is {} instead of {}",
+                        found.as_deref().unwrap_or("not reported"),
+                        mode.code()
+                    )),
+                ));
+            }
+        }
+        if mode != ForwardMode::Off
+            && let Some(am) = value(ANSWERING_MODE_FEATURE)
+            && !answering_mode_forwards(&am)
+        {
+            return Err(Error::new(
+                M,
+                ErrorKind::NotApplied(format!(
+                    "the account's answering mode is {am}, which does not forward calls; \
+                     set it to one that includes forwarding in Telinta"
+                )),
+            ));
+        }
+        Ok(())
     }
 
-    /// Sets the service password (`h323_password`), one of the two PIN targets.
-    fn set_service_password(&self, i_account: i64, password: &str) -> Result<(), Error> {
-        let mut u = AccountUpdate::new(i_account);
+    /// Sets the service password (`h323_password`), one of the two PIN targets, and
+    /// reads the account back. The same field authenticates the account's calls
+    /// (docs/telinta.md, "PIN").
+    fn set_service_password(&self, account: &Account, password: &str) -> Result<(), Error> {
+        const M: &str = "Account/update_account";
+        let mut u = AccountUpdate::new(account.i_account);
         u.service_password = Some(password.to_string());
-        self.update_account(&u)
+        self.update_account(&u)?;
+        let back = self.get_account(&account.number)?;
+        if back.and_then(|a| a.service_password).as_deref() == Some(password) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                M,
+                ErrorKind::NotApplied("the service password reads back unchanged".into()),
+            ))
+        }
     }
 
-    /// "Forward all calls to this 10-digit number" (reference §5.2 recipe): mode `C`,
-    /// create the follow-me record if missing, then update the first forwarding number
-    /// or add one. Safe to run again after a partial failure.
+    /// "Forward all calls to this 10-digit number" (docs/telinta.md, "Forwarding"):
+    /// create the follow-me record if missing, update the first forwarding number or add
+    /// one, then set mode `C` through the `forward_mode` service feature; finally read
+    /// the forwarding numbers back. Safe to run again after a partial failure.
     fn set_forwarding(&self, i_account: i64, number: &str) -> Result<(), Error> {
+        const M: &str = "Account/get_account_followme";
         if !is_ten_digits(number) {
             return Err(Error::new(
                 "Account/update_followme_number",
                 ErrorKind::InvalidInput("forwarding number must be 10 digits".into()),
             ));
         }
-        self.set_forward_mode(i_account, ForwardMode::Simple)?;
         let current = self.get_follow_me(i_account)?;
         if current.settings.is_none() {
             self.set_follow_me_settings(i_account, 20)?;
@@ -153,12 +295,35 @@ pub trait Telinta: Send + Sync {
                 let mut u = FollowMeNumberUpdate::new(first.i_follow_me_number);
                 u.redirect_number = Some(number.to_string());
                 u.active = Some(true);
-                self.update_follow_me_number(&u)
+                self.update_follow_me_number(&u)?;
             }
-            None => self
-                .add_follow_me_number(&NewFollowMeNumber::new(i_account, number))
-                .map(|_| ()),
+            None => {
+                self.add_follow_me_number(&NewFollowMeNumber::new(i_account, number))?;
+            }
         }
+        self.set_forward_mode(i_account, ForwardMode::Simple)?;
+        let back = self.get_follow_me(i_account)?;
+        match back.numbers.first() {
+            Some(n) if n.redirect_number == number && n.active => Ok(()),
+            Some(n) => Err(Error::new(
+                M,
+                ErrorKind::NotApplied(format!(
+                    "the forwarding number reads back as {}{}",
+                    n.redirect_number,
+                    if n.active { "" } else { " (inactive)" }
+                )),
+            )),
+            None => Err(Error::new(
+                M,
+                ErrorKind::NotApplied("no forwarding number reads back".into()),
+            )),
+        }
+    }
+
+    /// Turns forwarding off: mode `N` through the `forward_mode` service feature, read
+    /// back. The forwarding number is left in place (it does nothing in mode `N`).
+    fn clear_forwarding(&self, i_account: i64) -> Result<(), Error> {
+        self.set_forward_mode(i_account, ForwardMode::Off)
     }
 
     /// Every free number, paging with `page_size` until an empty page. Stops with

@@ -31,7 +31,7 @@ pub struct DidNumber {
 }
 
 impl DidNumber {
-    /// Rule of reference §9(c): the number has a pricing batch iff `i_do_batch` is
+    /// Rule of docs/telinta.md ("DID inventory"): the number has a pricing batch iff `i_do_batch` is
     /// set and non-zero, or `owner_batch_name` is non-empty.
     pub fn has_pricing_batch(&self) -> bool {
         self.i_do_batch.is_some_and(|b| b != 0)
@@ -92,7 +92,7 @@ impl NewCustomer {
     }
 }
 
-/// Call forwarding mode, `account_info.follow_me_enabled` (reference §5.1).
+/// Call forwarding mode, `account_info.follow_me_enabled` (docs/telinta.md, "Forwarding").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ForwardMode {
     /// `N`: no forwarding.
@@ -397,4 +397,56 @@ mod tests {
         }
         assert_eq!(ForwardMode::from_code(""), ForwardMode::Off);
     }
+}
+
+/// One entry of an account's `service_features` (`Account/get_service_features`).
+/// Reference: docs/telinta.md, "Forwarding".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceFeature {
+    /// e.g. `forward_mode`.
+    pub name: String,
+    /// The value set on the account, if any.
+    pub flag_value: Option<String>,
+    /// The value in force (the account's own, or the product's when not overridden).
+    pub effective_flag_value: Option<String>,
+}
+
+impl ServiceFeature {
+    /// The value in force: `effective_flag_value`, else `flag_value`.
+    pub fn value(&self) -> Option<&str> {
+        self.effective_flag_value
+            .as_deref()
+            .or(self.flag_value.as_deref())
+    }
+}
+
+/// The service feature that carries the forwarding mode (`N`, `C`, `Y`, `U`, `F`).
+/// Confirmed by a public PortaOne script (docs/telinta.md, "Forwarding").
+pub const FORWARD_MODE_FEATURE: &str = "forward_mode";
+
+/// The service feature read as the account's answering mode. **Unconfirmed**: PortaOne
+/// documents that calls are forwarded only when the answering mode includes forwarding,
+/// but no public source names the API field; didport only reads it, and only when
+/// Telinta reports a feature of this name (docs/telinta.md, "Unconfirmed").
+pub const ANSWERING_MODE_FEATURE: &str = "answering_mode";
+
+/// True when an answering-mode value lets calls be forwarded (it mentions forwarding).
+pub fn answering_mode_forwards(value: &str) -> bool {
+    value.to_ascii_lowercase().contains("forward")
+}
+
+/// A product (`Product/get_product_info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Product {
+    pub i_product: i64,
+    pub name: String,
+    /// The product's currency, when reported.
+    pub iso_4217: Option<String>,
+}
+
+/// A vendor batch (`DID/get_vendor_batch_list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorBatch {
+    pub i_dv_batch: i64,
+    pub name: String,
 }

@@ -1,4 +1,4 @@
-//! Test-only controls under `/__fake/…` (`reference/paypal-api.md` §8),
+//! Test-only controls under `/__fake/…` (docs/paypal.md, "Simulator"),
 //! for tests that drive the simulator over HTTP rather than through
 //! [`super::PayPalSim`].
 
@@ -86,6 +86,26 @@ pub(super) fn controls(shared: &Arc<Shared>, req: &Req) -> Out {
             let result = payments::settle(&mut shared.lock(), id, to);
             match result {
                 Ok(pending) => (Reply::json(200, &json!({ "ok": true })), pending),
+                Err(e) => sim_error(e),
+            }
+        }
+        (
+            "POST",
+            [
+                "captures",
+                id,
+                action @ ("dashboard-refund" | "reverse" | "dispute"),
+            ],
+        ) => {
+            let mut st = shared.lock();
+            let cents = body.get("cents").and_then(Value::as_i64);
+            let made = match *action {
+                "dashboard-refund" => payments::dashboard_refund(&mut st, id, cents),
+                "reverse" => payments::reverse(&mut st, id),
+                _ => payments::dispute(&mut st, id),
+            };
+            match made {
+                Ok(p) => (Reply::json(200, &json!({ "ok": true })), vec![p]),
                 Err(e) => sim_error(e),
             }
         }

@@ -1,6 +1,6 @@
 //! A PayPal simulator: a real HTTP server on `127.0.0.1:<free port>` that
 //! speaks the Orders v2 / Payments v2 / Webhooks v1 wire format described in
-//! `reference/paypal-api.md` §8, with state in memory.
+//! docs/paypal.md ("Simulator"), with state in memory.
 //!
 //! Point [`super::PayPalClient`] at [`PayPalSim::base_url`] (or use
 //! [`PayPalSim::client_config`]). The same server serves the buyer's approval
@@ -545,6 +545,31 @@ impl PayPalSim {
     /// → the latest refund, other `PAYMENT.CAPTURE.*` → the latest capture).
     pub fn send_webhook(&self, event_type: &str, id: &str) -> Result<Delivery, SimError> {
         let pending = webhooks::event_for(&mut self.shared.lock(), event_type, id)?;
+        webhooks::deliver_event(&self.shared, &pending.event_id)
+    }
+
+    /// A refund made in PayPal's dashboard (`cents` = `None`: the rest of the capture):
+    /// no `custom_id`, no order id; the event names the capture only through the refund's
+    /// `up` link. Delivers `PAYMENT.CAPTURE.REFUNDED` now.
+    pub fn dashboard_refund(
+        &self,
+        capture_id: &str,
+        cents: Option<i64>,
+    ) -> Result<Delivery, SimError> {
+        let pending = payments::dashboard_refund(&mut self.shared.lock(), capture_id, cents)?;
+        webhooks::deliver_event(&self.shared, &pending.event_id)
+    }
+
+    /// PayPal reverses a capture (a chargeback): delivers `PAYMENT.CAPTURE.REVERSED` now,
+    /// with a resource that names only the capture.
+    pub fn reverse_capture(&self, capture_id: &str) -> Result<Delivery, SimError> {
+        let pending = payments::reverse(&mut self.shared.lock(), capture_id)?;
+        webhooks::deliver_event(&self.shared, &pending.event_id)
+    }
+
+    /// The buyer opens a dispute on a capture: delivers `CUSTOMER.DISPUTE.CREATED` now.
+    pub fn open_dispute(&self, capture_id: &str) -> Result<Delivery, SimError> {
+        let pending = payments::dispute(&mut self.shared.lock(), capture_id)?;
         webhooks::deliver_event(&self.shared, &pending.event_id)
     }
 

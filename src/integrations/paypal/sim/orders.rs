@@ -1,5 +1,5 @@
 //! Orders v2 in the simulator: create, get, approve/cancel, capture
-//! (`reference/paypal-api.md` §8.2–8.5).
+//! (docs/paypal.md, "Simulator").
 
 use serde_json::{Value, json};
 
@@ -361,7 +361,20 @@ fn take_script(st: &mut State, req: &Req, order_id: &str) -> Option<CaptureScrip
     st.next_capture.pop_front()
 }
 
-/// `POST /v2/checkout/orders/<id>/capture`, deciding in the order of §8.5.
+/// `POST /v2/checkout/orders/<id>/capture`, deciding in the order docs/paypal.md ("Simulator") gives.
+/// 422 `INSTRUMENT_DECLINED` with the `redirect` link back to the approval page.
+fn instrument_declined(st: &State, order_id: &str) -> Reply {
+    let approve = st.approve_url(order_id);
+    Reply::api_error_with_links(
+        422,
+        Some("INSTRUMENT_DECLINED"),
+        "The instrument presented was either declined by the processor or bank, or it can't be used for this payment.",
+        None,
+        None,
+        vec![json!({ "href": approve, "rel": "redirect", "method": "GET" })],
+    )
+}
+
 pub(super) fn capture(st: &mut State, req: &Req, order_id: &str) -> Out {
     let none = Vec::new;
     let Some(order) = st.live_order(order_id) else {
@@ -373,6 +386,13 @@ pub(super) fn capture(st: &mut State, req: &Req, order_id: &str) -> Out {
         let body = stored.clone();
         st.idempotency_hits += 1;
         return (Reply::json_text(200, body), none());
+    }
+    if key
+        .as_ref()
+        .is_some_and(|k| st.declined_capture_keys.contains(k))
+    {
+        st.idempotency_hits += 1;
+        return (instrument_declined(st, order_id), none());
     }
     if let Err(r) = req.json_object() {
         return (r, none());
@@ -413,7 +433,6 @@ pub(super) fn capture(st: &mut State, req: &Req, order_id: &str) -> Out {
     // Outcomes that record nothing.
     match &script {
         CaptureScript::InstrumentDeclined => {
-            let approve = st.approve_url(order_id);
             if let Some(o) = st.orders.get_mut(order_id) {
                 o.status = if o.uses_payment_source {
                     OrderStatus::PayerActionRequired
@@ -421,15 +440,10 @@ pub(super) fn capture(st: &mut State, req: &Req, order_id: &str) -> Out {
                     OrderStatus::Created
                 };
             }
-            let reply = Reply::api_error_with_links(
-                422,
-                Some("INSTRUMENT_DECLINED"),
-                "The instrument presented was either declined by the processor or bank, or it can't be used for this payment.",
-                None,
-                None,
-                vec![json!({ "href": approve, "rel": "redirect", "method": "GET" })],
-            );
-            return (reply, none());
+            if let Some(k) = key {
+                st.declined_capture_keys.insert(k);
+            }
+            return (instrument_declined(st, order_id), none());
         }
         CaptureScript::Issue(issue) => {
             let reply = Reply::unprocessable(issue, "Scripted failure.");

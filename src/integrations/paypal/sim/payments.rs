@@ -1,5 +1,5 @@
 //! Payments v2 in the simulator: read captures and refunds, refund a
-//! capture, settle a pending capture (`reference/paypal-api.md` §8.6).
+//! capture, settle a pending capture (docs/paypal.md, "Simulator").
 
 use serde_json::{Value, json};
 
@@ -7,7 +7,7 @@ use super::super::util::rfc3339_now;
 use super::super::{Amount, CaptureStatus};
 use super::orders::{check_money, wants_representation};
 use super::server::{Out, Reply, Req};
-use super::state::{PendingEvent, State};
+use super::state::{PendingEvent, State, money};
 use super::{Settle, SimError, SimRefund};
 
 /// `GET /v2/payments/captures/<id>`.
@@ -161,4 +161,103 @@ pub(super) fn settle(
         .capture_event(event_type, capture_id)
         .into_iter()
         .collect())
+}
+
+/// A refund made by the merchant in PayPal's dashboard (not through the API): the refund
+/// carries no `custom_id` or `invoice_id`, and its event names the capture only through the
+/// refund's `up` link (docs/paypal.md, "Dashboard refunds"). `cents` = `None` refunds the
+/// rest. Returns the `PAYMENT.CAPTURE.REFUNDED` event.
+pub(super) fn dashboard_refund(
+    st: &mut State,
+    capture_id: &str,
+    cents: Option<i64>,
+) -> Result<PendingEvent, SimError> {
+    let capture = st
+        .captures
+        .get(capture_id)
+        .cloned()
+        .ok_or_else(|| SimError::UnknownCapture(capture_id.into()))?;
+    let remaining = capture.amount.cents - capture.refunded_cents;
+    let cents = cents.unwrap_or(remaining);
+    if remaining <= 0 || cents <= 0 || cents > remaining {
+        return Err(SimError::InvalidState(format!(
+            "capture {capture_id} has {remaining} cents left to refund"
+        )));
+    }
+    let id = st.next_refund_id();
+    let now = rfc3339_now();
+    if let Some(c) = st.captures.get_mut(capture_id) {
+        c.refunded_cents += cents;
+        c.status = if c.refunded_cents >= c.amount.cents {
+            CaptureStatus::Refunded
+        } else {
+            CaptureStatus::PartiallyRefunded
+        };
+        c.refund_ids.push(id.clone());
+        c.update_time = now.clone();
+    }
+    let refund = SimRefund {
+        id: id.clone(),
+        capture_id: capture_id.to_string(),
+        order_id: capture.order_id.clone(),
+        amount: Amount::new(cents, &capture.amount.currency),
+        request_id: None,
+        custom_id: None,
+        invoice_id: None,
+        note_to_payer: None,
+        create_time: now,
+    };
+    st.refunds.insert(id.clone(), refund);
+    st.refund_event("PAYMENT.CAPTURE.REFUNDED", &id)
+        .ok_or(SimError::InvalidState(format!("refund {id} vanished")))
+}
+
+/// PayPal reverses a capture (a chargeback, or a payment the buyer's bank took back). The
+/// event's resource is the capture with status `REVERSED`, reduced to its id, status, amount
+/// and links: no `custom_id` or related order id, so the receiver must match the capture id.
+pub(super) fn reverse(st: &mut State, capture_id: &str) -> Result<PendingEvent, SimError> {
+    let c = st
+        .captures
+        .get(capture_id)
+        .ok_or_else(|| SimError::UnknownCapture(capture_id.into()))?;
+    let full = st.capture_json(c);
+    let resource = json!({
+        "id": capture_id,
+        "status": "REVERSED",
+        "amount": full["amount"].clone(),
+        "links": full["links"].clone(),
+    });
+    let summary = format!("A payment of {} was reversed", c.amount);
+    Ok(st.new_event(
+        "PAYMENT.CAPTURE.REVERSED",
+        "capture",
+        capture_id,
+        summary,
+        &resource,
+    ))
+}
+
+/// The buyer opens a dispute on a capture: `CUSTOMER.DISPUTE.CREATED` with a dispute resource
+/// whose `disputed_transactions[].seller_transaction_id` is the capture id.
+pub(super) fn dispute(st: &mut State, capture_id: &str) -> Result<PendingEvent, SimError> {
+    let c = st
+        .captures
+        .get(capture_id)
+        .ok_or_else(|| SimError::UnknownCapture(capture_id.into()))?;
+    let dispute_id = format!("PP-D-{}", capture_id.trim_start_matches("FAKECAP"));
+    let resource = json!({
+        "dispute_id": dispute_id,
+        "reason": "MERCHANDISE_OR_SERVICE_NOT_RECEIVED",
+        "status": "OPEN",
+        "dispute_amount": money(&c.amount),
+        "disputed_transactions": [{ "seller_transaction_id": capture_id }],
+    });
+    let summary = "A new dispute opened".to_string();
+    Ok(st.new_event(
+        "CUSTOMER.DISPUTE.CREATED",
+        "dispute",
+        &dispute_id,
+        summary,
+        &resource,
+    ))
 }

@@ -95,7 +95,7 @@ impl Reply {
         }
     }
 
-    /// PayPal's v2 error shape (`reference/paypal-api.md` §1.5).
+    /// PayPal's v2 error shape (docs/paypal.md, "Errors").
     pub fn api_error(
         status: u16,
         issue: Option<&str>,
@@ -410,6 +410,19 @@ fn api(st: &mut State, req: &Req) -> Out {
         }
         ("GET", ["v1", "notifications", "webhooks-events"]) => {
             (webhooks::list_events(st, req), Vec::new())
+        }
+        // `GET /v1/notifications/webhooks/{webhook_id}`: the one webhook the simulator knows.
+        ("GET", ["v1", "notifications", "webhooks", id]) => {
+            let reply = if *id == st.cfg.webhook_id {
+                let url = st.cfg.webhook_url.clone().unwrap_or_default();
+                Reply::json(
+                    200,
+                    &serde_json::json!({ "id": id, "url": url, "event_types": [{ "name": "*" }] }),
+                )
+            } else {
+                Reply::not_found()
+            };
+            (reply, Vec::new())
         }
         _ => (Reply::api_error(404, None, "", None, None), Vec::new()),
     }

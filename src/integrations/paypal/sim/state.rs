@@ -76,6 +76,10 @@ pub(super) struct State {
     pub capture_keys: HashMap<(String, String), String>,
     /// refund `PayPal-Request-Id` → stored response body
     pub refund_keys: HashMap<String, String>,
+    /// (order id, capture `PayPal-Request-Id`) that got `INSTRUMENT_DECLINED`: PayPal
+    /// answers a repeat of the key with that same failure ("the latest status of the
+    /// earlier request", docs/paypal.md, "Idempotency"), even after a new approval.
+    pub declined_capture_keys: std::collections::HashSet<(String, String)>,
     pub order_scripts: HashMap<String, VecDeque<CaptureScript>>,
     pub next_capture: VecDeque<CaptureScript>,
     pub fail_rules: Vec<FailRule>,
@@ -104,6 +108,7 @@ impl State {
             create_keys: HashMap::new(),
             capture_keys: HashMap::new(),
             refund_keys: HashMap::new(),
+            declined_capture_keys: std::collections::HashSet::new(),
             order_scripts: HashMap::new(),
             next_capture: VecDeque::new(),
             fail_rules: Vec::new(),

@@ -1,6 +1,6 @@
 //! Webhooks in the simulator: creating events for a resource, delivering
 //! them with PayPal's transmission headers, forged deliveries, and
-//! `verify-webhook-signature` (`reference/paypal-api.md` §8.7).
+//! `verify-webhook-signature` (docs/paypal.md, "Webhooks").
 
 use std::sync::Arc;
 use std::thread;

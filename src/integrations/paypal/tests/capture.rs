@@ -102,13 +102,14 @@ fn instrument_declined_sends_the_buyer_back_then_succeeds() {
         client.get_order(&id).expect("get").status,
         OrderStatus::PayerActionRequired
     );
-    // Until the buyer approves again, capture is refused.
+    // Until the buyer approves again, capture is refused. Each attempt has its own key: a
+    // repeated key would get the cached decline back.
     assert_eq!(
-        client.capture_order(&id, "capture-1").expect("answer"),
+        client.capture_order(&id, "capture-2").expect("answer"),
         CaptureOutcome::NotApproved
     );
     sim.approve(&id).expect("approve again");
-    let c = captured(client.capture_order(&id, "capture-1"));
+    let c = captured(client.capture_order(&id, "capture-3"));
     assert!(c.capture.is_paid(&Amount::new(1490, "USD")));
     assert_eq!(sim.order(&id).expect("order").approvals, 2);
 }
@@ -292,4 +293,25 @@ fn http_control_scripts_the_next_capture() {
             reason: Some("ECHECK".into())
         }
     );
+}
+
+#[test]
+fn a_declined_capture_key_replays_the_decline_even_after_a_new_approval() {
+    let sim = start_sim();
+    let client = client_for(&sim);
+    let id = approved_order(&sim, &client, 1490);
+    sim.script_next_capture(CaptureScript::InstrumentDeclined);
+    let first = client.capture_order(&id, "capture-A").expect("answer");
+    assert!(
+        matches!(first, CaptureOutcome::InstrumentDeclined { .. }),
+        "{first:?}"
+    );
+    sim.approve(&id).expect("approved again");
+    let again = client.capture_order(&id, "capture-A").expect("answer");
+    assert!(
+        matches!(again, CaptureOutcome::InstrumentDeclined { .. }),
+        "the same key gets the cached failure: {again:?}"
+    );
+    let fresh = captured(client.capture_order(&id, "capture-B"));
+    assert_eq!(fresh.capture.status, CaptureStatus::Completed);
 }

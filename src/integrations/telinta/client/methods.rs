@@ -5,9 +5,10 @@ use serde_json::{Map, Value, json};
 
 use super::super::wire::{flag, id, int, non_empty, object, text, yn};
 use super::super::{
-    Account, AccountUpdate, Customer, DidNumber, Error, ErrorKind, FollowMe, FollowMeNumber,
-    FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount, NewCustomer,
-    NewFollowMeNumber, PricingBatch, Telinta, from_wire_number, to_wire_number,
+    Account, AccountUpdate, Customer, DidNumber, Error, ErrorKind, FLOW_METHODS, FollowMe,
+    FollowMeNumber, FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount, NewCustomer,
+    NewFollowMeNumber, PricingBatch, Product, ServiceFeature, Telinta, VendorBatch,
+    from_wire_number, to_wire_number,
 };
 use super::{TelintaClient, expect_success, list, malformed, required_int};
 
@@ -74,6 +75,53 @@ fn parse_follow_me_number(method: &str, v: &Value) -> Result<FollowMeNumber, Err
 }
 
 impl Telinta for TelintaClient {
+    fn sign_in(&self) -> Result<(), Error> {
+        self.login()
+    }
+
+    fn get_product(&self, i_product: i64) -> Result<Option<Product>, Error> {
+        const M: &str = "Product/get_product_info";
+        let reply = self.call(M, json!({ "i_product": i_product }))?;
+        object(&reply, "product_info")
+            .map(|m| {
+                Ok(Product {
+                    i_product: required_int(M, m, "i_product")?,
+                    name: text(m.get("name")).unwrap_or_default(),
+                    iso_4217: non_empty(m.get("iso_4217")),
+                })
+            })
+            .transpose()
+    }
+
+    fn list_vendor_batches(&self) -> Result<Vec<VendorBatch>, Error> {
+        const M: &str = "DID/get_vendor_batch_list";
+        let reply = self.call(M, json!({}))?;
+        list(M, &reply, "vendor_batch_list")?
+            .iter()
+            .map(|v| {
+                let m = v
+                    .as_object()
+                    .ok_or_else(|| malformed(M, "batch is not an object"))?;
+                Ok(VendorBatch {
+                    i_dv_batch: required_int(M, m, "i_dv_batch")?,
+                    name: text(m.get("name")).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    fn probe(&self, method: &str) -> Result<(), Error> {
+        let Some((m, params)) = FLOW_METHODS.iter().find(|(m, _)| *m == method) else {
+            return Err(Error::new(
+                method,
+                ErrorKind::InvalidInput("not a method the flows use".into()),
+            ));
+        };
+        let params: Value = serde_json::from_str(params)
+            .map_err(|e| Error::new(*m, ErrorKind::InvalidInput(e.to_string())))?;
+        self.call(m, params).map(|_| ())
+    }
+
     fn list_free_numbers(&self, limit: u32, offset: u64) -> Result<Vec<DidNumber>, Error> {
         const M: &str = "DID/get_number_list";
         let reply = self.call(M, json!({ "usage": "I", "limit": limit, "offset": offset }))?;
@@ -99,16 +147,26 @@ impl Telinta for TelintaClient {
         &self,
         number: &str,
         i_dv_batch: i64,
+        i_do_batch: Option<i64>,
         description: Option<&str>,
     ) -> Result<i64, Error> {
         const M: &str = "DID/add_number";
         let wire = to_wire_number(M, number)?;
-        let mut info = json!({ "number": wire, "i_dv_batch": i_dv_batch });
+        let mut info = json!({ "number": wire, "i_dv_batch": i_dv_batch, "frozen": "N" });
+        if let Some(b) = i_do_batch {
+            info["i_do_batch"] = json!(b);
+        }
         if let Some(d) = description {
             info["description"] = json!(d);
         }
         let reply = self.call(M, json!({ "number_info": info }))?;
         required_int(M, &reply, "i_did_number")
+    }
+
+    fn unfreeze_number(&self, i_did_number: i64) -> Result<(), Error> {
+        const M: &str = "DID/update_number";
+        let info = json!({ "i_did_number": i_did_number, "frozen": "N" });
+        self.call(M, json!({ "number_info": info })).map(|_| ())
     }
 
     fn list_pricing_batches(&self) -> Result<Vec<PricingBatch>, Error> {
@@ -246,6 +304,54 @@ impl Telinta for TelintaClient {
             .map_err(|e| e.scrub(&secrets))
     }
 
+    fn get_service_features(&self, i_account: i64) -> Result<Vec<ServiceFeature>, Error> {
+        const M: &str = "Account/get_service_features";
+        let reply = self.call(M, json!({ "i_account": i_account }))?;
+        match reply.get("service_features") {
+            None | Some(Value::Null) => Ok(Vec::new()),
+            Some(Value::Array(a)) => a
+                .iter()
+                .map(|v| {
+                    let m = v
+                        .as_object()
+                        .ok_or_else(|| malformed(M, "service feature is not an object"))?;
+                    Ok(ServiceFeature {
+                        name: non_empty(m.get("name"))
+                            .ok_or_else(|| malformed(M, "service feature lacks name"))?,
+                        flag_value: non_empty(m.get("flag_value")),
+                        effective_flag_value: non_empty(m.get("effective_flag_value")),
+                    })
+                })
+                .collect(),
+            Some(_) => Err(malformed(M, "service_features is not a list")),
+        }
+    }
+
+    fn update_service_features(
+        &self,
+        i_account: i64,
+        features: &[(&str, &str)],
+    ) -> Result<(), Error> {
+        const M: &str = "Account/update_service_features";
+        let list: Vec<Value> = features
+            .iter()
+            .map(|(name, value)| {
+                json!({
+                    "name": name,
+                    "flag_value": value,
+                    "effective_flag_value": value,
+                    "locked": 0,
+                    "locks": [],
+                })
+            })
+            .collect();
+        self.call(
+            M,
+            json!({ "i_account": i_account, "service_features": list }),
+        )
+        .map(|_| ())
+    }
+
     fn get_follow_me(&self, i_account: i64) -> Result<FollowMe, Error> {
         const M: &str = "Account/get_account_followme";
         let reply = self.call(M, json!({ "i_account": i_account }))?;
@@ -320,23 +426,44 @@ impl Telinta for TelintaClient {
                 ));
             }
         };
-        let mut auth = json!({ "login": to_wire_number(M, number)?, "password": account_password });
-        if let Some(d) = &self.cfg.voicemail_domain {
-            auth["domain"] = json!(d);
+        let domain = match self.cfg.voicemail_domain.as_deref().map(str::trim) {
+            Some(d) if !d.is_empty() => d.to_string(),
+            _ => {
+                return Err(Error::new(
+                    M,
+                    ErrorKind::NotConfigured("voicemail domain is not set".into()),
+                ));
+            }
+        };
+        let auth = json!({
+            "login": to_wire_number(M, number)?,
+            "password": account_password,
+            "domain": domain,
+        });
+        let um_call = |method: &str, params: &Value| {
+            self.post(&base, method, Some(&auth), params)
+                .map_err(|e| match e.kind() {
+                    ErrorKind::Fault { code, .. } if e.is_session_fault() => {
+                        Error::new(method, ErrorKind::AuthFailed { code: code.clone() })
+                    }
+                    _ => e,
+                })
+                .map_err(|e| e.scrub(&[account_password, pin]))
+        };
+        let reply = um_call(M, &json!({ "vm_settings": { "password": pin } }))?;
+        if flag(reply.get("vm_settings_saved")) != Some(true) {
+            return Err(malformed(M, "the server did not confirm vm_settings_saved"));
         }
-        let params = json!({ "vm_settings": { "password": pin } });
-        let reply = self
-            .post(&base, M, Some(&auth), &params)
-            .map_err(|e| match e.kind() {
-                ErrorKind::Fault { code, .. } if e.is_session_fault() => {
-                    Error::new(M, ErrorKind::AuthFailed { code: code.clone() })
-                }
-                _ => e,
-            })
-            .map_err(|e| e.scrub(&[account_password, pin]))?;
-        match flag(reply.get("vm_settings_saved")) {
-            Some(true) => Ok(()),
-            _ => Err(malformed(M, "the server did not confirm vm_settings_saved")),
+        // Read back: the PIN in force must be the one just set.
+        let back = um_call("Voicemail/get_vm_settings", &json!({}))?;
+        let now = object(&back, "vm_settings").and_then(|m| text(m.get("password")));
+        if now.as_deref() == Some(pin) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                M,
+                ErrorKind::NotApplied("the voicemail PIN reads back unchanged".into()),
+            ))
         }
     }
 }

@@ -1,6 +1,6 @@
 //! The real Telinta client: PortaBilling REST over ureq 3.
 //!
-//! **Request encoding: the classic form encoding (reference §1.1 A).** Every call is a
+//! **Request encoding: the classic form encoding (docs/telinta.md, "Transport").** Every call is a
 //! `POST <base>/rest/<Service>/<method>` with an `application/x-www-form-urlencoded`
 //! body of two fields whose values are JSON strings: `auth_info` (`{"session_id":…}`)
 //! and `params`. `Session/login` sends `params` only. This form is confirmed against

@@ -1,9 +1,9 @@
 //! Account service handlers of the simulator: accounts, service features and
-//! follow-me (reference §11.3 Account).
+//! follow-me (docs/telinta.md, "Simulator").
 
 use serde_json::{Map, Value, json};
 
-use super::super::wire::{text, yn};
+use super::super::wire::yn;
 use super::did;
 use super::handlers::{
     Fault, bad_params, fault, opt_flag, opt_int, opt_mode, opt_str, req_int, req_obj, req_str,
@@ -27,6 +27,7 @@ pub(super) fn dispatch(st: &mut State, method: &str, p: &Params) -> Option<Reply
         "Account/update_followme_number" => update_followme_number(st, p),
         "Account/delete_followme_number" => delete_followme_number(st, p),
         "Account/update_service_features" => update_service_features(st, p),
+        "Account/get_service_features" => get_service_features(st, p),
         _ => return None,
     })
 }
@@ -136,6 +137,12 @@ fn add_account(st: &mut State, p: &Params) -> Reply {
         activation_date: opt_str(info, "activation_date")?.unwrap_or_else(today),
         login: opt_str(info, "login")?,
         password: opt_str(info, "password")?,
+        service_features: [(
+            ANSWERING_MODE.to_string(),
+            st.default_answering_mode.clone(),
+        )]
+        .into_iter()
+        .collect(),
     };
     let i_account = account.i_account;
     st.insert_account(account);
@@ -182,6 +189,11 @@ fn update_account(st: &mut State, p: &Params) -> Reply {
     Ok(json!({ "i_account": i_account }))
 }
 
+/// The answering-mode feature name the simulator models (its real name is unconfirmed).
+pub(super) const ANSWERING_MODE: &str = "answering_mode";
+
+/// `{"i_account", "service_features":[{"name","flag_value",…}]}`: `forward_mode` sets
+/// `follow_me_enabled`; any other named feature is kept as sent.
 fn update_service_features(st: &mut State, p: &Params) -> Reply {
     let i_account = req_int(p, "i_account")?;
     let features = p
@@ -189,9 +201,13 @@ fn update_service_features(st: &mut State, p: &Params) -> Reply {
         .and_then(Value::as_array)
         .ok_or_else(|| bad_params("service_features must be a list"))?;
     let mut mode = None;
+    let mut others = Vec::new();
     for f in features.iter().filter_map(Value::as_object) {
-        if text(f.get("name")).as_deref() == Some("forward_mode") {
+        let name = req_str(f, "name")?;
+        if name == "forward_mode" {
             mode = opt_mode(f, "flag_value")?;
+        } else if let Some(v) = opt_str(f, "flag_value")? {
+            others.push((name, v));
         }
     }
     let a = st
@@ -201,7 +217,21 @@ fn update_service_features(st: &mut State, p: &Params) -> Reply {
     if let Some(m) = mode {
         a.follow_me_enabled = m;
     }
+    a.service_features.extend(others);
     Ok(json!({ "i_account": i_account }))
+}
+
+/// `{"i_account"}` → `{"service_features":[{"name","flag_value","effective_flag_value"}]}`.
+fn get_service_features(st: &State, p: &Params) -> Reply {
+    let i_account = req_int(p, "i_account")?;
+    let a = st
+        .accounts
+        .get(&i_account)
+        .ok_or_else(|| account_not_found(i_account))?;
+    let feature = |name: &str, v: &str| json!({ "name": name, "flag_value": v, "effective_flag_value": v, "locked": 0 });
+    let mut list = vec![feature("forward_mode", &a.follow_me_enabled)];
+    list.extend(a.service_features.iter().map(|(n, v)| feature(n, v)));
+    Ok(json!({ "service_features": list }))
 }
 
 fn number_json(n: &SimFollowMeNumber) -> Value {

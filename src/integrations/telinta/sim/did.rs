@@ -1,9 +1,11 @@
-//! DID service handlers of the simulator (reference §11.3 DID, §11.4).
+//! DID service handlers of the simulator (docs/telinta.md, "Simulator").
 
 use serde_json::{Map, Value, json};
 
 use super::super::wire::yn;
-use super::handlers::{Fault, bad_params, fault, opt_int, opt_str, req_int, req_obj, req_str};
+use super::handlers::{
+    Fault, bad_params, fault, opt_flag, opt_int, opt_str, req_int, req_obj, req_str,
+};
 use super::state::{SimDid, SimPricingBatch, State, Usage};
 
 type Reply = Result<Value, Fault>;
@@ -15,6 +17,7 @@ pub(super) fn dispatch(st: &mut State, method: &str, p: &Params) -> Option<Reply
         "DID/get_number_list" => get_number_list(st, p),
         "DID/get_number_info" => get_number_info(st, p),
         "DID/add_number" => add_number(st, p),
+        "DID/update_number" => update_number(st, p),
         "DID/assign_did_to_customer" => assign_to_customer(st, p),
         "DID/release_did_from_customer" => release_from_customer(st, p),
         "DID/assign_did_to_owner_batch" => assign_to_owner_batch(st, p),
@@ -129,16 +132,50 @@ fn add_number(st: &mut State, p: &Params) -> Reply {
     let i_dv_batch = opt_int(info, "i_dv_batch")?;
     let i_do_batch = opt_int(info, "i_do_batch")?.filter(|b| *b != 0);
     let description = opt_str(info, "description")?.unwrap_or_default();
+    let frozen = opt_flag(info, "frozen")?.unwrap_or(st.frozen_on_add);
     if let Some(b) = i_do_batch.filter(|b| !st.batches.contains_key(b)) {
         return Err(batch_not_found(b));
     }
     match st.insert_did(&number, i_dv_batch, i_do_batch, &description) {
-        Some(i) => Ok(json!({ "i_did_number": i })),
+        Some(i) => {
+            if frozen {
+                st.modify_did(i, |d| d.frozen = true);
+            }
+            Ok(json!({ "i_did_number": i }))
+        }
         None => Err(fault(
             "Server.DID.duplicate_number",
             format!("Number {number} is already in the DID inventory"),
         )),
     }
+}
+
+/// `DID/update_number` `{"number_info":{"i_did_number", "frozen"?, "i_do_batch"?, "description"?}}`
+/// returns `{"i_did_number"}` *(reply shape [I])*.
+fn update_number(st: &mut State, p: &Params) -> Reply {
+    let info = req_obj(p, "number_info")?;
+    let i_did = req_int(info, "i_did_number")?;
+    let frozen = opt_flag(info, "frozen")?;
+    let i_do_batch = opt_int(info, "i_do_batch")?;
+    let description = opt_str(info, "description")?;
+    if let Some(b) = i_do_batch.filter(|b| *b != 0 && !st.batches.contains_key(b)) {
+        return Err(batch_not_found(b));
+    }
+    let found = st.modify_did(i_did, |d| {
+        if let Some(f) = frozen {
+            d.frozen = f;
+        }
+        if let Some(b) = i_do_batch {
+            d.i_do_batch = (b != 0).then_some(b);
+        }
+        if let Some(t) = description {
+            d.description = t;
+        }
+    });
+    if !found {
+        return Err(number_not_found(i_did));
+    }
+    Ok(json!({ "i_did_number": i_did }))
 }
 
 fn assign_to_customer(st: &mut State, p: &Params) -> Reply {

@@ -1,9 +1,9 @@
-//! Method handlers of the simulator (reference §11.3, §11.4): dispatch,
+//! Method handlers of the simulator (docs/telinta.md, "Simulator"): dispatch,
 //! authentication, the Session, Customer and Voicemail services. Account handlers
 //! are in `account.rs`, DID handlers in `did.rs`.
 //!
 //! Each handler reads `params`, changes [`State`] and returns the reply object or a
-//! [`Fault`]. Fault codes marked *(fake)* in the reference are placeholders.
+//! [`Fault`]. Fault codes marked *(fake)* in docs/telinta.md ("Simulator") are placeholders.
 
 use serde_json::{Map, Value, json};
 
@@ -47,6 +47,8 @@ pub(super) struct Credentials {
     pub password: Option<String>,
     pub token: Option<String>,
     pub bearer: Option<String>,
+    /// The unified-messaging `domain` (voicemail logins).
+    pub domain: Option<String>,
 }
 
 impl Credentials {
@@ -58,6 +60,7 @@ impl Credentials {
             password: text(m.get("password")),
             token: text(m.get("token")),
             bearer,
+            domain: text(m.get("domain")),
         }
     }
 }
@@ -133,12 +136,16 @@ const ADMIN_METHODS: &[&str] = &[
     "Account/update_followme_number",
     "Account/delete_followme_number",
     "Account/update_service_features",
+    "Account/get_service_features",
     "Customer/get_customer_info",
     "Customer/get_customer_list",
     "Customer/add_customer",
+    "Product/get_product_info",
+    "DID/get_vendor_batch_list",
     "DID/get_number_list",
     "DID/get_number_info",
     "DID/add_number",
+    "DID/update_number",
     "DID/assign_did_to_customer",
     "DID/release_did_from_customer",
     "DID/assign_did_to_owner_batch",
@@ -158,12 +165,26 @@ pub(super) fn dispatch(
         Api::Admin if method == "Session/login" => login(st, p),
         Api::Admin if ADMIN_METHODS.contains(&method) => {
             authenticate(st, creds)?;
+            if st.denied.contains(method) {
+                return Err(fault(
+                    "Server.Session.permission_denied",
+                    format!("Access denied: this login has no permission for {method}"),
+                ));
+            }
+            if st.ignored.contains(method) {
+                // Answer as if done, change nothing: run it on a scratch copy.
+                let mut scratch = st.clone();
+                scratch.ignored.clear();
+                return dispatch(&mut scratch, api, method, creds, p);
+            }
             match method {
                 "Session/logout" => logout(st, creds, p),
                 "Session/ping" => ping(st, p),
                 "Customer/get_customer_info" => get_customer_info(st, p),
                 "Customer/get_customer_list" => get_customer_list(st, p),
                 "Customer/add_customer" => add_customer(st, p),
+                "Product/get_product_info" => get_product_info(st, p),
+                "DID/get_vendor_batch_list" => Ok(vendor_batch_list(st)),
                 _ => account::dispatch(st, method, p)
                     .or_else(|| did::dispatch(st, method, p))
                     .unwrap_or_else(|| Err(unknown())),
@@ -251,6 +272,9 @@ fn authenticate(st: &State, c: &Credentials) -> Result<(), Fault> {
     ))
 }
 
+/// The unified-messaging domain the simulated voicemail server expects at login.
+pub const UM_DOMAIN: &str = "um.sim.invalid";
+
 /// UM login: as the account, with its web password or its service password. Returns the account id.
 fn authenticate_account(st: &State, c: &Credentials) -> Result<String, Fault> {
     let (Some(login), Some(password)) = (&c.login, &c.password) else {
@@ -259,6 +283,10 @@ fn authenticate_account(st: &State, c: &Credentials) -> Result<String, Fault> {
             "No authentication information supplied",
         ));
     };
+    // Public UM clients always send the UM domain; the simulator insists on it.
+    if c.domain.as_deref() != Some(UM_DOMAIN) {
+        return Err(login_failed());
+    }
     let acc = st.account_by_id(login).ok_or_else(login_failed)?;
     let ok = acc.password.as_deref() == Some(password.as_str())
         || (!acc.h323_password.is_empty() && acc.h323_password == *password);
@@ -302,6 +330,29 @@ fn ping(st: &State, p: &Params) -> Reply {
     let valid = opt_str(p, "session_id")?.is_some_and(|s| st.sessions.contains(&s))
         || opt_str(p, "access_token")?.is_some_and(|t| st.tokens.contains(&t));
     Ok(json!({ "user_id": i32::from(valid) }))
+}
+
+// ---- Product and vendor batches --------------------------------------------------------
+
+/// `{"i_product"}` → `{"product_info":{"i_product","name","iso_4217"}}`, or `{}` *(reply
+/// shape [I])*.
+fn get_product_info(st: &State, p: &Params) -> Reply {
+    let i = req_int(p, "i_product")?;
+    Ok(if st.products.contains(&i) {
+        json!({ "product_info": { "i_product": i, "name": format!("Product {i}"), "iso_4217": "USD" } })
+    } else {
+        json!({})
+    })
+}
+
+/// `{}` → `{"vendor_batch_list":[{"i_dv_batch","name"}]}` *(reply shape [I])*.
+fn vendor_batch_list(st: &State) -> Value {
+    let list: Vec<Value> = st
+        .vendor_batches
+        .iter()
+        .map(|(i, n)| json!({ "i_dv_batch": i, "name": n }))
+        .collect();
+    json!({ "vendor_batch_list": list })
 }
 
 // ---- Customer ------------------------------------------------------------------------

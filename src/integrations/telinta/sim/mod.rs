@@ -1,6 +1,6 @@
 //! The Telinta simulator: two real HTTP servers on `127.0.0.1:0` (the PortaBilling
 //! admin API and the unified-messaging/voicemail API) speaking the wire format of
-//! reference §11, with state in memory.
+//! docs/telinta.md ("Simulator"), with state in memory.
 //!
 //! Used by tests (the real [`TelintaClient`](super::TelintaClient) talks to it over
 //! HTTP) and by the portal's `demo` mode. Besides the HTTP API it offers a Rust API to
@@ -35,6 +35,7 @@ use std::time::{Duration, Instant};
 use super::{Credential, TelintaConfig};
 use state::{SimUser, State};
 
+pub use handlers::UM_DOMAIN;
 pub use state::{SimAccount, SimCustomer, SimDid, SimFollowMe, SimFollowMeNumber, SimPricingBatch};
 
 /// What an injected failure makes the simulator answer.
@@ -88,8 +89,16 @@ pub struct SimOptions {
     pub products: Vec<i64>,
     /// Pricing batches that exist: `(i_do_batch, name)`.
     pub pricing_batches: Vec<(i64, String)>,
+    /// Vendor batches that exist: `(i_dv_batch, name)`.
+    pub vendor_batches: Vec<(i64, String)>,
     /// Request worker threads per listener.
     pub workers: usize,
+    /// `DID/add_number` without `frozen: "N"` creates a frozen number, as PortaBilling's
+    /// upload does (docs/telinta.md, "Frozen numbers"). Default `true`.
+    pub frozen_on_add: bool,
+    /// Methods this login may not call (a limited reseller login): they answer a
+    /// permission fault *(fake code `Server.Session.permission_denied`)*.
+    pub denied_methods: Vec<String>,
 }
 
 impl Default for SimOptions {
@@ -102,7 +111,10 @@ impl Default for SimOptions {
             token: None,
             products: vec![1],
             pricing_batches: vec![(1, "US-local".into())],
+            vendor_batches: vec![(1, "US-vendor".into())],
             workers: 4,
+            frozen_on_add: true,
+            denied_methods: Vec::new(),
         }
     }
 }
@@ -212,6 +224,10 @@ impl TelintaSim {
         };
         let mut st = State::new(opts.seed, user);
         st.products.extend(opts.products.iter().copied());
+        st.frozen_on_add = opts.frozen_on_add;
+        st.vendor_batches
+            .extend(opts.vendor_batches.iter().map(|(i, n)| (*i, n.clone())));
+        st.denied.extend(opts.denied_methods.iter().cloned());
         for (i, name) in &opts.pricing_batches {
             st.batches.insert(
                 *i,
@@ -257,6 +273,11 @@ impl TelintaSim {
         &self.voicemail_url
     }
 
+    /// The unified-messaging domain its voicemail server expects at every login.
+    pub fn voicemail_domain(&self) -> &str {
+        handlers::UM_DOMAIN
+    }
+
     /// The login the simulator accepts.
     pub fn login(&self) -> &str {
         &self.opts.login
@@ -281,6 +302,7 @@ impl TelintaSim {
             Credential::Password(self.opts.password.clone()),
         );
         cfg.voicemail_url = Some(self.voicemail_url.clone());
+        cfg.voicemail_domain = Some(self.voicemail_domain().to_string());
         cfg.timeout = Duration::from_secs(5);
         cfg
     }
@@ -416,6 +438,65 @@ impl TelintaSim {
     /// Freezes or unfreezes a number. False if the number is unknown.
     pub fn set_frozen(&self, number: &str, frozen: bool) -> bool {
         self.modify_did(number, |d| d.frozen = frozen)
+    }
+
+    /// Whether `DID/add_number` without `frozen` creates frozen numbers (the default).
+    pub fn set_frozen_on_add(&self, frozen: bool) {
+        self.shared.state().frozen_on_add = frozen;
+    }
+
+    /// Blocks or unblocks the account `number`. False if there is no such account.
+    pub fn set_blocked(&self, number: &str, blocked: bool) -> bool {
+        let mut st = self.shared.state();
+        let Some(i) = st.account_by_id(&wire(number)).map(|a| a.i_account) else {
+            return false;
+        };
+        st.accounts
+            .get_mut(&i)
+            .map(|a| a.blocked = blocked)
+            .is_some()
+    }
+
+    /// Sets the answering mode of the account `number` (`ring`, `ring_forward`,
+    /// `forward`, `voicemail` …). False if there is no such account.
+    pub fn set_answering_mode(&self, number: &str, mode: &str) -> bool {
+        let mut st = self.shared.state();
+        let Some(i) = st.account_by_id(&wire(number)).map(|a| a.i_account) else {
+            return false;
+        };
+        st.accounts
+            .get_mut(&i)
+            .map(|a| {
+                a.service_features
+                    .insert(account::ANSWERING_MODE.to_string(), mode.to_string())
+            })
+            .is_some()
+    }
+
+    /// The answering mode accounts created from now on get (default `ring_forward`).
+    pub fn set_default_answering_mode(&self, mode: &str) {
+        self.shared.state().default_answering_mode = mode.to_string();
+    }
+
+    /// Makes `method` answer a permission fault, as for a login without that right.
+    pub fn deny(&self, method: &str) {
+        self.shared.state().denied.insert(method.to_string());
+    }
+
+    /// Undoes [`TelintaSim::deny`].
+    pub fn allow(&self, method: &str) {
+        self.shared.state().denied.remove(method);
+    }
+
+    /// Makes `method` answer success while changing nothing: a write that "did not take",
+    /// for the client's read-back checks.
+    pub fn ignore_writes(&self, method: &str) {
+        self.shared.state().ignored.insert(method.to_string());
+    }
+
+    /// Undoes [`TelintaSim::ignore_writes`].
+    pub fn honour_writes(&self, method: &str) {
+        self.shared.state().ignored.remove(method);
     }
 
     // ---- inspection ------------------------------------------------------------------

@@ -1,5 +1,5 @@
 //! HTTP plumbing of the simulator: listeners and worker threads (tiny_http), routing,
-//! the two request encodings, failure injection and replies (reference §11.1).
+//! the two request encodings, failure injection and replies (docs/telinta.md, "Simulator").
 
 use std::fmt;
 use std::io::{self, Read, Write};

@@ -63,6 +63,9 @@ pub struct SimAccount {
     /// Web self-care login and password.
     pub login: Option<String>,
     pub password: Option<String>,
+    /// Service features set on the account other than `forward_mode` (which is
+    /// `follow_me_enabled`), name → flag value; e.g. `answering_mode` (docs/telinta.md).
+    pub service_features: BTreeMap<String, String>,
 }
 
 /// An account's follow-me record (`followme_info`) and numbers.
@@ -140,7 +143,7 @@ impl Usage {
 const TREED: [Usage; 4] = [Usage::Idle, Usage::Free, Usage::Used, Usage::Frozen];
 
 /// Counts per position with prefix sums and "k-th set position" in O(log n).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Fenwick {
     /// 1-based; `tree[0]` unused.
     tree: Vec<i64>,
@@ -210,8 +213,9 @@ pub(super) struct SimUser {
     pub token: Option<String>,
 }
 
-/// Everything the simulator knows. Guarded by one mutex in `sim::Shared`.
-#[derive(Debug)]
+/// Everything the simulator knows. Guarded by one mutex in `sim::Shared`. `Clone` lets a
+/// write the simulator is told to ignore run on a scratch copy.
+#[derive(Debug, Clone)]
 pub(super) struct State {
     pub user: SimUser,
     dids: Vec<SimDid>,
@@ -220,6 +224,8 @@ pub(super) struct State {
     pub customers: BTreeMap<i64, SimCustomer>,
     pub products: BTreeSet<i64>,
     pub batches: BTreeMap<i64, SimPricingBatch>,
+    /// Vendor batches: `i_dv_batch` → name.
+    pub vendor_batches: BTreeMap<i64, String>,
     pub accounts: BTreeMap<i64, SimAccount>,
     account_index: HashMap<String, i64>,
     pub followme: HashMap<i64, SimFollowMe>,
@@ -227,6 +233,15 @@ pub(super) struct State {
     pub sessions: HashSet<String>,
     pub tokens: HashSet<String>,
     pub calls: BTreeMap<String, u64>,
+    /// `DID/add_number` without `frozen` creates frozen numbers, as PortaBilling's upload
+    /// does (docs/telinta.md, "Frozen numbers"). On by default.
+    pub frozen_on_add: bool,
+    /// Methods the login may not call: they answer a permission fault *(fake code)*.
+    pub denied: HashSet<String>,
+    /// Methods that answer success but change nothing (a write that "did not take").
+    pub ignored: HashSet<String>,
+    /// The answering mode new accounts get (`ring_forward`: calls can be forwarded).
+    pub default_answering_mode: String,
     next_id: i64,
     rng: u64,
 }
@@ -241,6 +256,7 @@ impl State {
             customers: BTreeMap::new(),
             products: BTreeSet::new(),
             batches: BTreeMap::new(),
+            vendor_batches: BTreeMap::new(),
             accounts: BTreeMap::new(),
             account_index: HashMap::new(),
             followme: HashMap::new(),
@@ -248,6 +264,10 @@ impl State {
             sessions: HashSet::new(),
             tokens: HashSet::new(),
             calls: BTreeMap::new(),
+            frozen_on_add: true,
+            denied: HashSet::new(),
+            ignored: HashSet::new(),
+            default_answering_mode: "ring_forward".into(),
             next_id: 100,
             rng: seed ^ 0x9E37_79B9_7F4A_7C15,
         }

@@ -201,13 +201,15 @@ fn timeout_is_timeout_and_the_client_recovers() {
     let c = client_with_timeout(&sim, 300);
     c.list_free_numbers(1, 0).expect("login first");
     sim.fail_once("DID/add_number", Failure::Timeout(Duration::from_secs(3)));
-    let err = c.add_number("2125550100", 1, None).expect_err("times out");
+    let err = c
+        .add_number("2125550100", 1, None, None)
+        .expect_err("times out");
     assert!(err.is_timeout(), "{err:?}");
     assert!(
         sim.did("2125550100").is_none(),
         "a Timeout failure does not apply the call"
     );
-    assert!(c.add_number("2125550100", 1, None).is_ok());
+    assert!(c.add_number("2125550100", 1, None, None).is_ok());
 }
 
 #[test]
@@ -217,7 +219,7 @@ fn delay_applies_the_call_after_the_client_gave_up() {
     c.list_free_numbers(1, 0).expect("login first");
     sim.fail_once("DID/add_number", Failure::Delay(Duration::from_millis(800)));
     assert!(
-        c.add_number("2125550101", 1, None)
+        c.add_number("2125550101", 1, None, None)
             .expect_err("slow")
             .is_timeout()
     );

@@ -20,7 +20,7 @@ const CALLS: &[(&str, Call)] = &[
         t.find_number("2125550100").map(|v| format!("{v:?}"))
     }),
     ("DID/add_number", |t| {
-        t.add_number("2125550100", 1, Some("x"))
+        t.add_number("2125550100", 1, None, Some("x"))
             .map(|v| v.to_string())
     }),
     ("DID/get_owner_batch_list", |t| {

@@ -120,7 +120,7 @@ fn add_number_pricing_batch_and_assignment() {
     let c = client(&sim);
     assert_eq!(c.find_number("3055550001").expect("lookup"), None);
     let id = c
-        .add_number("3055550001", 9, Some("didport"))
+        .add_number("3055550001", 9, None, Some("didport"))
         .expect("added");
     let d = c
         .find_number("3055550001")
@@ -161,7 +161,9 @@ fn add_number_pricing_batch_and_assignment() {
         .expect("again: already theirs");
     let err = c.assign_number_to_customer(id, other).expect_err("taken");
     assert_eq!(err.fault_code(), Some("Server.DID.number_not_available"));
-    let err = c.add_number("3055550001", 9, None).expect_err("duplicate");
+    let err = c
+        .add_number("3055550001", 9, None, None)
+        .expect_err("duplicate");
     assert_eq!(err.fault_code(), Some("Server.DID.duplicate_number"));
 }
 
@@ -248,7 +250,11 @@ fn accounts_add_get_duplicate_and_update() {
         Some("Server.Account.product_not_found")
     );
 
-    c.set_service_password(i, "4821").expect("service password");
+    c.set_service_password(
+        &c.get_account("2125550199").expect("read").expect("exists"),
+        "4821",
+    )
+    .expect("service password");
     assert_eq!(
         sim.account("2125550199").expect("sim").h323_password,
         "4821"
@@ -387,4 +393,108 @@ fn voicemail_pin_goes_to_the_um_server() {
     assert_eq!(sim.voicemail_pin("2125550160").as_deref(), Some("5678"));
     assert_eq!(sim.call_count("Voicemail/set_vm_settings"), 5);
     assert_eq!(sim.call_count("Account/update_account"), 0);
+}
+
+#[test]
+fn add_number_sends_frozen_n_and_the_batch_and_the_sim_freezes_without_it() {
+    let sim = sim();
+    let c = client(&sim);
+    let i = c.add_number("3055550101", 9, Some(1), None).expect("added");
+    let d = c.find_number("3055550101").expect("read").expect("found");
+    assert_eq!(d.i_did_number, i);
+    assert!(!d.frozen, "frozen: N was sent");
+    assert_eq!(d.i_do_batch, Some(1));
+    // A client that leaves `frozen` out gets a frozen number, as from PortaBilling's upload.
+    let raw = sim.add_free_numbers(["3055550102"], None);
+    assert_eq!(raw, 1);
+    assert!(
+        !sim.did("3055550102").expect("seeded").frozen,
+        "seeding is not add_number"
+    );
+    sim.set_frozen_on_add(true);
+    sim.set_frozen("3055550102", true);
+    let d = c.find_number("3055550102").expect("read").expect("found");
+    assert!(d.frozen);
+    c.unfreeze_number(d.i_did_number).expect("unfrozen");
+    assert!(!sim.did("3055550102").expect("there").frozen);
+}
+
+#[test]
+fn service_features_round_trip_and_answering_mode_is_checked() {
+    let sim = sim();
+    let acme = sim.add_customer("acme");
+    let c = client(&sim);
+    let i = c
+        .add_account(&NewAccount::new("2125550170", acme, 1, "pw-pw-pw"))
+        .expect("account");
+    c.set_forward_mode(i, ForwardMode::Simple).expect("mode C");
+    let f = c.get_service_features(i).expect("features");
+    let mode = f
+        .iter()
+        .find(|f| f.name == "forward_mode")
+        .expect("reported");
+    assert_eq!(mode.value(), Some("C"));
+    assert!(sim.set_answering_mode("2125550170", "voicemail"));
+    let err = c
+        .set_forward_mode(i, ForwardMode::Simple)
+        .expect_err("answering mode does not forward");
+    assert!(matches!(err.kind(), ErrorKind::NotApplied(_)), "{err}");
+    // Turning forwarding off does not depend on the answering mode.
+    c.clear_forwarding(i).expect("off");
+    assert_eq!(sim.account("2125550170").expect("a").follow_me_enabled, "N");
+    sim.ignore_writes("Account/update_service_features");
+    let err = c
+        .set_forward_mode(i, ForwardMode::FollowMe)
+        .expect_err("ignored");
+    assert!(
+        err.to_string().contains("forward_mode is N instead of Y"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_limited_login_gets_a_permission_fault_that_is_recognised() {
+    let sim = sim();
+    sim.deny("DID/add_number");
+    let c = client(&sim);
+    let err = c
+        .add_number("3055550103", 9, None, None)
+        .expect_err("denied");
+    assert!(err.is_permission_fault(), "{err:?}");
+    assert!(!err.is_auth_failed());
+    assert!(sim.did("3055550103").is_none());
+    sim.allow("DID/add_number");
+    c.add_number("3055550103", 9, None, None)
+        .expect("allowed again");
+}
+
+#[test]
+fn the_voicemail_login_always_sends_the_um_domain() {
+    let sim = sim();
+    let acme = sim.add_customer("acme");
+    let mut cfg = sim.client_config();
+    c_add(&sim, acme);
+    cfg.voicemail_domain = None;
+    let c = super::super::TelintaClient::new(cfg.clone()).expect("client");
+    let err = c
+        .set_voicemail_pin("2125550180", "svc-pass-180", "1234")
+        .expect_err("no domain");
+    assert!(matches!(err.kind(), ErrorKind::NotConfigured(_)), "{err}");
+    assert_eq!(sim.call_count("Voicemail/set_vm_settings"), 0);
+    cfg.voicemail_domain = Some("other.domain".into());
+    let c = super::super::TelintaClient::new(cfg).expect("client");
+    let err = c
+        .set_voicemail_pin("2125550180", "svc-pass-180", "1234")
+        .expect_err("wrong domain");
+    assert!(err.is_auth_failed(), "{err}");
+    client(&sim)
+        .set_voicemail_pin("2125550180", "svc-pass-180", "1234")
+        .expect("right domain");
+    assert_eq!(sim.voicemail_pin("2125550180").as_deref(), Some("1234"));
+}
+
+fn c_add(sim: &super::super::TelintaSim, acme: i64) {
+    client(sim)
+        .add_account(&NewAccount::new("2125550180", acme, 1, "svc-pass-180"))
+        .expect("account");
 }

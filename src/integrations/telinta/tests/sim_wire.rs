@@ -1,4 +1,4 @@
-//! The simulator's wire format checked with raw HTTP (reference §11.1).
+//! The simulator's wire format checked with raw HTTP (docs/telinta.md, "Simulator").
 
 use serde_json::json;
 
