@@ -99,12 +99,21 @@ fn readable_files() -> Vec<(String, String)> {
     ] {
         v.push((doc.into(), std::fs::read_to_string(root.join(doc)).unwrap()));
     }
-    for entry in std::fs::read_dir(root.join("docs")).unwrap() {
-        let path = entry.unwrap().path();
-        let name = format!("docs/{}", path.file_name().unwrap().to_string_lossy());
-        v.push((name, std::fs::read_to_string(&path).unwrap()));
-    }
+    doc_files(root, "docs", &mut v);
     v
+}
+
+/// The text files under `dir` (a folder of `docs/`), recursively; pictures are skipped.
+fn doc_files(root: &Path, dir: &str, v: &mut Vec<(String, String)>) {
+    for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+        let path = entry.unwrap().path();
+        let name = format!("{dir}/{}", path.file_name().unwrap().to_string_lossy());
+        if path.is_dir() {
+            doc_files(root, &name, v);
+        } else if name.ends_with(".md") {
+            v.push((name, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
 }
 
 /// The repository documents itself: no comment or document points at a file it does not
