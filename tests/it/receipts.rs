@@ -92,3 +92,23 @@ fn the_support_address_is_in_the_footer_and_on_error_pages() {
             .contains("admin@example.com")
     );
 }
+
+#[test]
+fn a_suspended_number_tells_its_owner_whom_to_write_to() {
+    let mut s = crate::activation::setup(Some(1), true);
+    let order = crate::activation::paid_order(&s, "paused@example.com", "2125550919");
+    crate::activation::set(&mut s, order, "suspended");
+    let mut owner = s.p.client();
+    owner.login("paused@example.com", crate::support::PASSWORD);
+    let page = owner.get(&format!("/orders/{order}"));
+    assert_eq!(page.status, 200);
+    let help = page.text("#suspended-help");
+    assert!(
+        help.contains("(212) 555-0919") && help.contains("admin@example.com"),
+        "{help}"
+    );
+    assert_eq!(
+        page.attr("#suspended-help a", "href").as_deref(),
+        Some("mailto:admin@example.com")
+    );
+}
