@@ -53,6 +53,51 @@ impl Report {
     }
 }
 
+/// The audit entry of a step the cycle took by itself.
+fn system_audit(
+    tx: &crate::store::Tx<'_>,
+    now: i64,
+    action: &str,
+    number: &str,
+    outcome: Outcome,
+    detail: &str,
+) -> crate::store::Result<()> {
+    audit::record(
+        tx,
+        now,
+        &Entry {
+            actor_id: None,
+            actor: "billing",
+            action,
+            subject: number,
+            outcome,
+            detail,
+            address: "",
+        },
+    )
+}
+
+/// Queues a message to the admin, when an admin address is configured.
+fn to_admin(
+    tx: &crate::store::Tx<'_>,
+    now: i64,
+    admin_to: Option<&str>,
+    event: MailEvent,
+    subject: String,
+    body: String,
+) -> crate::store::Result<()> {
+    if let Some(to) = admin_to {
+        notify::Message {
+            event,
+            to: to.to_string(),
+            subject,
+            body,
+        }
+        .queue(tx, now)?;
+    }
+    Ok(())
+}
+
 fn money(cents: i64, currency: &str) -> Money {
     Money::new(cents, Currency::parse(currency).unwrap_or(Currency::USD))
 }
@@ -158,18 +203,13 @@ fn invoice(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Resul
             }
             .queue(tx, now)?;
         }
-        audit::record(
+        system_audit(
             tx,
             now,
-            &Entry {
-                actor_id: None,
-                actor: "billing",
-                action: "renewal_invoice",
-                subject: &n.number,
-                outcome: Outcome::Ok,
-                detail: &format!("order {}: {number}, {amount}", n.order_id),
-                address: "",
-            },
+            "renewal_invoice",
+            &n.number,
+            Outcome::Ok,
+            &format!("order {}: {number}, {amount}", n.order_id),
         )?;
         Ok(true)
     })?;
@@ -298,12 +338,13 @@ fn suspend(
                     ),
                 }
                 .queue(tx, now)?;
-                if let Some(admin_to) = &admin_to {
-                    notify::Message {
-                        event: MailEvent::NumberSuspendedUnpaid,
-                        to: admin_to.clone(),
-                        subject: format!("{site}: {phone} suspended for non-payment ({})", n.email),
-                        body: format!(
+                to_admin(
+                    tx,
+                    now,
+                    admin_to.as_deref(),
+                    MailEvent::NumberSuspendedUnpaid,
+                    format!("{site}: {phone} suspended for non-payment ({})", n.email),
+                    format!(
                             "{phone} of {} is suspended: the renewal due {} is {days} days overdue. \
                              Its Telinta account 1{} is blocked. Paying the invoice unblocks it.\n\
                              {}/admin/billing\n",
@@ -312,22 +353,8 @@ fn suspend(
                             n.number,
                             s.public_url
                         ),
-                    }
-                    .queue(tx, now)?;
-                }
-                audit::record(
-                    tx,
-                    now,
-                    &Entry {
-                        actor_id: None,
-                        actor: "billing",
-                        action: "number_suspend",
-                        subject: &n.number,
-                        outcome: Outcome::Ok,
-                        detail: &format!("order {}: {days} days overdue", n.order_id),
-                        address: "",
-                    },
                 )?;
+                system_audit(tx, now, "number_suspend", &n.number, Outcome::Ok, &format!("order {}: {days} days overdue", n.order_id))?;
                 Ok(true)
             })?;
             if done {
@@ -355,19 +382,7 @@ fn suspend(
                     }
                     .queue(tx, now)?;
                 }
-                audit::record(
-                    tx,
-                    now,
-                    &Entry {
-                        actor_id: None,
-                        actor: "billing",
-                        action: "number_suspend",
-                        subject: &n.number,
-                        outcome: Outcome::Failed,
-                        detail: &e,
-                        address: "",
-                    },
-                )?;
+                system_audit(tx, now, "number_suspend", &n.number, Outcome::Failed, &e)?;
                 Ok::<_, crate::store::Error>(first)
             })?;
             report.suspension_failures += 1;
@@ -410,35 +425,29 @@ fn cancel(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result
             ),
         }
         .queue(tx, now)?;
-        if let Some(admin_to) = &admin_to {
-            notify::Message {
-                event: MailEvent::NumberCancelled,
-                to: admin_to.clone(),
-                subject: format!("{site}: {phone} cancelled by {}", n.email),
-                body: format!(
-                    "{} stopped renewing {phone}; it is cancelled as of {} and back on sale.\n\
-                     At Telinta, block or delete the account 1{} and release the number from the \
-                     customer in the DID inventory before it is sold again.\n{}/admin/billing\n",
-                    n.email,
-                    format_day(n.paid_through),
-                    n.number,
-                    s.public_url
-                ),
-            }
-            .queue(tx, now)?;
-        }
-        audit::record(
+        to_admin(
             tx,
             now,
-            &Entry {
-                actor_id: None,
-                actor: "billing",
-                action: "number_cancel",
-                subject: &n.number,
-                outcome: Outcome::Ok,
-                detail: &format!("order {}: stopped renewing", n.order_id),
-                address: "",
-            },
+            admin_to.as_deref(),
+            MailEvent::NumberCancelled,
+            format!("{site}: {phone} cancelled by {}", n.email),
+            format!(
+                "{} stopped renewing {phone}; it is cancelled as of {} and back on sale.\n\
+                     At Telinta, block or delete the account 1{} and release the number from the \
+                     customer in the DID inventory before it is sold again.\n{}/admin/billing\n",
+                n.email,
+                format_day(n.paid_through),
+                n.number,
+                s.public_url
+            ),
+        )?;
+        system_audit(
+            tx,
+            now,
+            "number_cancel",
+            &n.number,
+            Outcome::Ok,
+            &format!("order {}: stopped renewing", n.order_id),
         )?;
         Ok(true)
     })?;
@@ -495,21 +504,20 @@ pub fn record_payment(
             ),
         }
         .queue(tx, now)?;
-        if let Some(admin_to) = &admin_to {
-            notify::Message {
-                event: MailEvent::RenewalPaid,
-                to: admin_to.clone(),
-                subject: format!("{site}: {} renewed {phone}, {amount}", n.email),
-                body: format!(
-                    "{} paid the renewal of {phone} ({amount}, {actor}); paid through {}.\n\
+        to_admin(
+            tx,
+            now,
+            admin_to.as_deref(),
+            MailEvent::RenewalPaid,
+            format!("{site}: {} renewed {phone}, {amount}", n.email),
+            format!(
+                "{} paid the renewal of {phone} ({amount}, {actor}); paid through {}.\n\
                      {}/admin/billing\n",
-                    n.email,
-                    format_day(paid.period_end),
-                    s.public_url
-                ),
-            }
-            .queue(tx, now)?;
-        }
+                n.email,
+                format_day(paid.period_end),
+                s.public_url
+            ),
+        )?;
         audit::record(
             tx,
             now,
@@ -586,19 +594,18 @@ fn reactivate_if_suspended_for(
                     ),
                 }
                 .queue(tx, now)?;
-                if let Some(admin_to) = &admin_to {
-                    notify::Message {
-                        event: MailEvent::NumberReactivated,
-                        to: admin_to.clone(),
-                        subject: format!("{site}: {phone} of {} reactivated", n.email),
-                        body: format!(
-                            "{} paid the overdue renewal of {phone}; its Telinta account 1{} is \
+                to_admin(
+                    tx,
+                    now,
+                    admin_to.as_deref(),
+                    MailEvent::NumberReactivated,
+                    format!("{site}: {phone} of {} reactivated", n.email),
+                    format!(
+                        "{} paid the overdue renewal of {phone}; its Telinta account 1{} is \
                              unblocked and the number is active again.\n",
-                            n.email, n.number
-                        ),
-                    }
-                    .queue(tx, now)?;
-                }
+                        n.email, n.number
+                    ),
+                )?;
                 Ok(true)
             })?;
             s.mail.wake();
@@ -862,19 +869,18 @@ pub fn set_renewing(
                 ),
             }
             .queue(tx, now)?;
-            if let Some(admin_to) = &admin_to {
-                notify::Message {
-                    event: MailEvent::CancellationScheduled,
-                    to: admin_to.clone(),
-                    subject: format!("{site}: {} stops renewing {phone}", user.email),
-                    body: format!(
-                        "{} asked to stop renewing {phone}; it is cancelled on {until}.\n\
+            to_admin(
+                tx,
+                now,
+                admin_to.as_deref(),
+                MailEvent::CancellationScheduled,
+                format!("{site}: {} stops renewing {phone}", user.email),
+                format!(
+                    "{} asked to stop renewing {phone}; it is cancelled on {until}.\n\
                          {}/admin/billing\n",
-                        user.email, s.public_url
-                    ),
-                }
-                .queue(tx, now)?;
-            }
+                    user.email, s.public_url
+                ),
+            )?;
         }
         audit::record(
             tx,
