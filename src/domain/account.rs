@@ -169,15 +169,17 @@ pub fn check_pin(input: &str) -> Result<&str, &'static str> {
     }
 }
 
-/// A forwarding number: exactly ten ASCII digits, and not the number itself.
-pub fn check_forwarding<'a>(input: &'a str, own: &str) -> Result<&'a str, &'static str> {
-    if input.len() != 10 || !input.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("The forwarding number is exactly 10 digits, like 2125551234.");
-    }
-    if input == own {
+/// A forwarding number as people paste it (`(212) 555-1234`, `+1 212 555 1234`,
+/// `12125551234`), reduced to its 10 digits; it must be a valid North American number (area
+/// code and exchange start with 2–9) and not the number itself.
+pub fn check_forwarding(input: &str, own: &str) -> Result<String, &'static str> {
+    let number = super::PhoneNumber::parse(input).map_err(|_| {
+        "The forwarding number is a 10-digit North American number, like (212) 555-1234."
+    })?;
+    if number.digits() == own {
         return Err("Calls cannot be forwarded to the number itself.");
     }
-    Ok(input)
+    Ok(number.digits().to_string())
 }
 
 #[cfg(test)]
@@ -190,13 +192,29 @@ mod settings_tests {
         for bad in ["123", "12345", "12a4", " 123", "١٢٣٤", ""] {
             assert!(check_pin(bad).is_err(), "{bad:?}");
         }
-        assert!(check_forwarding("3105551234", "2125551234").is_ok());
+        for good in [
+            "3105551234",
+            "(310) 555-1234",
+            "+1 310 555 1234",
+            "1-310-555-1234",
+            "310.555.1234",
+        ] {
+            assert_eq!(
+                check_forwarding(good, "2125551234").as_deref(),
+                Ok("3105551234"),
+                "{good:?}"
+            );
+        }
         for bad in [
             "310555123",
             "31055512345",
             "310-555-12",
             "2125551234",
+            "(212) 555-1234",
             "٣١٠٥٥٥١٢٣٤",
+            "0125551234",
+            "3101551234",
+            "+44 20 7946 0958",
         ] {
             assert!(check_forwarding(bad, "2125551234").is_err(), "{bad:?}");
         }

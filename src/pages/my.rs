@@ -154,8 +154,8 @@ fn settings_page(
                         }
                         div class=(if err("forwarding").is_some() { "field has-error" } else { "field" }) {
                             label for="f-forwarding" { "Forward calls to" }
-                            p.hint id="forwarding-hint" { "Exactly 10 digits, like 2125551234." }
-                            input id="f-forwarding" name="forwarding" type="text" inputmode="numeric" autocomplete="tel-national" value=(forwarding)
+                            p.hint id="forwarding-hint" { "A North American number, written any way: (212) 555-1234, +1 212 555 1234." }
+                            input id="f-forwarding" name="forwarding" type="text" inputmode="tel" autocomplete="tel-national" value=(forwarding)
                                 autofocus[err("pin").is_none() && err("forwarding").is_some()]
                                 aria-invalid=[err("forwarding").map(|_| "true")]
                                 aria-describedby=(if err("forwarding").is_some() { "forwarding-hint forwarding-error" } else { "forwarding-hint" });

@@ -104,7 +104,7 @@ pub fn change(
     let asked_forwarding = if off {
         Some(purchased::FORWARDING_OFF)
     } else {
-        forwarding
+        forwarding.as_deref()
     };
     // In progress in this process from before the record until the outcome is saved, so
     // reconciliation never takes it for cut short (see workflow/runs.rs).
@@ -144,7 +144,7 @@ pub fn change(
             .map_err(|e| e.to_string())?;
             accepted.push("the PIN");
         }
-        if let Some(f) = forwarding {
+        if let Some(f) = forwarding.as_deref() {
             t.set_forwarding(account.i_account, f)
                 .map_err(|e| e.to_string())?;
             accepted.push("the call forwarding");
@@ -159,7 +159,7 @@ pub fn change(
     let now = s.now();
     let site = s.config.site_name.clone();
     let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
-    let what = match (pin.is_some(), forwarding, off) {
+    let what = match (pin.is_some(), forwarding.as_deref(), off) {
         (true, Some(f), _) => format!("PIN changed; calls forwarded to {f}"),
         (true, None, true) => "PIN changed; forwarding turned off".to_string(),
         (true, None, false) => "PIN changed".to_string(),
@@ -170,7 +170,7 @@ pub fn change(
     match upstream {
         Ok(()) => {
             s.store.write(|tx| {
-                purchased::save_settings(tx, owned.p.order_id, pin.is_some(), forwarding, now)?;
+                purchased::save_settings(tx, owned.p.order_id, pin.is_some(), forwarding.as_deref(), now)?;
                 if off {
                     purchased::clear_forwarding(tx, owned.p.order_id, now)?;
                 }
@@ -201,7 +201,7 @@ pub fn change(
             s.mail.wake();
             Ok(Saved {
                 pin: pin.is_some(),
-                forwarding: forwarding.map(str::to_string),
+                forwarding: forwarding.clone(),
                 forwarding_off: off,
             })
         }

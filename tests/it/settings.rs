@@ -128,6 +128,9 @@ fn bad_input_is_shown_by_its_field_and_changes_nothing_anywhere() {
         ("", "310-555-019", "forwarding"),
         ("", "٣١٠٥٥٥٠١٩٩", "forwarding"),
         ("", N, "forwarding"),
+        ("", "0125551234", "forwarding"),
+        ("", "(310) 155-0199", "forwarding"),
+        ("", "+44 20 7946 0958", "forwarding"),
         ("", "", "pin"),
         ("1234", "abc", "forwarding"),
     ] {
@@ -413,4 +416,18 @@ fn forwarding_off_with_a_number_is_refused() {
     assert_eq!(r.status, 400);
     assert!(r.has("#forwarding-error"));
     assert_eq!(s.sim.call_count("Account/update_service_features"), 0);
+}
+
+#[test]
+fn forwarding_is_accepted_as_people_write_it_and_saved_as_ten_digits() {
+    let (s, mut c, _) = active();
+    for (typed, saved) in [
+        ("(310) 555-0123", "3105550123"),
+        ("+1 310 555 0124", "3105550124"),
+        ("1-310-555-0125", "3105550125"),
+    ] {
+        let r = save(&mut c, "", typed);
+        assert_eq!(r.status, 303, "{typed:?}: {}", r.body);
+        assert_eq!(local(&s).1.as_deref(), Some(saved), "{typed:?}");
+    }
 }
