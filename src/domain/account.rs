@@ -173,9 +173,9 @@ pub fn check_pin(input: &str) -> Result<&str, &'static str> {
 /// `12125551234`), reduced to its 10 digits; it must be a valid North American number (area
 /// code and exchange start with 2–9) and not the number itself.
 pub fn check_forwarding(input: &str, own: &str) -> Result<String, &'static str> {
-    let number = super::PhoneNumber::parse(input).map_err(|_| {
-        "The forwarding number is a 10-digit North American number, like (212) 555-1234."
-    })?;
+    let number = super::PhoneNumber::parse(input).map_err(
+        |_| "The forwarding number is a 10-digit North American number, like (212) 555-1234.",
+    )?;
     if number.digits() == own {
         return Err("Calls cannot be forwarded to the number itself.");
     }
