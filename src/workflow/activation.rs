@@ -232,17 +232,32 @@ fn activate(
                 if !purchased::finish_activation(tx, current.order_id, current.status, NumberStatus::Active, None, now)? {
                     return Ok::<_, crate::store::Error>(false);
                 }
-                notify::queue_both(
-                    tx,
-                    now,
-                    MailEvent::NumberActivated,
-                    &customer.email,
-                    admin_email.as_deref(),
-                    &format!("{site}: {number} is active"),
-                    &format!(
-                            "{number} is active. Calls to it now reach the service; the customer can set a PIN and call forwarding on the number's settings page.\n"
+                // Each copy is written for its reader: the customer is told what to do next
+                // and where; the admin is told whose number it is.
+                notify::Message {
+                    event: MailEvent::NumberActivated,
+                    to: customer.email.clone(),
+                    subject: format!("{site}: {number} is active"),
+                    body: format!(
+                        "Your number {number} is active: calls to it now reach you.\n\n\
+                         Set its PIN and where calls are forwarded on its page:\n{}/my/numbers/{}\n",
+                        s.public_url, current.number
+                    ),
+                }
+                .queue(tx, now)?;
+                if let Some(admin_to) = &admin_email {
+                    notify::Message {
+                        event: MailEvent::NumberActivated,
+                        to: admin_to.clone(),
+                        subject: format!("{site}: {number} of {} is active", customer.email),
+                        body: format!(
+                            "{number} (order {}) is active at Telinta and in the portal for {}.\n\
+                             {}/admin/orders?q={}\n",
+                            current.order_id, customer.email, s.public_url, current.number
                         ),
-                )?;
+                    }
+                    .queue(tx, now)?;
+                }
                 audit::record(
                     tx,
                     now,

@@ -294,8 +294,8 @@ pub fn record_paid(
                 "Invoice {invoice_number}\n\
                  Setup fee, {pretty}: {}\n\
                  First month, plan {}: {}\n\
-                 Total paid: {total}\n\n\
-                 Your number is paid through {} and will be activated shortly.\n\
+                 Total paid: {total}\n\
+                 Paid through {}.\n\
                  Invoice: {}/invoices/{invoice_id}\n",
                 Money::new(order.setup_cents, currency),
                 order.plan_name,
@@ -307,7 +307,10 @@ pub fn record_paid(
                 event: MailEvent::PaymentReceived,
                 to: user.email.clone(),
                 subject: subject.clone(),
-                body: format!("Thank you, we received your payment.\n\n{invoice_text}"),
+                body: format!(
+                    "Thank you, we received your payment. We now set up {pretty}; you get an \
+                     email as soon as it is active.\n\n{invoice_text}"
+                ),
             }
             .queue(tx, now)?;
             if let Some(admin) = &admin {
