@@ -237,10 +237,18 @@ pub fn set_cancel_at_period_end(tx: &Tx<'_>, order_id: i64, on: bool, now: i64) 
 pub fn cancel_at_end(tx: &Tx<'_>, order_id: i64, now: i64) -> Result<bool> {
     let number: Option<i64> = tx
         .query_row(
-            "UPDATE purchased_numbers SET status = 'cancelled', updated_at = ?2
-             WHERE order_id = ?1 AND status <> 'cancelled' AND cancel_at_period_end = 1
-               AND activating_since IS NULL
-             RETURNING number",
+            &format!(
+                "UPDATE purchased_numbers SET status = 'cancelled', updated_at = ?2
+                 WHERE order_id = ?1 AND status IN ({}) AND cancel_at_period_end = 1
+                   AND activating_since IS NULL
+                   AND (SELECT payment_status FROM orders WHERE id = ?1) = 'paid'
+                 RETURNING number",
+                // The transition table's sources of `cancelled` for a paid order.
+                super::status::sql_list(
+                    &NumberStatus::sources(NumberStatus::Cancelled, PaymentStatus::Paid),
+                    NumberStatus::as_str
+                )
+            ),
             params![order_id, now],
             |r| r.get(0),
         )
