@@ -526,3 +526,34 @@ fn the_refund_webhook_after_an_admin_refund_issues_nothing_twice() {
     );
     assert_eq!(payment(&s.p, id), "refunded");
 }
+
+/// PayPal down when the buyer comes back to pay: the page says so, the hold stays, and the
+/// next click goes through; a renewal invoice the same.
+#[test]
+fn pay_links_keep_the_hold_when_paypal_does_not_answer() {
+    let s = shop(&["2125550716"]);
+    let mut c = s.p.signed_in("patient@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550716");
+    let id = s.p.count("SELECT id FROM orders");
+    s.sim.expire_order(&pp).unwrap();
+    s.sim.fail_next(
+        "POST",
+        "/v2/checkout/orders",
+        didport::integrations::paypal::sim::Failure::Status(503),
+    );
+    c.get(&format!("/orders/{id}"));
+    let r = c.get(&format!("/orders/{id}/pay"));
+    assert_eq!(r.status, 303);
+    let page = c.follow(r);
+    assert!(
+        page.text("#flash").contains("still held"),
+        "{}",
+        page.text("#flash")
+    );
+    assert_eq!(payment(&s.p, id), "awaiting_payment");
+    assert_eq!(availability(&s.p, "2125550716"), "held");
+    // PayPal back: the same link makes the new PayPal order.
+    let r = c.get(&format!("/orders/{id}/pay"));
+    assert_eq!(r.status, 303);
+    assert_ne!(crate::paypal::paypal_id(r.location()), pp);
+}
