@@ -71,7 +71,8 @@ pub fn mac_matches(key: &[u8], message: &str, given_hex: &str) -> bool {
     }
 }
 
-fn unhex(s: &str) -> Option<Vec<u8>> {
+/// The bytes of a hex string; `None` unless it is whole hex digit pairs.
+pub fn unhex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }

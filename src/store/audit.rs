@@ -49,6 +49,23 @@ pub fn record(tx: &Tx<'_>, now: i64, e: &Entry<'_>) -> Result<()> {
     Ok(())
 }
 
+/// How many entries of `action` with `outcome` a user made since `since` (for limits on how
+/// often).
+pub fn count_since(
+    tx: &Tx<'_>,
+    actor_id: i64,
+    action: &str,
+    outcome: Outcome,
+    since: i64,
+) -> Result<i64> {
+    Ok(tx.query_row(
+        "SELECT count(*) FROM audit
+         WHERE actor_id = ?1 AND action = ?2 AND outcome = ?3 AND at > ?4",
+        params![actor_id, action, outcome.as_str(), since],
+        |r| r.get(0),
+    )?)
+}
+
 #[derive(Debug, Clone)]
 pub struct Row {
     pub id: i64,

@@ -87,6 +87,35 @@ pub fn set_password(tx: &Tx<'_>, id: i64, password_hash: &str, now: i64) -> Resu
     Ok(())
 }
 
+/// Sets a user's display name (checked by the caller).
+pub fn set_name(tx: &Tx<'_>, id: i64, name: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET name = ?2 WHERE id = ?1",
+        params![id, name],
+    )?;
+    Ok(())
+}
+
+/// Moves a user to a new email address, only while the account still has `current` (so a
+/// confirmation counts once). False when the address moved meanwhile; an address another
+/// account has is a constraint error (`Error::is_constraint`).
+pub fn set_email(tx: &Tx<'_>, id: i64, current: &str, new: &EmailAddress) -> Result<bool> {
+    Ok(tx.execute(
+        "UPDATE users SET email = ?3 WHERE id = ?1 AND email = ?2",
+        params![id, current, new.as_str()],
+    )? == 1)
+}
+
+/// Spends every unused password reset link of a user (the links went to an address the
+/// account no longer has).
+pub fn spend_resets(tx: &Tx<'_>, user_id: i64, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE password_resets SET used_at = ?2 WHERE user_id = ?1 AND used_at IS NULL",
+        params![user_id, now],
+    )?;
+    Ok(())
+}
+
 pub fn count(tx: &Tx<'_>) -> Result<i64> {
     Ok(tx.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?)
 }
