@@ -75,6 +75,13 @@ const KINDS: &[(&str, &str, &str)] = &[
         "Password changes",
         "changed the password of",
     ),
+    ("name_change", "Name changes", "changed the name of"),
+    (
+        "email_change_request",
+        "Email change links",
+        "asked for a link to change the email of",
+    ),
+    ("email_change", "Email changes", "changed the email of"),
 ];
 
 fn verb(action: &str) -> Option<&'static str> {

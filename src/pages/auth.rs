@@ -1,14 +1,12 @@
-//! Sign-up, sign-in, sign-out, forgotten password, password change.
+//! Sign-up, sign-in, sign-out, forgotten password. The account page is in `account`.
 
 use maud::{Markup, html};
 
 use super::{Field, csrf_field, error_for, first_error, page};
-use crate::app::{Ctx, FlashKind, require_user, safe_next};
+use crate::app::{Ctx, FlashKind, safe_next};
 use crate::domain::{Money, PhoneNumber, Role};
 use crate::http::{Response, encode_query};
-use crate::workflow::accounts::{
-    self, ChangeError, LoginError, ResetError, SignedIn, SignupError, SignupInput,
-};
+use crate::workflow::accounts::{self, LoginError, ResetError, SignedIn, SignupError, SignupInput};
 
 pub(super) fn home_for(role: Role) -> &'static str {
     match role {
@@ -410,68 +408,5 @@ pub fn reset_submit(ctx: &Ctx<'_>) -> Response {
         Err(ResetError::BadToken) => bad_link(ctx),
         Err(ResetError::WeakPassword(m)) => reset_page(ctx, 400, token, Some(&m)),
         Err(ResetError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
-}
-
-// ---- password change ----
-
-pub fn change_form(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    change_page(ctx, 200, &user.email, &[])
-}
-
-fn change_page(ctx: &Ctx<'_>, status: u16, email: &str, errors: &[(&str, String)]) -> Response {
-    let first = first_error(errors, &["current", "password"]);
-    let body: Markup = html! {
-        section.narrow {
-            h1 { "Your account" }
-            p.muted { "Signed in as " strong { (email) } "." }
-            h2 { "Change your password" }
-            form.stack id="password-form" method="post" action="/account/password" novalidate {
-                (csrf_field(ctx))
-                (Field::new("current", "Current password", "password").error(error_for(errors, "current"))
-                    .autocomplete("current-password").autofocus(first == Some("current")).render())
-                (Field::new("password", "New password", "password").error(error_for(errors, "password"))
-                    .autocomplete("new-password").autofocus(first == Some("password")).hint("At least 10 characters. Other devices will be signed out.").render())
-                button type="submit" id="password-submit" { "Change password" }
-            }
-            h2 { "Two-factor sign-in" }
-            p {
-                "A code from an authenticator app after your password, so that a stolen password is not enough. "
-                a href="/account/2fa" id="account-2fa" { "Set up or check two-factor sign-in" }
-            }
-        }
-    };
-    page(ctx, status, "Your account", body)
-}
-
-pub fn change_submit(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = ctx.req.form();
-    let current = f.get("current").map_or("", String::as_str);
-    let new = f.get("password").map_or("", String::as_str);
-    match accounts::change_password(&ctx.app.services, user, current, new, &ctx.client) {
-        Ok(session) => {
-            ctx.start_session(&session.token);
-            ctx.redirect_with(
-                "/account/password",
-                FlashKind::Notice,
-                "Your password is changed. Other devices were signed out.",
-            )
-        }
-        Err(ChangeError::WrongCurrent) => change_page(
-            ctx,
-            400,
-            &user.email,
-            &[("current", "That is not your current password.".into())],
-        ),
-        Err(ChangeError::WeakPassword(m)) => change_page(ctx, 400, &user.email, &[("password", m)]),
-        Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
     }
 }

@@ -1,5 +1,6 @@
 //! Pages: maud views and the handlers that parse forms, call the store or a workflow, and answer.
 
+pub mod account;
 pub mod admin;
 pub mod admin_audit;
 pub mod admin_numbers;
@@ -97,7 +98,7 @@ pub fn layout(chrome: &Chrome<'_>, title: &str, content: Markup) -> Markup {
                                         a href="/admin" id="nav-admin" { "Admin" }
                                     }
                                     a href="/my" id="nav-my" { "My numbers" }
-                                    a href="/account/password" id="nav-account" title=(email) { "Account" }
+                                    a href="/account" id="nav-account" title=(email) { "Account" }
                                     form.inline method="post" action="/logout" {
                                         input type="hidden" name="csrf" value=(chrome.csrf.as_deref().unwrap_or(""));
                                         button.link type="submit" id="logout" { "Sign out" }
@@ -177,6 +178,8 @@ pub struct Field<'a> {
     /// Put the cursor here when the page opens: on the first field with a mistake, so a screen
     /// reader reads the field together with its message.
     pub autofocus: bool,
+    /// Put before the field's element ids, for a page with two forms that share a field name.
+    pub id_prefix: &'a str,
 }
 
 impl<'a> Field<'a> {
@@ -191,6 +194,7 @@ impl<'a> Field<'a> {
             hint: None,
             required: true,
             autofocus: false,
+            id_prefix: "",
         }
     }
     pub fn value(mut self, v: &'a str) -> Self {
@@ -217,11 +221,16 @@ impl<'a> Field<'a> {
         self.autofocus = on;
         self
     }
+    pub fn id_prefix(mut self, p: &'a str) -> Self {
+        self.id_prefix = p;
+        self
+    }
 
     pub fn render(&self) -> Markup {
-        let id = format!("f-{}", self.name);
-        let err_id = format!("{}-error", self.name);
-        let hint_id = format!("{}-hint", self.name);
+        let (p, name) = (self.id_prefix, self.name);
+        let id = format!("f-{p}{name}");
+        let err_id = format!("{p}{name}-error");
+        let hint_id = format!("{p}{name}-hint");
         let mut described = Vec::new();
         if self.hint.is_some() {
             described.push(hint_id.clone());

@@ -311,37 +311,45 @@ pub fn my_invoices(ctx: &Ctx<'_>) -> Response {
             @if rows.is_empty() {
                 p.empty id="no-invoices" { "No invoices yet." }
             } @else {
-                div.table-wrap {
-                    table.data.stacked id="invoices" {
-                        thead { tr { th { "Document" } th { "Number" } th { "Date" } th.num { "Amount" } th { "State" } } }
-                        tbody {
-                            @for r in &rows {
-                                tr data-status=(r.status) {
-                                    td.title-cell {
-                                        @if r.credit_note { "Credit note " (r.number) }
-                                        @else { a href={ "/invoices/" (r.invoice_id) } { "Invoice " (r.number) } }
-                                    }
-                                    td.tel data-label="Number" { (pretty(&r.phone)) }
-                                    td data-label="Date" { (format_utc(r.issued_at)) }
-                                    td.num data-label="Amount" { span.price { (money(r.total_cents, &r.currency)) } }
-                                    td data-label="State" {
-                                        @match r.status.as_str() {
-                                            "open" => span.badge.badge-wait { "Open" },
-                                            "paid" => span.badge.badge-ok { "Paid" },
-                                            "void" => span.badge.badge-off { "Void" },
-                                            "credit" => span.badge.badge-info { "Credit" },
-                                            // A state this page does not know is shown as it is, never as another.
-                                            other => span.badge.badge-bad { (other) },
-                                        }
-                                    }
+                (statements_table(&rows, "invoices"))
+            }
+        },
+    )
+}
+
+/// Invoices and credit notes, newest first, each invoice linked to its page (the customer's
+/// invoices page and the account page's billing history).
+pub(super) fn statements_table(rows: &[billing::Statement], id: &str) -> Markup {
+    html! {
+        div.table-wrap {
+            table.data.stacked id=(id) {
+                thead { tr { th { "Document" } th { "Number" } th { "Date" } th.num { "Amount" } th { "State" } } }
+                tbody {
+                    @for r in rows {
+                        tr data-status=(r.status) {
+                            td.title-cell {
+                                @if r.credit_note { "Credit note " (r.number) }
+                                @else { a href={ "/invoices/" (r.invoice_id) } { "Invoice " (r.number) } }
+                            }
+                            td.tel data-label="Number" { (pretty(&r.phone)) }
+                            td data-label="Date" { (format_utc(r.issued_at)) }
+                            td.num data-label="Amount" { span.price { (money(r.total_cents, &r.currency)) } }
+                            td data-label="State" {
+                                @match r.status.as_str() {
+                                    "open" => span.badge.badge-wait { "Open" },
+                                    "paid" => span.badge.badge-ok { "Paid" },
+                                    "void" => span.badge.badge-off { "Void" },
+                                    "credit" => span.badge.badge-info { "Credit" },
+                                    // A state this page does not know is shown as it is, never as another.
+                                    other => span.badge.badge-bad { (other) },
                                 }
                             }
                         }
                     }
                 }
             }
-        },
-    )
+        }
+    }
 }
 
 /// `GET /admin/billing`: renewals due soon, overdue and suspended numbers, failed suspensions,

@@ -1,4 +1,5 @@
-//! Sign-up, sign-in with throttling, sessions, password reset and change.
+//! Sign-up, sign-in with throttling, sessions, password reset. Changes a signed-in user makes
+//! to their own account are in `profile`.
 
 use super::{Internal, Services, notify};
 use crate::domain::account::{check_name, check_new_password};
@@ -490,63 +491,6 @@ pub fn reset_password(
             },
         )?;
         Ok(user)
-    })
-}
-
-#[derive(Debug)]
-pub enum ChangeError {
-    WrongCurrent,
-    WeakPassword(String),
-    Internal(Internal),
-}
-
-impl From<crate::store::Error> for ChangeError {
-    fn from(e: crate::store::Error) -> Self {
-        ChangeError::Internal(e.into())
-    }
-}
-
-/// Changes a signed-in user's password: every session ends, and a new one replaces the
-/// current one (returned).
-pub fn change_password(
-    s: &Services,
-    user: &User,
-    current: &str,
-    new: &str,
-    address: &str,
-) -> Result<NewSession, ChangeError> {
-    let stored = s
-        .store
-        .read(|tx| users::password_hash(tx, user.id))?
-        .unwrap_or_default();
-    if !secure::verify_password(current, &stored) {
-        return Err(ChangeError::WrongCurrent);
-    }
-    let email = EmailAddress::parse(&user.email).ok();
-    check_new_password(new, email.as_ref()).map_err(ChangeError::WeakPassword)?;
-    let hash = secure::hash_password(new).map_err(|e| ChangeError::Internal(Internal(e)))?;
-    let now = s.now();
-    s.store.write(|tx| {
-        users::set_password(tx, user.id, &hash, now)?;
-        sessions::delete_for_user(tx, user.id, None)?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(user.id),
-                actor: &user.email,
-                action: "password_change",
-                subject: &user.email,
-                outcome: Outcome::Ok,
-                detail: "all sessions ended",
-                address,
-            },
-        )?;
-        let token = new_session(s, tx, user, address).map_err(ChangeError::Internal)?;
-        Ok(NewSession {
-            token,
-            user: user.clone(),
-        })
     })
 }
 

@@ -11,6 +11,7 @@ pub mod mail_sender;
 pub mod notify;
 pub mod orders;
 pub mod payments;
+pub mod profile;
 pub mod reconcile;
 pub mod refunds;
 pub mod runs;

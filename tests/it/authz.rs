@@ -202,6 +202,33 @@ fn matrix(w: &World) -> Vec<Row> {
             [303, 400, 400, 400],
         ),
         (
+            "GET /account",
+            "/account".into(),
+            vec![],
+            [303, 200, 200, 200],
+        ),
+        (
+            "POST /account/name",
+            "/account/name".into(),
+            vec![("name", " ".into())],
+            [303, 400, 400, 400],
+        ),
+        (
+            "POST /account/email",
+            "/account/email".into(),
+            vec![
+                ("email", "not an address".into()),
+                ("password", PASSWORD.into()),
+            ],
+            [303, 400, 400, 400],
+        ),
+        (
+            "GET /account/email/confirm",
+            "/account/email/confirm?token=forged".into(),
+            vec![],
+            [303, 400, 400, 400],
+        ),
+        (
             "GET /account/password",
             "/account/password".into(),
             vec![],
