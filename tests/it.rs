@@ -7,6 +7,8 @@
 #[path = "support/mod.rs"]
 mod support;
 
+#[path = "it/account.rs"]
+mod account;
 #[path = "it/accounts.rs"]
 mod accounts;
 #[path = "it/activation.rs"]
