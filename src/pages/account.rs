@@ -72,9 +72,11 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
                 a href="#billing" { "Billing history" }
             }
 
-            section.panel id="profile-name" aria-labelledby="name-title" {
-                h2 id="name-title" { "Name" }
-                p.muted { "How we address you in emails and on invoices." }
+            section.panel.setting id="profile-name" aria-labelledby="name-title" {
+                div.setting-head {
+                    h2 id="name-title" { "Name" }
+                    p.muted { "How we address you in emails and on invoices." }
+                }
                 form.stack id="name-form" method="post" action="/account/name" novalidate {
                     (csrf_field(ctx))
                     (Field::new("name", "Your name", "text")
@@ -87,9 +89,11 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
                 }
             }
 
-            section.panel id="profile-email" aria-labelledby="email-title" {
-                h2 id="email-title" { "Email address" }
-                p { "You sign in with " strong { (user.email) } ", and we write to it." }
+            section.panel.setting id="profile-email" aria-labelledby="email-title" {
+                div.setting-head {
+                    h2 id="email-title" { "Email address" }
+                    p.muted { "You sign in with " strong.break { (user.email) } ", and we write to it." }
+                }
                 form.stack id="email-form" method="post" action="/account/email" novalidate {
                     (csrf_field(ctx))
                     (Field::new("email", "New email address", "email")
@@ -109,8 +113,11 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
                 }
             }
 
-            section.panel id="profile-password" aria-labelledby="password-title" {
-                h2 id="password-title" { "Password" }
+            section.panel.setting id="profile-password" aria-labelledby="password-title" {
+                div.setting-head {
+                    h2 id="password-title" { "Password" }
+                    p.muted { "Changing it signs out every other device, and we email you that it changed." }
+                }
                 form.stack id="password-form" method="post" action="/account/password" novalidate {
                     (csrf_field(ctx))
                     (Field::new("current", "Current password", "password")
@@ -121,7 +128,7 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
                     (Field::new("password", "New password", "password")
                         .error(error_for(errors, "password"))
                         .autocomplete("new-password")
-                        .hint("At least 10 characters. A few unrelated words work well. Your other devices will be signed out.")
+                        .hint("At least 10 characters. A few unrelated words work well.")
                         .autofocus(first == Some("password"))
                         .render())
                     (Field::new("confirm", "New password again", "password")
@@ -133,24 +140,29 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
                 }
             }
 
-            section.panel id="two-factor" aria-labelledby="two-factor-title" {
-                div.title-row {
-                    h2 id="two-factor-title" { "Two-factor sign-in" }
-                    @if user.two_factor {
-                        span.badge.badge-ok id="two-factor-state" data-on="true" { "On" }
-                    } @else {
-                        span.badge.badge-off id="two-factor-state" data-on="false" { "Off" }
+            section.panel.setting id="two-factor" aria-labelledby="two-factor-title" {
+                div.setting-head {
+                    div.title-row {
+                        h2 id="two-factor-title" { "Two-factor sign-in" }
+                        @if user.two_factor {
+                            span.badge.badge-ok id="two-factor-state" data-on="true" { "On" }
+                        } @else {
+                            span.badge.badge-off id="two-factor-state" data-on="false" { "Off" }
+                        }
                     }
+                    p.muted { "A code from an authenticator app after your password, so that a stolen password is not enough." }
                 }
-                @if user.two_factor {
-                    p { "Sign-in asks for a code from your authenticator app after your password." }
-                    p { a href="/account/2fa" id="account-2fa" { "Check your recovery codes" } }
-                } @else {
-                    p {
-                        "A code from an authenticator app after your password, so that a stolen password is not enough."
-                        @if required_2fa { " Administrators of this shop must turn it on." }
+                div {
+                    @if user.two_factor {
+                        p { "Sign-in asks for a code from your authenticator app after your password. Keep your recovery codes for a lost phone." }
+                        p { a href="/account/2fa" id="account-2fa" { "Check your recovery codes" } }
+                    } @else {
+                        p {
+                            "It is off: your password alone signs you in."
+                            @if required_2fa { " Administrators of this shop must turn it on." }
+                        }
+                        p { a.button href="/account/2fa" id="account-2fa" { "Turn on two-factor sign-in" } }
                     }
-                    p { a.button href="/account/2fa" id="account-2fa" { "Turn on two-factor sign-in" } }
                 }
             }
 
@@ -165,7 +177,7 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
                             @if statements.len() > shown.len() {
                                 "All " (statements.len()) " invoices and credit notes"
                             } @else {
-                                "Invoices on their own page"
+                                "All invoices and credit notes"
                             }
                         }
                     }

@@ -437,6 +437,31 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
         "Set",
     )?;
 
+    // ---- the account page: billing history, a name and an email change with mistakes ----
+    click(b, "#nav-account")?;
+    v.page("account")?;
+    ensure(!b.find_all("#billing-history tbody tr")?.is_empty(), || {
+        format!("no billing history on {}", b.location())
+    })?;
+    b.find("#f-name")?.fill("   ")?;
+    click(b, "#name-submit")?;
+    check_error_next_to_field(b, "#f-name", "Enter your name")?;
+    v.page("account-name-mistake")?;
+    b.find("#f-name")?.fill("Casey Customer")?;
+    click(b, "#name-submit")?;
+    v.page("account-name-saved")?;
+    ensure_contains(
+        b,
+        "the confirmation",
+        &b.find("#flash")?.text()?,
+        "name is saved",
+    )?;
+    b.find("#f-email")?.fill("casey.new@example.com")?;
+    b.find("#f-email-password")?.fill("not the password")?;
+    click(b, "#email-submit")?;
+    check_error_next_to_field(b, "#f-email-password", "not your current password")?;
+    v.page("account-email-mistake")?;
+
     // ---- three weeks later the renewal invoice arrives; pays it from My numbers ----
     sign_out(b)?;
     let paid_through: i64 = shop
