@@ -203,10 +203,34 @@ fn settle_webhooks(paypal: &PayPalSim) {
     }
 }
 
+/// The longest write transaction of the run and the code that ran it, from `/metrics`
+/// (answered to loopback clients without a token).
+fn longest_write(base: &str) -> String {
+    let text = ureq::get(&format!("{base}/metrics"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with("didport_db_write_transaction_longest_seconds{"))
+        .and_then(|l| {
+            let (labels, value) = l.rsplit_once(' ')?;
+            let ms = value.parse::<f64>().ok()? * 1000.0;
+            Some(format!(
+                "{ms:.1} ms at {}",
+                labels.split('"').nth(1).unwrap_or("?")
+            ))
+        })
+        .unwrap_or_else(|| "not reported".into())
+}
+
 fn main() {
     let users_n = env_or("BENCH_USERS", 200) as usize;
     let seconds = env_or("BENCH_SECONDS", 60);
-    let bin = env!("CARGO_BIN_EXE_didport");
+    // BENCH_BIN runs another build of didport (an earlier commit's, for a before/after).
+    let bin_path =
+        std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_didport").to_string());
+    let bin = bin_path.as_str();
     let dir = tempfile::tempdir().expect("temp dir");
     let kept_log = Path::new(env!("CARGO_TARGET_TMPDIR")).join("load-server.log");
 
@@ -308,6 +332,7 @@ fn main() {
     let load_after = load_average();
     settle_webhooks(&paypal);
     let (rss_kib, peak_kib) = rss_kib(pid);
+    let longest_write = longest_write(&url);
     let _ = server.child.kill();
     let _ = server.child.wait();
     drop(server);
@@ -372,6 +397,11 @@ fn main() {
         .map(|(ms, what, at)| format!("{what} {ms:.0} ms at {at:.1} s"))
         .collect();
     println!("slowest requests: {}", slowest.join("; "));
+    println!(
+        "sign-ins and sign-ups refused busy (503 + Retry-After, then sent again): {} seen by users, {} in the server log",
+        seen.shed, server_log.shed
+    );
+    println!("longest write transaction (the write lock held): {longest_write}");
     println!(
         "server memory: peak {:.1} MiB (VmHWM), {:.1} MiB resident at the end",
         peak_kib as f64 / 1024.0,

@@ -86,12 +86,13 @@ impl Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Page cache per connection, in SQLite's units (negative = KiB).
-pub(crate) const CACHE_SIZE: i64 = -16000;
+pub(crate) const CACHE_SIZE: i64 = -2048;
 
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
     path: std::path::PathBuf,
+    counts: std::sync::Arc<numbers::CountCache>,
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -131,6 +132,7 @@ impl Store {
         let store = Store {
             pool,
             path: path.to_path_buf(),
+            counts: Default::default(),
         };
         {
             let mut conn = store.pool.get()?;
@@ -148,12 +150,24 @@ impl Store {
     }
 
     /// A writing unit of work: `BEGIN IMMEDIATE`, so writers queue for the lock up front
-    /// instead of failing with SQLITE_BUSY when a read transaction tries to upgrade.
+    /// instead of failing with SQLITE_BUSY when a read transaction tries to upgrade. How long
+    /// it holds the lock is recorded (`/metrics`, with the longest and its caller).
+    #[track_caller]
     pub fn write<T, E: From<Error>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.run(rusqlite::TransactionBehavior::Immediate, f)
+        let site = std::panic::Location::caller();
+        let mut conn = self.pool.get().map_err(Error::from)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(Error::from)?;
+        let locked = std::time::Instant::now();
+        let out = f(&tx);
+        // A failed unit of work rolls back when `tx` drops.
+        let done = out.and_then(|v| tx.commit().map_err(|e| E::from(Error::from(e))).map(|()| v));
+        crate::metrics::record_write(site, locked.elapsed().as_secs_f64());
+        done
     }
 
     fn run<T, E: From<Error>>(
@@ -168,6 +182,11 @@ impl Store {
         let out = f(&tx)?;
         tx.commit().map_err(Error::from)?;
         Ok(out)
+    }
+
+    /// Recent search totals (see [`numbers::count_for_page`]).
+    pub fn counts(&self) -> &numbers::CountCache {
+        &self.counts
     }
 
     /// The database file.
