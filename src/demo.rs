@@ -241,7 +241,7 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     let clock = Arc::new(SystemClock);
     let accounts = seed(&store, clock.now())?;
     // The Telinta simulator knows the same numbers as free, so sync and activation work.
-    let telinta_sim = crate::integrations::telinta::TelintaSim::start(DEMO_SEED)
+    let telinta_sim = crate::sim::telinta::TelintaSim::start(DEMO_SEED)
         .map_err(|e| format!("cannot start the Telinta simulator: {e}"))?;
     telinta_sim.add_free_numbers(
         generate_numbers(DEMO_NUMBERS, DEMO_SEED)
@@ -266,10 +266,8 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
         create_customers: true,
     });
     // The PayPal simulator plays PayPal, with its own approval page.
-    let paypal_sim = crate::integrations::paypal::sim::PayPalSim::start(
-        crate::integrations::paypal::sim::SimConfig::default(),
-    )
-    .map_err(|e| format!("cannot start the PayPal simulator: {e}"))?;
+    let paypal_sim = crate::sim::paypal::PayPalSim::start(crate::sim::paypal::SimConfig::default())
+        .map_err(|e| format!("cannot start the PayPal simulator: {e}"))?;
     let paypal = crate::integrations::paypal::PayPalClient::new(paypal_sim.client_config())
         .map_err(|e| e.to_string())?;
     // So `check-upstream`'s PayPal checks run against the simulator too.
@@ -349,13 +347,7 @@ fn seed_renewals(s: &crate::workflow::Services) -> Result<usize, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let has_purchases = s
         .store
-        .read(|tx| {
-            Ok::<_, crate::store::Error>(tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM purchased_numbers)",
-                [],
-                |r| r.get::<_, bool>(0),
-            )?)
-        })
+        .read(crate::store::purchased::any)
         .map_err(|e| err(&e))?;
     if has_purchases {
         return Ok(0);

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::support::{Client, TestPortal};
 use didport::domain::Role;
 use didport::integrations::paypal::PayPalClient;
-use didport::integrations::paypal::sim::{CaptureScript, Failure, PayPalSim, SimConfig};
+use didport::sim::paypal::{CaptureScript, Failure, PayPalSim, SimConfig};
 
 pub struct Shop {
     pub p: TestPortal,
@@ -287,10 +287,7 @@ fn a_webhook_completes_a_pending_payment_once_and_replays_change_nothing() {
     let capture = s.sim.captures()[0].id.clone();
     let before = s.sim.deliveries().len();
     s.sim
-        .settle_capture(
-            &capture,
-            didport::integrations::paypal::sim::Settle::Completed,
-        )
+        .settle_capture(&capture, didport::sim::paypal::Settle::Completed)
         .unwrap();
     crate::support::wait_until("the webhook is answered", || {
         s.sim
@@ -362,7 +359,7 @@ fn a_denied_capture_webhook_releases_the_number() {
     c.get(&back);
     let capture = s.sim.captures()[0].id.clone();
     s.sim
-        .settle_capture(&capture, didport::integrations::paypal::sim::Settle::Denied)
+        .settle_capture(&capture, didport::sim::paypal::Settle::Denied)
         .unwrap();
     crate::support::wait_until("the number is released", || {
         availability(&s.p, "2125550123") == "available"

@@ -6,7 +6,7 @@ use crate::activation::{Setup, paid_order, setup};
 use crate::support::TestPortal;
 use didport::domain::Role;
 use didport::domain::billing::{DAY, format_day, parse_day};
-use didport::integrations::telinta::{Failure, Times};
+use didport::sim::telinta::{Failure, Times};
 use didport::workflow::billing;
 
 fn day(s: &str) -> i64 {
@@ -483,7 +483,7 @@ fn a_renewal_declined_at_paypal_is_paid_after_a_new_approval_with_a_new_request_
     let token = crate::paypal::paypal_id(r.location());
     let back = s.sim.approve(&token).unwrap().unwrap();
     s.sim
-        .script_next_capture(didport::integrations::paypal::sim::CaptureScript::InstrumentDeclined);
+        .script_next_capture(didport::sim::paypal::CaptureScript::InstrumentDeclined);
     let r = c.get(&back);
     assert!(r.location().starts_with(s.sim.base_url()), "back to PayPal");
     // PayPal replays a repeated key's decline; the new approval gets a new key and pays.

@@ -9,66 +9,21 @@
 //! - The client secret and access token are never logged or put in errors.
 
 use std::fmt;
+
+use base64::Engine as _;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::json;
 
+use super::config::{LIVE_API, PayPalClientConfig, SANDBOX_API};
 use super::webhook::{raw_event_text, verify_request_body};
 use super::wire::{self, WCapture, WOrder, WRefund, api_error, find_link};
 use super::{
     CaptureOutcome, CapturedOrder, CreatedOrder, Error, NewOrder, Order, OrderStatus, Payments,
     Refund, RefundRequest, WebhookHeaders,
 };
-
-/// PayPal's sandbox REST base (the default of `DIDPORT_PAYPAL_API`).
-pub const SANDBOX_API: &str = "https://api-m.sandbox.paypal.com";
-/// PayPal's live REST base.
-pub const LIVE_API: &str = "https://api-m.paypal.com";
-/// Timeout used by [`Config::new`].
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Client settings. Maps to `DIDPORT_PAYPAL_API`, `DIDPORT_PAYPAL_CLIENT_ID`,
-/// `DIDPORT_PAYPAL_SECRET` and `DIDPORT_PAYPAL_WEBHOOK_ID`. `Debug` redacts
-/// the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Config {
-    /// REST base without trailing slash, e.g. [`SANDBOX_API`] or a simulator's URL.
-    pub api_base: String,
-    pub client_id: String,
-    pub client_secret: String,
-    /// Id of the webhook registered for `BASE_URL/webhooks/paypal`; needed only
-    /// by [`Payments::verify_webhook`].
-    pub webhook_id: Option<String>,
-    /// Whole-request timeout (connect, send, wait, read) for every call.
-    pub timeout: Duration,
-}
-
-impl Config {
-    /// Settings with no webhook id and [`DEFAULT_TIMEOUT`].
-    pub fn new(api_base: &str, client_id: &str, client_secret: &str) -> Self {
-        Config {
-            api_base: api_base.trim_end_matches('/').to_string(),
-            client_id: client_id.to_string(),
-            client_secret: client_secret.to_string(),
-            webhook_id: None,
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("api_base", &self.api_base)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .field("webhook_id", &self.webhook_id)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
 
 struct Token {
     value: String,
@@ -78,7 +33,7 @@ struct Token {
 /// The blocking PayPal client. Cheap to share behind an `Arc`; all methods
 /// take `&self`.
 pub struct PayPalClient {
-    config: Config,
+    config: PayPalClientConfig,
     /// `Basic base64(id:secret)`, computed once.
     basic_auth: String,
     agent: ureq::Agent,
@@ -184,7 +139,7 @@ fn map_ureq(e: ureq::Error) -> Error {
 impl PayPalClient {
     /// Builds a client. [`Error::NotConfigured`] if the API base, client id or
     /// secret is empty.
-    pub fn new(config: Config) -> Result<Self, Error> {
+    pub fn new(config: PayPalClientConfig) -> Result<Self, Error> {
         if config.api_base.trim().is_empty()
             || config.client_id.is_empty()
             || config.client_secret.is_empty()
@@ -202,9 +157,8 @@ impl PayPalClient {
             .into();
         let basic_auth = format!(
             "Basic {}",
-            super::util::base64_encode(
-                format!("{}:{}", config.client_id, config.client_secret).as_bytes()
-            )
+            base64::engine::general_purpose::STANDARD
+                .encode(format!("{}:{}", config.client_id, config.client_secret).as_bytes())
         );
         Ok(PayPalClient {
             config,
@@ -215,7 +169,7 @@ impl PayPalClient {
     }
 
     /// The settings this client was built with.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &PayPalClientConfig {
         &self.config
     }
 
@@ -680,13 +634,13 @@ mod tests {
 
     #[test]
     fn config_debug_and_errors_hide_the_secret() {
-        let mut c = Config::new("http://127.0.0.1:9/", "id", "s3cr3t-value");
+        let mut c = PayPalClientConfig::new("http://127.0.0.1:9/", "id", "s3cr3t-value");
         c.webhook_id = Some("WH".into());
         assert_eq!(c.api_base, "http://127.0.0.1:9");
         let client = PayPalClient::new(c.clone()).expect("client");
         assert!(!format!("{c:?} {client:?}").contains("s3cr3t-value"));
         assert!(matches!(
-            PayPalClient::new(Config::new("http://x", "id", "")),
+            PayPalClient::new(PayPalClientConfig::new("http://x", "id", "")),
             Err(Error::NotConfigured)
         ));
     }

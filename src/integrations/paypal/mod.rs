@@ -1,7 +1,6 @@
 //! PayPal Orders v2 integration: the [`Payments`] trait with plain Rust types,
-//! the real blocking client ([`client::PayPalClient`], ureq 3) and an
-//! in-process HTTP simulator ([`sim::PayPalSim`], tiny_http) that speaks the
-//! same wire format (docs/paypal.md, "Simulator").
+//! and the real blocking client ([`client::PayPalClient`], ureq 3). Its simulator
+//! lives apart, in `crate::sim::paypal` (docs/paypal.md, "Simulator").
 //!
 //! Rules this module follows (see `docs/architecture.md`):
 //! - money is integer minor units ([`Amount`]); conversion to PayPal's decimal
@@ -19,27 +18,28 @@
 
 mod amount;
 pub mod client;
-pub mod sim;
-mod util;
+mod config;
 mod webhook;
 mod wire;
 
 #[cfg(test)]
+#[cfg(feature = "demo")]
 mod tests;
 
 use std::fmt;
 
 pub use amount::{Amount, currency_decimals, format_value, parse_value};
-pub use client::{Config, PayPalClient};
+pub use client::PayPalClient;
+pub use config::{DEFAULT_TIMEOUT, LIVE_API, PayPalClientConfig, SANDBOX_API};
 pub use webhook::{WebhookEvent, WebhookHeaders, parse_webhook_event};
+
+/// Where PayPal's own pages for buyers live (the approve links of live and sandbox orders).
+pub const BUYER_ORIGINS: [&str; 2] = ["https://www.paypal.com", "https://www.sandbox.paypal.com"];
 
 /// What the portal needs from a payment gateway, blocking.
 ///
 /// Implemented by [`PayPalClient`]; tests and the `demo` mode point that same
-/// client at [`sim::PayPalSim`].
-/// Where PayPal's own pages for buyers live (the approve links of live and sandbox orders).
-pub const BUYER_ORIGINS: [&str; 2] = ["https://www.paypal.com", "https://www.sandbox.paypal.com"];
-
+/// client at the PayPal simulator (`crate::sim::paypal`).
 pub trait Payments: Send + Sync {
     /// The origins whose pages `create_order`'s approve links lead a buyer to. A checkout form
     /// is answered with a redirect there, so the portal's CSP `form-action` must allow them.

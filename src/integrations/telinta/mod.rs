@@ -1,28 +1,29 @@
 //! Telinta (PortaBilling) integration: the [`Telinta`] trait the portal calls, the real
-//! client ([`TelintaClient`], ureq) and the simulator ([`TelintaSim`], tiny_http).
+//! client ([`TelintaClient`], ureq). Its simulator lives apart, in `crate::sim::telinta`.
 //!
 //! Wire format and what is confirmed: docs/telinta.md. The trait speaks plain Rust types;
 //! numbers are the portal's 10-digit strings, and the client adds the leading `"1"`
-//! Telinta expects. No ureq or tiny_http type appears outside `client.rs` / `sim/`.
+//! Telinta expects. No ureq type appears outside `client/`.
 //!
 //! Every method is blocking and bounded by the client's timeout. A call that fails
 //! with an auth fault is retried exactly once after a fresh login; nothing else is
 //! retried (the workflow layer decides what to do with an error).
 
 mod client;
+mod config;
 mod error;
-pub mod sim;
 mod types;
 mod wire;
 
 #[cfg(test)]
+#[cfg(feature = "demo")]
 mod tests;
 
 use std::collections::HashSet;
 
-pub use client::{Credential, TelintaClient, TelintaConfig, random_service_password};
+pub use client::{TelintaClient, random_service_password};
+pub use config::{Credential, TelintaClientConfig};
 pub use error::{Error, ErrorKind};
-pub use sim::{Failure, SimOptions, TelintaSim, Times};
 pub use types::{
     ANSWERING_MODE_FEATURE, Account, AccountUpdate, Customer, DidNumber, FORWARD_MODE_FEATURE,
     FollowMe, FollowMeNumber, FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount,
@@ -77,7 +78,7 @@ pub const FLOW_METHODS: &[(&str, &str)] = &[
 
 /// Everything the portal asks of Telinta. Implemented by [`TelintaClient`]; tests of
 /// the workflows can also implement it in memory, but prefer the client against
-/// [`TelintaSim`], which exercises the wire format too.
+/// the Telinta simulator (`crate::sim::telinta`), which exercises the wire format too.
 ///
 /// `number` arguments are 10 ASCII digits; anything else fails with
 /// [`ErrorKind::InvalidInput`] before anything is sent.

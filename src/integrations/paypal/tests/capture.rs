@@ -1,10 +1,12 @@
 //! Capture outcomes: success, idempotency, every scripted outcome.
 
-use super::super::sim::{CaptureScript, Settle};
-use super::super::{Amount, CaptureOutcome, CaptureStatus, Error, OrderStatus, Payments};
 use super::{
     approved_order, captured, client_for, new_order, raw_agent, short_timeout_client, start_sim,
 };
+use crate::integrations::paypal::{
+    Amount, CaptureOutcome, CaptureStatus, Error, OrderStatus, Payments,
+};
+use crate::sim::paypal::{CaptureScript, Settle};
 
 #[test]
 fn create_approve_capture_completed_with_amount_check() {

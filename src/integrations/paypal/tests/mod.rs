@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::sim::{PayPalSim, SimConfig};
+use base64::Engine as _;
+
 use super::{
-    Amount, CaptureOutcome, CapturedOrder, Config, Error, NewOrder, OrderStatus, PayPalClient,
-    Payments, WebhookHeaders,
+    Amount, CaptureOutcome, CapturedOrder, Error, NewOrder, OrderStatus, PayPalClient,
+    PayPalClientConfig, Payments, WebhookHeaders,
 };
+use crate::sim::paypal::{PayPalSim, SimAmount, SimConfig};
 
 pub(super) const RETURN_URL: &str = "http://portal.test/checkout/paypal/return";
 pub(super) const CANCEL_URL: &str = "http://portal.test/checkout/paypal/cancel";
@@ -92,9 +94,8 @@ pub(super) fn raw_agent() -> ureq::Agent {
 
 /// A bearer token obtained directly from the simulator.
 pub(super) fn raw_token(sim: &PayPalSim) -> String {
-    let auth = super::util::base64_encode(
-        format!("{}:{}", sim.client_id(), sim.client_secret()).as_bytes(),
-    );
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", sim.client_id(), sim.client_secret()).as_bytes());
     let mut resp = raw_agent()
         .post(&format!("{}/v1/oauth2/token", sim.base_url()))
         .header("Authorization", &format!("Basic {auth}"))
@@ -286,7 +287,7 @@ fn wrong_secret_is_an_api_error_without_the_secret() {
 #[test]
 fn unreachable_api_is_a_transport_error() {
     let sim = start_sim();
-    let mut cfg: Config = sim.client_config();
+    let mut cfg: PayPalClientConfig = sim.client_config();
     drop(sim);
     cfg.timeout = Duration::from_secs(2);
     let client = PayPalClient::new(cfg).expect("client");
@@ -333,7 +334,7 @@ fn create_order_sends_the_wire_format_and_returns_the_approve_link() {
         "IMMEDIATE_PAYMENT_REQUIRED"
     );
     let order = sim.order(&created.id).expect("sim order");
-    assert_eq!(order.amount, Amount::new(123_450, "USD"));
+    assert_eq!(order.amount, SimAmount::new(123_450, "USD"));
     assert_eq!(order.custom_id.as_deref(), Some("ord_42"));
 }
 
@@ -471,7 +472,7 @@ fn injected_503_is_an_unknown_outcome_and_a_retry_succeeds() {
     sim.fail_next(
         "POST",
         "/v2/checkout/orders",
-        super::sim::Failure::Status(503),
+        crate::sim::paypal::Failure::Status(503),
     );
     let err = client
         .create_order(&new_order("create-1", 100))

@@ -3,14 +3,14 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::wire::{flag, id, int, non_empty, object, text, yn};
-use super::super::{
+use super::{TelintaClient, expect_success, list, malformed, required_int};
+use crate::integrations::telinta::wire::{flag, id, int, non_empty, object, text, yn};
+use crate::integrations::telinta::{
     Account, AccountUpdate, Customer, DidNumber, Error, ErrorKind, FLOW_METHODS, FollowMe,
     FollowMeNumber, FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount, NewCustomer,
     NewFollowMeNumber, PricingBatch, Product, ServiceFeature, Telinta, VendorBatch,
     from_wire_number, to_wire_number,
 };
-use super::{TelintaClient, expect_success, list, malformed, required_int};
 
 fn parse_did(method: &str, v: &Value) -> Result<DidNumber, Error> {
     let m = v

@@ -20,82 +20,21 @@
 use std::fmt;
 use std::io::ErrorKind as IoKind;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
 mod methods;
 
 use super::wire::{flag, int, non_empty, text};
-use super::{Error, ErrorKind};
+use super::{Credential, Error, ErrorKind, TelintaClientConfig};
 
 /// Largest reply body read (a big `get_number_list` page is a few MiB).
 const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 
-/// How the client proves who it is at `Session/login`.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// `DIDPORT_TELINTA_PASSWORD`.
-    Password(String),
-    /// `DIDPORT_TELINTA_TOKEN`: an API token set in the Telinta web UI.
-    Token(String),
-}
-
-impl Credential {
-    fn secret(&self) -> &str {
-        match self {
-            Credential::Password(s) | Credential::Token(s) => s,
-        }
-    }
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credential::Password(_) => f.write_str("Password(***)"),
-            Credential::Token(_) => f.write_str("Token(***)"),
-        }
-    }
-}
-
-/// Connection settings of [`TelintaClient`] (the `DIDPORT_TELINTA_*` values).
-#[derive(Debug, Clone)]
-pub struct TelintaConfig {
-    /// e.g. `https://mybilling.telinta.com:443`; the client appends `/rest/<Service>/<method>`.
-    pub base_url: String,
-    /// API login.
-    pub login: String,
-    /// Password or API token.
-    pub credential: Credential,
-    /// Unified-messaging API base (voicemail PIN), e.g. `https://mybilling.telinta.com:8992`.
-    pub voicemail_url: Option<String>,
-    /// UM `domain` sent at the voicemail login, when Telinta requires one.
-    pub voicemail_domain: Option<String>,
-    /// Bound on every call (connect, send, wait, read). Tests use a few hundred ms.
-    pub timeout: Duration,
-}
-
-impl TelintaConfig {
-    /// Settings with a 20-second timeout and no voicemail URL.
-    pub fn new(
-        base_url: impl Into<String>,
-        login: impl Into<String>,
-        credential: Credential,
-    ) -> Self {
-        TelintaConfig {
-            base_url: base_url.into(),
-            login: login.into(),
-            credential,
-            voicemail_url: None,
-            voicemail_domain: None,
-            timeout: Duration::from_secs(20),
-        }
-    }
-}
-
 /// The real client. Cheap to share: wrap it in an `Arc` and use it from any thread.
 pub struct TelintaClient {
-    cfg: TelintaConfig,
+    cfg: TelintaClientConfig,
     agent: ureq::Agent,
     session: Mutex<Option<String>>,
 }
@@ -110,7 +49,7 @@ impl fmt::Debug for TelintaClient {
 
 impl TelintaClient {
     /// Checks the settings and builds the HTTP agent. Does not connect.
-    pub fn new(cfg: TelintaConfig) -> Result<Self, Error> {
+    pub fn new(cfg: TelintaClientConfig) -> Result<Self, Error> {
         let bad = |what: &str| {
             Err(Error::new(
                 "Session/login",

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{TelintaClient, TelintaSim};
+use super::TelintaClient;
+use crate::sim::telinta::TelintaSim;
 
 /// A client for `sim` with a 5-second timeout.
 fn client(sim: &TelintaSim) -> TelintaClient {

@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::super::util::random_hex;
 use super::state::{FailRule, PendingEvent, Shared, State};
+use super::wire::random_hex;
 use super::{Failure, RequestRecord, orders, payments, webhooks};
 
 /// Largest request body the simulator reads.
@@ -445,9 +445,7 @@ fn take_failure(st: &mut State, req: &Req) -> Option<Reply> {
 fn token(st: &mut State, req: &Req) -> Reply {
     let expected = format!(
         "Basic {}",
-        super::super::util::base64_encode(
-            format!("{}:{}", st.cfg.client_id, st.cfg.client_secret).as_bytes()
-        )
+        super::wire::base64(format!("{}:{}", st.cfg.client_id, st.cfg.client_secret).as_bytes())
     );
     if req.header("authorization") != Some(expected.as_str()) {
         return Reply::oauth_error(401, "invalid_client", "Client Authentication failed");
