@@ -423,8 +423,11 @@ fn paypal_client(
     let Some(p) = &config.paypal else {
         return Ok(None);
     };
-    let mut cfg =
-        crate::integrations::paypal::PayPalClientConfig::new(&p.api, &p.client_id, &p.secret);
+    let mut cfg = crate::integrations::paypal::PayPalClientConfig::new(
+        &p.api,
+        &p.client_id,
+        p.secret.clone(),
+    );
     cfg.webhook_id = p.webhook_id.clone();
     let client = crate::integrations::paypal::PayPalClient::new(cfg)
         .map_err(|e| Fail::Usage(vec![e.to_string()]))?;

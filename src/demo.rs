@@ -274,7 +274,7 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     config.paypal = Some(crate::config::PayPalConfig {
         api: paypal_sim.base_url().to_string(),
         client_id: paypal_sim.client_id(),
-        secret: paypal_sim.client_secret(),
+        secret: paypal_sim.client_secret().into(),
         webhook_id: Some(paypal_sim.webhook_id()),
     });
     let mut opts = StartOptions::new(clock);

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use base64::Engine as _;
+use secrecy::ExposeSecret;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -142,7 +143,7 @@ impl PayPalClient {
     pub fn new(config: PayPalClientConfig) -> Result<Self, Error> {
         if config.api_base.trim().is_empty()
             || config.client_id.is_empty()
-            || config.client_secret.is_empty()
+            || config.client_secret.expose_secret().is_empty()
         {
             return Err(Error::NotConfigured);
         }
@@ -157,8 +158,14 @@ impl PayPalClient {
             .into();
         let basic_auth = format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD
-                .encode(format!("{}:{}", config.client_id, config.client_secret).as_bytes())
+            base64::engine::general_purpose::STANDARD.encode(
+                format!(
+                    "{}:{}",
+                    config.client_id,
+                    config.client_secret.expose_secret()
+                )
+                .as_bytes()
+            )
         );
         Ok(PayPalClient {
             config,

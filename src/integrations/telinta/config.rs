@@ -4,31 +4,24 @@
 //! "Simulators") can hand out settings for itself without touching how the client reads
 //! PortaBilling's answers.
 
-use std::fmt;
 use std::time::Duration;
 
-/// How the client proves who it is at `Session/login`.
-#[derive(Clone, PartialEq, Eq)]
+use secrecy::{ExposeSecret, SecretString};
+
+/// How the client proves who it is at `Session/login`. `Debug` shows no secret.
+#[derive(Debug, Clone)]
 pub enum Credential {
     /// `DIDPORT_TELINTA_PASSWORD`.
-    Password(String),
+    Password(SecretString),
     /// `DIDPORT_TELINTA_TOKEN`: an API token set in the Telinta web UI.
-    Token(String),
+    Token(SecretString),
 }
 
 impl Credential {
+    /// The password or token, for the login request only.
     pub(super) fn secret(&self) -> &str {
         match self {
-            Credential::Password(s) | Credential::Token(s) => s,
-        }
-    }
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credential::Password(_) => f.write_str("Password(***)"),
-            Credential::Token(_) => f.write_str("Token(***)"),
+            Credential::Password(s) | Credential::Token(s) => s.expose_secret(),
         }
     }
 }

@@ -367,7 +367,7 @@ impl PayPalSim {
         let mut c = PayPalClientConfig::new(
             &self.shared.base_url,
             &st.cfg.client_id,
-            &st.cfg.client_secret,
+            st.cfg.client_secret.as_str(),
         );
         c.webhook_id = Some(st.cfg.webhook_id.clone());
         c.timeout = Duration::from_secs(10);

@@ -300,7 +300,7 @@ impl TelintaSim {
         let mut cfg = TelintaClientConfig::new(
             self.admin_url.clone(),
             self.opts.login.clone(),
-            Credential::Password(self.opts.password.clone()),
+            Credential::Password(self.opts.password.clone().into()),
         );
         cfg.voicemail_url = Some(self.voicemail_url.clone());
         cfg.voicemail_domain = Some(self.voicemail_domain().to_string());

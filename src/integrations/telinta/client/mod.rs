@@ -113,9 +113,10 @@ impl TelintaClient {
 
     fn do_login(&self) -> Result<String, Error> {
         const M: &str = "Session/login";
+        let secret = self.cfg.credential.secret();
         let params = match &self.cfg.credential {
-            Credential::Password(p) => json!({ "login": self.cfg.login, "password": p }),
-            Credential::Token(t) => json!({ "login": self.cfg.login, "token": t }),
+            Credential::Password(_) => json!({ "login": self.cfg.login, "password": secret }),
+            Credential::Token(_) => json!({ "login": self.cfg.login, "token": secret }),
         };
         let reply = self
             .post(&self.cfg.base_url, M, None, &params)
