@@ -7,7 +7,7 @@ use crate::app::{self, StartOptions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::plan::PlanNumberType;
-use crate::domain::{EmailAddress, PhoneNumber, Role};
+use crate::domain::{EmailAddress, NumberStatus, PhoneNumber, Role};
 use crate::secure;
 use crate::store::numbers::{NewNumber, insert_new};
 use crate::store::plans::{NewPlan, insert as insert_plan};
@@ -394,8 +394,14 @@ fn seed_renewals(s: &crate::workflow::Services) -> Result<usize, String> {
             .ok_or("order vanished")?;
         crate::workflow::payments::record_paid(&past, &order, &customer, None)
             .map_err(|e| err(&e))?;
-        crate::workflow::activation::change_status(&past, &admin, id, "active", "demo")
-            .map_err(|e| format!("{e:?}"))?;
+        crate::workflow::activation::change_status(
+            &past,
+            &admin,
+            id,
+            NumberStatus::Active.as_str(),
+            "demo",
+        )
+        .map_err(|e| format!("{e:?}"))?;
     }
     crate::workflow::billing::run(s, day_of(now), false).map_err(|e| err(&e))?;
     Ok(numbers.len())

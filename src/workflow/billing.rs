@@ -19,7 +19,7 @@ use crate::clock::year_of;
 use crate::domain::billing::{DAY, add_months_anchored, due, format_day};
 use crate::domain::money::Currency;
 use crate::domain::phone::pretty;
-use crate::domain::{MailEvent, Money, NumberStatus};
+use crate::domain::{BillingStep, InvoiceStatus, MailEvent, Money, NumberStatus};
 use crate::integrations::telinta::AccountUpdate;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::billing::{self, Renewable};
@@ -123,7 +123,7 @@ pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<Report, Internal> 
         let open = s
             .store
             .read(|tx| billing::renewal_for(tx, n.order_id, n.paid_through))?
-            .filter(|i| i.status == "open");
+            .filter(|i| i.status == InvoiceStatus::Open);
         if open.is_none() && !dry_run {
             continue;
         }
@@ -177,7 +177,7 @@ fn invoice(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Resul
         else {
             return Ok::<_, crate::store::Error>(false);
         };
-        if billing::mark(tx, n.order_id, n.paid_through, "renewal_due", now)? {
+        if billing::mark(tx, n.order_id, n.paid_through, BillingStep::RenewalDue, now)? {
             notify::Message {
                 event: MailEvent::RenewalDue,
                 to: n.email.clone(),
@@ -225,7 +225,7 @@ fn overdue(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Resul
     if dry {
         if !s
             .store
-            .read(|tx| billing::marked(tx, n.order_id, n.paid_through, "overdue"))?
+            .read(|tx| billing::marked(tx, n.order_id, n.paid_through, BillingStep::Overdue))?
         {
             report.overdue_notices += 1;
             report
@@ -237,7 +237,7 @@ fn overdue(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Resul
     let now = s.now();
     let site = s.config.site_name.clone();
     let sent = s.store.write(|tx| {
-        if !billing::mark(tx, n.order_id, n.paid_through, "overdue", now)? {
+        if !billing::mark(tx, n.order_id, n.paid_through, BillingStep::Overdue, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
         let link = billing::renewal_for(tx, n.order_id, n.paid_through)?
@@ -323,7 +323,7 @@ fn suspend(
                 )? {
                     return Ok::<_, crate::store::Error>(false);
                 }
-                billing::mark(tx, n.order_id, n.paid_through, "suspended", now)?;
+                billing::mark(tx, n.order_id, n.paid_through, BillingStep::Suspended, now)?;
                 let link = billing::renewal_for(tx, n.order_id, n.paid_through)?
                     .map_or_else(String::new, |i| format!("{}/invoices/{}", s.public_url, i.id));
                 notify::Message {
@@ -365,8 +365,13 @@ fn suspend(
         Err(e) => {
             let now = s.now();
             let first = s.store.write(|tx| {
-                let first =
-                    billing::mark(tx, n.order_id, n.paid_through, "suspension_failed", now)?;
+                let first = billing::mark(
+                    tx,
+                    n.order_id,
+                    n.paid_through,
+                    BillingStep::SuspensionFailed,
+                    now,
+                )?;
                 if first && let Some(admin_to) = &admin_to {
                     notify::Message {
                         event: MailEvent::SuspensionFailed,
@@ -413,7 +418,7 @@ fn cancel(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result
         if !billing::cancel_at_end(tx, n.order_id, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
-        billing::mark(tx, n.order_id, n.paid_through, "cancelled", now)?;
+        billing::mark(tx, n.order_id, n.paid_through, BillingStep::Cancelled, now)?;
         notify::Message {
             event: MailEvent::NumberCancelled,
             to: n.email.clone(),
@@ -557,8 +562,8 @@ fn reactivate_if_suspended_for(
 ) -> Result<bool, Internal> {
     let found = s.store.read(|tx| {
         let n = billing::renewable_by_order(tx, order_id)?;
-        let suspended_for_it = billing::marked(tx, order_id, period_start, "suspended")?
-            && !billing::marked(tx, order_id, period_start, "reactivated")?;
+        let suspended_for_it = billing::marked(tx, order_id, period_start, BillingStep::Suspended)?
+            && !billing::marked(tx, order_id, period_start, BillingStep::Reactivated)?;
         Ok::<_, crate::store::Error>(n.filter(|n| {
             suspended_for_it && n.status == NumberStatus::Suspended && n.paid_through > period_start
         }))
@@ -582,7 +587,7 @@ fn reactivate_if_suspended_for(
                 )? {
                     return Ok::<_, crate::store::Error>(false);
                 }
-                billing::mark(tx, order_id, period_start, "reactivated", now)?;
+                billing::mark(tx, order_id, period_start, BillingStep::Reactivated, now)?;
                 notify::Message {
                     event: MailEvent::NumberReactivated,
                     to: n.email.clone(),
@@ -613,8 +618,13 @@ fn reactivate_if_suspended_for(
         }
         Err(e) => {
             s.store.write(|tx| {
-                if billing::mark(tx, order_id, period_start, "reactivation_failed", now)?
-                    && let Some(admin_to) = &admin_to
+                if billing::mark(
+                    tx,
+                    order_id,
+                    period_start,
+                    BillingStep::ReactivationFailed,
+                    now,
+                )? && let Some(admin_to) = &admin_to
                 {
                     notify::Message {
                         event: MailEvent::ActivationFailed,
@@ -688,7 +698,7 @@ fn open_invoice_of(
             "This invoice was paid with its order.".into(),
         ));
     }
-    if inv.status != "open" {
+    if inv.status != InvoiceStatus::Open {
         return Err(PayError::Refused(format!(
             "Invoice {} is {}; there is nothing to pay.",
             inv.number, inv.status
@@ -720,7 +730,7 @@ pub fn begin_invoice_payment(
         return Ok(url);
     }
     let created = paypal
-        .create_order(&crate::integrations::paypal::NewOrder {
+        .create_order(&crate::integrations::paypal::NewPayPalOrder {
             request_id: match &existing {
                 None => format!("didport-invoice-{invoice_id}"),
                 Some(old) => format!("didport-invoice-{invoice_id}-after-{old}"),
@@ -777,10 +787,10 @@ pub fn invoice_return(
         .store
         .read(|tx| crate::store::orders::invoice(tx, invoice_id))?
         .ok_or_else(|| Internal(format!("invoice {invoice_id} vanished")))?;
-    if inv.status == "paid" {
+    if inv.status == InvoiceStatus::Paid {
         return Ok(Some(InvoiceReturn::Paid(invoice_id)));
     }
-    if inv.status != "open" {
+    if inv.status != InvoiceStatus::Open {
         return Ok(Some(InvoiceReturn::NotPaid(invoice_id)));
     }
     use crate::integrations::paypal::CaptureOutcome;

@@ -248,18 +248,21 @@ fn activations(s: &Services, report: &mut Report) -> Result<(), Internal> {
         );
         match activation::resume(s, &p) {
             // A failure was recorded and the admin emailed by the flow itself.
-            Ok(()) | Err(activation::ChangeError::Activation { .. }) => report.activations += 1,
+            Ok(()) | Err(activation::StatusChangeError::Activation { .. }) => {
+                report.activations += 1
+            }
             // Someone else took it over, or its status moved on: nothing left to do here.
-            Err(activation::ChangeError::Moved(_)) | Err(activation::ChangeError::NoNumber) => {}
-            Err(activation::ChangeError::BadStatus) => {}
+            Err(activation::StatusChangeError::Moved(_))
+            | Err(activation::StatusChangeError::NoNumber) => {}
+            Err(activation::StatusChangeError::BadStatus) => {}
             // The rules no longer allow it (refunded meanwhile): the claim is let go, with why.
-            Err(activation::ChangeError::Refused(why)) => {
+            Err(activation::StatusChangeError::Refused(why)) => {
                 let now = s.now();
                 s.store
                     .write(|tx| purchased::release_claim(tx, p.order_id, Some(&why), now))?;
                 report.activations += 1;
             }
-            Err(activation::ChangeError::Internal(e)) => return Err(e),
+            Err(activation::StatusChangeError::Internal(e)) => return Err(e),
         }
     }
     Ok(())

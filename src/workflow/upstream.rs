@@ -232,7 +232,12 @@ fn check_telinta(
     }
 }
 
-fn fail_call(r: &mut Report, name: &str, e: &crate::integrations::telinta::Error, var: &str) {
+fn fail_call(
+    r: &mut Report,
+    name: &str,
+    e: &crate::integrations::telinta::TelintaError,
+    var: &str,
+) {
     let why = if e.is_permission_fault() {
         format!(
             "this login may not call {} ({e}); give it access in Telinta",

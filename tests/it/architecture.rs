@@ -391,3 +391,181 @@ fn the_contract_names_every_variable_and_route() {
     }
     assert!(missing.is_empty(), "not in docs/contract.md: {missing:?}");
 }
+
+/// The layer of a source file: its top-level module (`src/store/orders.rs` → `store`,
+/// `src/config.rs` → `config`).
+fn layer(file: &str) -> String {
+    let rest = file.trim_start_matches("src/");
+    let first = rest.split('/').next().unwrap_or(rest);
+    first.trim_end_matches(".rs").to_string()
+}
+
+/// The public types (`pub struct|enum|type|trait Name`) of some production code.
+fn public_types(code: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for line in code.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        for w in words.windows(3) {
+            if w[0] == "pub" && ["struct", "enum", "type", "trait"].contains(&w[1]) {
+                let name: String = w[2]
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !name.is_empty() {
+                    out.push(name);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Names declared in more than one layer, with where.
+fn names_shared_by_layers(files: &[(String, String)]) -> Vec<String> {
+    let mut seen: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (file, code) in files {
+        let Some(prod) = production(file, code) else {
+            continue;
+        };
+        for name in public_types(&prod) {
+            seen.entry(name).or_default().push(file.clone());
+        }
+    }
+    seen.into_iter()
+        .filter(|(_, files)| {
+            let first = layer(&files[0]);
+            files.iter().any(|f| layer(f) != first)
+        })
+        .map(|(name, files)| format!("{name}: {}", files.join(", ")))
+        .collect()
+}
+
+/// A reader meets one `Request`, one `Error`, one `NewOrder`: no two public types of different
+/// layers share a name.
+#[test]
+fn public_type_names_are_unique_across_layers() {
+    let shared = names_shared_by_layers(&sources());
+    assert!(shared.is_empty(), "{}", shared.join("\n"));
+    let planted = [
+        (
+            "src/store/a.rs".to_string(),
+            "pub struct Order {}".to_string(),
+        ),
+        (
+            "src/integrations/b.rs".to_string(),
+            "pub(crate) x; pub enum Order { A }".to_string(),
+        ),
+        (
+            "src/store/c.rs".to_string(),
+            "pub struct Counts;".to_string(),
+        ),
+        (
+            "src/store/d.rs".to_string(),
+            "pub struct Counts;".to_string(),
+        ),
+    ];
+    assert_eq!(
+        names_shared_by_layers(&planted),
+        vec!["Order: src/store/a.rs, src/integrations/b.rs".to_string()]
+    );
+}
+
+/// Paths name where they go: no `super::super::` climbing.
+#[test]
+fn no_climbing_with_super_super() {
+    let climbing = |code: &str| {
+        code.lines()
+            .filter(|l| !l.trim_start().starts_with("//"))
+            .any(|l| l.contains("super::super::"))
+    };
+    let found: Vec<String> = sources()
+        .into_iter()
+        .filter(|(_, code)| climbing(code))
+        .map(|(file, _)| file)
+        .collect();
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert!(climbing("use super::super::wire::int;"));
+}
+
+/// The words of every stored status, from the enums themselves.
+fn status_words() -> Vec<&'static str> {
+    use didport::domain::{BillingStep, InvoiceStatus, NumberStatus, OutboxStatus, PaymentStatus};
+    let mut w: Vec<&'static str> = PaymentStatus::ALL.iter().map(|s| s.as_str()).collect();
+    w.extend(NumberStatus::ALL.iter().map(|s| s.as_str()));
+    w.extend(InvoiceStatus::ALL.iter().map(|s| s.as_str()));
+    w.extend(OutboxStatus::ALL.iter().map(|s| s.as_str()));
+    w.extend(BillingStep::ALL.iter().map(|s| s.as_str()));
+    w.sort();
+    w.dedup();
+    w
+}
+
+/// Literals that spell a status word but are not a status, with the reason.
+const NOT_A_STATUS: [(&str, &str); 9] = [
+    // The plan form's "offered to customers" checkbox.
+    ("src/pages/admin_plans.rs", "active"),
+    // What a PayPal webhook did, recorded in `webhook_events.outcome`.
+    ("src/workflow/payments.rs", "paid"),
+    ("src/workflow/payments.rs", "refunded"),
+    // Verbs of the audit page's sentences ("ops@… refunded order 12").
+    ("src/pages/admin_audit.rs", "refunded"),
+    ("src/pages/admin_audit.rs", "suspended"),
+    ("src/pages/admin_audit.rs", "cancelled"),
+    // Prose of the refund confirmation.
+    ("src/pages/orders.rs", "refunded"),
+    ("src/pages/orders.rs", "cancelled"),
+    // A label value of the renewals gauge (docs/contract.md, metrics).
+    ("src/metrics.rs", "overdue"),
+];
+
+/// Where production code outside the enums' own layer (`domain/`) and the row mapping
+/// (`store/`) spells a status word as a string literal. The outside systems' own words
+/// (`integrations/`, `sim/`) and HTML ids and field names are not statuses.
+fn status_literals(file: &str, code: &str, words: &[&str]) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in words {
+        let quoted = format!("\"{w}\"");
+        for (at, _) in code.match_indices(&quoted) {
+            let before = code[..at].trim_end();
+            if before.ends_with("id=") || before.ends_with("name=") {
+                continue;
+            }
+            if NOT_A_STATUS.contains(&(file, w)) {
+                continue;
+            }
+            let line = code[..at].lines().count().max(1);
+            out.push(format!("{file}:{line}: {quoted}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn statuses_are_enums_outside_the_store() {
+    let words = status_words();
+    assert!(words.contains(&"awaiting_payment") && words.contains(&"queued"));
+    let mut found = Vec::new();
+    for (file, code) in sources() {
+        if ["src/store/", "src/domain/", "src/integrations/", "src/sim/"]
+            .iter()
+            .any(|p| file.starts_with(p))
+        {
+            continue;
+        }
+        let Some(prod) = production(&file, &code) else {
+            continue;
+        };
+        found.extend(status_literals(&file, &prod, &words));
+    }
+    assert!(
+        found.is_empty(),
+        "status words as literals:\n{}",
+        found.join("\n")
+    );
+    // A planted one is seen; an HTML id is not a status.
+    assert_eq!(
+        status_literals("src/pages/x.rs", r#"if o.status == "paid" {}"#, &words).len(),
+        1
+    );
+    assert!(status_literals("src/pages/x.rs", r#"div id="paid" {}"#, &words).is_empty());
+}

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::wire::{WLink, WMoney, WPurchaseUnit, WStatusDetails, WSupplementary, find_link};
-use super::{Amount, Error};
+use super::{Amount, PayPalError};
 
 /// The five `PAYPAL-*` transmission headers of a webhook delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub(super) fn verify_request_body(
     headers: &WebhookHeaders,
     webhook_id: &str,
     raw_event: &str,
-) -> Result<String, Error> {
+) -> Result<String, PayPalError> {
     #[derive(serde::Serialize)]
     struct VerifyRequest<'a> {
         auth_algo: &'a str,
@@ -65,7 +65,7 @@ pub(super) fn verify_request_body(
         webhook_id: &'a str,
         webhook_event: &'a RawValue,
     }
-    let bad = |e: serde_json::Error| Error::Malformed(format!("webhook event: {e}"));
+    let bad = |e: serde_json::Error| PayPalError::Malformed(format!("webhook event: {e}"));
     let webhook_event: &RawValue = serde_json::from_str(raw_event).map_err(bad)?;
     serde_json::to_string(&VerifyRequest {
         auth_algo: &headers.auth_algo,
@@ -168,10 +168,10 @@ enum Kind {
 }
 
 /// Parses a webhook event body (verify it first). Errors with
-/// [`Error::Malformed`] if it is not an event or carries a malformed amount.
-pub fn parse_webhook_event(raw_body: &[u8]) -> Result<WebhookEvent, Error> {
+/// [`PayPalError::Malformed`] if it is not an event or carries a malformed amount.
+pub fn parse_webhook_event(raw_body: &[u8]) -> Result<WebhookEvent, PayPalError> {
     let ev: WEvent = serde_json::from_slice(raw_body)
-        .map_err(|e| Error::Malformed(format!("webhook event: {e}")))?;
+        .map_err(|e| PayPalError::Malformed(format!("webhook event: {e}")))?;
     let kind = match (ev.resource_type.as_deref(), ev.event_type.as_str()) {
         (Some("checkout-order"), _) => Kind::Order,
         (Some("capture"), _) => Kind::Capture,

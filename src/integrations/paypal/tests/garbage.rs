@@ -6,7 +6,9 @@ use serde_json::{Value, json};
 
 use crate::integrations::paypal::webhook::{raw_event_text, raw_member};
 use crate::integrations::paypal::wire::{WCapture, WOrder, WRefund, api_error, parse};
-use crate::integrations::paypal::{Amount, Error, format_value, parse_value, parse_webhook_event};
+use crate::integrations::paypal::{
+    Amount, PayPalError, format_value, parse_value, parse_webhook_event,
+};
 use crate::proptest_json::{any_json, object_with, reply_bytes};
 
 const EVENT_TYPES: &[&str] = &[
@@ -95,8 +97,8 @@ fn corrupt(v: &mut Value, pick: usize, with: Value) {
     *at = with;
 }
 
-fn malformed_only(e: &Error) -> Result<(), TestCaseError> {
-    prop_assert!(matches!(e, Error::Malformed(_)), "{e:?}");
+fn malformed_only(e: &PayPalError) -> Result<(), TestCaseError> {
+    prop_assert!(matches!(e, PayPalError::Malformed(_)), "{e:?}");
     Ok(())
 }
 

@@ -16,8 +16,8 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use super::{
-    Amount, CaptureOutcome, CapturedOrder, Error, NewOrder, OrderStatus, PayPalClient,
-    PayPalClientConfig, Payments, WebhookHeaders,
+    Amount, CaptureOutcome, CapturedOrder, NewPayPalOrder, OrderStatus, PayPalClient,
+    PayPalClientConfig, PayPalError, Payments, WebhookHeaders,
 };
 use crate::sim::paypal::{PayPalSim, SimAmount, SimConfig};
 
@@ -48,8 +48,8 @@ pub(super) fn short_timeout_client(sim: &PayPalSim) -> PayPalClient {
     PayPalClient::new(c).expect("client")
 }
 
-pub(super) fn new_order(request_id: &str, cents: i64) -> NewOrder {
-    NewOrder {
+pub(super) fn new_order(request_id: &str, cents: i64) -> NewPayPalOrder {
+    NewPayPalOrder {
         request_id: request_id.to_string(),
         amount: Amount::new(cents, "USD"),
         custom_id: "ord_42".into(),
@@ -74,7 +74,7 @@ pub(super) fn approved_order(sim: &PayPalSim, client: &PayPalClient, cents: i64)
 }
 
 /// Unwraps a `Captured` outcome.
-pub(super) fn captured(outcome: Result<CaptureOutcome, Error>) -> CapturedOrder {
+pub(super) fn captured(outcome: Result<CaptureOutcome, PayPalError>) -> CapturedOrder {
     match outcome {
         Ok(CaptureOutcome::Captured(c)) => *c,
         other => panic!("expected a capture, got {other:?}"),
@@ -274,7 +274,7 @@ fn wrong_secret_is_an_api_error_without_the_secret() {
     let client = PayPalClient::new(cfg).expect("client");
     let err = client.get_order("FAKEORD000001").expect_err("must fail");
     match &err {
-        Error::Api { status, name, .. } => {
+        PayPalError::Api { status, name, .. } => {
             assert_eq!(*status, 401);
             assert_eq!(name, "invalid_client");
         }
@@ -295,7 +295,7 @@ fn unreachable_api_is_a_transport_error() {
         .get_order("FAKEORD000001")
         .expect_err("nothing listens");
     assert!(
-        matches!(err, Error::Transport(_) | Error::Timeout),
+        matches!(err, PayPalError::Transport(_) | PayPalError::Timeout),
         "{err:?}"
     );
     assert!(err.outcome_unknown());
@@ -367,18 +367,18 @@ fn bad_inputs_are_rejected_before_any_request() {
         let err = client
             .create_order(&new_order("c", cents))
             .expect_err("rejected");
-        assert!(matches!(err, Error::Malformed(_)), "{err:?}");
+        assert!(matches!(err, PayPalError::Malformed(_)), "{err:?}");
     }
     let mut bad_currency = new_order("c", 100);
     bad_currency.amount.currency = "usd".into();
     assert!(client.create_order(&bad_currency).is_err());
     assert!(matches!(
         client.get_order("../v1/oauth2/token"),
-        Err(Error::Malformed(_))
+        Err(PayPalError::Malformed(_))
     ));
     assert!(matches!(
         client.capture_order("FAKEORD000001", ""),
-        Err(Error::Malformed(_))
+        Err(PayPalError::Malformed(_))
     ));
     assert!(sim.requests().is_empty());
 }

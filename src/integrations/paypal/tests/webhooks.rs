@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use super::{Receiver, approved_order, captured, client_for, start_sim, start_sim_with};
-use crate::integrations::paypal::{Amount, Error, PayPalClient, Payments, parse_webhook_event};
+use crate::integrations::paypal::{
+    Amount, PayPalClient, PayPalError, Payments, parse_webhook_event,
+};
 use crate::sim::paypal::SimConfig;
 
 #[test]
@@ -196,7 +198,7 @@ fn verification_needs_a_webhook_id() {
     };
     assert_eq!(
         client.verify_webhook(&headers, b"{}"),
-        Err(Error::NotConfigured)
+        Err(PayPalError::NotConfigured)
     );
     assert!(sim.requests().is_empty());
 }

@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 mod methods;
 
 use super::wire::{flag, int, non_empty, text};
-use super::{Credential, Error, ErrorKind, TelintaClientConfig};
+use super::{Credential, ErrorKind, TelintaClientConfig, TelintaError};
 
 /// Largest reply body read (a big `get_number_list` page is a few MiB).
 const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
@@ -49,9 +49,9 @@ impl fmt::Debug for TelintaClient {
 
 impl TelintaClient {
     /// Checks the settings and builds the HTTP agent. Does not connect.
-    pub fn new(cfg: TelintaClientConfig) -> Result<Self, Error> {
+    pub fn new(cfg: TelintaClientConfig) -> Result<Self, TelintaError> {
         let bad = |what: &str| {
-            Err(Error::new(
+            Err(TelintaError::new(
                 "Session/login",
                 ErrorKind::NotConfigured(what.into()),
             ))
@@ -85,14 +85,14 @@ impl TelintaClient {
 
     /// Logs in now, replacing any current session. `check-config` can use it to test
     /// the settings; ordinary calls log in by themselves.
-    pub fn login(&self) -> Result<(), Error> {
+    pub fn login(&self) -> Result<(), TelintaError> {
         let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         *guard = Some(self.do_login()?);
         Ok(())
     }
 
     /// Ends the current session (`Session/logout`), if there is one.
-    pub fn logout(&self) -> Result<(), Error> {
+    pub fn logout(&self) -> Result<(), TelintaError> {
         let sid = self
             .session
             .lock()
@@ -111,7 +111,7 @@ impl TelintaClient {
         }
     }
 
-    fn do_login(&self) -> Result<String, Error> {
+    fn do_login(&self) -> Result<String, TelintaError> {
         const M: &str = "Session/login";
         let secret = self.cfg.credential.secret();
         let params = match &self.cfg.credential {
@@ -122,7 +122,7 @@ impl TelintaClient {
             .post(&self.cfg.base_url, M, None, &params)
             .map_err(|e| match e.kind() {
                 ErrorKind::Fault { code, .. } => {
-                    Error::new(M, ErrorKind::AuthFailed { code: code.clone() })
+                    TelintaError::new(M, ErrorKind::AuthFailed { code: code.clone() })
                 }
                 _ => e,
             })?;
@@ -133,7 +133,7 @@ impl TelintaClient {
     }
 
     /// The current session id, logging in first if there is none.
-    fn session_id(&self) -> Result<String, Error> {
+    fn session_id(&self) -> Result<String, TelintaError> {
         let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(sid) = guard.as_ref() {
             return Ok(sid.clone());
@@ -144,7 +144,7 @@ impl TelintaClient {
     }
 
     /// A session other than `stale`: another thread's fresh one, or a new login.
-    fn renew_session(&self, stale: &str) -> Result<String, Error> {
+    fn renew_session(&self, stale: &str) -> Result<String, TelintaError> {
         let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(sid) = guard.as_ref().filter(|s| s.as_str() != stale) {
             return Ok(sid.clone());
@@ -156,7 +156,7 @@ impl TelintaClient {
     }
 
     /// One authenticated admin-API call, counted for `/metrics`.
-    fn call(&self, method: &str, params: Value) -> Result<Map<String, Value>, Error> {
+    fn call(&self, method: &str, params: Value) -> Result<Map<String, Value>, TelintaError> {
         let started = std::time::Instant::now();
         let result = self.call_once(method, params);
         let outcome = match &result {
@@ -174,7 +174,7 @@ impl TelintaClient {
     }
 
     /// One authenticated admin-API call with the re-login-and-retry-once rule.
-    fn call_once(&self, method: &str, params: Value) -> Result<Map<String, Value>, Error> {
+    fn call_once(&self, method: &str, params: Value) -> Result<Map<String, Value>, TelintaError> {
         let sid = self.session_id()?;
         let first = self.post(
             &self.cfg.base_url,
@@ -193,7 +193,8 @@ impl TelintaClient {
                 match self.post(&self.cfg.base_url, method, Some(&auth), &params) {
                     Err(e) if e.is_session_fault() => {
                         let code = e.fault_code().unwrap_or_default().to_string();
-                        Err(Error::new(method, ErrorKind::AuthFailed { code }).scrub(&[&sid2]))
+                        Err(TelintaError::new(method, ErrorKind::AuthFailed { code })
+                            .scrub(&[&sid2]))
                     }
                     other => other.map_err(|e| e.scrub(&[&sid2])),
                 }
@@ -210,7 +211,7 @@ impl TelintaClient {
         method: &str,
         auth: Option<&Value>,
         params: &Value,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<Map<String, Value>, TelintaError> {
         let url = format!("{}/rest/{}", base.trim().trim_end_matches('/'), method);
         let mut form: Vec<(&str, String)> = Vec::with_capacity(2);
         if let Some(a) = auth {
@@ -250,7 +251,7 @@ impl TelintaClient {
 
 /// 200 + JSON object → Ok; 500 + `faultcode` → Fault; other statuses → Http;
 /// a 200 that is not a JSON object → Malformed.
-fn interpret(method: &str, status: u16, body: &[u8]) -> Result<Map<String, Value>, Error> {
+fn interpret(method: &str, status: u16, body: &[u8]) -> Result<Map<String, Value>, TelintaError> {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     match status {
         200 => match parsed {
@@ -263,21 +264,21 @@ fn interpret(method: &str, status: u16, body: &[u8]) -> Result<Map<String, Value
                 non_empty(m.get("faultcode")).map(|code| (code, text(m.get("faultstring"))))
             });
             match fault {
-                Some((code, message)) => Err(Error::new(
+                Some((code, message)) => Err(TelintaError::new(
                     method,
                     ErrorKind::Fault {
                         code,
                         message: message.unwrap_or_default(),
                     },
                 )),
-                None => Err(Error::new(method, ErrorKind::Http(500))),
+                None => Err(TelintaError::new(method, ErrorKind::Http(500))),
             }
         }
-        s => Err(Error::new(method, ErrorKind::Http(s))),
+        s => Err(TelintaError::new(method, ErrorKind::Http(s))),
     }
 }
 
-fn map_ureq(method: &str, e: ureq::Error) -> Error {
+fn map_ureq(method: &str, e: ureq::Error) -> TelintaError {
     let kind = match e {
         ureq::Error::Timeout(_) => ErrorKind::Timeout,
         ureq::Error::Io(io) if matches!(io.kind(), IoKind::TimedOut | IoKind::WouldBlock) => {
@@ -287,26 +288,30 @@ fn map_ureq(method: &str, e: ureq::Error) -> Error {
         ureq::Error::BodyExceedsLimit(_) => ErrorKind::Malformed("reply too large".into()),
         other => ErrorKind::Transport(other.to_string()),
     };
-    Error::new(method, kind)
+    TelintaError::new(method, kind)
 }
 
-fn malformed(method: &str, what: &str) -> Error {
-    Error::new(method, ErrorKind::Malformed(what.to_string()))
+fn malformed(method: &str, what: &str) -> TelintaError {
+    TelintaError::new(method, ErrorKind::Malformed(what.to_string()))
 }
 
 /// A 200 reply may carry `success: 0` instead of a fault; treat that as a failure.
-fn expect_success(method: &str, reply: &Map<String, Value>) -> Result<(), Error> {
+fn expect_success(method: &str, reply: &Map<String, Value>) -> Result<(), TelintaError> {
     match reply.get("success").map(|v| flag(Some(v))) {
         Some(Some(false)) => Err(malformed(method, "the server answered success=0")),
         _ => Ok(()),
     }
 }
 
-fn required_int(method: &str, m: &Map<String, Value>, key: &str) -> Result<i64, Error> {
+fn required_int(method: &str, m: &Map<String, Value>, key: &str) -> Result<i64, TelintaError> {
     int(m.get(key)).ok_or_else(|| malformed(method, &format!("reply lacks {key}")))
 }
 
-fn list<'a>(method: &str, m: &'a Map<String, Value>, key: &str) -> Result<&'a Vec<Value>, Error> {
+fn list<'a>(
+    method: &str,
+    m: &'a Map<String, Value>,
+    key: &str,
+) -> Result<&'a Vec<Value>, TelintaError> {
     m.get(key)
         .and_then(Value::as_array)
         .ok_or_else(|| malformed(method, &format!("reply lacks {key}")))
@@ -346,7 +351,7 @@ mod props {
     ];
 
     /// An error's text goes on pages, into emails and log lines: one line, bounded.
-    fn check_error_text(e: &Error) -> Result<(), TestCaseError> {
+    fn check_error_text(e: &TelintaError) -> Result<(), TestCaseError> {
         let text = e.to_string();
         prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
         prop_assert!(text.chars().count() < 700, "{}", text.len());

@@ -11,7 +11,7 @@ use crate::proptest_json::reply_bytes;
 use crate::sim::telinta::Failure;
 
 /// A Telinta call the portal makes, and the PortaBilling method it uses.
-type Call = fn(&dyn Telinta) -> Result<String, crate::integrations::telinta::Error>;
+type Call = fn(&dyn Telinta) -> Result<String, crate::integrations::telinta::TelintaError>;
 
 const CALLS: &[(&str, Call)] = &[
     ("DID/get_number_list", |t| {

@@ -63,7 +63,7 @@ fn shared_types_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<TelintaClient>();
     check::<TelintaSim>();
-    check::<super::Error>();
+    check::<super::TelintaError>();
     check::<std::sync::Arc<dyn super::Telinta>>();
 }
 
