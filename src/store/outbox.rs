@@ -139,14 +139,14 @@ pub fn list(
 }
 
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
+pub struct OutboxCounts {
     pub queued: i64,
     pub sent: i64,
     pub failed: i64,
 }
 
-pub fn counts(tx: &Tx<'_>) -> Result<Counts> {
-    let mut c = Counts::default();
+pub fn counts(tx: &Tx<'_>) -> Result<OutboxCounts> {
+    let mut c = OutboxCounts::default();
     let mut stmt = tx.prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
     let rows = stmt.query_map([], |r| {
         Ok((r.get::<_, OutboxStatus>(0)?, r.get::<_, i64>(1)?))

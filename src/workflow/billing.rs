@@ -27,7 +27,7 @@ use crate::store::purchased;
 
 /// What one run did (or, dry, would do).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Report {
+pub struct BillingReport {
     pub invoices: usize,
     pub overdue_notices: usize,
     pub suspended: usize,
@@ -38,7 +38,7 @@ pub struct Report {
     pub actions: Vec<String>,
 }
 
-impl Report {
+impl BillingReport {
     pub fn summary(&self) -> String {
         format!(
             "{} renewal invoices, {} overdue notices, {} suspended, {} suspensions failed, \
@@ -104,10 +104,10 @@ fn money(cents: i64, currency: &str) -> Money {
 
 /// One run of the cycle as if today were `today` (midnight UTC). With `dry_run` nothing is
 /// written and no upstream is called; the report lists what would be done.
-pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<Report, Internal> {
+pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<BillingReport, Internal> {
     let notice = i64::from(s.config.renewal_notice_days);
     let grace = i64::from(s.config.grace_days);
-    let mut report = Report::default();
+    let mut report = BillingReport::default();
     let numbers = s
         .store
         .read(|tx| billing::due_by(tx, today + notice * DAY))?;
@@ -136,7 +136,7 @@ pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<Report, Internal> 
     }
     if !dry_run {
         retry_reactivations(s, today, &mut report)?;
-        if report != Report::default() {
+        if report != BillingReport::default() {
             s.mail.wake();
             log::info!("renewals for {}: {}", format_day(today), report.summary());
         }
@@ -144,7 +144,12 @@ pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<Report, Internal> 
     Ok(report)
 }
 
-fn invoice(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result<(), Internal> {
+fn invoice(
+    s: &Services,
+    n: &Renewable,
+    dry: bool,
+    report: &mut BillingReport,
+) -> Result<(), Internal> {
     let end = add_months_anchored(n.paid_through, 1, n.anchor_day);
     let amount = money(n.monthly_cents, &n.currency);
     let phone = pretty(&n.number);
@@ -220,7 +225,12 @@ fn invoice(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Resul
     Ok(())
 }
 
-fn overdue(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result<(), Internal> {
+fn overdue(
+    s: &Services,
+    n: &Renewable,
+    dry: bool,
+    report: &mut BillingReport,
+) -> Result<(), Internal> {
     let phone = pretty(&n.number);
     if dry {
         if !s
@@ -296,7 +306,7 @@ fn suspend(
     n: &Renewable,
     today: i64,
     dry: bool,
-    report: &mut Report,
+    report: &mut BillingReport,
 ) -> Result<(), Internal> {
     let phone = pretty(&n.number);
     let days = (today - n.paid_through) / DAY;
@@ -402,7 +412,12 @@ fn suspend(
     Ok(())
 }
 
-fn cancel(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result<(), Internal> {
+fn cancel(
+    s: &Services,
+    n: &Renewable,
+    dry: bool,
+    report: &mut BillingReport,
+) -> Result<(), Internal> {
     let phone = pretty(&n.number);
     if dry {
         report.cancelled += 1;
@@ -649,7 +664,11 @@ fn reactivate_if_suspended_for(
 }
 
 /// Numbers paid up again but still suspended because unblocking failed: try again.
-fn retry_reactivations(s: &Services, _today: i64, report: &mut Report) -> Result<(), Internal> {
+fn retry_reactivations(
+    s: &Services,
+    _today: i64,
+    report: &mut BillingReport,
+) -> Result<(), Internal> {
     let waiting = s.store.read(billing::suspended_paid_up)?;
     for (order_id, period_start) in waiting {
         if reactivate_if_suspended_for(s, order_id, period_start)? {

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::smtp::SmtpSink;
 use crate::support::{Client, PASSWORD, rusqlite_conn};
-use didport::sim::paypal::{CaptureScript, Failure as PayPalFailure, PayPalSim, SimConfig};
+use didport::sim::paypal::{CaptureScript, PayPalFailure, PayPalSim, SimConfig};
 use didport::sim::telinta::{Failure, TelintaSim, Times};
 
 const ADMIN: &str = "admin@example.com";

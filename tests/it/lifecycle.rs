@@ -539,7 +539,7 @@ fn pay_links_keep_the_hold_when_paypal_does_not_answer() {
     s.sim.fail_next(
         "POST",
         "/v2/checkout/orders",
-        didport::sim::paypal::Failure::Status(503),
+        didport::sim::paypal::PayPalFailure::Status(503),
     );
     c.get(&format!("/orders/{id}"));
     let r = c.get(&format!("/orders/{id}/pay"));

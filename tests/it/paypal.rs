@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::support::{Client, TestPortal};
 use didport::domain::Role;
 use didport::integrations::paypal::PayPalClient;
-use didport::sim::paypal::{CaptureScript, Failure, PayPalSim, SimConfig};
+use didport::sim::paypal::{CaptureScript, PayPalFailure, PayPalSim, SimConfig};
 
 pub struct Shop {
     pub p: TestPortal,
@@ -197,7 +197,7 @@ fn paypal_down_at_checkout_charges_nothing_and_releases_the_number() {
     let mut c = s.p.signed_in("down@example.com", Role::Customer);
     c.get("/numbers/2125550107");
     s.sim
-        .fail_next("POST", "/v2/checkout/orders", Failure::Status(503));
+        .fail_next("POST", "/v2/checkout/orders", PayPalFailure::Status(503));
     let r = c.post("/checkout", &[("number", "2125550107"), ("plan", &s.plan)]);
     assert_eq!(r.status, 502, "{}", r.body);
     assert!(r.has("#checkout-error"));

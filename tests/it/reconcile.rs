@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::support::{Client, TestPortal};
 use didport::domain::Role;
 use didport::integrations::paypal::PayPalClient;
-use didport::sim::paypal::{Failure, PayPalSim, SimConfig};
+use didport::sim::paypal::{PayPalFailure, PayPalSim, SimConfig};
 
 struct Shop {
     p: TestPortal,
@@ -100,7 +100,7 @@ fn when_paypal_cannot_be_read_the_order_is_left_for_the_next_pass() {
     let order = approved_and_gone(&s, "wait@example.com", "2125550803");
     s.p.clock.advance(16 * 60);
     s.sim
-        .fail_next("GET", "/v2/checkout/orders/", Failure::Status(503));
+        .fail_next("GET", "/v2/checkout/orders/", PayPalFailure::Status(503));
     let flash = reconcile(&mut s);
     assert!(flash.contains("1 left for later"), "{flash}");
     assert_eq!(payment(&s, order), "awaiting_payment", "not guessed");

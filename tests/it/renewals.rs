@@ -52,7 +52,7 @@ fn bought_on(s: &mut Setup, email: &str, number: &str, on: &str) -> i64 {
 }
 
 /// Runs the cycle for `d` twice (a second run for the same day must change nothing).
-fn run_twice(s: &Setup, d: i64) -> billing::Report {
+fn run_twice(s: &Setup, d: i64) -> billing::BillingReport {
     s.p.clock.set(d + 9 * 3600);
     let first = billing::run(s.p.services(), d, false).unwrap();
     let again = billing::run(s.p.services(), d, false).unwrap();

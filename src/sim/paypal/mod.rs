@@ -149,7 +149,7 @@ impl CaptureScript {
 
 /// A one-shot failure for the next matching API call ([`PayPalSim::fail_next`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub enum PayPalFailure {
     /// Answer with this status and a PayPal error body; nothing happens.
     Status(u16),
     /// Answer 500 only after [`SimConfig::hang`]; nothing happens.
@@ -514,7 +514,7 @@ impl PayPalSim {
 
     /// Makes the next API call with `method` whose path starts with
     /// `path_prefix` fail once.
-    pub fn fail_next(&self, method: &str, path_prefix: &str, failure: Failure) {
+    pub fn fail_next(&self, method: &str, path_prefix: &str, failure: PayPalFailure) {
         self.shared.lock().fail_rules.push(state::FailRule {
             method: method.to_ascii_uppercase(),
             path_prefix: path_prefix.to_string(),

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use super::state::{FailRule, PendingEvent, Shared, State};
 use super::wire::random_hex;
-use super::{Failure, RequestRecord, orders, payments, webhooks};
+use super::{PayPalFailure, RequestRecord, orders, payments, webhooks};
 
 /// Largest request body the simulator reads.
 const MAX_BODY: u64 = 1024 * 1024;
@@ -436,8 +436,8 @@ fn take_failure(st: &mut State, req: &Req) -> Option<Reply> {
         .position(|r| r.method == req.method && req.path.starts_with(&r.path_prefix))?;
     let rule: FailRule = st.fail_rules.remove(pos);
     Some(match rule.failure {
-        Failure::Status(s) => Reply::api_error(s, None, "", None, None),
-        Failure::Hang => Reply::api_error(500, None, "", None, None).delayed(st.cfg.hang),
+        PayPalFailure::Status(s) => Reply::api_error(s, None, "", None, None),
+        PayPalFailure::Hang => Reply::api_error(500, None, "", None, None).delayed(st.cfg.hang),
     })
 }
 

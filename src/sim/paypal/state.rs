@@ -10,8 +10,8 @@ use serde_json::{Value, json};
 use super::wire::{SimAmount, SimCaptureStatus, SimOrderStatus};
 use super::wire::{random_hex, rfc3339_now};
 use super::{
-    CaptureScript, Delivery, Failure, RequestRecord, SimCapture, SimConfig, SimEvent, SimOrder,
-    SimRefund,
+    CaptureScript, Delivery, PayPalFailure, RequestRecord, SimCapture, SimConfig, SimEvent,
+    SimOrder, SimRefund,
 };
 
 /// The fake payer every approval uses.
@@ -40,7 +40,7 @@ impl Shared {
 pub(super) struct FailRule {
     pub method: String,
     pub path_prefix: String,
-    pub failure: Failure,
+    pub failure: PayPalFailure,
 }
 
 /// What was recorded for a webhook transmission the simulator sent.

@@ -472,7 +472,7 @@ fn injected_503_is_an_unknown_outcome_and_a_retry_succeeds() {
     sim.fail_next(
         "POST",
         "/v2/checkout/orders",
-        crate::sim::paypal::Failure::Status(503),
+        crate::sim::paypal::PayPalFailure::Status(503),
     );
     let err = client
         .create_order(&new_order("create-1", 100))
