@@ -37,8 +37,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use didport::demo::generate_numbers;
-use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
-use didport::integrations::telinta::TelintaSim;
+use didport::sim::paypal::{PayPalSim, SimConfig};
+use didport::sim::telinta::TelintaSim;
 
 const ADMIN_EMAIL: &str = "admin@load.example";
 const ADMIN_PASSWORD: &str = "load admin passphrase";

@@ -1,12 +1,14 @@
 //! didport: a VoIP reseller's phone-number shop and self-care portal in one binary.
 //!
 //! Layers, with dependencies pointing one way:
-//! `cli` → `app` (router, request guard) → `pages` → `workflow` → `store`, `integrations` → `domain`.
+//! `cli` → `app` (router, request guard) → `pages` → `workflow` → `store`, `integrations` → `domain`;
+//! `sim` (feature `demo`) plays the outside systems for `didport demo` and the tests.
 
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
 pub mod http;
@@ -17,5 +19,7 @@ pub mod pages;
 #[cfg(test)]
 mod proptest_json;
 pub mod secure;
+#[cfg(feature = "demo")]
+pub mod sim;
 pub mod store;
 pub mod workflow;

@@ -17,6 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::domain::OutboxStatus;
 use crate::store::stats::Snapshot;
 
 type Labels = Vec<(String, String)>;
@@ -266,7 +267,10 @@ pub fn render(snapshot: &Snapshot) -> Result<String, std::fmt::Error> {
         &m.outbox,
         "status",
         &snapshot.outbox,
-        &["queued", "sent", "failed"],
+        &OutboxStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
     );
     set_all(
         &m.renewals,

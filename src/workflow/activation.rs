@@ -22,7 +22,7 @@ pub enum Changed {
 }
 
 #[derive(Debug)]
-pub enum ChangeError {
+pub enum StatusChangeError {
     BadStatus,
     /// No such order, or it has no purchased number (not paid).
     NoNumber,
@@ -39,9 +39,9 @@ pub enum ChangeError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for ChangeError {
+impl From<crate::store::Error> for StatusChangeError {
     fn from(e: crate::store::Error) -> Self {
-        ChangeError::Internal(e.into())
+        StatusChangeError::Internal(e.into())
     }
 }
 
@@ -54,8 +54,8 @@ pub fn change_status(
     order_id: i64,
     status: &str,
     address: &str,
-) -> Result<Changed, ChangeError> {
-    let status = NumberStatus::parse(status).ok_or(ChangeError::BadStatus)?;
+) -> Result<Changed, StatusChangeError> {
+    let status = NumberStatus::parse(status).ok_or(StatusChangeError::BadStatus)?;
     let (current, customer, payment) = s
         .store
         .read(|tx| {
@@ -67,12 +67,12 @@ pub fn change_status(
             };
             Ok(crate::store::users::by_id(tx, p.user_id)?.map(|u| (p, u, o.payment_status)))
         })?
-        .ok_or(ChangeError::NoNumber)?;
+        .ok_or(StatusChangeError::NoNumber)?;
     if current.status == status {
         return Ok(Changed::Unchanged);
     }
     if let Err(refused) = number_change(current.status, status, payment) {
-        return Err(ChangeError::Refused(refused.0));
+        return Err(StatusChangeError::Refused(refused.0));
     }
     if status == NumberStatus::Active {
         let actor = Actor {
@@ -119,7 +119,7 @@ pub fn change_status(
         Ok(true)
     })?;
     if !changed {
-        return Err(ChangeError::Moved(
+        return Err(StatusChangeError::Moved(
             "The status changed while you were looking, or an activation is running. Reload and try again.".into(),
         ));
     }
@@ -135,11 +135,11 @@ pub struct Actor<'a> {
 
 /// Runs again an activation whose run died midway (reconciliation found its claim cut short).
 /// Each step looks before it acts, so what the first run did upstream is found, not repeated.
-pub fn resume(s: &Services, p: &Purchased) -> Result<(), ChangeError> {
+pub fn resume(s: &Services, p: &Purchased) -> Result<(), StatusChangeError> {
     let customer = s
         .store
         .read(|tx| crate::store::users::by_id(tx, p.user_id))?
-        .ok_or(ChangeError::NoNumber)?;
+        .ok_or(StatusChangeError::NoNumber)?;
     let actor = Actor {
         id: None,
         name: "reconciliation",
@@ -155,7 +155,7 @@ struct StepError {
 
 fn step<T>(
     step: &'static str,
-    r: Result<T, crate::integrations::telinta::Error>,
+    r: Result<T, crate::integrations::telinta::TelintaError>,
 ) -> Result<T, StepError> {
     r.map_err(|e| StepError {
         step,
@@ -176,7 +176,7 @@ fn activate(
     current: &Purchased,
     customer: &User,
     address: &str,
-) -> Result<(), ChangeError> {
+) -> Result<(), StatusChangeError> {
     let now = s.now();
     // A claim left by a run that is gone (or stuck) is taken over; see workflow/runs.rs.
     let take_over = current.activating_since.filter(|_| {
@@ -204,9 +204,9 @@ fn activate(
         if let (Some(o), Some(p)) = &why
             && let Err(refused) = number_change(p.status, NumberStatus::Active, o.payment_status)
         {
-            return Err(ChangeError::Refused(refused.0));
+            return Err(StatusChangeError::Refused(refused.0));
         }
-        return Err(ChangeError::Moved(
+        return Err(StatusChangeError::Moved(
             "Another activation of this number is running, its status just changed, or the number \
              is no longer sold to this order. Reload to see it."
                 .into(),
@@ -277,7 +277,7 @@ fn activate(
             if done {
                 Ok(())
             } else {
-                Err(ChangeError::Moved(
+                Err(StatusChangeError::Moved(
                     "The status changed while the activation ran. Reload to see it.".into(),
                 ))
             }
@@ -315,7 +315,7 @@ fn activate(
                 )
             })?;
             s.mail.wake();
-            Err(ChangeError::Activation {
+            Err(StatusChangeError::Activation {
                 step: e.step,
                 message: e.message,
             })
