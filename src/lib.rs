@@ -1,7 +1,8 @@
 //! didport: a VoIP reseller's phone-number shop and self-care portal in one binary.
 //!
 //! Layers, with dependencies pointing one way:
-//! `cli` → `app` (router, request guard) → `pages` → `workflow` → `store`, `integrations` → `domain`.
+//! `cli` → `app` (start-up, router) → `pages` → `web` (request context) → `workflow` → `store`,
+//! `integrations` → `domain`.
 
 pub mod app;
 pub mod cli;
@@ -18,4 +19,5 @@ pub mod pages;
 mod proptest_json;
 pub mod secure;
 pub mod store;
+pub mod web;
 pub mod workflow;

@@ -3,35 +3,28 @@
 use maud::html;
 
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
 use crate::domain::MailEvent;
-use crate::http::{Response, encode_query};
+use crate::http::encode_query;
 use crate::store::outbox;
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
 
 const PAGE_SIZE: i64 = 50;
 
-pub fn dashboard(ctx: &Ctx<'_>) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub fn dashboard(ctx: &Ctx<'_>) -> Reply {
+    let admin = require_admin(ctx)?;
     let without_two_factor = !admin.two_factor;
     let hold_ends = ctx.app.now() + super::admin_orders::HOLD_ENDING_SECS;
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+    let (counts, queue, upstream) = ctx.read(|tx| {
+        Ok((
             outbox::counts(tx)?,
             crate::store::purchased::work_queue(tx, hold_ends)?,
             crate::store::settings::last_upstream_check(tx)?,
         ))
-    });
-    let (counts, queue, upstream) = match loaded {
-        Ok(c) => c,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let activity = match activity(ctx) {
         Ok(m) => m,
-        Err(e) => return super::errors::internal(ctx, &e),
+        Err(e) => return Err(Failure::internal(e)),
     };
     let items = [
         (
@@ -66,7 +59,7 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
         ),
     ];
     let waiting: i64 = items.iter().map(|i| i.1).sum();
-    page(
+    Ok(page(
         ctx,
         200,
         "Admin",
@@ -156,7 +149,7 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 /// The dashboard's charts: orders and revenue per day for 30 days, searches per hour for 48
@@ -240,13 +233,11 @@ fn activity(ctx: &Ctx<'_>) -> Result<maud::Markup, crate::store::Error> {
 }
 
 /// The admin's "Reconcile now": one pass at once, with what it did as the flash message.
-pub fn reconcile(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn reconcile(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let s = &ctx.app.services;
     let stale_before = s.now() - crate::workflow::reconcile::GRACE_SECS;
-    match crate::workflow::reconcile::run(s, stale_before) {
+    Ok(match crate::workflow::reconcile::run(s, stale_before) {
         Ok(report) if report.is_empty() => {
             ctx.redirect_with("/admin", FlashKind::Notice, "Nothing to reconcile.")
         }
@@ -256,7 +247,7 @@ pub fn reconcile(ctx: &Ctx<'_>) -> Response {
             &format!("Reconciled: {}.", report.summary()),
         ),
         Err(e) => super::errors::internal(ctx, &e),
-    }
+    })
 }
 
 fn parse_before(ctx: &Ctx<'_>) -> Option<i64> {
@@ -266,26 +257,20 @@ fn parse_before(ctx: &Ctx<'_>) -> Option<i64> {
         .and_then(|v| v.parse().ok())
 }
 
-pub fn outbox(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn outbox(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let q = ctx.req.query_params();
     let status = q
         .get("status")
         .map(String::as_str)
         .filter(|s| ["queued", "sent", "failed"].contains(s));
     let before = parse_before(ctx);
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+    let (mut mails, counts) = ctx.read(|tx| {
+        Ok((
             outbox::list(tx, status, before, PAGE_SIZE + 1)?,
             outbox::counts(tx)?,
         ))
-    });
-    let (mut mails, counts) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let more = mails.len() as i64 > PAGE_SIZE;
     mails.truncate(PAGE_SIZE as usize);
     let next_link = mails.last().filter(|_| more).map(|m| {
@@ -297,7 +282,7 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
         format!("/admin/outbox?{}", encode_query(&pairs))
     });
     let demo = ctx.app.demo;
-    page(
+    Ok(page(
         ctx,
         200,
         "Outbox",
@@ -369,36 +354,36 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
-pub fn outbox_retry(ctx: &Ctx<'_>, id: &str) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn outbox_retry(ctx: &Ctx<'_>, id: &str) -> Reply {
+    require_admin(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
+        return Err(Failure::NotFound);
     };
     let now = ctx.app.now();
-    match ctx
-        .app
-        .services
-        .store
-        .write(|tx| outbox::retry_now(tx, id, now))
-    {
-        Ok(true) => {
-            ctx.app.services.mail.wake();
-            ctx.redirect_with(
+    Ok(
+        match ctx
+            .app
+            .services
+            .store
+            .write(|tx| outbox::retry_now(tx, id, now))
+        {
+            Ok(true) => {
+                ctx.app.services.mail.wake();
+                ctx.redirect_with(
+                    "/admin/outbox",
+                    FlashKind::Notice,
+                    "The message will be sent again now.",
+                )
+            }
+            Ok(false) => ctx.redirect_with(
                 "/admin/outbox",
-                FlashKind::Notice,
-                "The message will be sent again now.",
-            )
-        }
-        Ok(false) => ctx.redirect_with(
-            "/admin/outbox",
-            FlashKind::Error,
-            "That message was already sent, or does not exist.",
-        ),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+                FlashKind::Error,
+                "That message was already sent, or does not exist.",
+            ),
+            Err(e) => super::errors::internal(ctx, &e),
+        },
+    )
 }

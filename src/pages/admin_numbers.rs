@@ -3,11 +3,11 @@
 use maud::{Markup, html};
 
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
 use crate::http::Response;
 use crate::store::imports::{self, ImportRun};
 use crate::store::numbers;
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
 use crate::workflow::inventory::{self, ImportError, SyncError};
 
 const LIST_PAGE: i64 = 50;
@@ -151,16 +151,14 @@ fn source_label(s: &str) -> &'static str {
     }
 }
 
-pub fn inventory(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn inventory(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let report_id = ctx
         .req
         .query_params()
         .get("report")
         .and_then(|v| v.parse::<i64>().ok());
-    inventory_page(ctx, 200, None, report_id)
+    Ok(inventory_page(ctx, 200, None, report_id))
 }
 
 fn inventory_page(
@@ -300,29 +298,33 @@ fn report_view(r: &ImportRun) -> Markup {
     }
 }
 
-pub fn import(ctx: &Ctx<'_>) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let file = match ctx.req.upload("file") {
+pub fn import(ctx: &Ctx<'_>) -> Reply {
+    let admin = require_admin(ctx)?;
+    let file = match ctx.upload("file") {
         Ok(Some(f)) if f.len > 0 => f,
-        Ok(_) => return inventory_page(ctx, 400, Some("Choose a CSV file to import."), None),
+        Ok(_) => {
+            return Ok(inventory_page(
+                ctx,
+                400,
+                Some("Choose a CSV file to import."),
+                None,
+            ));
+        }
         Err(why) => {
-            return inventory_page(
+            return Ok(inventory_page(
                 ctx,
                 400,
                 Some(&format!("The upload could not be read: {why}.")),
                 None,
-            );
+            ));
         }
     };
     let now = ctx.app.now();
     let result = inventory::import_csv(&ctx.app.services.store, file.data, now, &mut |_| {});
     let report = match result {
         Ok(r) => r,
-        Err(ImportError::BadFile(m)) => return inventory_page(ctx, 400, Some(&m), None),
-        Err(ImportError::Internal(e)) => return super::errors::internal(ctx, &e),
+        Err(ImportError::BadFile(m)) => return Ok(inventory_page(ctx, 400, Some(&m), None)),
+        Err(ImportError::Internal(e)) => return Err(Failure::internal(e)),
     };
     let run = report.as_run(now, &admin.email, "upload");
     let id = match ctx.app.services.store.write(|tx| {
@@ -346,7 +348,7 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
         Ok::<_, crate::store::Error>(id)
     }) {
         Ok(id) => id,
-        Err(e) => return super::errors::internal(ctx, &e),
+        Err(e) => return Err(Failure::internal(e)),
     };
     // Only an import that took nothing in is an error; skipped rows in a file that was
     // otherwise imported are listed in the report below.
@@ -361,22 +363,19 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
         1 => " 1 row was skipped; see why below.".to_string(),
         n => format!(" {n} rows were skipped; see why below."),
     };
-    ctx.redirect_with(
+    Ok(ctx.redirect_with(
         &format!("/admin/numbers?report={id}"),
         kind,
         &format!(
             "Import finished: {} added, {} updated, {} unchanged.{skipped}",
             report.added, report.updated, report.unchanged
         ),
-    )
+    ))
 }
 
-pub fn sync(ctx: &Ctx<'_>) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match inventory::sync(&ctx.app.services, &admin.email) {
+pub fn sync(ctx: &Ctx<'_>) -> Reply {
+    let admin = require_admin(ctx)?;
+    Ok(match inventory::sync(&ctx.app.services, &admin.email) {
         Ok(r) => ctx.redirect_with(
             "/admin/numbers",
             FlashKind::Notice,
@@ -391,5 +390,5 @@ pub fn sync(ctx: &Ctx<'_>) -> Response {
             FlashKind::Error,
             &format!("The sync failed and nothing was changed: {e}"),
         ),
-    }
+    })
 }

@@ -4,13 +4,13 @@
 use maud::html;
 
 use super::{badges, csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
 use crate::domain::Money;
 use crate::domain::money::Currency;
 use crate::domain::{NumberStatus, PaymentStatus};
 use crate::http::{Response, encode_query};
 use crate::store::purchased::{self, OrderFilter};
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
 use crate::workflow::activation::{self, ChangeError, Changed};
 
 const PAGE: i64 = 50;
@@ -97,10 +97,8 @@ fn back_from_form(f: &std::collections::HashMap<String, String>) -> String {
     )
 }
 
-pub fn list(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn list(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let q = ctx.req.query_params();
     let status = q
         .get("status")
@@ -113,15 +111,12 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
         .filter(|p| *p >= 1)
         .unwrap_or(1);
     let filter = status.and_then(|v| parse_filter(v, ctx.app.now()));
-    let rows = match ctx.app.services.store.read(|tx| {
+    let rows = ctx.read(|tx| {
         // Saturating: a page number near i64::MAX would overflow (and panic) otherwise.
         let offset = (page_no - 1).saturating_mul(PAGE);
         let needle = search.map(search_needle);
         purchased::admin_list(tx, filter, needle.as_deref(), PAGE + 1, offset)
-    }) {
-        Ok(r) => r,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let more = rows.len() as i64 > PAGE;
     let link = |p: i64| {
         let mut pairs = vec![("page", p.to_string())];
@@ -134,7 +129,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         format!("/admin/orders?{}", encode_query(&pairs))
     };
-    page(
+    Ok(page(
         ctx,
         200,
         "View Orders",
@@ -227,20 +222,17 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
-pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let admin = require_admin(ctx)?;
     let Ok(order_id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
+        return Err(Failure::NotFound);
     };
-    let form = ctx.req.form();
+    let form = ctx.form();
     let status = form.get("status").cloned().unwrap_or_default();
-    let back_url = back_from_form(&form);
+    let back_url = back_from_form(form);
     let back = back_url.as_str();
     let label: String =
         NumberStatus::parse(&status).map_or_else(|| status.clone(), |s| s.label().to_lowercase());
@@ -248,9 +240,9 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
     if NumberStatus::parse(&status) == Some(NumberStatus::Cancelled)
         && form.get("confirm").map(String::as_str) != Some("yes")
     {
-        return confirm_cancel(ctx, order_id, &form, back);
+        return Ok(confirm_cancel(ctx, order_id, form, back));
     }
-    match activation::change_status(&ctx.app.services, admin, order_id, &status, &ctx.client) {
+    Ok(match activation::change_status(&ctx.app.services, admin, order_id, &status, &ctx.client) {
         Ok(Changed::Changed) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number is now {label}.")),
         Ok(Changed::Unchanged) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number was already {label}; nothing changed.")),
         Err(ChangeError::BadStatus) => ctx.redirect_with(back, FlashKind::Error, "Choose pending, active, suspended or cancelled."),
@@ -269,7 +261,7 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
             &format!("Activation of order {order_id} failed at \"{step}\": {message}. Nothing changed; the admin address was emailed."),
         ),
         Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+    })
 }
 
 /// The hidden fields that carry the list's filter through a status change.
@@ -332,11 +324,9 @@ fn confirm_cancel(
     )
 }
 
-pub fn customer(ctx: &Ctx<'_>, id: &str) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
-    customer_page(ctx, id, 200, None)
+pub fn customer(ctx: &Ctx<'_>, id: &str) -> Reply {
+    require_admin(ctx)?;
+    Ok(customer_page(ctx, id, 200, None))
 }
 
 fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> Response {
@@ -381,13 +371,9 @@ fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> R
     )
 }
 
-pub fn link_customer(ctx: &Ctx<'_>, id: &str) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn link_customer(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let admin = require_admin(ctx)?;
     let raw = ctx
-        .req
         .form()
         .get("telinta_customer")
         .map(|s| s.trim().to_string())
@@ -398,19 +384,19 @@ pub fn link_customer(ctx: &Ctx<'_>, id: &str) -> Response {
         match raw.parse::<i64>() {
             Ok(v) if v > 0 => Some(v),
             _ => {
-                return customer_page(
+                return Ok(customer_page(
                     ctx,
                     id,
                     400,
                     Some(
                         "Enter the customer's number at Telinta (a positive whole number), or leave it empty.",
                     ),
-                );
+                ));
             }
         }
     };
     let Ok(uid) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
+        return Err(Failure::NotFound);
     };
     let now = ctx.app.now();
     let result = ctx.app.services.store.write(|tx| {
@@ -433,7 +419,7 @@ pub fn link_customer(ctx: &Ctx<'_>, id: &str) -> Response {
         }
         Ok::<_, crate::store::Error>(found)
     });
-    match result {
+    Ok(match result {
         Ok(true) => ctx.redirect_with(
             &format!("/admin/customers/{uid}"),
             FlashKind::Notice,
@@ -441,5 +427,5 @@ pub fn link_customer(ctx: &Ctx<'_>, id: &str) -> Response {
         ),
         Ok(false) => super::errors::not_found(ctx),
         Err(e) => super::errors::internal(ctx, &e),
-    }
+    })
 }

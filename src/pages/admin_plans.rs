@@ -5,21 +5,19 @@ use std::collections::HashMap;
 use maud::{Markup, html};
 
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin};
 use crate::domain::Money;
 use crate::domain::money::parse_amount;
 use crate::domain::plan::{PlanInput, PlanNumberType};
 use crate::http::Response;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::plans::{self, NewPlan, Plan};
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
 
 type Errors = Vec<(&'static str, String)>;
 
-pub fn list(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
-    plans_page(ctx, 200, &HashMap::new(), &[], None)
+pub fn list(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
+    Ok(plans_page(ctx, 200, &HashMap::new(), &[], None))
 }
 
 /// The plans page; `form`/`errors` refill the form that failed (`editing` names its plan).
@@ -254,14 +252,12 @@ fn audit_entry<'a>(
     })
 }
 
-pub fn create(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
-    let f = ctx.req.form();
-    let (p, active) = match read_form(&f) {
+pub fn create(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
+    let f = ctx.form();
+    let (p, active) = match read_form(f) {
         Ok(v) => v,
-        Err(errors) => return plans_page(ctx, 400, &f, &errors, None),
+        Err(errors) => return Ok(plans_page(ctx, 400, f, &errors, None)),
     };
     let now = ctx.app.now();
     let result = ctx.app.services.store.write(|tx| {
@@ -302,7 +298,7 @@ pub fn create(ctx: &Ctx<'_>) -> Response {
         }
         Ok::<_, crate::store::Error>(id)
     });
-    match result {
+    Ok(match result {
         Ok(_) => ctx.redirect_with(
             "/admin/plans",
             FlashKind::Notice,
@@ -311,25 +307,23 @@ pub fn create(ctx: &Ctx<'_>) -> Response {
         Err(e) if e.is_constraint() => plans_page(
             ctx,
             400,
-            &f,
+            f,
             &[("name", "A plan with this name exists already.".into())],
             None,
         ),
         Err(e) => super::errors::internal(ctx, &e),
-    }
+    })
 }
 
-pub fn edit(ctx: &Ctx<'_>, id: &str) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
+    require_admin(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
+        return Err(Failure::NotFound);
     };
-    let f = ctx.req.form();
-    let (p, active) = match read_form(&f) {
+    let f = ctx.form();
+    let (p, active) = match read_form(f) {
         Ok(v) => v,
-        Err(errors) => return plans_page(ctx, 400, &f, &errors, Some(id)),
+        Err(errors) => return Ok(plans_page(ctx, 400, f, &errors, Some(id))),
     };
     let now = ctx.app.now();
     let result = ctx.app.services.store.write(|tx| {
@@ -360,7 +354,7 @@ pub fn edit(ctx: &Ctx<'_>, id: &str) -> Response {
         }
         Ok::<_, crate::store::Error>(found)
     });
-    match result {
+    Ok(match result {
         Ok(true) => ctx.redirect_with(
             "/admin/plans",
             FlashKind::Notice,
@@ -370,10 +364,10 @@ pub fn edit(ctx: &Ctx<'_>, id: &str) -> Response {
         Err(e) if e.is_constraint() => plans_page(
             ctx,
             400,
-            &f,
+            f,
             &[("name", "A plan with this name exists already.".into())],
             Some(id),
         ),
         Err(e) => super::errors::internal(ctx, &e),
-    }
+    })
 }

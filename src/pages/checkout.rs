@@ -3,18 +3,17 @@
 use maud::html;
 
 use super::page;
-use crate::app::FlashKind;
-use crate::app::{Ctx, require_user};
 use crate::clock::format_utc;
 use crate::domain::{PhoneNumber, Role};
 use crate::http::{Response, encode_query};
 use crate::store::orders;
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_user};
 use crate::workflow::checkout::{self, CheckoutError};
 use crate::workflow::orders::CancelReturn;
 use crate::workflow::payments;
 
-pub fn submit(ctx: &Ctx<'_>) -> Response {
-    let f = ctx.req.form();
+pub fn submit(ctx: &Ctx<'_>) -> Reply {
+    let f = ctx.form();
     let number = f.get("number").map_or("", String::as_str);
     let plan = f.get("plan").map_or("", String::as_str);
     let Some(user) = &ctx.user else {
@@ -27,86 +26,88 @@ pub fn submit(ctx: &Ctx<'_>) -> Response {
             ),
             Err(_) => "/numbers".to_string(),
         };
-        return Response::see_other(&format!("/login?{}", encode_query(&[("next", &back)])));
+        return Ok(Response::see_other(&format!(
+            "/login?{}",
+            encode_query(&[("next", &back)])
+        )));
     };
-    match checkout::start(&ctx.app.services, user, number, plan, &ctx.client) {
-        Ok(id) if ctx.app.services.payments.is_some() => {
-            match payments::begin_paypal(&ctx.app.services, id) {
-                Ok(approve) => Response::see_other(&approve),
-                Err(payments::StartError::Internal(e)) => super::errors::internal(ctx, &e),
-                Err(payments::StartError::Gateway(_)) => page(
+    Ok(
+        match checkout::start(&ctx.app.services, user, number, plan, &ctx.client) {
+            Ok(id) if ctx.app.services.payments.is_some() => {
+                match payments::begin_paypal(&ctx.app.services, id) {
+                    Ok(approve) => Response::see_other(&approve),
+                    Err(payments::StartError::Internal(e)) => super::errors::internal(ctx, &e),
+                    Err(payments::StartError::Gateway(_)) => page(
+                        ctx,
+                        502,
+                        "Payment could not start",
+                        html! {
+                            section.narrow id="checkout-error" {
+                                h1 { "The payment could not start" }
+                                p { "PayPal did not answer. Nothing was charged and the number is back on sale. Please try again in a few minutes." }
+                                p { a.button href={ "/numbers/" (number) } { "Back to the number" } }
+                            }
+                        },
+                    ),
+                }
+            }
+            Ok(id) => Response::see_other(&format!("/orders/{id}")),
+            Err(CheckoutError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(CheckoutError::PlanDoesNotFit { plan, number_type }) => super::orders::refused(
+                ctx,
+                "That plan is not for this number",
+                &format!(
+                    "The plan {plan} is not offered for {} numbers. Nothing was held or charged; \
+                 choose one of the plans shown for this number.",
+                    number_type.to_lowercase()
+                ),
+                &format!(
+                    "/numbers/{}",
+                    PhoneNumber::parse(number)
+                        .map_or_else(|_| String::new(), |n| n.digits().to_string())
+                ),
+                "Back to the number",
+            ),
+            Err(e) => {
+                let (status, title, text) = match e {
+                    CheckoutError::NotAvailable => (
+                        409,
+                        "Someone else got there first",
+                        "This number was just taken by another buyer, or is being paid for right now. Nothing was charged. Please pick another number.",
+                    ),
+                    CheckoutError::BadPlan => (
+                        400,
+                        "That plan is not available",
+                        "The plan you chose is not on sale. Nothing was held or charged. Go back to the number and choose one of the plans shown.",
+                    ),
+                    _ => (
+                        400,
+                        "That number is not for sale",
+                        "The number in your order is not in our inventory. Nothing was held or charged.",
+                    ),
+                };
+                page(
                     ctx,
-                    502,
-                    "Payment could not start",
+                    status,
+                    title,
                     html! {
                         section.narrow id="checkout-error" {
-                            h1 { "The payment could not start" }
-                            p { "PayPal did not answer. Nothing was charged and the number is back on sale. Please try again in a few minutes." }
-                            p { a.button href={ "/numbers/" (number) } { "Back to the number" } }
+                            h1 { (title) }
+                            p { (text) }
+                            p { a.button href="/numbers" { "Find another number" } }
                         }
                     },
-                ),
+                )
             }
-        }
-        Ok(id) => Response::see_other(&format!("/orders/{id}")),
-        Err(CheckoutError::Internal(e)) => super::errors::internal(ctx, &e),
-        Err(CheckoutError::PlanDoesNotFit { plan, number_type }) => super::orders::refused(
-            ctx,
-            "That plan is not for this number",
-            &format!(
-                "The plan {plan} is not offered for {} numbers. Nothing was held or charged; \
-                 choose one of the plans shown for this number.",
-                number_type.to_lowercase()
-            ),
-            &format!(
-                "/numbers/{}",
-                PhoneNumber::parse(number)
-                    .map_or_else(|_| String::new(), |n| n.digits().to_string())
-            ),
-            "Back to the number",
-        ),
-        Err(e) => {
-            let (status, title, text) = match e {
-                CheckoutError::NotAvailable => (
-                    409,
-                    "Someone else got there first",
-                    "This number was just taken by another buyer, or is being paid for right now. Nothing was charged. Please pick another number.",
-                ),
-                CheckoutError::BadPlan => (
-                    400,
-                    "That plan is not available",
-                    "The plan you chose is not on sale. Nothing was held or charged. Go back to the number and choose one of the plans shown.",
-                ),
-                _ => (
-                    400,
-                    "That number is not for sale",
-                    "The number in your order is not in our inventory. Nothing was held or charged.",
-                ),
-            };
-            page(
-                ctx,
-                status,
-                title,
-                html! {
-                    section.narrow id="checkout-error" {
-                        h1 { (title) }
-                        p { (text) }
-                        p { a.button href="/numbers" { "Find another number" } }
-                    }
-                },
-            )
-        }
-    }
+        },
+    )
 }
 
 use super::orders::money;
 use crate::domain::phone::pretty;
 
-pub fn paypal_return(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn paypal_return(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
     let token = ctx
         .req
         .query_params()
@@ -115,70 +116,59 @@ pub fn paypal_return(ctx: &Ctx<'_>) -> Response {
         .unwrap_or_default();
     // A renewal invoice paid at PayPal comes back here too.
     if let Some(r) = super::renewals::paypal_return(ctx, user.id, &token) {
-        return r;
+        return Ok(r);
     }
-    match payments::paypal_return(&ctx.app.services, user, &token) {
-        Ok(returned) => super::orders::after_return(ctx, returned),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+    Ok(
+        match payments::paypal_return(&ctx.app.services, user, &token) {
+            Ok(returned) => super::orders::after_return(ctx, returned),
+            Err(e) => super::errors::internal(ctx, &e),
+        },
+    )
 }
 
-pub fn paypal_cancel(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn paypal_cancel(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
     let token = ctx
         .req
         .query_params()
         .get("token")
         .cloned()
         .unwrap_or_default();
-    match crate::workflow::orders::paypal_cancel(&ctx.app.services, user, &token, &ctx.client) {
-        Ok(Some(CancelReturn::Cancelled(o))) => ctx.redirect_with(
-            &format!("/orders/{}", o.id),
-            FlashKind::Notice,
-            &format!(
-                "You cancelled the payment at PayPal. Nothing was charged, and {} is released.",
-                pretty(&o.number)
+    Ok(
+        match crate::workflow::orders::paypal_cancel(&ctx.app.services, user, &token, &ctx.client) {
+            Ok(Some(CancelReturn::Cancelled(o))) => ctx.redirect_with(
+                &format!("/orders/{}", o.id),
+                FlashKind::Notice,
+                &format!(
+                    "You cancelled the payment at PayPal. Nothing was charged, and {} is released.",
+                    pretty(&o.number)
+                ),
             ),
-        ),
-        // Any other order is left as it is: the page tells its real state.
-        Ok(Some(CancelReturn::Unchanged(o))) => ctx.redirect_with(
-            &format!("/orders/{}", o.id),
-            FlashKind::Notice,
-            &format!(
-                "You left PayPal's page. This order is {}; nothing was changed.",
-                o.payment_status.label().to_lowercase()
+            // Any other order is left as it is: the page tells its real state.
+            Ok(Some(CancelReturn::Unchanged(o))) => ctx.redirect_with(
+                &format!("/orders/{}", o.id),
+                FlashKind::Notice,
+                &format!(
+                    "You left PayPal's page. This order is {}; nothing was changed.",
+                    o.payment_status.label().to_lowercase()
+                ),
             ),
-        ),
-        Ok(None) => super::errors::not_found(ctx),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+            Ok(None) => super::errors::not_found(ctx),
+            Err(e) => super::errors::internal(ctx, &e),
+        },
+    )
 }
 
-pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let user = require_user(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
+        return Err(Failure::NotFound);
     };
-    let inv = match ctx.app.services.store.read(|tx| orders::invoice(tx, id)) {
-        Ok(Some(i)) if i.user_id == user.id || user.role == Role::Admin => i,
-        Ok(_) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
+    let inv = match ctx.read(|tx| orders::invoice(tx, id))? {
+        Some(i) if i.user_id == user.id || user.role == Role::Admin => i,
+        _ => return Err(Failure::NotFound),
     };
-    let credit = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| orders::credit_note_for_order(tx, inv.order_id))
-    {
-        Ok(c) => c,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    let credit = ctx.read(|tx| orders::credit_note_for_order(tx, inv.order_id))?;
     let config = ctx.app.config();
     let print_view = ctx.req.query_params().contains_key("print");
     let tax = config
@@ -265,11 +255,11 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
         }
     };
     let title = format!("Invoice {}", inv.number);
-    if print_view {
+    Ok(if print_view {
         super::page_print(ctx, 200, &title, content)
     } else {
         page(ctx, 200, &title, content)
-    }
+    })
 }
 
 /// A line's text with each `(212) 555-0142` kept on one line, so a phone never breaks a
@@ -304,31 +294,6 @@ fn whole_numbers(text: &str) -> maud::Markup {
     html! {
         @for (part, number) in parts {
             @if number { span.nowrap { (part) } } @else { (part) }
-        }
-    }
-}
-
-/// `POST /webhooks/paypal`: machine to machine, so plain JSON answers.
-pub fn paypal_webhook(ctx: &Ctx<'_>) -> Response {
-    let lookup = |name: &str| {
-        ctx.req
-            .header(&name.to_ascii_lowercase())
-            .map(str::to_string)
-    };
-    match payments::webhook(&ctx.app.services, lookup, &ctx.req.body) {
-        Ok(payments::WebhookResult::Handled | payments::WebhookResult::Duplicate) => {
-            Response::json(200, &serde_json::json!({"status": "ok"}))
-        }
-        Ok(payments::WebhookResult::Refused) => {
-            Response::json(400, &serde_json::json!({"error": "not verified"}))
-        }
-        Ok(payments::WebhookResult::RetryLater) => {
-            Response::json(503, &serde_json::json!({"error": "try again later"}))
-        }
-        Err(e) => {
-            let id = crate::secure::short_id();
-            log::error!("incident {id}: PayPal webhook: {e}");
-            Response::json(500, &serde_json::json!({"error": format!("incident {id}")}))
         }
     }
 }

@@ -3,8 +3,8 @@
 use maud::html;
 
 use super::{Chrome, layout, page};
-use crate::app::{App, Ctx};
 use crate::http::Response;
+use crate::web::{App, Ctx, Failure};
 
 pub fn not_found(ctx: &Ctx<'_>) -> Response {
     page(
@@ -97,4 +97,14 @@ pub fn internal(ctx: &Ctx<'_>, cause: &dyn std::fmt::Display) -> Response {
     let id = crate::secure::short_id();
     log::error!("incident {id}: {} {}: {cause}", "request", ctx.req.path);
     incident(Some(ctx.app), &id)
+}
+
+/// The page for a handler's early stop (see `web::Failure`).
+pub fn failure(ctx: &Ctx<'_>, failure: Failure) -> Response {
+    match failure {
+        Failure::Answer(r) => r,
+        Failure::NotFound => not_found(ctx),
+        Failure::Forbidden => forbidden(ctx),
+        Failure::Internal(cause) => internal(ctx, &cause),
+    }
 }

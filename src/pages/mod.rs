@@ -19,9 +19,9 @@ pub mod twofactor;
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::app::{App, Ctx, FlashKind};
 use crate::domain::Role;
 use crate::http::Response;
+use crate::web::{App, Ctx, FlashKind};
 
 /// What the frame around every page needs.
 pub struct Chrome<'a> {

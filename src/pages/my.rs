@@ -3,9 +3,9 @@
 use maud::html;
 
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_user};
 use crate::domain::NumberStatus;
 use crate::http::Response;
+use crate::web::{Ctx, FlashKind, Reply, require_user};
 use crate::workflow::settings::{self, Request, SettingsError};
 
 use crate::domain::phone::pretty;
@@ -18,22 +18,15 @@ fn pin_badge(set: bool) -> maud::Markup {
     }
 }
 
-pub fn home(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+pub fn home(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let (mine, open) = ctx.read(|tx| {
+        Ok((
             crate::store::purchased::for_user(tx, user.id)?,
             crate::store::billing::open_renewals(tx, user.id)?,
         ))
-    });
-    let (mine, open) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    page(
+    })?;
+    Ok(page(
         ctx,
         200,
         "My numbers",
@@ -79,15 +72,12 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
-pub fn number_page(ctx: &Ctx<'_>, number: &str) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    settings_page(ctx, user, number, 200, &[], "", None)
+pub fn number_page(ctx: &Ctx<'_>, number: &str) -> Reply {
+    let user = require_user(ctx)?;
+    Ok(settings_page(ctx, user, number, 200, &[], "", None))
 }
 
 /// The settings form; `forwarding` refills that field. The PIN is never written into a page.
@@ -179,60 +169,59 @@ fn settings_page(
     )
 }
 
-pub fn save(ctx: &Ctx<'_>, number: &str) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = ctx.req.form();
+pub fn save(ctx: &Ctx<'_>, number: &str) -> Reply {
+    let user = require_user(ctx)?;
+    let f = ctx.form();
     let pin = f.get("pin").map_or("", String::as_str);
     let forwarding = f.get("forwarding").map_or("", String::as_str);
     let forwarding_off = f.get("forwarding_off").is_some_and(|v| !v.is_empty());
-    match settings::change(
-        &ctx.app.services,
-        user,
-        number,
-        &Request {
-            pin,
-            forwarding,
-            forwarding_off,
-        },
-        &ctx.client,
-    ) {
-        Ok(saved) => {
-            let text = match (saved.pin, &saved.forwarding, saved.forwarding_off) {
-                (true, Some(fw), _) => {
-                    format!("Saved: new PIN, and calls now go to {}.", pretty(fw))
-                }
-                (true, None, true) => {
-                    "Saved: your new PIN is in place and call forwarding is off.".to_string()
-                }
-                (true, None, false) => "Saved: your new PIN is in place.".to_string(),
-                (false, Some(fw), _) => format!("Saved: calls now go to {}.", pretty(fw)),
-                (false, None, true) => "Saved: call forwarding is off.".to_string(),
-                (false, None, false) => "Saved.".to_string(),
-            };
-            ctx.redirect_with(&format!("/my/numbers/{number}"), FlashKind::Notice, &text)
-        }
-        Err(SettingsError::Invalid(errors)) => {
-            settings_page(ctx, user, number, 400, &errors, forwarding, None)
-        }
-        Err(SettingsError::NotFound) => super::errors::not_found(ctx),
-        Err(SettingsError::NotActive(m)) => {
-            settings_page(ctx, user, number, 409, &[], "", Some(&m))
-        }
-        Err(SettingsError::Upstream { accepted, .. }) => {
-            let note = if accepted.is_empty() {
-                "Nothing was changed: the phone system did not answer as expected. Please try again later; we have been told.".to_string()
-            } else {
-                format!(
-                    "Your settings were not saved here: the phone system failed part-way. It had already taken {}, \
+    Ok(
+        match settings::change(
+            &ctx.app.services,
+            user,
+            number,
+            &Request {
+                pin,
+                forwarding,
+                forwarding_off,
+            },
+            &ctx.client,
+        ) {
+            Ok(saved) => {
+                let text = match (saved.pin, &saved.forwarding, saved.forwarding_off) {
+                    (true, Some(fw), _) => {
+                        format!("Saved: new PIN, and calls now go to {}.", pretty(fw))
+                    }
+                    (true, None, true) => {
+                        "Saved: your new PIN is in place and call forwarding is off.".to_string()
+                    }
+                    (true, None, false) => "Saved: your new PIN is in place.".to_string(),
+                    (false, Some(fw), _) => format!("Saved: calls now go to {}.", pretty(fw)),
+                    (false, None, true) => "Saved: call forwarding is off.".to_string(),
+                    (false, None, false) => "Saved.".to_string(),
+                };
+                ctx.redirect_with(&format!("/my/numbers/{number}"), FlashKind::Notice, &text)
+            }
+            Err(SettingsError::Invalid(errors)) => {
+                settings_page(ctx, user, number, 400, &errors, forwarding, None)
+            }
+            Err(SettingsError::NotFound) => super::errors::not_found(ctx),
+            Err(SettingsError::NotActive(m)) => {
+                settings_page(ctx, user, number, 409, &[], "", Some(&m))
+            }
+            Err(SettingsError::Upstream { accepted, .. }) => {
+                let note = if accepted.is_empty() {
+                    "Nothing was changed: the phone system did not answer as expected. Please try again later; we have been told.".to_string()
+                } else {
+                    format!(
+                        "Your settings were not saved here: the phone system failed part-way. It had already taken {}, \
                      the rest was not applied. Please try again later; we have been told.",
-                    accepted.join(" and ")
-                )
-            };
-            settings_page(ctx, user, number, 502, &[], forwarding, Some(&note))
-        }
-        Err(SettingsError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+                        accepted.join(" and ")
+                    )
+                };
+                settings_page(ctx, user, number, 502, &[], forwarding, Some(&note))
+            }
+            Err(SettingsError::Internal(e)) => super::errors::internal(ctx, &e),
+        },
+    )
 }

@@ -3,12 +3,12 @@
 use maud::{Markup, PreEscaped, html};
 
 use super::{csrf_field, page};
-use crate::app::Ctx;
 use crate::domain::search::{self, MatchMode, NumberType, STATES, Search, SortBy};
 use crate::domain::{Money, PhoneNumber};
 use crate::http::{Response, encode_query};
 use crate::store::numbers::{self, NumberRow};
 use crate::store::plans;
+use crate::web::{Ctx, Failure, Reply};
 
 /// Counts a search against the client's per-minute allowance (and for the dashboard).
 fn rate_limited(ctx: &Ctx<'_>) -> Option<i64> {
@@ -19,13 +19,13 @@ fn rate_limited(ctx: &Ctx<'_>) -> Option<i64> {
         .err()
 }
 
-pub fn search_api(ctx: &Ctx<'_>) -> Response {
+pub fn search_api(ctx: &Ctx<'_>) -> Reply {
     if let Some(wait) = rate_limited(ctx) {
-        return Response::json(
+        return Ok(Response::json(
             429,
             &serde_json::json!({"error": format!("Too many searches from your address; try again in {wait} seconds.")}),
         )
-        .with_header("Retry-After", &wait.to_string());
+        .with_header("Retry-After", &wait.to_string()));
     }
     let s = match search::parse(&ctx.req.query_params()) {
         Ok(s) => s,
@@ -35,7 +35,7 @@ pub fn search_api(ctx: &Ctx<'_>) -> Response {
                 .map(|(f, m)| format!("{f}: {m}"))
                 .collect::<Vec<_>>()
                 .join(" ");
-            return Response::json(400, &serde_json::json!({ "error": msg }));
+            return Ok(Response::json(400, &serde_json::json!({ "error": msg })));
         }
     };
     let (rows, more) = match ctx.app.services.store.read(|tx| numbers::search(tx, &s)) {
@@ -43,10 +43,10 @@ pub fn search_api(ctx: &Ctx<'_>) -> Response {
         Err(e) => {
             let id = crate::secure::short_id();
             log::error!("incident {id}: search failed: {e}");
-            return Response::json(
+            return Ok(Response::json(
                 500,
                 &serde_json::json!({"error": format!("Search failed (incident {id}).")}),
-            );
+            ));
         }
     };
     let list: Vec<serde_json::Value> = rows
@@ -62,7 +62,7 @@ pub fn search_api(ctx: &Ctx<'_>) -> Response {
             })
         })
         .collect();
-    Response::json(
+    Ok(Response::json(
         200,
         &serde_json::json!({
             "numbers": list,
@@ -70,7 +70,7 @@ pub fn search_api(ctx: &Ctx<'_>) -> Response {
             "per_page": s.per_page,
             "next_page": if more { Some(s.page + 1) } else { None },
         }),
-    )
+    ))
 }
 
 fn too_many(ctx: &Ctx<'_>, wait: i64) -> Response {
@@ -89,9 +89,9 @@ fn too_many(ctx: &Ctx<'_>, wait: i64) -> Response {
     .with_header("Retry-After", &wait.to_string())
 }
 
-pub fn search_page(ctx: &Ctx<'_>) -> Response {
+pub fn search_page(ctx: &Ctx<'_>) -> Reply {
     if let Some(wait) = rate_limited(ctx) {
-        return too_many(ctx, wait);
+        return Ok(too_many(ctx, wait));
     }
     let asked = ctx.req.query_params();
     // Three digits alone are read as an area code; the page says so and offers the other reading.
@@ -103,7 +103,7 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
         Ok(s) => s,
         Err(errors) => {
             let form = search_form(&params, &errors);
-            return page(
+            return Ok(page(
                 ctx,
                 400,
                 "Find a number",
@@ -114,30 +114,23 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
                     }
                     (form)
                 },
-            );
+            ));
         }
     };
-    let active_plans = match ctx.app.services.store.read(|tx| plans::list(tx, true)) {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    let active_plans = ctx.read(|tx| plans::list(tx, true))?;
     let prices = Prices::of(&active_plans);
     let first = match s.sort {
         SortBy::Price => prices.cheaper_type(),
         SortBy::Number => None,
     };
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+    let ((rows, more), total) = ctx.read(|tx| {
+        Ok((
             numbers::search_first(tx, &s, first)?,
             numbers::count(tx, &s)?,
         ))
-    });
-    let ((rows, more), total) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let currency = ctx.app.config().currency;
-    page(
+    Ok(page(
         ctx,
         200,
         "Find a number",
@@ -198,7 +191,7 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 /// The cheapest monthly price of the plans that fit each type of number.
@@ -653,20 +646,18 @@ pub fn search_form(
     }
 }
 
-pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
+pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Reply {
     let Ok(number) = PhoneNumber::parse(raw) else {
-        return super::errors::not_found(ctx);
+        return Err(Failure::NotFound);
     };
     if number.digits() != raw {
-        return Response::see_other(&format!("/numbers/{}", number.digits()));
+        return Ok(Response::see_other(&format!(
+            "/numbers/{}",
+            number.digits()
+        )));
     }
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((numbers::get(tx, &number)?, plans::list(tx, true)?))
-    });
-    let (row, active_plans) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    let (row, active_plans) =
+        ctx.read(|tx| Ok((numbers::get(tx, &number)?, plans::list(tx, true)?)))?;
     // A buyer who left the payment page finds their own order again instead of "someone else
     // has it".
     if let (Some(user), Some(r)) = (&ctx.user, &row)
@@ -678,7 +669,7 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
             });
         match mine {
             Ok(Some(order_id)) => {
-                return page(
+                return Ok(page(
                     ctx,
                     200,
                     &number.pretty(),
@@ -689,15 +680,15 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
                             p { a.button id="your-order" href={ "/orders/" (order_id) } { "Pay or give up order " (order_id) } }
                         }
                     },
-                );
+                ));
             }
             Ok(None) => {}
-            Err(e) => return super::errors::internal(ctx, &e),
+            Err(e) => return Err(Failure::internal(e)),
         }
     }
     let Some(row) = row.filter(|r| r.availability == "available") else {
         let similar = format!("/numbers?{}", encode_query(&[("npa", number.npa())]));
-        return page(
+        return Ok(page(
             ctx,
             404,
             "Number not available",
@@ -709,7 +700,7 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
                     p { a.button href=(similar) { "See numbers in area code " (number.npa()) } }
                 }
             },
-        );
+        ));
     };
     // Only the plans made for this type of number are offered.
     let active_plans: Vec<_> = active_plans
@@ -724,7 +715,7 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
         .get("plan")
         .and_then(|v| v.parse::<i64>().ok())
         .filter(|id| active_plans.iter().any(|p| p.id == *id));
-    page(
+    Ok(page(
         ctx,
         200,
         &number.pretty(),
@@ -769,7 +760,7 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 #[cfg(test)]

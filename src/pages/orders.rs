@@ -4,7 +4,6 @@
 use maud::{Markup, html};
 
 use super::{badges, csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin, require_user};
 use crate::clock::format_utc;
 use crate::domain::money::Currency;
 use crate::domain::phone::pretty;
@@ -12,6 +11,7 @@ use crate::domain::{Money, NumberStatus, PaymentStatus, Role};
 use crate::http::Response;
 use crate::store::orders::{self, CreditNote, Order};
 use crate::store::purchased::{self, Purchased};
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin, require_user};
 use crate::workflow::orders::{self as order_flow, Continue, OrderError};
 use crate::workflow::payments::{self, AdminPaymentError, Returned};
 use crate::workflow::refunds;
@@ -38,15 +38,14 @@ pub fn refused(ctx: &Ctx<'_>, title: &str, reason: &str, back: &str, back_label:
 }
 
 /// The order if this user may see it: its owner or an admin. Anyone else gets 404.
-fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Response> {
+fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Failure> {
     let user = require_user(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return Err(super::errors::not_found(ctx));
+        return Err(Failure::NotFound);
     };
-    match ctx.app.services.store.read(|tx| orders::get(tx, id)) {
-        Ok(Some(o)) if o.user_id == user.id || user.role == Role::Admin => Ok(o),
-        Ok(_) => Err(super::errors::not_found(ctx)),
-        Err(e) => Err(super::errors::internal(ctx, &e)),
+    match ctx.read(|tx| orders::get(tx, id))? {
+        Some(o) if o.user_id == user.id || user.role == Role::Admin => Ok(o),
+        _ => Err(Failure::NotFound),
     }
 }
 
@@ -59,26 +58,19 @@ fn time_left(seconds: i64) -> String {
     }
 }
 
-pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
-    let o = match visible(ctx, id) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+pub fn show(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let o = visible(ctx, id)?;
+    let (invoice_id, credit, bought) = ctx.read(|tx| {
+        Ok((
             orders::invoice_for_order(tx, o.id)?,
             orders::credit_note_for_order(tx, o.id)?,
             purchased::by_order(tx, o.id)?,
         ))
-    });
-    let (invoice_id, credit, bought) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let is_admin = ctx.user.as_ref().is_some_and(|u| u.role == Role::Admin);
     let is_owner = ctx.user.as_ref().is_some_and(|u| u.id == o.user_id);
     let now = ctx.app.now();
-    page(
+    Ok(page(
         ctx,
         200,
         &format!("Order {}", o.id),
@@ -106,7 +98,7 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 /// What the order's state means for its buyer, and what they can do next.
@@ -242,21 +234,10 @@ fn admin_panel(ctx: &Ctx<'_>, o: &Order, bought: Option<&Purchased>) -> Markup {
     }
 }
 
-pub fn list(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let mine = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| orders::for_user(tx, user.id))
-    {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    page(
+pub fn list(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let mine = ctx.read(|tx| orders::for_user(tx, user.id))?;
+    Ok(page(
         ctx,
         200,
         "My orders",
@@ -284,89 +265,88 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
-fn order_id(ctx: &Ctx<'_>, id: &str) -> Result<i64, Response> {
-    id.parse::<i64>().map_err(|_| super::errors::not_found(ctx))
+fn order_id(id: &str) -> Result<i64, Failure> {
+    id.parse::<i64>().map_err(|_| Failure::NotFound)
 }
 
 /// The signed-in user and the order id of the path, or the page that says why not.
 fn user_and_order<'c>(
     ctx: &'c Ctx<'_>,
     id: &str,
-) -> Result<(&'c crate::store::users::User, i64), Response> {
+) -> Result<(&'c crate::store::users::User, i64), Failure> {
     let user = require_user(ctx)?;
-    Ok((user, order_id(ctx, id)?))
+    Ok((user, order_id(id)?))
 }
 
 /// The signed-in admin and the order id of the path.
 fn admin_and_order<'c>(
     ctx: &'c Ctx<'_>,
     id: &str,
-) -> Result<(&'c crate::store::users::User, i64), Response> {
+) -> Result<(&'c crate::store::users::User, i64), Failure> {
     let admin = require_admin(ctx)?;
-    Ok((admin, order_id(ctx, id)?))
+    Ok((admin, order_id(id)?))
 }
 
 /// `GET /orders/{id}/pay`: the `#pay` link. Continues at the gateway while the hold lasts.
-pub fn pay(ctx: &Ctx<'_>, id: &str) -> Response {
-    let (user, id) = match user_and_order(ctx, id) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let (user, id) = user_and_order(ctx, id)?;
     let back = format!("/orders/{id}");
-    match order_flow::continue_payment(&ctx.app.services, user, id) {
-        Ok(Continue::Gateway(url)) => Response::see_other(&url),
-        Ok(Continue::Order(returned)) => after_return(ctx, returned),
-        Err(OrderError::NotFound) => super::errors::not_found(ctx),
-        Err(OrderError::Refused(reason)) => refused(
-            ctx,
-            "This order cannot be paid",
-            &reason,
-            &back,
-            "Back to the order",
-        ),
-        Err(OrderError::Gateway(m)) => {
-            log::warn!("order {id}: PayPal could not continue the payment: {m}");
-            ctx.redirect_with(
+    Ok(
+        match order_flow::continue_payment(&ctx.app.services, user, id) {
+            Ok(Continue::Gateway(url)) => Response::see_other(&url),
+            Ok(Continue::Order(returned)) => after_return(ctx, returned),
+            Err(OrderError::NotFound) => super::errors::not_found(ctx),
+            Err(OrderError::Refused(reason)) => refused(
+                ctx,
+                "This order cannot be paid",
+                &reason,
+                &back,
+                "Back to the order",
+            ),
+            Err(OrderError::Gateway(m)) => {
+                log::warn!("order {id}: PayPal could not continue the payment: {m}");
+                ctx.redirect_with(
                 &back,
                 FlashKind::Error,
                 "PayPal did not answer. The number is still held for you; please try again in a moment.",
             )
-        }
-        Err(OrderError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+            }
+            Err(OrderError::Internal(e)) => super::errors::internal(ctx, &e),
+        },
+    )
 }
 
 /// `POST /orders/{id}/cancel`: the buyer gives up an order awaiting payment.
-pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Response {
-    let (user, id) = match user_and_order(ctx, id) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let (user, id) = user_and_order(ctx, id)?;
     let back = format!("/orders/{id}");
-    match order_flow::cancel(&ctx.app.services, user, id, &ctx.client) {
-        Ok(o) => ctx.redirect_with(
-            &back,
-            FlashKind::Notice,
-            &format!(
-                "Order {id} is cancelled and {} is released. Nothing was charged.",
-                pretty(&o.number)
+    Ok(
+        match order_flow::cancel(&ctx.app.services, user, id, &ctx.client) {
+            Ok(o) => ctx.redirect_with(
+                &back,
+                FlashKind::Notice,
+                &format!(
+                    "Order {id} is cancelled and {} is released. Nothing was charged.",
+                    pretty(&o.number)
+                ),
             ),
-        ),
-        Err(OrderError::NotFound) => super::errors::not_found(ctx),
-        Err(OrderError::Refused(reason)) => refused(
-            ctx,
-            "This order cannot be cancelled",
-            &reason,
-            &back,
-            "Back to the order",
-        ),
-        Err(OrderError::Gateway(m)) | Err(OrderError::Internal(crate::workflow::Internal(m))) => {
-            super::errors::internal(ctx, &m)
-        }
-    }
+            Err(OrderError::NotFound) => super::errors::not_found(ctx),
+            Err(OrderError::Refused(reason)) => refused(
+                ctx,
+                "This order cannot be cancelled",
+                &reason,
+                &back,
+                "Back to the order",
+            ),
+            Err(OrderError::Gateway(m))
+            | Err(OrderError::Internal(crate::workflow::Internal(m))) => {
+                super::errors::internal(ctx, &m)
+            }
+        },
+    )
 }
 
 /// Where the buyer lands after a capture (the gateway's return, or the `#pay` link finding an
@@ -411,14 +391,12 @@ fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title: &str) -> R
     }
 }
 
-pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Response {
-    let (admin, id) = match admin_and_order(ctx, id) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match payments::record_offline(&ctx.app.services, admin, id) {
-        Ok(done) => {
-            let msg = match done {
+pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let (admin, id) = admin_and_order(ctx, id)?;
+    Ok(
+        match payments::record_offline(&ctx.app.services, admin, id) {
+            Ok(done) => {
+                let msg = match done {
                 crate::store::orders::Completed::Invoiced { invoice_number, .. } => {
                     format!("Payment recorded; invoice {invoice_number} sent to the customer.")
                 }
@@ -430,28 +408,26 @@ pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Response {
                         .to_string()
                 }
             };
-            ctx.redirect_with(&format!("/orders/{id}"), FlashKind::Notice, &msg)
-        }
-        Err(e) => admin_refusal(ctx, id, e, "No payment can be recorded"),
-    }
+                ctx.redirect_with(&format!("/orders/{id}"), FlashKind::Notice, &msg)
+            }
+            Err(e) => admin_refusal(ctx, id, e, "No payment can be recorded"),
+        },
+    )
 }
 
 /// `POST /orders/{id}/refund`: without `confirm=yes` it shows what the refund will do and
 /// changes nothing; with it, the refund is made.
-pub fn refund(ctx: &Ctx<'_>, id: &str) -> Response {
-    let (admin, id) = match admin_and_order(ctx, id) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub fn refund(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let (admin, id) = admin_and_order(ctx, id)?;
     let s = &ctx.app.services;
-    let confirmed = ctx.req.form().get("confirm").map(String::as_str) == Some("yes");
+    let confirmed = ctx.form().get("confirm").map(String::as_str) == Some("yes");
     if !confirmed {
-        return match refunds::preview(s, id) {
+        return Ok(match refunds::preview(s, id) {
             Ok(p) => confirm_page(ctx, &p),
             Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded"),
-        };
+        });
     }
-    match refunds::refund(s, admin, id, &ctx.client) {
+    Ok(match refunds::refund(s, admin, id, &ctx.client) {
         Ok(note) => ctx.redirect_with(
             &format!("/orders/{id}"),
             FlashKind::Notice,
@@ -462,7 +438,7 @@ pub fn refund(ctx: &Ctx<'_>, id: &str) -> Response {
             ),
         ),
         Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded"),
-    }
+    })
 }
 
 fn confirm_page(ctx: &Ctx<'_>, p: &refunds::Preview) -> Response {

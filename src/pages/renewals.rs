@@ -6,13 +6,13 @@ use maud::{Markup, html};
 
 use super::orders::{money, refused};
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin, require_user};
 use crate::clock::format_utc;
 use crate::domain::billing::{DAY, day_of, format_day};
 use crate::domain::phone::pretty;
 use crate::domain::{NumberStatus, Role};
 use crate::http::Response;
 use crate::store::billing::{self, Renewable};
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin, require_user};
 use crate::workflow::billing::{self as cycle, InvoiceReturn, PayError, RenewalOutcome};
 
 /// The renewal facts of one number and what its owner can do: pay an open invoice, stop
@@ -68,28 +68,21 @@ pub fn panel(ctx: &Ctx<'_>, order_id: i64) -> Markup {
     }
 }
 
-fn owner_number<'c>(ctx: &'c Ctx<'_>) -> Result<&'c crate::store::users::User, Response> {
-    require_user(ctx)
-}
-
 /// `POST /my/numbers/{number}/cancel`: without `confirm=yes` it explains and changes nothing.
-pub fn stop(ctx: &Ctx<'_>, number: &str) -> Response {
-    let user = match owner_number(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn stop(ctx: &Ctx<'_>, number: &str) -> Reply {
+    let user = require_user(ctx)?;
     let s = &ctx.app.services;
     let owned = match s
         .store
         .read(|tx| crate::store::purchased::owned(tx, user.id, number))
     {
         Ok(Some(o)) => o,
-        Ok(None) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
+        Ok(None) => return Err(Failure::NotFound),
+        Err(e) => return Err(Failure::internal(e)),
     };
-    if ctx.req.form().get("confirm").map(String::as_str) != Some("yes") {
+    if ctx.form().get("confirm").map(String::as_str) != Some("yes") {
         let phone = pretty(&owned.p.number);
-        return page(
+        return Ok(page(
             ctx,
             200,
             &format!("Stop renewing {phone}?"),
@@ -110,60 +103,61 @@ pub fn stop(ctx: &Ctx<'_>, number: &str) -> Response {
                     }
                 }
             },
-        );
+        ));
     }
-    match cycle::set_renewing(s, user, number, true, &ctx.client) {
-        Ok(Some(until)) => ctx.redirect_with(
-            &format!("/my/numbers/{}", owned.p.number),
-            FlashKind::Notice,
-            &format!(
-                "{} will not renew; it works until {}.",
-                pretty(&owned.p.number),
-                format_day(until)
+    Ok(
+        match cycle::set_renewing(s, user, number, true, &ctx.client) {
+            Ok(Some(until)) => ctx.redirect_with(
+                &format!("/my/numbers/{}", owned.p.number),
+                FlashKind::Notice,
+                &format!(
+                    "{} will not renew; it works until {}.",
+                    pretty(&owned.p.number),
+                    format_day(until)
+                ),
             ),
-        ),
-        Ok(None) => refused(
-            ctx,
-            "Renewal already stopped",
-            "This number is already set to stop renewing.",
-            &format!("/my/numbers/{}", owned.p.number),
-            "Back to the number",
-        ),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+            Ok(None) => refused(
+                ctx,
+                "Renewal already stopped",
+                "This number is already set to stop renewing.",
+                &format!("/my/numbers/{}", owned.p.number),
+                "Back to the number",
+            ),
+            Err(e) => super::errors::internal(ctx, &e),
+        },
+    )
 }
 
 /// `POST /my/numbers/{number}/resume`: undo a scheduled cancellation.
-pub fn resume(ctx: &Ctx<'_>, number: &str) -> Response {
-    let user = match owner_number(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn resume(ctx: &Ctx<'_>, number: &str) -> Reply {
+    let user = require_user(ctx)?;
     let s = &ctx.app.services;
     match s
         .store
         .read(|tx| crate::store::purchased::owned(tx, user.id, number))
     {
         Ok(Some(_)) => {}
-        Ok(None) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
+        Ok(None) => return Err(Failure::NotFound),
+        Err(e) => return Err(Failure::internal(e)),
     }
     let back = format!("/my/numbers/{number}");
-    match cycle::set_renewing(s, user, number, false, &ctx.client) {
-        Ok(Some(_)) => ctx.redirect_with(
-            &back,
-            FlashKind::Notice,
-            "Good to have you: the number renews as before.",
-        ),
-        Ok(None) => refused(
-            ctx,
-            "Nothing to undo",
-            "This number was not set to stop renewing.",
-            &back,
-            "Back to the number",
-        ),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+    Ok(
+        match cycle::set_renewing(s, user, number, false, &ctx.client) {
+            Ok(Some(_)) => ctx.redirect_with(
+                &back,
+                FlashKind::Notice,
+                "Good to have you: the number renews as before.",
+            ),
+            Ok(None) => refused(
+                ctx,
+                "Nothing to undo",
+                "This number was not set to stop renewing.",
+                &back,
+                "Back to the number",
+            ),
+            Err(e) => super::errors::internal(ctx, &e),
+        },
+    )
 }
 
 fn invoice_id(ctx: &Ctx<'_>, id: &str) -> Result<i64, Response> {
@@ -171,36 +165,32 @@ fn invoice_id(ctx: &Ctx<'_>, id: &str) -> Result<i64, Response> {
 }
 
 /// `POST /invoices/{id}/pay`: to PayPal for an open renewal invoice.
-pub fn pay_invoice(ctx: &Ctx<'_>, id: &str) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match invoice_id(ctx, id) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+pub fn pay_invoice(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let user = require_user(ctx)?;
+    let id = invoice_id(ctx, id)?;
     let back = format!("/invoices/{id}");
-    match cycle::begin_invoice_payment(&ctx.app.services, user.id, id) {
-        Ok(url) => Response::see_other(&url),
-        Err(PayError::NotFound) => super::errors::not_found(ctx),
-        Err(PayError::Refused(m)) => refused(
-            ctx,
-            "This invoice cannot be paid",
-            &m,
-            &back,
-            "Back to the invoice",
-        ),
-        Err(PayError::Gateway(m)) => {
-            log::warn!("invoice {id}: PayPal could not start the payment: {m}");
-            ctx.redirect_with(
+    Ok(
+        match cycle::begin_invoice_payment(&ctx.app.services, user.id, id) {
+            Ok(url) => Response::see_other(&url),
+            Err(PayError::NotFound) => super::errors::not_found(ctx),
+            Err(PayError::Refused(m)) => refused(
+                ctx,
+                "This invoice cannot be paid",
+                &m,
                 &back,
-                FlashKind::Error,
-                "PayPal did not answer. Nothing was charged; please try again in a moment.",
-            )
-        }
-        Err(PayError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+                "Back to the invoice",
+            ),
+            Err(PayError::Gateway(m)) => {
+                log::warn!("invoice {id}: PayPal could not start the payment: {m}");
+                ctx.redirect_with(
+                    &back,
+                    FlashKind::Error,
+                    "PayPal did not answer. Nothing was charged; please try again in a moment.",
+                )
+            }
+            Err(PayError::Internal(e)) => super::errors::internal(ctx, &e),
+        },
+    )
 }
 
 /// The buyer's return from PayPal for a renewal invoice; `None` when `token` is not one.
@@ -228,34 +218,30 @@ pub fn paypal_return(ctx: &Ctx<'_>, user_id: i64, token: &str) -> Option<Respons
 }
 
 /// `POST /invoices/{id}/record-payment`: the admin records an offline payment of a renewal.
-pub fn record_invoice_payment(ctx: &Ctx<'_>, id: &str) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let id = match invoice_id(ctx, id) {
-        Ok(i) => i,
-        Err(r) => return r,
-    };
+pub fn record_invoice_payment(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let admin = require_admin(ctx)?;
+    let id = invoice_id(ctx, id)?;
     let back = format!("/invoices/{id}");
-    match cycle::record_payment(&ctx.app.services, id, None, &admin.email) {
-        Ok(RenewalOutcome::Paid { paid_through }) => ctx.redirect_with(
-            &back,
-            FlashKind::Notice,
-            &format!(
-                "Payment recorded; paid through {}.",
-                format_day(paid_through)
+    Ok(
+        match cycle::record_payment(&ctx.app.services, id, None, &admin.email) {
+            Ok(RenewalOutcome::Paid { paid_through }) => ctx.redirect_with(
+                &back,
+                FlashKind::Notice,
+                &format!(
+                    "Payment recorded; paid through {}.",
+                    format_day(paid_through)
+                ),
             ),
-        ),
-        Ok(RenewalOutcome::NotOpen) => refused(
-            ctx,
-            "No payment can be recorded",
-            "This invoice is not an open renewal: it is paid or void already.",
-            &back,
-            "Back to the invoice",
-        ),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+            Ok(RenewalOutcome::NotOpen) => refused(
+                ctx,
+                "No payment can be recorded",
+                "This invoice is not an open renewal: it is paid or void already.",
+                &back,
+                "Back to the invoice",
+            ),
+            Err(e) => super::errors::internal(ctx, &e),
+        },
+    )
 }
 
 /// What an invoice page adds for a renewal: its state and, while open, the way to pay.
@@ -287,21 +273,10 @@ pub fn invoice_actions(ctx: &Ctx<'_>, inv: &crate::store::orders::Invoice) -> Ma
 }
 
 /// `GET /my/invoices`: every invoice and credit note of the customer.
-pub fn my_invoices(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let rows = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| billing::statements(tx, user.id))
-    {
-        Ok(r) => r,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    page(
+pub fn my_invoices(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let rows = ctx.read(|tx| billing::statements(tx, user.id))?;
+    Ok(page(
         ctx,
         200,
         "My invoices",
@@ -341,27 +316,21 @@ pub fn my_invoices(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 /// `GET /admin/billing`: renewals due soon, overdue and suspended numbers, failed suspensions,
 /// and revenue by month.
-pub fn admin_billing(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn admin_billing(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let today = day_of(ctx.app.now());
     let since = crate::domain::billing::add_months_anchored(today, -11, 1);
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+    let (rows, revenue) = ctx.read(|tx| {
+        Ok((
             billing::admin_rows(tx, today + 14 * DAY)?,
             billing::revenue_by_month(tx, since)?,
         ))
-    });
-    let (rows, revenue) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let currency = ctx.app.config().currency;
     let cur = currency.as_str();
     let (due, late): (Vec<_>, Vec<_>) = rows.iter().partition(|r| r.n.paid_through > today);
@@ -382,7 +351,7 @@ pub fn admin_billing(ctx: &Ctx<'_>) -> Response {
         }
     };
     let head = html! { thead { tr { th { "Number" } th { "Customer" } th { "Paid through" } th.num { "Monthly" } th { "Status" } th { "Open invoice" } } } };
-    page(
+    Ok(page(
         ctx,
         200,
         "Billing",
@@ -414,5 +383,5 @@ pub fn admin_billing(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }

@@ -58,6 +58,46 @@ fn crates_stay_in_their_layer() {
     );
 }
 
+/// The request context (`src/web/`) sits between the router and the pages: it renders no
+/// HTML and runs no SQL of its own, and neither it nor the pages reach back up into `app`
+/// (start-up and router), so no two layers import each other.
+#[test]
+fn the_request_context_stays_below_the_pages() {
+    let sql = [
+        "SELECT ",
+        "INSERT ",
+        "UPDATE ",
+        "DELETE FROM",
+        "CREATE TABLE",
+    ];
+    let mut breaches = Vec::new();
+    for (file, code) in sources() {
+        let prod = code.split("#[cfg(test)]").next().unwrap_or("");
+        if file.starts_with("src/web/") {
+            for banned in ["crate::pages", "crate::app", "maud", "html!"] {
+                if uses(prod, banned) || prod.contains(banned) {
+                    breaches.push(format!("{file} uses {banned}"));
+                }
+            }
+            for word in sql {
+                if prod.contains(word) {
+                    breaches.push(format!("{file} has SQL ({word})"));
+                }
+            }
+        }
+        if (file.starts_with("src/pages/") || file.starts_with("src/workflow/"))
+            && prod.contains("crate::app")
+        {
+            breaches.push(format!("{file} imports the router's module `app`"));
+        }
+    }
+    assert!(
+        breaches.is_empty(),
+        "layer breaches:\n{}",
+        breaches.join("\n")
+    );
+}
+
 #[test]
 fn no_unwrap_or_expect_in_production_code() {
     let mut found = Vec::new();
