@@ -1,5 +1,6 @@
-//! Orders as their buyer and the admin see them: the order page (pay, give up, refund), the
-//! buyer's list, and the admin's refund confirmation.
+//! The order page as its buyer and the admin see it: pay, give up, a payment recorded by the
+//! admin, and the way back from PayPal. The buyer's list is `my_orders`, the admin's refund
+//! `admin_refunds`.
 
 use maud::{Markup, html};
 
@@ -14,7 +15,6 @@ use crate::store::purchased::{self, Purchased};
 use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin, require_user};
 use crate::workflow::orders::{self as order_flow, Continue, OrderError};
 use crate::workflow::payments::{self, AdminPaymentError, Returned};
-use crate::workflow::refunds;
 
 pub(crate) fn money(cents: i64, currency: &str) -> Money {
     Money::new(cents, Currency::parse(currency).unwrap_or(Currency::USD))
@@ -234,40 +234,6 @@ fn admin_panel(ctx: &Ctx<'_>, o: &Order, bought: Option<&Purchased>) -> Markup {
     }
 }
 
-pub fn list(ctx: &Ctx<'_>) -> Reply {
-    let user = require_user(ctx)?;
-    let mine = ctx.read(|tx| orders::for_user(tx, user.id))?;
-    Ok(page(
-        ctx,
-        200,
-        "My orders",
-        html! {
-            h1 { "My orders" }
-            @if mine.is_empty() {
-                div.empty id="no-orders" { p { "No orders yet." } p { a.button href="/numbers" { "Find a number" } } }
-            } @else {
-                div.table-wrap {
-                    table.data.stacked id="orders" {
-                        thead { tr { th { "Order" } th { "Number" } th { "Plan" } th.num { "Total" } th { "Payment" } th { "Date" } } }
-                        tbody {
-                            @for o in &mine {
-                                tr id={ "order-" (o.id) } data-status=(o.payment_status.as_str()) {
-                                    td.title-cell { a href={ "/orders/" (o.id) } { "Order " (o.id) } }
-                                    td.tel data-label="Number" { (pretty(&o.number)) }
-                                    td data-label="Plan" { (o.plan_name) }
-                                    td.num data-label="Total" { span.price { (money(o.amount_cents, &o.currency)) } }
-                                    td data-label="Payment" { (badges::payment(o.payment_status)) }
-                                    td data-label="Date" { (format_utc(o.created_at)) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    ))
-}
-
 fn order_id(id: &str) -> Result<i64, Failure> {
     id.parse::<i64>().map_err(|_| Failure::NotFound)
 }
@@ -282,7 +248,7 @@ fn user_and_order<'c>(
 }
 
 /// The signed-in admin and the order id of the path.
-fn admin_and_order<'c>(
+pub(super) fn admin_and_order<'c>(
     ctx: &'c Ctx<'_>,
     id: &str,
 ) -> Result<(&'c crate::store::users::User, i64), Failure> {
@@ -378,7 +344,7 @@ pub fn after_return(ctx: &Ctx<'_>, returned: Returned) -> Response {
     }
 }
 
-fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title: &str) -> Response {
+pub(super) fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title: &str) -> Response {
     let back = format!("/orders/{id}");
     match e {
         AdminPaymentError::WrongState(m) => refused(ctx, title, &m, &back, "Back to the order"),
@@ -411,73 +377,6 @@ pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Reply {
                 ctx.redirect_with(&format!("/orders/{id}"), FlashKind::Notice, &msg)
             }
             Err(e) => admin_refusal(ctx, id, e, "No payment can be recorded"),
-        },
-    )
-}
-
-/// `POST /orders/{id}/refund`: without `confirm=yes` it shows what the refund will do and
-/// changes nothing; with it, the refund is made.
-pub fn refund(ctx: &Ctx<'_>, id: &str) -> Reply {
-    let (admin, id) = admin_and_order(ctx, id)?;
-    let s = &ctx.app.services;
-    let confirmed = ctx.form().get("confirm").map(String::as_str) == Some("yes");
-    if !confirmed {
-        return Ok(match refunds::preview(s, id) {
-            Ok(p) => confirm_page(ctx, &p),
-            Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded"),
-        });
-    }
-    Ok(match refunds::refund(s, admin, id, &ctx.client) {
-        Ok(note) => ctx.redirect_with(
-            &format!("/orders/{id}"),
-            FlashKind::Notice,
-            &format!(
-                "Refunded {}; credit note {} issued, the customer emailed, and the number is back on sale.",
-                money(note.amount_cents, &note.currency),
-                note.number
-            ),
-        ),
-        Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded"),
-    })
-}
-
-fn confirm_page(ctx: &Ctx<'_>, p: &refunds::Preview) -> Response {
-    let o = &p.order;
-    let amount = money(o.amount_cents, &o.currency);
-    page(
-        ctx,
-        200,
-        &format!("Refund order {}?", o.id),
-        html! {
-            section.narrow id="refund-confirm" {
-                p.muted { a href={ "/orders/" (o.id) } { "← Order " (o.id) } }
-                h1 { "Refund order " (o.id) "?" }
-                p { "This gives " strong id="refund-amount" { (amount) } " back to " strong { (p.customer.email) } "." }
-                ul.plain-list id="refund-effects" {
-                    @if p.through_paypal {
-                        li { "PayPal refunds the payment in full first. If PayPal refuses, nothing here changes." }
-                    } @else {
-                        li { "The payment was recorded offline, so send the money back the same way; didport records the refund." }
-                    }
-                    li { "The order becomes " strong { "refunded" } " and a credit note with the next number is issued against its invoice." }
-                    li { (pretty(&o.number)) " is " strong { "cancelled" } " for this customer for good and goes back on sale." }
-                    li { "The customer and you get an email." }
-                    @if p.number_status == Some(NumberStatus::Active) {
-                        li id="refund-telinta" { strong { "The number is active at Telinta. " }
-                            "didport does not undo that: in Telinta, block or delete the account 1" (o.number)
-                            " and release the number from the customer in the DID inventory, or the next buyer's activation stops at \"assign the number\"." }
-                    }
-                }
-                form.stack method="post" action={ "/orders/" (o.id) "/refund" } {
-                    (csrf_field(ctx))
-                    input type="hidden" name="confirm" value="yes";
-                    div.actions {
-                        button.danger type="submit" id="refund-confirm-button" { "Refund " (amount) }
-                        " "
-                        a.button.secondary href={ "/orders/" (o.id) } { "Keep the order" }
-                    }
-                }
-            }
         },
     )
 }

@@ -1,0 +1,150 @@
+//! The outbox: every email the portal queued, its state and attempts, and a retry now.
+
+use maud::html;
+
+use super::{csrf_field, page};
+use crate::clock::format_utc;
+use crate::domain::MailEvent;
+use crate::http::encode_query;
+use crate::store::outbox;
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+
+const PAGE_SIZE: i64 = 50;
+
+fn parse_before(ctx: &Ctx<'_>) -> Option<i64> {
+    ctx.req
+        .query_params()
+        .get("before")
+        .and_then(|v| v.parse().ok())
+}
+
+pub fn list(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
+    let q = ctx.req.query_params();
+    let status = q
+        .get("status")
+        .map(String::as_str)
+        .filter(|s| ["queued", "sent", "failed"].contains(s));
+    let before = parse_before(ctx);
+    let (mut mails, counts) = ctx.read(|tx| {
+        Ok((
+            outbox::list(tx, status, before, PAGE_SIZE + 1)?,
+            outbox::counts(tx)?,
+        ))
+    })?;
+    let more = mails.len() as i64 > PAGE_SIZE;
+    mails.truncate(PAGE_SIZE as usize);
+    let next_link = mails.last().filter(|_| more).map(|m| {
+        let before = m.id.to_string();
+        let mut pairs = vec![("before", before.as_str())];
+        if let Some(s) = status {
+            pairs.push(("status", s));
+        }
+        format!("/admin/outbox?{}", encode_query(&pairs))
+    });
+    let demo = ctx.app.demo;
+    Ok(page(
+        ctx,
+        200,
+        "Outbox",
+        html! {
+            h1 { "Outbox" }
+            @if !ctx.app.mail_configured {
+                div.notice id="smtp-missing" role="status" {
+                    @if demo {
+                        "Sandbox: email is not sent anywhere. Every message the portal would send is listed here."
+                    } @else {
+                        strong { "Email is not being sent:" }
+                        " no SMTP server is configured (DIDPORT_SMTP_HOST). "
+                        (counts.queued) " message(s) are waiting and will go out once it is."
+                    }
+                }
+            }
+            nav.filters aria-label="Filter by state" {
+                a href="/admin/outbox" aria-current=[status.is_none().then_some("page")] { "All" }
+                a href="/admin/outbox?status=queued" aria-current=[(status == Some("queued")).then_some("page")] { "Waiting (" (counts.queued) ")" }
+                a href="/admin/outbox?status=sent" aria-current=[(status == Some("sent")).then_some("page")] { "Sent (" (counts.sent) ")" }
+                a href="/admin/outbox?status=failed" aria-current=[(status == Some("failed")).then_some("page")] { "Failed (" (counts.failed) ")" }
+            }
+            @if mails.is_empty() {
+                p.empty id="outbox-empty" { "No messages." }
+            } @else {
+                div.table-wrap {
+                    table.data id="outbox" {
+                        thead { tr { th { "Queued" } th { "Event" } th { "To" } th { "Subject" } th { "State" } th { "Attempts" } th { span.visually-hidden { "Actions" } } } }
+                        tbody {
+                            @for m in &mails {
+                                tr id=(format!("mail-{}", m.id)) data-event=(m.event) data-status=(m.status) {
+                                    td { (format_utc(m.created_at)) }
+                                    td { code { (m.event) } }
+                                    td { (m.to) }
+                                    td {
+                                        details {
+                                            summary { (m.subject) }
+                                            @if m.event == MailEvent::PasswordReset.as_str() && !demo {
+                                                p.muted { "Hidden: this message carries a sign-in link meant only for its recipient." }
+                                            } @else {
+                                                pre.mail-body { (m.body) }
+                                            }
+                                        }
+                                    }
+                                    td {
+                                        @match m.status.as_str() {
+                                            "sent" => { span.badge.badge-ok { "Sent" } br; small { (m.sent_at.map(format_utc).unwrap_or_default()) } }
+                                            "failed" => { span.badge.badge-bad { "Failed" } }
+                                            _ => { span.badge.badge-wait { "Waiting" } @if m.attempts > 0 { br; small { "next try " (format_utc(m.next_attempt_at)) } } }
+                                        }
+                                        @if let Some(err) = &m.last_error { p.small-error { (err) } }
+                                    }
+                                    td { (m.attempts) }
+                                    td {
+                                        @if m.status != "sent" && ctx.app.mail_configured {
+                                            form method="post" action=(format!("/admin/outbox/{}/retry", m.id)) {
+                                                (csrf_field(ctx))
+                                                button.small type="submit" { "Retry now" }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                @if let Some(link) = next_link {
+                    p { a href=(link) rel="next" id="next-page" { "Older messages →" } }
+                }
+            }
+        },
+    ))
+}
+
+pub fn retry(ctx: &Ctx<'_>, id: &str) -> Reply {
+    require_admin(ctx)?;
+    let Ok(id) = id.parse::<i64>() else {
+        return Err(Failure::NotFound);
+    };
+    let now = ctx.app.now();
+    Ok(
+        match ctx
+            .app
+            .services
+            .store
+            .write(|tx| outbox::retry_now(tx, id, now))
+        {
+            Ok(true) => {
+                ctx.app.services.mail.wake();
+                ctx.redirect_with(
+                    "/admin/outbox",
+                    FlashKind::Notice,
+                    "The message will be sent again now.",
+                )
+            }
+            Ok(false) => ctx.redirect_with(
+                "/admin/outbox",
+                FlashKind::Error,
+                "That message was already sent, or does not exist.",
+            ),
+            Err(e) => super::errors::internal(ctx, &e),
+        },
+    )
+}
