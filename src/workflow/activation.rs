@@ -39,11 +39,7 @@ pub enum ChangeError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for ChangeError {
-    fn from(e: crate::store::Error) -> Self {
-        ChangeError::Internal(e.into())
-    }
-}
+internal_errors!(ChangeError);
 
 use crate::domain::phone::pretty;
 

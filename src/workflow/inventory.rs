@@ -30,11 +30,7 @@ pub enum ImportError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for ImportError {
-    fn from(e: crate::store::Error) -> Self {
-        ImportError::Internal(e.into())
-    }
-}
+internal_errors!(ImportError);
 
 impl std::fmt::Display for ImportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -359,6 +355,8 @@ pub enum SyncError {
     Internal(Internal),
 }
 
+internal_errors!(SyncError);
+
 impl std::fmt::Display for SyncError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -368,12 +366,6 @@ impl std::fmt::Display for SyncError {
             SyncError::Upstream(m) => write!(f, "Telinta: {m}"),
             SyncError::Internal(e) => write!(f, "{e}"),
         }
-    }
-}
-
-impl From<crate::store::Error> for SyncError {
-    fn from(e: crate::store::Error) -> Self {
-        SyncError::Internal(e.into())
     }
 }
 
