@@ -46,6 +46,7 @@ const KINDS: &[(&str, &str, &str)] = &[
         "Telinta customer links",
         "linked the Telinta customer of user",
     ),
+    ("outbox_retry", "Emails retried", "sent again email"),
     ("signup", "Sign-ups", "created the account"),
     ("user_add", "Users added", "added the user"),
     ("login", "Sign-ins", "signed in as"),

@@ -6,8 +6,8 @@ use maud::html;
 use super::{csrf_field, page};
 use crate::clock::format_utc;
 use crate::http::Response;
-use crate::store::purchased;
 use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+use crate::workflow::customers as workflow;
 
 /// `GET /admin/customers/{id}`: the customer and their Telinta link.
 pub fn show(ctx: &Ctx<'_>, id: &str) -> Reply {
@@ -84,34 +84,14 @@ pub fn link(ctx: &Ctx<'_>, id: &str) -> Reply {
     let Ok(uid) = id.parse::<i64>() else {
         return Err(Failure::NotFound);
     };
-    let now = ctx.app.now();
-    let result = ctx.app.services.store.write(|tx| {
-        let found = purchased::set_telinta_customer(tx, uid, value)?;
-        if found {
-            crate::store::audit::record(
-                tx,
-                now,
-                &crate::store::audit::Entry {
-                    actor_id: Some(admin.id),
-                    actor: &admin.email,
-                    action: "customer_link",
-                    subject: &uid.to_string(),
-                    outcome: crate::store::audit::Outcome::Ok,
-                    detail: &value
-                        .map_or_else(|| "unlinked".to_string(), |v| format!("i_customer {v}")),
-                    address: &ctx.client,
-                },
-            )?;
-        }
-        Ok::<_, crate::store::Error>(found)
-    });
-    Ok(match result {
-        Ok(true) => ctx.redirect_with(
-            &format!("/admin/customers/{uid}"),
-            FlashKind::Notice,
-            "Saved.",
-        ),
-        Ok(false) => super::errors::not_found(ctx),
-        Err(e) => super::errors::internal(ctx, &e),
-    })
+    let found = workflow::link_telinta(&ctx.app.services, admin, uid, value, &ctx.client)
+        .map_err(Failure::internal)?;
+    if !found {
+        return Err(Failure::NotFound);
+    }
+    Ok(ctx.redirect_with(
+        &format!("/admin/customers/{uid}"),
+        FlashKind::Notice,
+        "Saved.",
+    ))
 }

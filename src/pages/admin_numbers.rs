@@ -319,36 +319,17 @@ pub fn import(ctx: &Ctx<'_>) -> Reply {
             ));
         }
     };
-    let now = ctx.app.now();
-    let result = inventory::import_csv(&ctx.app.services.store, file.data, now, &mut |_| {});
-    let report = match result {
-        Ok(r) => r,
+    let uploaded = inventory::import_upload(
+        &ctx.app.services,
+        admin,
+        file.filename.as_deref(),
+        file.data,
+        &ctx.client,
+    );
+    let (report, id) = match uploaded {
+        Ok(v) => v,
         Err(ImportError::BadFile(m)) => return Ok(inventory_page(ctx, 400, Some(&m), None)),
         Err(ImportError::Internal(e)) => return Err(Failure::internal(e)),
-    };
-    let run = report.as_run(now, &admin.email, "upload");
-    let id = match ctx.app.services.store.write(|tx| {
-        let id = imports::record(tx, &run)?;
-        crate::store::audit::record(
-            tx,
-            now,
-            &crate::store::audit::Entry {
-                actor_id: Some(admin.id),
-                actor: &admin.email,
-                action: "numbers_import",
-                subject: file.filename.as_deref().unwrap_or("upload"),
-                outcome: crate::store::audit::Outcome::Ok,
-                detail: &format!(
-                    "{} added, {} updated, {} bad rows",
-                    report.added, report.updated, report.bad
-                ),
-                address: &ctx.client,
-            },
-        )?;
-        Ok::<_, crate::store::Error>(id)
-    }) {
-        Ok(id) => id,
-        Err(e) => return Err(Failure::internal(e)),
     };
     // Only an import that took nothing in is an error; skipped rows in a file that was
     // otherwise imported are listed in the report below.

@@ -118,33 +118,25 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
     ))
 }
 
+/// `POST /admin/outbox/{id}/retry`: the message goes out again now.
 pub fn retry(ctx: &Ctx<'_>, id: &str) -> Reply {
-    require_admin(ctx)?;
+    let admin = require_admin(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
         return Err(Failure::NotFound);
     };
-    let now = ctx.app.now();
-    Ok(
-        match ctx
-            .app
-            .services
-            .store
-            .write(|tx| outbox::retry_now(tx, id, now))
-        {
-            Ok(true) => {
-                ctx.app.services.mail.wake();
-                ctx.redirect_with(
-                    "/admin/outbox",
-                    FlashKind::Notice,
-                    "The message will be sent again now.",
-                )
-            }
-            Ok(false) => ctx.redirect_with(
-                "/admin/outbox",
-                FlashKind::Error,
-                "That message was already sent, or does not exist.",
-            ),
-            Err(e) => super::errors::internal(ctx, &e),
-        },
-    )
+    let queued = crate::workflow::outbox::retry_now(&ctx.app.services, admin, id, &ctx.client)
+        .map_err(Failure::internal)?;
+    Ok(if queued {
+        ctx.redirect_with(
+            "/admin/outbox",
+            FlashKind::Notice,
+            "The message will be sent again now.",
+        )
+    } else {
+        ctx.redirect_with(
+            "/admin/outbox",
+            FlashKind::Error,
+            "That message was already sent, or does not exist.",
+        )
+    })
 }

@@ -9,9 +9,9 @@ use crate::domain::Money;
 use crate::domain::money::parse_amount;
 use crate::domain::plan::{PlanInput, PlanNumberType};
 use crate::http::Response;
-use crate::store::audit::{self, Entry, Outcome};
-use crate::store::plans::{self, NewPlan, Plan};
+use crate::store::plans::{self, Plan};
 use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+use crate::workflow::plans::{self as workflow, PlanError};
 
 type Errors = Vec<(&'static str, String)>;
 
@@ -234,89 +234,35 @@ fn read_form(f: &HashMap<String, String>) -> Result<(PlanInput, bool), Errors> {
     }
 }
 
-fn audit_entry<'a>(
-    ctx: &'a Ctx<'_>,
-    action: &'a str,
-    subject: &'a str,
-    detail: &'a str,
-) -> Option<Entry<'a>> {
-    let u = ctx.user.as_ref()?;
-    Some(Entry {
-        actor_id: Some(u.id),
-        actor: &u.email,
-        action,
-        subject,
-        outcome: Outcome::Ok,
-        detail,
-        address: &ctx.client,
-    })
-}
-
+/// `POST /admin/plans`: a new plan.
 pub fn create(ctx: &Ctx<'_>) -> Reply {
-    require_admin(ctx)?;
+    let admin = require_admin(ctx)?;
     let f = ctx.form();
     let (p, active) = match read_form(f) {
         Ok(v) => v,
         Err(errors) => return Ok(plans_page(ctx, 400, f, &errors, None)),
     };
-    let now = ctx.app.now();
-    let result = ctx.app.services.store.write(|tx| {
-        let id = plans::insert(
-            tx,
-            &NewPlan {
-                name: &p.name,
-                description: &p.description,
-                setup_cents: p.setup_cents,
-                monthly_cents: p.monthly_cents,
-                number_type: p.number_type,
-            },
-            now,
-        )?;
-        if !active {
-            plans::update(
-                tx,
-                id,
-                &NewPlan {
-                    name: &p.name,
-                    description: &p.description,
-                    setup_cents: p.setup_cents,
-                    monthly_cents: p.monthly_cents,
-                    number_type: p.number_type,
-                },
-                false,
-                now,
-            )?;
-        }
-        let detail = format!(
-            "setup {} monthly {} cents, for {}",
-            p.setup_cents,
-            p.monthly_cents,
-            p.number_type.as_str()
-        );
-        if let Some(e) = audit_entry(ctx, "plan_create", &p.name, &detail) {
-            audit::record(tx, now, &e)?;
-        }
-        Ok::<_, crate::store::Error>(id)
-    });
-    Ok(match result {
-        Ok(_) => ctx.redirect_with(
+    match workflow::create(&ctx.app.services, admin, &p, active, &ctx.client) {
+        Ok(_) => Ok(ctx.redirect_with(
             "/admin/plans",
             FlashKind::Notice,
             &format!("Plan {:?} created.", p.name),
-        ),
-        Err(e) if e.is_constraint() => plans_page(
+        )),
+        Err(PlanError::NameTaken) => Ok(plans_page(
             ctx,
             400,
             f,
             &[("name", "A plan with this name exists already.".into())],
             None,
-        ),
-        Err(e) => super::errors::internal(ctx, &e),
-    })
+        )),
+        Err(PlanError::NotFound) => Err(Failure::NotFound),
+        Err(PlanError::Internal(e)) => Err(Failure::internal(e)),
+    }
 }
 
+/// `POST /admin/plans/{id}`: a plan changed or retired.
 pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
-    require_admin(ctx)?;
+    let admin = require_admin(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
         return Err(Failure::NotFound);
     };
@@ -325,49 +271,20 @@ pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
         Ok(v) => v,
         Err(errors) => return Ok(plans_page(ctx, 400, f, &errors, Some(id))),
     };
-    let now = ctx.app.now();
-    let result = ctx.app.services.store.write(|tx| {
-        let found = plans::update(
-            tx,
-            id,
-            &NewPlan {
-                name: &p.name,
-                description: &p.description,
-                setup_cents: p.setup_cents,
-                monthly_cents: p.monthly_cents,
-                number_type: p.number_type,
-            },
-            active,
-            now,
-        )?;
-        if found {
-            let detail = format!(
-                "setup {} monthly {} cents, for {}, {}",
-                p.setup_cents,
-                p.monthly_cents,
-                p.number_type.as_str(),
-                if active { "on sale" } else { "retired" }
-            );
-            if let Some(e) = audit_entry(ctx, "plan_update", &p.name, &detail) {
-                audit::record(tx, now, &e)?;
-            }
-        }
-        Ok::<_, crate::store::Error>(found)
-    });
-    Ok(match result {
-        Ok(true) => ctx.redirect_with(
+    match workflow::update(&ctx.app.services, admin, id, &p, active, &ctx.client) {
+        Ok(()) => Ok(ctx.redirect_with(
             "/admin/plans",
             FlashKind::Notice,
             &format!("Plan {:?} saved.", p.name),
-        ),
-        Ok(false) => super::errors::not_found(ctx),
-        Err(e) if e.is_constraint() => plans_page(
+        )),
+        Err(PlanError::NotFound) => Err(Failure::NotFound),
+        Err(PlanError::NameTaken) => Ok(plans_page(
             ctx,
             400,
             f,
             &[("name", "A plan with this name exists already.".into())],
             Some(id),
-        ),
-        Err(e) => super::errors::internal(ctx, &e),
-    })
+        )),
+        Err(PlanError::Internal(e)) => Err(Failure::internal(e)),
+    }
 }

@@ -369,6 +369,41 @@ impl std::fmt::Display for SyncError {
     }
 }
 
+/// An admin's CSV upload: imports `input` (see `import_csv`), then records the run and its
+/// audit row in one transaction. Returns the report and the stored run's id.
+pub fn import_upload(
+    s: &super::Services,
+    admin: &crate::store::users::User,
+    filename: Option<&str>,
+    input: impl Read,
+    address: &str,
+) -> Result<(ImportReport, i64), ImportError> {
+    let now = s.now();
+    let report = import_csv(&s.store, input, now, &mut |_| {})?;
+    let run = report.as_run(now, &admin.email, "upload");
+    let id = s.store.write(|tx| {
+        let id = crate::store::imports::record(tx, &run)?;
+        crate::store::audit::record(
+            tx,
+            now,
+            &crate::store::audit::Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "numbers_import",
+                subject: filename.unwrap_or("upload"),
+                outcome: crate::store::audit::Outcome::Ok,
+                detail: &format!(
+                    "{} added, {} updated, {} bad rows",
+                    report.added, report.updated, report.bad
+                ),
+                address,
+            },
+        )?;
+        Ok::<_, crate::store::Error>(id)
+    })?;
+    Ok((report, id))
+}
+
 /// Pulls the free numbers of the Telinta DID inventory into the local inventory: new ones are
 /// added, and available numbers known from Telinta that are no longer free there stop being
 /// offered. Held and sold numbers are never touched. No transaction is open while Telinta is

@@ -98,6 +98,29 @@ fn the_request_context_stays_below_the_pages() {
     );
 }
 
+/// Pages read the database but change business state only through `workflow/`, which writes
+/// the audit row in the same transaction as the change.
+#[test]
+fn pages_write_only_through_workflows() {
+    let mut breaches = Vec::new();
+    for (file, code) in sources() {
+        if !file.starts_with("src/pages/") {
+            continue;
+        }
+        let prod = code.split("#[cfg(test)]").next().unwrap_or("");
+        for (i, line) in prod.lines().enumerate() {
+            if line.contains(".write(") || line.contains("audit::record") {
+                breaches.push(format!("{file}:{}", i + 1));
+            }
+        }
+    }
+    assert!(
+        breaches.is_empty(),
+        "writes outside workflow/:\n{}",
+        breaches.join("\n")
+    );
+}
+
 #[test]
 fn no_unwrap_or_expect_in_production_code() {
     let mut found = Vec::new();
