@@ -86,13 +86,14 @@ impl Form {
     /// spooled to; an error when the body is a multipart one that could not be read.
     pub fn upload(&self, req: &Request, name: &str) -> Result<Option<Upload>, &'static str> {
         match &self.files {
-            Files::None => Ok(None),
+            // Not a form-data body: the scanner still has its say (its refusal tells why there
+            // is no file).
+            Files::None => {
+                let ct = req.header("content-type").unwrap_or("");
+                Ok(find_in(&multipart::parse(ct, &req.body)?, name))
+            }
             Files::Unreadable(why) => Err(why),
-            Files::Memory(parts) => Ok(parts.iter().find(|p| p.name == name).map(|p| Upload {
-                filename: p.filename.clone(),
-                len: p.data.len() as u64,
-                data: Box::new(std::io::Cursor::new(p.data.clone())),
-            })),
+            Files::Memory(parts) => Ok(find_in(parts, name)),
             Files::Spooled(parts) => {
                 let Some(part) = parts.iter().find(|p| p.name == name) else {
                     return Ok(None);
@@ -114,6 +115,15 @@ impl Form {
     }
 }
 
+/// The part named `name` of a multipart body held in memory, as an upload.
+fn find_in(parts: &[multipart::Part], name: &str) -> Option<Upload> {
+    parts.iter().find(|p| p.name == name).map(|p| Upload {
+        filename: p.filename.clone(),
+        len: p.data.len() as u64,
+        data: Box::new(std::io::Cursor::new(p.data.clone())),
+    })
+}
+
 /// The text fields of a multipart body spooled to a file (each at most 64 KiB).
 fn spooled_fields(
     file: &std::fs::File,
@@ -132,4 +142,49 @@ fn spooled_fields(
         fields.insert(p.name.clone(), String::from_utf8_lossy(&value).into_owned());
     }
     Ok(fields)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+    use std::net::IpAddr;
+
+    use super::Form;
+    use crate::http::{Method, Request};
+
+    fn post(content_type: &str, body: &[u8]) -> Request {
+        Request {
+            method: Method::Post,
+            path: "/admin/numbers/import".into(),
+            query: String::new(),
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.to_vec(),
+            spooled: None,
+            peer: IpAddr::from([127, 0, 0, 1]),
+        }
+    }
+
+    #[test]
+    fn a_multipart_body_gives_its_fields_and_its_file_from_one_reading() {
+        let body = b"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntok\r\n\
+--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.csv\"\r\n\r\nnumber\n2125550142\r\n--b--\r\n";
+        let req = post("multipart/form-data; boundary=b", body);
+        let form = Form::parse(&req);
+        assert_eq!(form.get("csrf").map(String::as_str), Some("tok"));
+        assert!(form.get("file").is_none(), "a file is not a text field");
+        let mut upload = form.upload(&req, "file").unwrap().unwrap();
+        assert_eq!(upload.filename.as_deref(), Some("n.csv"));
+        let mut text = String::new();
+        upload.data.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "number\n2125550142");
+        assert!(form.upload(&req, "other").unwrap().is_none());
+    }
+
+    #[test]
+    fn an_urlencoded_body_has_fields_and_no_file() {
+        let req = post("application/x-www-form-urlencoded", b"csrf=t&confirm=yes");
+        let form = Form::parse(&req);
+        assert_eq!(form.get("confirm").map(String::as_str), Some("yes"));
+        assert!(form.upload(&req, "file").is_err());
+    }
 }

@@ -243,6 +243,6 @@ pub fn reconcile(ctx: &Ctx<'_>) -> Reply {
             FlashKind::Notice,
             &format!("Reconciled: {}.", report.summary()),
         ),
-        Err(e) => super::errors::internal(ctx, &e),
+        Err(e) => return Err(Failure::internal(e)),
     })
 }

@@ -5,35 +5,28 @@ use maud::html;
 
 use super::{csrf_field, page};
 use crate::clock::format_utc;
-use crate::http::Response;
 use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
 use crate::workflow::customers as workflow;
 
 /// `GET /admin/customers/{id}`: the customer and their Telinta link.
 pub fn show(ctx: &Ctx<'_>, id: &str) -> Reply {
     require_admin(ctx)?;
-    Ok(customer_page(ctx, id, 200, None))
+    customer_page(ctx, id, 200, None)
 }
 
-fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> Response {
+fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> Reply {
     let Ok(id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
+        return Err(Failure::NotFound);
     };
-    let user = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| crate::store::users::by_id(tx, id))
-    {
-        Ok(Some(u)) => u,
-        Ok(None) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
+    let user = match ctx.read(|tx| crate::store::users::by_id(tx, id))? {
+        Some(u) => u,
+        None => return Err(Failure::NotFound),
     };
     let current = user
         .telinta_customer
         .map(|c| c.to_string())
         .unwrap_or_default();
-    page(
+    Ok(page(
         ctx,
         status,
         &user.email,
@@ -54,7 +47,7 @@ fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> R
                 }
             }
         },
-    )
+    ))
 }
 
 pub fn link(ctx: &Ctx<'_>, id: &str) -> Reply {
@@ -70,14 +63,14 @@ pub fn link(ctx: &Ctx<'_>, id: &str) -> Reply {
         match raw.parse::<i64>() {
             Ok(v) if v > 0 => Some(v),
             _ => {
-                return Ok(customer_page(
+                return customer_page(
                     ctx,
                     id,
                     400,
                     Some(
                         "Enter the customer's number at Telinta (a positive whole number), or leave it empty.",
                     ),
-                ));
+                );
             }
         }
     };

@@ -4,7 +4,6 @@ use maud::{Markup, html};
 
 use super::{csrf_field, page};
 use crate::clock::format_utc;
-use crate::http::Response;
 use crate::store::imports::{self, ImportRun};
 use crate::store::numbers;
 use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
@@ -158,7 +157,7 @@ pub fn inventory(ctx: &Ctx<'_>) -> Reply {
         .query_params()
         .get("report")
         .and_then(|v| v.parse::<i64>().ok());
-    Ok(inventory_page(ctx, 200, None, report_id))
+    inventory_page(ctx, 200, None, report_id)
 }
 
 fn inventory_page(
@@ -166,9 +165,9 @@ fn inventory_page(
     status: u16,
     error: Option<&str>,
     report_id: Option<i64>,
-) -> Response {
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+) -> Reply {
+    let (counts, recent, report) = ctx.read(|tx| {
+        Ok((
             numbers::counts(tx)?,
             imports::recent(tx, 10)?,
             match report_id {
@@ -176,13 +175,9 @@ fn inventory_page(
                 None => None,
             },
         ))
-    });
-    let (counts, recent, report) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let telinta = ctx.app.services.telinta.is_some();
-    page(
+    Ok(page(
         ctx,
         status,
         "Inventory",
@@ -254,7 +249,7 @@ fn inventory_page(
                 }
             }
         },
-    )
+    ))
 }
 
 fn kind_label(k: &str) -> &'static str {
@@ -303,20 +298,15 @@ pub fn import(ctx: &Ctx<'_>) -> Reply {
     let file = match ctx.upload("file") {
         Ok(Some(f)) if f.len > 0 => f,
         Ok(_) => {
-            return Ok(inventory_page(
-                ctx,
-                400,
-                Some("Choose a CSV file to import."),
-                None,
-            ));
+            return inventory_page(ctx, 400, Some("Choose a CSV file to import."), None);
         }
         Err(why) => {
-            return Ok(inventory_page(
+            return inventory_page(
                 ctx,
                 400,
                 Some(&format!("The upload could not be read: {why}.")),
                 None,
-            ));
+            );
         }
     };
     let uploaded = inventory::import_upload(
@@ -328,7 +318,7 @@ pub fn import(ctx: &Ctx<'_>) -> Reply {
     );
     let (report, id) = match uploaded {
         Ok(v) => v,
-        Err(ImportError::BadFile(m)) => return Ok(inventory_page(ctx, 400, Some(&m), None)),
+        Err(ImportError::BadFile(m)) => return inventory_page(ctx, 400, Some(&m), None),
         Err(ImportError::Internal(e)) => return Err(Failure::internal(e)),
     };
     // Only an import that took nothing in is an error; skipped rows in a file that was
@@ -365,7 +355,7 @@ pub fn sync(ctx: &Ctx<'_>) -> Reply {
                 r.free_upstream, r.added, r.removed
             ),
         ),
-        Err(SyncError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(SyncError::Internal(e)) => return Err(Failure::internal(e)),
         Err(e) => ctx.redirect_with(
             "/admin/numbers",
             FlashKind::Error,

@@ -8,7 +8,7 @@ use crate::clock::format_utc;
 use crate::domain::Money;
 use crate::domain::money::Currency;
 use crate::domain::{NumberStatus, PaymentStatus};
-use crate::http::{Response, encode_query};
+use crate::http::encode_query;
 use crate::store::purchased::{self, OrderFilter};
 use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
 use crate::workflow::activation::{self, ChangeError, Changed};
@@ -240,7 +240,7 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Reply {
     if NumberStatus::parse(&status) == Some(NumberStatus::Cancelled)
         && form.get("confirm").map(String::as_str) != Some("yes")
     {
-        return Ok(confirm_cancel(ctx, order_id, form, back));
+        return confirm_cancel(ctx, order_id, form, back);
     }
     Ok(match activation::change_status(&ctx.app.services, admin, order_id, &status, &ctx.client) {
         Ok(Changed::Changed) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number is now {label}.")),
@@ -260,7 +260,7 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Reply {
             FlashKind::Error,
             &format!("Activation of order {order_id} failed at \"{step}\": {message}. Nothing changed; the admin address was emailed."),
         ),
-        Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(ChangeError::Internal(e)) => return Err(Failure::internal(e)),
     })
 }
 
@@ -285,19 +285,13 @@ fn confirm_cancel(
     order_id: i64,
     form: &std::collections::HashMap<String, String>,
     back: &str,
-) -> Response {
-    let number = ctx
-        .app
-        .services
-        .store
-        .read(|tx| crate::store::orders::get(tx, order_id));
-    let number = match number {
-        Ok(Some(o)) => crate::domain::phone::pretty(&o.number),
-        Ok(None) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
+) -> Reply {
+    let number = match ctx.read(|tx| crate::store::orders::get(tx, order_id))? {
+        Some(o) => crate::domain::phone::pretty(&o.number),
+        None => return Err(Failure::NotFound),
     };
     let keep = |k: &str| form.get(k).cloned().unwrap_or_default();
-    page(
+    Ok(page(
         ctx,
         200,
         "Cancel this number?",
@@ -321,5 +315,5 @@ fn confirm_cancel(
                 }
             }
         },
-    )
+    ))
 }

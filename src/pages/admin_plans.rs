@@ -8,7 +8,6 @@ use super::{csrf_field, page};
 use crate::domain::Money;
 use crate::domain::money::parse_amount;
 use crate::domain::plan::{PlanInput, PlanNumberType};
-use crate::http::Response;
 use crate::store::plans::{self, Plan};
 use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
 use crate::workflow::plans::{self as workflow, PlanError};
@@ -17,7 +16,7 @@ type Errors = Vec<(&'static str, String)>;
 
 pub fn list(ctx: &Ctx<'_>) -> Reply {
     require_admin(ctx)?;
-    Ok(plans_page(ctx, 200, &HashMap::new(), &[], None))
+    plans_page(ctx, 200, &HashMap::new(), &[], None)
 }
 
 /// The plans page; `form`/`errors` refill the form that failed (`editing` names its plan).
@@ -27,13 +26,10 @@ fn plans_page(
     form: &HashMap<String, String>,
     errors: &[(&'static str, String)],
     editing: Option<i64>,
-) -> Response {
-    let all = match ctx.app.services.store.read(|tx| plans::list(tx, false)) {
-        Ok(p) => p,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+) -> Reply {
+    let all = ctx.read(|tx| plans::list(tx, false))?;
     let currency = ctx.app.config().currency;
-    page(
+    Ok(page(
         ctx,
         status,
         "Plans",
@@ -76,7 +72,7 @@ fn plans_page(
                 (plan_form(ctx, None, if editing.is_none() { Some(form) } else { None }, if editing.is_none() { errors } else { &[] }))
             }
         },
-    )
+    ))
 }
 
 fn plan_form(
@@ -240,7 +236,7 @@ pub fn create(ctx: &Ctx<'_>) -> Reply {
     let f = ctx.form();
     let (p, active) = match read_form(f) {
         Ok(v) => v,
-        Err(errors) => return Ok(plans_page(ctx, 400, f, &errors, None)),
+        Err(errors) => return plans_page(ctx, 400, f, &errors, None),
     };
     match workflow::create(&ctx.app.services, admin, &p, active, &ctx.client) {
         Ok(_) => Ok(ctx.redirect_with(
@@ -248,13 +244,13 @@ pub fn create(ctx: &Ctx<'_>) -> Reply {
             FlashKind::Notice,
             &format!("Plan {:?} created.", p.name),
         )),
-        Err(PlanError::NameTaken) => Ok(plans_page(
+        Err(PlanError::NameTaken) => plans_page(
             ctx,
             400,
             f,
             &[("name", "A plan with this name exists already.".into())],
             None,
-        )),
+        ),
         Err(PlanError::NotFound) => Err(Failure::NotFound),
         Err(PlanError::Internal(e)) => Err(Failure::internal(e)),
     }
@@ -269,7 +265,7 @@ pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
     let f = ctx.form();
     let (p, active) = match read_form(f) {
         Ok(v) => v,
-        Err(errors) => return Ok(plans_page(ctx, 400, f, &errors, Some(id))),
+        Err(errors) => return plans_page(ctx, 400, f, &errors, Some(id)),
     };
     match workflow::update(&ctx.app.services, admin, id, &p, active, &ctx.client) {
         Ok(()) => Ok(ctx.redirect_with(
@@ -278,13 +274,13 @@ pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
             &format!("Plan {:?} saved.", p.name),
         )),
         Err(PlanError::NotFound) => Err(Failure::NotFound),
-        Err(PlanError::NameTaken) => Ok(plans_page(
+        Err(PlanError::NameTaken) => plans_page(
             ctx,
             400,
             f,
             &[("name", "A plan with this name exists already.".into())],
             Some(id),
-        )),
+        ),
         Err(PlanError::Internal(e)) => Err(Failure::internal(e)),
     }
 }

@@ -20,7 +20,7 @@ pub fn refund(ctx: &Ctx<'_>, id: &str) -> Reply {
     if !confirmed {
         return Ok(match refunds::preview(s, id) {
             Ok(p) => confirm_page(ctx, &p),
-            Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded"),
+            Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded")?,
         });
     }
     Ok(match refunds::refund(s, admin, id, &ctx.client) {
@@ -33,7 +33,7 @@ pub fn refund(ctx: &Ctx<'_>, id: &str) -> Reply {
                 note.number
             ),
         ),
-        Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded"),
+        Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded")?,
     })
 }
 

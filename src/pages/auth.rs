@@ -167,7 +167,7 @@ pub fn signup_submit(ctx: &Ctx<'_>) -> Reply {
                 &[("email", EXISTS.to_string())],
                 next.as_deref(),
             ),
-            Err(SignupError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(SignupError::Internal(e)) => return Err(Failure::internal(e)),
         },
     )
 }
@@ -290,7 +290,7 @@ pub fn login_submit(ctx: &Ctx<'_>) -> Reply {
                 };
                 login_page(ctx, 429, email, Some(msg), next.as_deref())
             }
-            Err(LoginError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(LoginError::Internal(e)) => return Err(Failure::internal(e)),
         },
     )
 }
@@ -363,7 +363,7 @@ pub fn change_submit(ctx: &Ctx<'_>) -> Reply {
             Err(ChangeError::WeakPassword(m)) => {
                 change_page(ctx, 400, &user.email, &[("password", m)])
             }
-            Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(ChangeError::Internal(e)) => return Err(Failure::internal(e)),
         },
     )
 }

@@ -6,7 +6,7 @@ use maud::html;
 use super::page;
 use crate::domain::PhoneNumber;
 use crate::http::{Response, encode_query};
-use crate::web::{Ctx, FlashKind, Reply, require_user};
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_user};
 use crate::workflow::checkout::{self, CheckoutError};
 use crate::workflow::orders::CancelReturn;
 use crate::workflow::payments;
@@ -35,7 +35,7 @@ pub fn submit(ctx: &Ctx<'_>) -> Reply {
             Ok(id) if ctx.app.services.payments.is_some() => {
                 match payments::begin_paypal(&ctx.app.services, id) {
                     Ok(approve) => Response::see_other(&approve),
-                    Err(payments::StartError::Internal(e)) => super::errors::internal(ctx, &e),
+                    Err(payments::StartError::Internal(e)) => return Err(Failure::internal(e)),
                     Err(payments::StartError::Gateway(_)) => page(
                         ctx,
                         502,
@@ -51,7 +51,7 @@ pub fn submit(ctx: &Ctx<'_>) -> Reply {
                 }
             }
             Ok(id) => Response::see_other(&format!("/orders/{id}")),
-            Err(CheckoutError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(CheckoutError::Internal(e)) => return Err(Failure::internal(e)),
             Err(CheckoutError::PlanDoesNotFit { plan, number_type }) => super::orders::refused(
                 ctx,
                 "That plan is not for this number",
@@ -113,13 +113,13 @@ pub fn paypal_return(ctx: &Ctx<'_>) -> Reply {
         .cloned()
         .unwrap_or_default();
     // A renewal invoice paid at PayPal comes back here too.
-    if let Some(r) = super::invoice::paypal_return(ctx, user.id, &token) {
+    if let Some(r) = super::invoice::paypal_return(ctx, user.id, &token)? {
         return Ok(r);
     }
     Ok(
         match payments::paypal_return(&ctx.app.services, user, &token) {
-            Ok(returned) => super::orders::after_return(ctx, returned),
-            Err(e) => super::errors::internal(ctx, &e),
+            Ok(returned) => super::orders::after_return(ctx, returned)?,
+            Err(e) => return Err(Failure::internal(e)),
         },
     )
 }
@@ -151,8 +151,8 @@ pub fn paypal_cancel(ctx: &Ctx<'_>) -> Reply {
                     o.payment_status.label().to_lowercase()
                 ),
             ),
-            Ok(None) => super::errors::not_found(ctx),
-            Err(e) => super::errors::internal(ctx, &e),
+            Ok(None) => return Err(Failure::NotFound),
+            Err(e) => return Err(Failure::internal(e)),
         },
     )
 }

@@ -1,4 +1,6 @@
-//! Error pages: 403, 404, 413, 500 (with an incident id that is also in the log).
+//! Error pages: 403, 404, 413, 500 (with an incident id that is also in the log). A handler
+//! reaches the 403, 404 and 500 pages only by returning a `web::Failure`, which `failure`
+//! draws, so a store error is logged and shown the same way everywhere.
 
 use maud::html;
 
@@ -6,7 +8,7 @@ use super::{Chrome, layout, page};
 use crate::http::Response;
 use crate::web::{App, Ctx, Failure};
 
-pub fn not_found(ctx: &Ctx<'_>) -> Response {
+fn not_found(ctx: &Ctx<'_>) -> Response {
     page(
         ctx,
         404,
@@ -27,7 +29,7 @@ pub fn not_found_plain() -> Response {
     Response::text(404, "Not found.")
 }
 
-pub fn forbidden(ctx: &Ctx<'_>) -> Response {
+fn forbidden(ctx: &Ctx<'_>) -> Response {
     page(
         ctx,
         403,
@@ -93,7 +95,7 @@ pub fn too_large(app: Option<&App>) -> Response {
 }
 
 /// A failure the user cannot fix: logged with an incident id, shown as a 500 page.
-pub fn internal(ctx: &Ctx<'_>, cause: &dyn std::fmt::Display) -> Response {
+fn internal(ctx: &Ctx<'_>, cause: &dyn std::fmt::Display) -> Response {
     let id = crate::secure::short_id();
     log::error!("incident {id}: {} {}: {cause}", "request", ctx.req.path);
     incident(Some(ctx.app), &id)

@@ -166,7 +166,7 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
     Ok(
         match cycle::begin_invoice_payment(&ctx.app.services, user.id, id) {
             Ok(url) => Response::see_other(&url),
-            Err(PayError::NotFound) => super::errors::not_found(ctx),
+            Err(PayError::NotFound) => return Err(Failure::NotFound),
             Err(PayError::Refused(m)) => refused(
                 ctx,
                 "This invoice cannot be paid",
@@ -182,33 +182,38 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
                     "PayPal did not answer. Nothing was charged; please try again in a moment.",
                 )
             }
-            Err(PayError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(PayError::Internal(e)) => return Err(Failure::internal(e)),
         },
     )
 }
 
 /// The buyer's return from PayPal for a renewal invoice; `None` when `token` is not one.
-pub fn paypal_return(ctx: &Ctx<'_>, user_id: i64, token: &str) -> Option<Response> {
-    match cycle::invoice_return(&ctx.app.services, user_id, token) {
-        Ok(None) => None,
-        Ok(Some(InvoiceReturn::Paid(id))) => Some(ctx.redirect_with(
+pub fn paypal_return(
+    ctx: &Ctx<'_>,
+    user_id: i64,
+    token: &str,
+) -> Result<Option<Response>, Failure> {
+    let returned =
+        cycle::invoice_return(&ctx.app.services, user_id, token).map_err(Failure::internal)?;
+    Ok(match returned {
+        None => None,
+        Some(InvoiceReturn::Paid(id)) => Some(ctx.redirect_with(
             &format!("/invoices/{id}"),
             FlashKind::Notice,
             "Thank you! The renewal is paid.",
         )),
-        Ok(Some(InvoiceReturn::Pending(id))) => Some(ctx.redirect_with(
+        Some(InvoiceReturn::Pending(id)) => Some(ctx.redirect_with(
             &format!("/invoices/{id}"),
             FlashKind::Notice,
             "PayPal is still confirming your payment; we will email you when it is through.",
         )),
-        Ok(Some(InvoiceReturn::BackToPayPal(url))) => Some(Response::see_other(&url)),
-        Ok(Some(InvoiceReturn::NotPaid(id))) => Some(ctx.redirect_with(
+        Some(InvoiceReturn::BackToPayPal(url)) => Some(Response::see_other(&url)),
+        Some(InvoiceReturn::NotPaid(id)) => Some(ctx.redirect_with(
             &format!("/invoices/{id}"),
             FlashKind::Error,
             "The payment did not go through. Nothing was charged.",
         )),
-        Err(e) => Some(super::errors::internal(ctx, &e)),
-    }
+    })
 }
 
 /// `POST /invoices/{id}/record-payment`: the admin records an offline payment of a renewal.
@@ -233,7 +238,7 @@ pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Reply {
                 &back,
                 "Back to the invoice",
             ),
-            Err(e) => super::errors::internal(ctx, &e),
+            Err(e) => return Err(Failure::internal(e)),
         },
     )
 }

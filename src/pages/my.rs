@@ -4,8 +4,7 @@ use maud::html;
 
 use super::{csrf_field, page};
 use crate::domain::NumberStatus;
-use crate::http::Response;
-use crate::web::{Ctx, FlashKind, Reply, require_user};
+use crate::web::{Ctx, Failure, FlashKind, Reply, require_user};
 use crate::workflow::settings::{self, Request, SettingsError};
 
 use crate::domain::phone::pretty;
@@ -77,7 +76,7 @@ pub fn home(ctx: &Ctx<'_>) -> Reply {
 
 pub fn number_page(ctx: &Ctx<'_>, number: &str) -> Reply {
     let user = require_user(ctx)?;
-    Ok(settings_page(ctx, user, number, 200, &[], "", None))
+    settings_page(ctx, user, number, 200, &[], "", None)
 }
 
 /// The settings form; `forwarding` refills that field. The PIN is never written into a page.
@@ -89,11 +88,11 @@ fn settings_page(
     errors: &[(&'static str, String)],
     forwarding: &str,
     notice: Option<&str>,
-) -> Response {
+) -> Reply {
     let owned = match settings::find(&ctx.app.services, user, number) {
         Ok(Some(o)) => o,
-        Ok(None) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
+        Ok(None) => return Err(Failure::NotFound),
+        Err(e) => return Err(Failure::internal(e)),
     };
     let err = |k: &str| {
         errors
@@ -102,7 +101,7 @@ fn settings_page(
             .map(|(_, m)| m.as_str())
     };
     let active = owned.p.status == NumberStatus::Active;
-    page(
+    Ok(page(
         ctx,
         status,
         &format!("Settings of {}", pretty(&owned.p.number)),
@@ -166,7 +165,7 @@ fn settings_page(
                 }
             }
         },
-    )
+    ))
 }
 
 pub fn save(ctx: &Ctx<'_>, number: &str) -> Reply {
@@ -203,11 +202,11 @@ pub fn save(ctx: &Ctx<'_>, number: &str) -> Reply {
                 ctx.redirect_with(&format!("/my/numbers/{number}"), FlashKind::Notice, &text)
             }
             Err(SettingsError::Invalid(errors)) => {
-                settings_page(ctx, user, number, 400, &errors, forwarding, None)
+                settings_page(ctx, user, number, 400, &errors, forwarding, None)?
             }
-            Err(SettingsError::NotFound) => super::errors::not_found(ctx),
+            Err(SettingsError::NotFound) => return Err(Failure::NotFound),
             Err(SettingsError::NotActive(m)) => {
-                settings_page(ctx, user, number, 409, &[], "", Some(&m))
+                settings_page(ctx, user, number, 409, &[], "", Some(&m))?
             }
             Err(SettingsError::Upstream { accepted, .. }) => {
                 let note = if accepted.is_empty() {
@@ -219,9 +218,9 @@ pub fn save(ctx: &Ctx<'_>, number: &str) -> Reply {
                         accepted.join(" and ")
                     )
                 };
-                settings_page(ctx, user, number, 502, &[], forwarding, Some(&note))
+                settings_page(ctx, user, number, 502, &[], forwarding, Some(&note))?
             }
-            Err(SettingsError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(SettingsError::Internal(e)) => return Err(Failure::internal(e)),
         },
     )
 }

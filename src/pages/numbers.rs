@@ -663,27 +663,21 @@ pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Reply {
     if let (Some(user), Some(r)) = (&ctx.user, &row)
         && r.availability != "available"
     {
-        let mine =
-            ctx.app.services.store.read(|tx| {
-                crate::store::orders::live_order_of(tx, user.id, &number, ctx.app.now())
-            });
-        match mine {
-            Ok(Some(order_id)) => {
-                return Ok(page(
-                    ctx,
-                    200,
-                    &number.pretty(),
-                    html! {
-                        section.narrow id="number-yours" {
-                            h1 { (number.pretty()) " is held for you" }
-                            p { "You have an order for this number that waits for payment." }
-                            p { a.button id="your-order" href={ "/orders/" (order_id) } { "Pay or give up order " (order_id) } }
-                        }
-                    },
-                ));
-            }
-            Ok(None) => {}
-            Err(e) => return Err(Failure::internal(e)),
+        let mine = ctx
+            .read(|tx| crate::store::orders::live_order_of(tx, user.id, &number, ctx.app.now()))?;
+        if let Some(order_id) = mine {
+            return Ok(page(
+                ctx,
+                200,
+                &number.pretty(),
+                html! {
+                    section.narrow id="number-yours" {
+                        h1 { (number.pretty()) " is held for you" }
+                        p { "You have an order for this number that waits for payment." }
+                        p { a.button id="your-order" href={ "/orders/" (order_id) } { "Pay or give up order " (order_id) } }
+                    }
+                },
+            ));
         }
     }
     let Some(row) = row.filter(|r| r.availability == "available") else {

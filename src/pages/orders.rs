@@ -263,8 +263,8 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
     Ok(
         match order_flow::continue_payment(&ctx.app.services, user, id) {
             Ok(Continue::Gateway(url)) => Response::see_other(&url),
-            Ok(Continue::Order(returned)) => after_return(ctx, returned),
-            Err(OrderError::NotFound) => super::errors::not_found(ctx),
+            Ok(Continue::Order(returned)) => after_return(ctx, returned)?,
+            Err(OrderError::NotFound) => return Err(Failure::NotFound),
             Err(OrderError::Refused(reason)) => refused(
                 ctx,
                 "This order cannot be paid",
@@ -280,7 +280,7 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
                 "PayPal did not answer. The number is still held for you; please try again in a moment.",
             )
             }
-            Err(OrderError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(OrderError::Internal(e)) => return Err(Failure::internal(e)),
         },
     )
 }
@@ -299,7 +299,7 @@ pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Reply {
                     pretty(&o.number)
                 ),
             ),
-            Err(OrderError::NotFound) => super::errors::not_found(ctx),
+            Err(OrderError::NotFound) => return Err(Failure::NotFound),
             Err(OrderError::Refused(reason)) => refused(
                 ctx,
                 "This order cannot be cancelled",
@@ -309,7 +309,7 @@ pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Reply {
             ),
             Err(OrderError::Gateway(m))
             | Err(OrderError::Internal(crate::workflow::Internal(m))) => {
-                super::errors::internal(ctx, &m)
+                return Err(Failure::internal(m));
             }
         },
     )
@@ -317,8 +317,8 @@ pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Reply {
 
 /// Where the buyer lands after a capture (the gateway's return, or the `#pay` link finding an
 /// approval already given).
-pub fn after_return(ctx: &Ctx<'_>, returned: Returned) -> Response {
-    match returned {
+pub fn after_return(ctx: &Ctx<'_>, returned: Returned) -> Reply {
+    Ok(match returned {
         Returned::Paid(id) => ctx.redirect_with(
             &format!("/orders/{id}"),
             FlashKind::Notice,
@@ -340,21 +340,21 @@ pub fn after_return(ctx: &Ctx<'_>, returned: Returned) -> Response {
             FlashKind::Error,
             "PayPal reported a payment that does not match this order as it stands. The shop has been told and will sort it out with you, by refund or otherwise.",
         ),
-        Returned::Unknown => super::errors::not_found(ctx),
-    }
+        Returned::Unknown => return Err(Failure::NotFound),
+    })
 }
 
-pub(super) fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title: &str) -> Response {
+pub(super) fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title: &str) -> Reply {
     let back = format!("/orders/{id}");
-    match e {
+    Ok(match e {
         AdminPaymentError::WrongState(m) => refused(ctx, title, &m, &back, "Back to the order"),
         AdminPaymentError::Gateway(m) => ctx.redirect_with(
             &back,
             FlashKind::Error,
             &format!("PayPal did not accept it, so nothing changed: {m}"),
         ),
-        AdminPaymentError::Internal(e) => super::errors::internal(ctx, &e),
-    }
+        AdminPaymentError::Internal(e) => return Err(Failure::internal(e)),
+    })
 }
 
 pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Reply {
@@ -376,7 +376,7 @@ pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Reply {
             };
                 ctx.redirect_with(&format!("/orders/{id}"), FlashKind::Notice, &msg)
             }
-            Err(e) => admin_refusal(ctx, id, e, "No payment can be recorded"),
+            Err(e) => admin_refusal(ctx, id, e, "No payment can be recorded")?,
         },
     )
 }

@@ -71,7 +71,7 @@ pub fn reset_form(ctx: &Ctx<'_>) -> Reply {
         match accounts::reset_token_usable(&ctx.app.services, &token) {
             Ok(true) => reset_page(ctx, 200, &token, None),
             Ok(false) => bad_link(ctx),
-            Err(e) => super::errors::internal(ctx, &e),
+            Err(e) => return Err(Failure::internal(e)),
         },
     )
 }
@@ -127,7 +127,7 @@ pub fn reset_submit(ctx: &Ctx<'_>) -> Reply {
             }
             Err(ResetError::BadToken) => bad_link(ctx),
             Err(ResetError::WeakPassword(m)) => reset_page(ctx, 400, token, Some(&m)),
-            Err(ResetError::Internal(e)) => super::errors::internal(ctx, &e),
+            Err(ResetError::Internal(e)) => return Err(Failure::internal(e)),
         },
     )
 }

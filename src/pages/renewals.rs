@@ -70,13 +70,9 @@ pub fn panel(ctx: &Ctx<'_>, order_id: i64) -> Markup {
 pub fn stop(ctx: &Ctx<'_>, number: &str) -> Reply {
     let user = require_user(ctx)?;
     let s = &ctx.app.services;
-    let owned = match s
-        .store
-        .read(|tx| crate::store::purchased::owned(tx, user.id, number))
-    {
-        Ok(Some(o)) => o,
-        Ok(None) => return Err(Failure::NotFound),
-        Err(e) => return Err(Failure::internal(e)),
+    let owned = match ctx.read(|tx| crate::store::purchased::owned(tx, user.id, number))? {
+        Some(o) => o,
+        None => return Err(Failure::NotFound),
     };
     if ctx.form().get("confirm").map(String::as_str) != Some("yes") {
         let phone = pretty(&owned.p.number);
@@ -121,7 +117,7 @@ pub fn stop(ctx: &Ctx<'_>, number: &str) -> Reply {
                 &format!("/my/numbers/{}", owned.p.number),
                 "Back to the number",
             ),
-            Err(e) => super::errors::internal(ctx, &e),
+            Err(e) => return Err(Failure::internal(e)),
         },
     )
 }
@@ -130,13 +126,9 @@ pub fn stop(ctx: &Ctx<'_>, number: &str) -> Reply {
 pub fn resume(ctx: &Ctx<'_>, number: &str) -> Reply {
     let user = require_user(ctx)?;
     let s = &ctx.app.services;
-    match s
-        .store
-        .read(|tx| crate::store::purchased::owned(tx, user.id, number))
-    {
-        Ok(Some(_)) => {}
-        Ok(None) => return Err(Failure::NotFound),
-        Err(e) => return Err(Failure::internal(e)),
+    match ctx.read(|tx| crate::store::purchased::owned(tx, user.id, number))? {
+        Some(_) => {}
+        None => return Err(Failure::NotFound),
     }
     let back = format!("/my/numbers/{number}");
     Ok(
@@ -153,7 +145,7 @@ pub fn resume(ctx: &Ctx<'_>, number: &str) -> Reply {
                 &back,
                 "Back to the number",
             ),
-            Err(e) => super::errors::internal(ctx, &e),
+            Err(e) => return Err(Failure::internal(e)),
         },
     )
 }
