@@ -1,4 +1,4 @@
--- didport database schema, version 9 (PRAGMA user_version = 9).
+-- didport database schema, version 10 (PRAGMA user_version = 10).
 -- A fresh database is created from exactly this file; older databases are upgraded by the
 -- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
 
@@ -299,10 +299,12 @@ CREATE TABLE outbox (
                         'settings_changed', 'settings_change_failed', 'password_reset',
                         'order_cancelled', 'order_refunded', 'renewal_due', 'renewal_paid',
                         'payment_overdue', 'number_suspended_unpaid', 'suspension_failed',
-                        'number_reactivated', 'cancellation_scheduled', 'number_cancelled')),
+                        'number_reactivated', 'cancellation_scheduled', 'number_cancelled',
+                        'email_change_requested', 'email_changed', 'password_changed')),
     to_addr         TEXT NOT NULL,
     subject         TEXT NOT NULL,
-    body            TEXT NOT NULL,
+    body            TEXT NOT NULL,                 -- text/plain part
+    html            TEXT,                          -- text/html alternative, when the message has one
     created_at      INTEGER NOT NULL,
     status          TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,

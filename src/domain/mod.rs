@@ -38,10 +38,13 @@ pub enum MailEvent {
     NumberReactivated,
     CancellationScheduled,
     NumberCancelled,
+    EmailChangeRequested,
+    EmailChanged,
+    PasswordChanged,
 }
 
 impl MailEvent {
-    pub const ALL: [MailEvent; 18] = [
+    pub const ALL: [MailEvent; 21] = [
         MailEvent::OrderPlaced,
         MailEvent::PaymentReceived,
         MailEvent::NumberActivated,
@@ -60,6 +63,9 @@ impl MailEvent {
         MailEvent::NumberReactivated,
         MailEvent::CancellationScheduled,
         MailEvent::NumberCancelled,
+        MailEvent::EmailChangeRequested,
+        MailEvent::EmailChanged,
+        MailEvent::PasswordChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -82,6 +88,9 @@ impl MailEvent {
             MailEvent::NumberReactivated => "number_reactivated",
             MailEvent::CancellationScheduled => "cancellation_scheduled",
             MailEvent::NumberCancelled => "number_cancelled",
+            MailEvent::EmailChangeRequested => "email_change_requested",
+            MailEvent::EmailChanged => "email_changed",
+            MailEvent::PasswordChanged => "password_changed",
         }
     }
 
