@@ -317,7 +317,7 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Reply {
         (_, ["account", "password"]) => not_allowed("GET, POST"),
 
         (Get, ["numbers"]) => pages::numbers::search_page(ctx),
-        (Get, ["numbers", number]) => pages::numbers::detail(ctx, number),
+        (Get, ["numbers", number]) => pages::number::show(ctx, number),
         (Get, ["api", "v1", "numbers"]) => pages::numbers::search_api(ctx),
 
         (Post, ["checkout"]) => pages::checkout::submit(ctx),

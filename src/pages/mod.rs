@@ -19,6 +19,7 @@ pub mod invoice;
 pub mod my;
 pub mod my_invoices;
 pub mod my_orders;
+pub mod number;
 pub mod numbers;
 pub mod orders;
 pub mod password_reset;
