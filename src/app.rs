@@ -14,7 +14,7 @@ use crate::integrations::mail::Mailer;
 use crate::pages;
 use crate::secure;
 use crate::store::Store;
-use crate::web::{App, Ctx, ExtraRoute, Failure, HOST_PREFIX, Reply, SESSION_COOKIE};
+use crate::web::{App, Ctx, ExtraRoute, HOST_PREFIX, Reply, SESSION_COOKIE, Stop};
 use crate::workflow::{Services, accounts, mail_sender};
 
 mod machine;
@@ -264,7 +264,7 @@ pub fn handle(app: &App, req: Request) -> Response {
         log::warn!("{} {}: missing or wrong csrf field", "POST", req.path);
         pages::errors::forbidden_csrf(&ctx)
     } else {
-        route(&ctx, &segs).unwrap_or_else(|f| pages::errors::failure(&ctx, f))
+        route(&ctx, &segs).unwrap_or_else(|f| pages::errors::for_stop(&ctx, f))
     };
     ctx.finish(response)
 }
@@ -359,6 +359,6 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Reply {
         (Post, ["admin", "plans"]) => pages::admin_plans::create(ctx),
         (Post, ["admin", "plans", id]) => pages::admin_plans::edit(ctx, id),
 
-        _ => Err(Failure::NotFound),
+        _ => Err(Stop::NotFound),
     }
 }

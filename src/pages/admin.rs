@@ -6,7 +6,7 @@ use maud::html;
 use super::{csrf_field, page};
 use crate::clock::format_utc;
 use crate::store::outbox;
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 
 pub fn dashboard(ctx: &Ctx<'_>) -> Reply {
     let admin = require_admin(ctx)?;
@@ -21,7 +21,7 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Reply {
     })?;
     let activity = match activity(ctx) {
         Ok(m) => m,
-        Err(e) => return Err(Failure::internal(e)),
+        Err(e) => return Err(Stop::internal(e)),
     };
     let items = [
         (
@@ -243,6 +243,6 @@ pub fn reconcile(ctx: &Ctx<'_>) -> Reply {
             FlashKind::Notice,
             &format!("Reconciled: {}.", report.summary()),
         ),
-        Err(e) => return Err(Failure::internal(e)),
+        Err(e) => return Err(Stop::internal(e)),
     })
 }

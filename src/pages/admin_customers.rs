@@ -5,7 +5,7 @@ use maud::html;
 
 use super::{csrf_field, page};
 use crate::clock::format_utc;
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 use crate::workflow::customers as workflow;
 
 /// `GET /admin/customers/{id}`: the customer and their Telinta link.
@@ -16,11 +16,11 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Reply {
 
 fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> Reply {
     let Ok(id) = id.parse::<i64>() else {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     };
     let user = match ctx.read(|tx| crate::store::users::by_id(tx, id))? {
         Some(u) => u,
-        None => return Err(Failure::NotFound),
+        None => return Err(Stop::NotFound),
     };
     let current = user
         .telinta_customer
@@ -75,12 +75,12 @@ pub fn link(ctx: &Ctx<'_>, id: &str) -> Reply {
         }
     };
     let Ok(uid) = id.parse::<i64>() else {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     };
     let found = workflow::link_telinta(&ctx.app.services, admin, uid, value, &ctx.client)
-        .map_err(Failure::internal)?;
+        .map_err(Stop::internal)?;
     if !found {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     }
     Ok(ctx.redirect_with(
         &format!("/admin/customers/{uid}"),

@@ -6,7 +6,7 @@ use super::{csrf_field, page};
 use crate::clock::format_utc;
 use crate::store::imports::{self, ImportRun};
 use crate::store::numbers;
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 use crate::workflow::inventory::{self, ImportError, SyncError};
 
 const LIST_PAGE: i64 = 50;
@@ -319,7 +319,7 @@ pub fn import(ctx: &Ctx<'_>) -> Reply {
     let (report, id) = match uploaded {
         Ok(v) => v,
         Err(ImportError::BadFile(m)) => return inventory_page(ctx, 400, Some(&m), None),
-        Err(ImportError::Internal(e)) => return Err(Failure::internal(e)),
+        Err(ImportError::Internal(e)) => return Err(Stop::internal(e)),
     };
     // Only an import that took nothing in is an error; skipped rows in a file that was
     // otherwise imported are listed in the report below.
@@ -355,7 +355,7 @@ pub fn sync(ctx: &Ctx<'_>) -> Reply {
                 r.free_upstream, r.added, r.removed
             ),
         ),
-        Err(SyncError::Internal(e)) => return Err(Failure::internal(e)),
+        Err(SyncError::Internal(e)) => return Err(Stop::internal(e)),
         Err(e) => ctx.redirect_with(
             "/admin/numbers",
             FlashKind::Error,

@@ -10,7 +10,7 @@ use crate::domain::money::Currency;
 use crate::domain::{NumberStatus, PaymentStatus};
 use crate::http::encode_query;
 use crate::store::purchased::{self, OrderFilter};
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 use crate::workflow::activation::{self, ChangeError, Changed};
 
 const PAGE: i64 = 50;
@@ -228,7 +228,7 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
 pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Reply {
     let admin = require_admin(ctx)?;
     let Ok(order_id) = id.parse::<i64>() else {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     };
     let form = ctx.form();
     let status = form.get("status").cloned().unwrap_or_default();
@@ -260,7 +260,7 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Reply {
             FlashKind::Error,
             &format!("Activation of order {order_id} failed at \"{step}\": {message}. Nothing changed; the admin address was emailed."),
         ),
-        Err(ChangeError::Internal(e)) => return Err(Failure::internal(e)),
+        Err(ChangeError::Internal(e)) => return Err(Stop::internal(e)),
     })
 }
 
@@ -288,7 +288,7 @@ fn confirm_cancel(
 ) -> Reply {
     let number = match ctx.read(|tx| crate::store::orders::get(tx, order_id))? {
         Some(o) => crate::domain::phone::pretty(&o.number),
-        None => return Err(Failure::NotFound),
+        None => return Err(Stop::NotFound),
     };
     let keep = |k: &str| form.get(k).cloned().unwrap_or_default();
     Ok(page(

@@ -7,7 +7,7 @@ use crate::clock::format_utc;
 use crate::domain::MailEvent;
 use crate::http::encode_query;
 use crate::store::outbox;
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -122,10 +122,10 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
 pub fn retry(ctx: &Ctx<'_>, id: &str) -> Reply {
     let admin = require_admin(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     };
     let queued = crate::workflow::outbox::retry_now(&ctx.app.services, admin, id, &ctx.client)
-        .map_err(Failure::internal)?;
+        .map_err(Stop::internal)?;
     Ok(if queued {
         ctx.redirect_with(
             "/admin/outbox",

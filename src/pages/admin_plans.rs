@@ -9,7 +9,7 @@ use crate::domain::Money;
 use crate::domain::money::parse_amount;
 use crate::domain::plan::{PlanInput, PlanNumberType};
 use crate::store::plans::{self, Plan};
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 use crate::workflow::plans::{self as workflow, PlanError};
 
 type Errors = Vec<(&'static str, String)>;
@@ -251,8 +251,8 @@ pub fn create(ctx: &Ctx<'_>) -> Reply {
             &[("name", "A plan with this name exists already.".into())],
             None,
         ),
-        Err(PlanError::NotFound) => Err(Failure::NotFound),
-        Err(PlanError::Internal(e)) => Err(Failure::internal(e)),
+        Err(PlanError::NotFound) => Err(Stop::NotFound),
+        Err(PlanError::Internal(e)) => Err(Stop::internal(e)),
     }
 }
 
@@ -260,7 +260,7 @@ pub fn create(ctx: &Ctx<'_>) -> Reply {
 pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
     let admin = require_admin(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     };
     let f = ctx.form();
     let (p, active) = match read_form(f) {
@@ -273,7 +273,7 @@ pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
             FlashKind::Notice,
             &format!("Plan {:?} saved.", p.name),
         )),
-        Err(PlanError::NotFound) => Err(Failure::NotFound),
+        Err(PlanError::NotFound) => Err(Stop::NotFound),
         Err(PlanError::NameTaken) => plans_page(
             ctx,
             400,
@@ -281,6 +281,6 @@ pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
             &[("name", "A plan with this name exists already.".into())],
             Some(id),
         ),
-        Err(PlanError::Internal(e)) => Err(Failure::internal(e)),
+        Err(PlanError::Internal(e)) => Err(Stop::internal(e)),
     }
 }

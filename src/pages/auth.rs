@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use super::{Field, csrf_field, error_for, first_error, page};
 use crate::domain::{Money, PhoneNumber, Role};
 use crate::http::{Response, encode_query};
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_user, safe_next};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_user, safe_next};
 use crate::workflow::accounts::{
     self, ChangeError, LoginError, SignedIn, SignupError, SignupInput,
 };
@@ -167,7 +167,7 @@ pub fn signup_submit(ctx: &Ctx<'_>) -> Reply {
                 &[("email", EXISTS.to_string())],
                 next.as_deref(),
             ),
-            Err(SignupError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(SignupError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }
@@ -290,7 +290,7 @@ pub fn login_submit(ctx: &Ctx<'_>) -> Reply {
                 };
                 login_page(ctx, 429, email, Some(msg), next.as_deref())
             }
-            Err(LoginError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(LoginError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }
@@ -299,7 +299,7 @@ pub fn logout(ctx: &Ctx<'_>) -> Reply {
     if let Some(t) = &ctx.session_token
         && let Err(e) = accounts::logout(&ctx.app.services, t)
     {
-        return Err(Failure::internal(e));
+        return Err(Stop::internal(e));
     }
     ctx.end_session();
     Ok(ctx.redirect_with("/", FlashKind::Notice, "You are signed out."))
@@ -363,7 +363,7 @@ pub fn change_submit(ctx: &Ctx<'_>) -> Reply {
             Err(ChangeError::WeakPassword(m)) => {
                 change_page(ctx, 400, &user.email, &[("password", m)])
             }
-            Err(ChangeError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(ChangeError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }

@@ -6,7 +6,7 @@ use maud::html;
 use super::page;
 use crate::domain::PhoneNumber;
 use crate::http::{Response, encode_query};
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_user};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_user};
 use crate::workflow::checkout::{self, CheckoutError};
 use crate::workflow::orders::CancelReturn;
 use crate::workflow::payments;
@@ -35,7 +35,7 @@ pub fn submit(ctx: &Ctx<'_>) -> Reply {
             Ok(id) if ctx.app.services.payments.is_some() => {
                 match payments::begin_paypal(&ctx.app.services, id) {
                     Ok(approve) => Response::see_other(&approve),
-                    Err(payments::StartError::Internal(e)) => return Err(Failure::internal(e)),
+                    Err(payments::StartError::Internal(e)) => return Err(Stop::internal(e)),
                     Err(payments::StartError::Gateway(_)) => page(
                         ctx,
                         502,
@@ -51,7 +51,7 @@ pub fn submit(ctx: &Ctx<'_>) -> Reply {
                 }
             }
             Ok(id) => Response::see_other(&format!("/orders/{id}")),
-            Err(CheckoutError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(CheckoutError::Internal(e)) => return Err(Stop::internal(e)),
             Err(CheckoutError::PlanDoesNotFit { plan, number_type }) => super::orders::refused(
                 ctx,
                 "That plan is not for this number",
@@ -119,7 +119,7 @@ pub fn paypal_return(ctx: &Ctx<'_>) -> Reply {
     Ok(
         match payments::paypal_return(&ctx.app.services, user, &token) {
             Ok(returned) => super::orders::after_return(ctx, returned)?,
-            Err(e) => return Err(Failure::internal(e)),
+            Err(e) => return Err(Stop::internal(e)),
         },
     )
 }
@@ -151,8 +151,8 @@ pub fn paypal_cancel(ctx: &Ctx<'_>) -> Reply {
                     o.payment_status.label().to_lowercase()
                 ),
             ),
-            Ok(None) => return Err(Failure::NotFound),
-            Err(e) => return Err(Failure::internal(e)),
+            Ok(None) => return Err(Stop::NotFound),
+            Err(e) => return Err(Stop::internal(e)),
         },
     )
 }

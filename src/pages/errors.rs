@@ -1,12 +1,12 @@
 //! Error pages: 403, 404, 413, 500 (with an incident id that is also in the log). A handler
-//! reaches the 403, 404 and 500 pages only by returning a `web::Failure`, which `failure`
+//! reaches the 403, 404 and 500 pages only by returning a `web::Stop`, which `for_stop`
 //! draws, so a store error is logged and shown the same way everywhere.
 
 use maud::html;
 
 use super::{Chrome, layout, page};
 use crate::http::Response;
-use crate::web::{App, Ctx, Failure};
+use crate::web::{App, Ctx, Stop};
 
 fn not_found(ctx: &Ctx<'_>) -> Response {
     page(
@@ -101,12 +101,12 @@ fn internal(ctx: &Ctx<'_>, cause: &dyn std::fmt::Display) -> Response {
     incident(Some(ctx.app), &id)
 }
 
-/// The page for a handler's early stop (see `web::Failure`).
-pub fn failure(ctx: &Ctx<'_>, failure: Failure) -> Response {
-    match failure {
-        Failure::Answer(r) => r,
-        Failure::NotFound => not_found(ctx),
-        Failure::Forbidden => forbidden(ctx),
-        Failure::Internal(cause) => internal(ctx, &cause),
+/// The page for a handler's early stop (see `web::Stop`).
+pub fn for_stop(ctx: &Ctx<'_>, stop: Stop) -> Response {
+    match stop {
+        Stop::Answer(r) => r,
+        Stop::NotFound => not_found(ctx),
+        Stop::Forbidden => forbidden(ctx),
+        Stop::Internal(cause) => internal(ctx, &cause),
     }
 }

@@ -11,18 +11,18 @@ use crate::domain::Role;
 use crate::domain::billing::format_day;
 use crate::http::Response;
 use crate::store::orders;
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin, require_user};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin, require_user};
 use crate::workflow::billing::{self as cycle, InvoiceReturn, PayError, RenewalOutcome};
 
 /// `GET /invoices/{id}`: the invoice as its owner or the admin sees it; `?print=1` for paper.
 pub fn show(ctx: &Ctx<'_>, id: &str) -> Reply {
     let user = require_user(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     };
     let inv = match ctx.read(|tx| orders::invoice(tx, id))? {
         Some(i) if i.user_id == user.id || user.role == Role::Admin => i,
-        _ => return Err(Failure::NotFound),
+        _ => return Err(Stop::NotFound),
     };
     let credit = ctx.read(|tx| orders::credit_note_for_order(tx, inv.order_id))?;
     let config = ctx.app.config();
@@ -154,8 +154,8 @@ fn whole_numbers(text: &str) -> maud::Markup {
     }
 }
 
-fn invoice_id(id: &str) -> Result<i64, Failure> {
-    id.parse::<i64>().map_err(|_| Failure::NotFound)
+fn invoice_id(id: &str) -> Result<i64, Stop> {
+    id.parse::<i64>().map_err(|_| Stop::NotFound)
 }
 
 /// `POST /invoices/{id}/pay`: to PayPal for an open renewal invoice.
@@ -166,7 +166,7 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
     Ok(
         match cycle::begin_invoice_payment(&ctx.app.services, user.id, id) {
             Ok(url) => Response::see_other(&url),
-            Err(PayError::NotFound) => return Err(Failure::NotFound),
+            Err(PayError::NotFound) => return Err(Stop::NotFound),
             Err(PayError::Refused(m)) => refused(
                 ctx,
                 "This invoice cannot be paid",
@@ -182,19 +182,15 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
                     "PayPal did not answer. Nothing was charged; please try again in a moment.",
                 )
             }
-            Err(PayError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(PayError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }
 
 /// The buyer's return from PayPal for a renewal invoice; `None` when `token` is not one.
-pub fn paypal_return(
-    ctx: &Ctx<'_>,
-    user_id: i64,
-    token: &str,
-) -> Result<Option<Response>, Failure> {
+pub fn paypal_return(ctx: &Ctx<'_>, user_id: i64, token: &str) -> Result<Option<Response>, Stop> {
     let returned =
-        cycle::invoice_return(&ctx.app.services, user_id, token).map_err(Failure::internal)?;
+        cycle::invoice_return(&ctx.app.services, user_id, token).map_err(Stop::internal)?;
     Ok(match returned {
         None => None,
         Some(InvoiceReturn::Paid(id)) => Some(ctx.redirect_with(
@@ -238,7 +234,7 @@ pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Reply {
                 &back,
                 "Back to the invoice",
             ),
-            Err(e) => return Err(Failure::internal(e)),
+            Err(e) => return Err(Stop::internal(e)),
         },
     )
 }

@@ -4,7 +4,7 @@ use maud::html;
 
 use super::{csrf_field, page};
 use crate::domain::NumberStatus;
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_user};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_user};
 use crate::workflow::settings::{self, Request, SettingsError};
 
 use crate::domain::phone::pretty;
@@ -91,8 +91,8 @@ fn settings_page(
 ) -> Reply {
     let owned = match settings::find(&ctx.app.services, user, number) {
         Ok(Some(o)) => o,
-        Ok(None) => return Err(Failure::NotFound),
-        Err(e) => return Err(Failure::internal(e)),
+        Ok(None) => return Err(Stop::NotFound),
+        Err(e) => return Err(Stop::internal(e)),
     };
     let err = |k: &str| {
         errors
@@ -204,7 +204,7 @@ pub fn save(ctx: &Ctx<'_>, number: &str) -> Reply {
             Err(SettingsError::Invalid(errors)) => {
                 settings_page(ctx, user, number, 400, &errors, forwarding, None)?
             }
-            Err(SettingsError::NotFound) => return Err(Failure::NotFound),
+            Err(SettingsError::NotFound) => return Err(Stop::NotFound),
             Err(SettingsError::NotActive(m)) => {
                 settings_page(ctx, user, number, 409, &[], "", Some(&m))?
             }
@@ -220,7 +220,7 @@ pub fn save(ctx: &Ctx<'_>, number: &str) -> Reply {
                 };
                 settings_page(ctx, user, number, 502, &[], forwarding, Some(&note))?
             }
-            Err(SettingsError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(SettingsError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }

@@ -9,12 +9,12 @@ use crate::domain::{Money, PhoneNumber};
 use crate::http::{Response, encode_query};
 use crate::store::numbers;
 use crate::store::plans;
-use crate::web::{Ctx, Failure, Reply};
+use crate::web::{Ctx, Reply, Stop};
 
 /// `GET /numbers/{number}`; a number written another way is redirected to its ten digits.
 pub fn show(ctx: &Ctx<'_>, raw: &str) -> Reply {
     let Ok(number) = PhoneNumber::parse(raw) else {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     };
     if number.digits() != raw {
         return Ok(Response::see_other(&format!(

@@ -12,7 +12,7 @@ use crate::domain::{Money, NumberStatus, PaymentStatus, Role};
 use crate::http::Response;
 use crate::store::orders::{self, CreditNote, Order};
 use crate::store::purchased::{self, Purchased};
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_admin, require_user};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin, require_user};
 use crate::workflow::orders::{self as order_flow, Continue, OrderError};
 use crate::workflow::payments::{self, AdminPaymentError, Returned};
 
@@ -38,14 +38,14 @@ pub fn refused(ctx: &Ctx<'_>, title: &str, reason: &str, back: &str, back_label:
 }
 
 /// The order if this user may see it: its owner or an admin. Anyone else gets 404.
-fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Failure> {
+fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Stop> {
     let user = require_user(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return Err(Failure::NotFound);
+        return Err(Stop::NotFound);
     };
     match ctx.read(|tx| orders::get(tx, id))? {
         Some(o) if o.user_id == user.id || user.role == Role::Admin => Ok(o),
-        _ => Err(Failure::NotFound),
+        _ => Err(Stop::NotFound),
     }
 }
 
@@ -234,15 +234,15 @@ fn admin_panel(ctx: &Ctx<'_>, o: &Order, bought: Option<&Purchased>) -> Markup {
     }
 }
 
-fn order_id(id: &str) -> Result<i64, Failure> {
-    id.parse::<i64>().map_err(|_| Failure::NotFound)
+fn order_id(id: &str) -> Result<i64, Stop> {
+    id.parse::<i64>().map_err(|_| Stop::NotFound)
 }
 
 /// The signed-in user and the order id of the path, or the page that says why not.
 fn user_and_order<'c>(
     ctx: &'c Ctx<'_>,
     id: &str,
-) -> Result<(&'c crate::store::users::User, i64), Failure> {
+) -> Result<(&'c crate::store::users::User, i64), Stop> {
     let user = require_user(ctx)?;
     Ok((user, order_id(id)?))
 }
@@ -251,7 +251,7 @@ fn user_and_order<'c>(
 pub(super) fn admin_and_order<'c>(
     ctx: &'c Ctx<'_>,
     id: &str,
-) -> Result<(&'c crate::store::users::User, i64), Failure> {
+) -> Result<(&'c crate::store::users::User, i64), Stop> {
     let admin = require_admin(ctx)?;
     Ok((admin, order_id(id)?))
 }
@@ -264,7 +264,7 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
         match order_flow::continue_payment(&ctx.app.services, user, id) {
             Ok(Continue::Gateway(url)) => Response::see_other(&url),
             Ok(Continue::Order(returned)) => after_return(ctx, returned)?,
-            Err(OrderError::NotFound) => return Err(Failure::NotFound),
+            Err(OrderError::NotFound) => return Err(Stop::NotFound),
             Err(OrderError::Refused(reason)) => refused(
                 ctx,
                 "This order cannot be paid",
@@ -280,7 +280,7 @@ pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
                 "PayPal did not answer. The number is still held for you; please try again in a moment.",
             )
             }
-            Err(OrderError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(OrderError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }
@@ -299,7 +299,7 @@ pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Reply {
                     pretty(&o.number)
                 ),
             ),
-            Err(OrderError::NotFound) => return Err(Failure::NotFound),
+            Err(OrderError::NotFound) => return Err(Stop::NotFound),
             Err(OrderError::Refused(reason)) => refused(
                 ctx,
                 "This order cannot be cancelled",
@@ -309,7 +309,7 @@ pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Reply {
             ),
             Err(OrderError::Gateway(m))
             | Err(OrderError::Internal(crate::workflow::Internal(m))) => {
-                return Err(Failure::internal(m));
+                return Err(Stop::internal(m));
             }
         },
     )
@@ -340,7 +340,7 @@ pub fn after_return(ctx: &Ctx<'_>, returned: Returned) -> Reply {
             FlashKind::Error,
             "PayPal reported a payment that does not match this order as it stands. The shop has been told and will sort it out with you, by refund or otherwise.",
         ),
-        Returned::Unknown => return Err(Failure::NotFound),
+        Returned::Unknown => return Err(Stop::NotFound),
     })
 }
 
@@ -353,7 +353,7 @@ pub(super) fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title:
             FlashKind::Error,
             &format!("PayPal did not accept it, so nothing changed: {m}"),
         ),
-        AdminPaymentError::Internal(e) => return Err(Failure::internal(e)),
+        AdminPaymentError::Internal(e) => return Err(Stop::internal(e)),
     })
 }
 

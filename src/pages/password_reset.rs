@@ -5,7 +5,7 @@ use maud::html;
 
 use super::{Field, csrf_field, page};
 use crate::http::Response;
-use crate::web::{Ctx, Failure, FlashKind, Reply};
+use crate::web::{Ctx, FlashKind, Reply, Stop};
 use crate::workflow::accounts::{self, ResetError};
 
 pub fn forgot_form(ctx: &Ctx<'_>) -> Reply {
@@ -50,7 +50,7 @@ pub fn forgot_submit(ctx: &Ctx<'_>) -> Reply {
             ctx.client
         );
     } else if let Err(e) = accounts::request_reset(&ctx.app.services, email, &ctx.client) {
-        return Err(Failure::internal(e));
+        return Err(Stop::internal(e));
     }
     // The same answer whether or not the account exists.
     Ok(ctx.redirect_with(
@@ -71,7 +71,7 @@ pub fn reset_form(ctx: &Ctx<'_>) -> Reply {
         match accounts::reset_token_usable(&ctx.app.services, &token) {
             Ok(true) => reset_page(ctx, 200, &token, None),
             Ok(false) => bad_link(ctx),
-            Err(e) => return Err(Failure::internal(e)),
+            Err(e) => return Err(Stop::internal(e)),
         },
     )
 }
@@ -127,7 +127,7 @@ pub fn reset_submit(ctx: &Ctx<'_>) -> Reply {
             }
             Err(ResetError::BadToken) => bad_link(ctx),
             Err(ResetError::WeakPassword(m)) => reset_page(ctx, 400, token, Some(&m)),
-            Err(ResetError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(ResetError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }

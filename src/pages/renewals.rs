@@ -10,7 +10,7 @@ use crate::domain::NumberStatus;
 use crate::domain::billing::format_day;
 use crate::domain::phone::pretty;
 use crate::store::billing::{self};
-use crate::web::{Ctx, Failure, FlashKind, Reply, require_user};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_user};
 use crate::workflow::billing::{self as cycle};
 
 /// The renewal facts of one number and what its owner can do: pay an open invoice, stop
@@ -72,7 +72,7 @@ pub fn stop(ctx: &Ctx<'_>, number: &str) -> Reply {
     let s = &ctx.app.services;
     let owned = match ctx.read(|tx| crate::store::purchased::owned(tx, user.id, number))? {
         Some(o) => o,
-        None => return Err(Failure::NotFound),
+        None => return Err(Stop::NotFound),
     };
     if ctx.form().get("confirm").map(String::as_str) != Some("yes") {
         let phone = pretty(&owned.p.number);
@@ -117,7 +117,7 @@ pub fn stop(ctx: &Ctx<'_>, number: &str) -> Reply {
                 &format!("/my/numbers/{}", owned.p.number),
                 "Back to the number",
             ),
-            Err(e) => return Err(Failure::internal(e)),
+            Err(e) => return Err(Stop::internal(e)),
         },
     )
 }
@@ -128,7 +128,7 @@ pub fn resume(ctx: &Ctx<'_>, number: &str) -> Reply {
     let s = &ctx.app.services;
     match ctx.read(|tx| crate::store::purchased::owned(tx, user.id, number))? {
         Some(_) => {}
-        None => return Err(Failure::NotFound),
+        None => return Err(Stop::NotFound),
     }
     let back = format!("/my/numbers/{number}");
     Ok(
@@ -145,7 +145,7 @@ pub fn resume(ctx: &Ctx<'_>, number: &str) -> Reply {
                 &back,
                 "Back to the number",
             ),
-            Err(e) => return Err(Failure::internal(e)),
+            Err(e) => return Err(Stop::internal(e)),
         },
     )
 }

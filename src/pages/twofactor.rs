@@ -6,7 +6,7 @@ use super::auth::{home_for, next_param};
 use super::{Field, csrf_field, page};
 use crate::domain::totp::TotpSecret;
 use crate::http::Response;
-use crate::web::{Ctx, Failure, Reply, require_user};
+use crate::web::{Ctx, Reply, Stop, require_user};
 use crate::workflow::accounts::LoginError;
 use crate::workflow::twofactor::{self, EnrolError};
 
@@ -77,7 +77,7 @@ pub fn code_submit(ctx: &Ctx<'_>) -> Reply {
                 );
                 code_page(ctx, 429, Some(&msg))
             }
-            Err(LoginError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(LoginError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }
@@ -104,13 +104,13 @@ pub fn enrol_form(ctx: &Ctx<'_>) -> Reply {
                         }
                     },
                 ),
-                Err(e) => return Err(Failure::internal(e)),
+                Err(e) => return Err(Stop::internal(e)),
             },
         );
     }
     Ok(match twofactor::enrolment_secret(&ctx.app.services, user) {
         Ok(secret) => enrol_page(ctx, 200, &secret, &user.email, None),
-        Err(e) => return Err(Failure::internal(e)),
+        Err(e) => return Err(Stop::internal(e)),
     })
 }
 
@@ -204,10 +204,10 @@ pub fn enrol_submit(ctx: &Ctx<'_>) -> Reply {
                             "That is not the current code for this key. Check the app and try again.",
                         ),
                     ),
-                    Err(e) => return Err(Failure::internal(e)),
+                    Err(e) => return Err(Stop::internal(e)),
                 }
             }
-            Err(EnrolError::Internal(e)) => return Err(Failure::internal(e)),
+            Err(EnrolError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }

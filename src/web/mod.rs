@@ -1,8 +1,8 @@
 //! The request context every handler gets: the portal's state (`App`), the signed-in user,
 //! cookies (session, visitor, flash, the signed sign-in cookies), the CSRF token, the form read
-//! once, and `Failure`, the way a handler stops early. It knows no pages and no SQL: a
-//! `Failure` is drawn by `pages::errors`, and `Ctx::read` / `Ctx::write` run the store's
-//! transactions. docs/architecture.md has the layers.
+//! once, and `Stop`, the way a handler stops early. It knows no pages and no SQL: a `Stop` is
+//! drawn by `pages::errors`, and `Ctx::read` runs a store read (writes are workflows').
+//! docs/architecture.md has the layers.
 
 mod signed_cookies;
 
@@ -78,9 +78,9 @@ pub struct Flash {
 }
 
 /// Why a handler stopped before its page: `?` carries it to the router, which has
-/// `pages::errors::failure` draw it.
+/// `pages::errors::for_stop` draw it.
 #[derive(Debug)]
-pub enum Failure {
+pub enum Stop {
     /// An answer ready to send (a redirect to sign-in, a page that explains a refusal).
     Answer(Response),
     /// 404: nothing here, or nothing this user may see.
@@ -91,26 +91,26 @@ pub enum Failure {
     Internal(String),
 }
 
-impl Failure {
-    pub fn internal(cause: impl std::fmt::Display) -> Failure {
-        Failure::Internal(cause.to_string())
+impl Stop {
+    pub fn internal(cause: impl std::fmt::Display) -> Stop {
+        Stop::Internal(cause.to_string())
     }
 }
 
-impl From<Response> for Failure {
-    fn from(r: Response) -> Failure {
-        Failure::Answer(r)
+impl From<Response> for Stop {
+    fn from(r: Response) -> Stop {
+        Stop::Answer(r)
     }
 }
 
-impl From<crate::store::Error> for Failure {
-    fn from(e: crate::store::Error) -> Failure {
-        Failure::internal(e)
+impl From<crate::store::Error> for Stop {
+    fn from(e: crate::store::Error) -> Stop {
+        Stop::internal(e)
     }
 }
 
 /// What a handler answers.
-pub type Reply = Result<Response, Failure>;
+pub type Reply = Result<Response, Stop>;
 
 /// Everything a handler knows about the request beyond its raw value.
 pub struct Ctx<'a> {
@@ -218,8 +218,8 @@ impl Ctx<'_> {
     pub fn read<T>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, crate::store::Error>,
-    ) -> Result<T, Failure> {
-        self.app.services.store.read(f).map_err(Failure::from)
+    ) -> Result<T, Stop> {
+        self.app.services.store.read(f).map_err(Stop::from)
     }
 
     /// The `csrf` value for forms on this page.
@@ -343,7 +343,7 @@ fn client_address(app: &App, req: &Request) -> IpAddr {
 }
 
 /// The signed-in user, or a redirect to the sign-in page that comes back here.
-pub fn require_user<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Failure> {
+pub fn require_user<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Stop> {
     match &ctx.user {
         Some(u) => Ok(u),
         None => {
@@ -352,7 +352,7 @@ pub fn require_user<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Failure> {
             } else {
                 "/".to_string()
             };
-            Err(Failure::Answer(Response::see_other(&format!(
+            Err(Stop::Answer(Response::see_other(&format!(
                 "/login?{}",
                 crate::http::encode_query(&[("next", &back)])
             ))))
@@ -361,12 +361,12 @@ pub fn require_user<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Failure> {
 }
 
 /// The signed-in admin; a customer gets 403.
-pub fn require_admin<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Failure> {
+pub fn require_admin<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Stop> {
     let user = require_user(ctx)?;
     if user.role == crate::domain::Role::Admin {
         Ok(user)
     } else {
-        Err(Failure::Forbidden)
+        Err(Stop::Forbidden)
     }
 }
 
