@@ -2,12 +2,14 @@
 //!
 //! Layers, with dependencies pointing one way:
 //! `cli` → `app` (start-up, router) → `pages` → `web` (request context) → `workflow` → `store`,
-//! `integrations` → `domain`.
+//! `integrations` → `domain`; `sim` (feature `demo`) plays the outside systems for
+//! `didport demo` and the tests.
 
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
 pub mod http;
@@ -18,6 +20,8 @@ pub mod pages;
 #[cfg(test)]
 mod proptest_json;
 pub mod secure;
+#[cfg(feature = "demo")]
+pub mod sim;
 pub mod store;
 pub mod web;
 pub mod workflow;

@@ -1,6 +1,8 @@
 //! The endpoints machines call, without a session or CSRF field: the health check, the
 //! Prometheus metrics and PayPal's webhook. They answer in plain text or JSON, never a page.
 
+use secrecy::ExposeSecret;
+
 use crate::http::{Request, Response};
 use crate::secure;
 use crate::web::App;
@@ -26,7 +28,7 @@ pub fn metrics(app: &App, req: &Request) -> Response {
                 .and_then(|h| h.strip_prefix("Bearer "))
                 .unwrap_or_default();
             // Digests compared, so the comparison's time says nothing about the token.
-            if secure::token_digest(given) != secure::token_digest(token) {
+            if secure::token_digest(given) != secure::token_digest(token.expose_secret()) {
                 return Response::text(401, "A bearer token is required.")
                     .with_header("WWW-Authenticate", "Bearer realm=\"metrics\"");
             }

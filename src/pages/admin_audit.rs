@@ -7,7 +7,7 @@ use super::page;
 use crate::clock::format_utc;
 use crate::domain::phone::pretty;
 use crate::http::encode_query;
-use crate::store::audit::{self, Filter, Row};
+use crate::store::audit::{self, Filter, Outcome, Row};
 use crate::web::{Ctx, Reply, require_admin};
 
 const PAGE_SIZE: i64 = 50;
@@ -96,7 +96,7 @@ fn subject(s: &str) -> String {
 
 /// One entry as a sentence.
 fn sentence(r: &Row) -> Markup {
-    let failed = r.outcome != "ok";
+    let failed = r.outcome != Outcome::Ok;
     html! {
         strong { (r.actor) } " "
         @match verb(&r.action) {
@@ -112,13 +112,12 @@ fn sentence(r: &Row) -> Markup {
     }
 }
 
-fn outcome_badge(outcome: &str) -> Markup {
+fn outcome_badge(outcome: Outcome) -> Markup {
     html! {
         @match outcome {
-            "ok" => span.badge.badge-ok { "Done" },
-            "failed" => span.badge.badge-bad { "Failed" },
-            "refused" => span.badge.badge-wait { "Refused" },
-            other => span.badge.badge-off { (other) },
+            Outcome::Ok => span.badge.badge-ok { "Done" },
+            Outcome::Failed => span.badge.badge-bad { "Failed" },
+            Outcome::Refused => span.badge.badge-wait { "Refused" },
         }
     }
 }
@@ -206,7 +205,7 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                                 tr id=(format!("audit-{}", r.id)) data-outcome=(r.outcome) data-action=(r.action) {
                                     td.title-cell.sentence { span { (sentence(r)) } }
                                     td.dates data-label="When" { (format_utc(r.at)) }
-                                    td data-label="Outcome" { (outcome_badge(&r.outcome)) }
+                                    td data-label="Outcome" { (outcome_badge(r.outcome)) }
                                     td.detail data-label="Details" {
                                         span {
                                             (r.detail)
@@ -241,7 +240,7 @@ mod tests {
             actor: "ops@example.com".into(),
             action: action.into(),
             subject: subject.into(),
-            outcome: outcome.into(),
+            outcome: Outcome::parse(outcome).unwrap(),
             detail: String::new(),
             address: String::new(),
         }

@@ -4,7 +4,7 @@ use maud::html;
 
 use super::{csrf_field, page};
 use crate::clock::format_utc;
-use crate::domain::MailEvent;
+use crate::domain::{MailEvent, OutboxStatus};
 use crate::http::encode_query;
 use crate::store::outbox;
 use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
@@ -21,10 +21,7 @@ fn parse_before(ctx: &Ctx<'_>) -> Option<i64> {
 pub fn list(ctx: &Ctx<'_>) -> Reply {
     require_admin(ctx)?;
     let q = ctx.req.query_params();
-    let status = q
-        .get("status")
-        .map(String::as_str)
-        .filter(|s| ["queued", "sent", "failed"].contains(s));
+    let status = q.get("status").and_then(|s| OutboxStatus::parse(s));
     let before = parse_before(ctx);
     let (mut mails, counts) = ctx.read(|tx| {
         Ok((
@@ -38,7 +35,7 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
         let before = m.id.to_string();
         let mut pairs = vec![("before", before.as_str())];
         if let Some(s) = status {
-            pairs.push(("status", s));
+            pairs.push(("status", s.as_str()));
         }
         format!("/admin/outbox?{}", encode_query(&pairs))
     });
@@ -62,9 +59,13 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
             }
             nav.filters aria-label="Filter by state" {
                 a href="/admin/outbox" aria-current=[status.is_none().then_some("page")] { "All" }
-                a href="/admin/outbox?status=queued" aria-current=[(status == Some("queued")).then_some("page")] { "Waiting (" (counts.queued) ")" }
-                a href="/admin/outbox?status=sent" aria-current=[(status == Some("sent")).then_some("page")] { "Sent (" (counts.sent) ")" }
-                a href="/admin/outbox?status=failed" aria-current=[(status == Some("failed")).then_some("page")] { "Failed (" (counts.failed) ")" }
+                @for (s, label, n) in [
+                    (OutboxStatus::Queued, "Waiting", counts.queued),
+                    (OutboxStatus::Sent, "Sent", counts.sent),
+                    (OutboxStatus::Failed, "Failed", counts.failed),
+                ] {
+                    a href={ "/admin/outbox?status=" (s) } aria-current=[(status == Some(s)).then_some("page")] { (label) " (" (n) ")" }
+                }
             }
             @if mails.is_empty() {
                 p.empty id="outbox-empty" { "No messages." }
@@ -89,16 +90,16 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                                         }
                                     }
                                     td {
-                                        @match m.status.as_str() {
-                                            "sent" => { span.badge.badge-ok { "Sent" } br; small { (m.sent_at.map(format_utc).unwrap_or_default()) } }
-                                            "failed" => { span.badge.badge-bad { "Failed" } }
-                                            _ => { span.badge.badge-wait { "Waiting" } @if m.attempts > 0 { br; small { "next try " (format_utc(m.next_attempt_at)) } } }
+                                        @match m.status {
+                                            OutboxStatus::Sent => { span.badge.badge-ok { "Sent" } br; small { (m.sent_at.map(format_utc).unwrap_or_default()) } }
+                                            OutboxStatus::Failed => { span.badge.badge-bad { "Failed" } }
+                                            OutboxStatus::Queued => { span.badge.badge-wait { "Waiting" } @if m.attempts > 0 { br; small { "next try " (format_utc(m.next_attempt_at)) } } }
                                         }
                                         @if let Some(err) = &m.last_error { p.small-error { (err) } }
                                     }
                                     td { (m.attempts) }
                                     td {
-                                        @if m.status != "sent" && ctx.app.mail_configured {
+                                        @if m.status != OutboxStatus::Sent && ctx.app.mail_configured {
                                             form method="post" action=(format!("/admin/outbox/{}/retry", m.id)) {
                                                 (csrf_field(ctx))
                                                 button.small type="submit" { "Retry now" }

@@ -8,7 +8,7 @@ use crate::domain::{Money, PhoneNumber, Role};
 use crate::http::{Response, encode_query};
 use crate::web::{Ctx, FlashKind, Reply, Stop, require_user, safe_next};
 use crate::workflow::accounts::{
-    self, ChangeError, LoginError, SignedIn, SignupError, SignupInput,
+    self, LoginError, PasswordChangeError, SignedIn, SignupError, SignupInput,
 };
 
 pub(super) fn home_for(role: Role) -> &'static str {
@@ -354,16 +354,16 @@ pub fn change_submit(ctx: &Ctx<'_>) -> Reply {
                     "Your password is changed. Other devices were signed out.",
                 )
             }
-            Err(ChangeError::WrongCurrent) => change_page(
+            Err(PasswordChangeError::WrongCurrent) => change_page(
                 ctx,
                 400,
                 &user.email,
                 &[("current", "That is not your current password.".into())],
             ),
-            Err(ChangeError::WeakPassword(m)) => {
+            Err(PasswordChangeError::WeakPassword(m)) => {
                 change_page(ctx, 400, &user.email, &[("password", m)])
             }
-            Err(ChangeError::Internal(e)) => return Err(Stop::internal(e)),
+            Err(PasswordChangeError::Internal(e)) => return Err(Stop::internal(e)),
         },
     )
 }

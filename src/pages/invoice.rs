@@ -7,8 +7,8 @@ use maud::{Markup, html};
 use super::orders::{money, refused};
 use super::{csrf_field, page};
 use crate::clock::format_utc;
-use crate::domain::Role;
 use crate::domain::billing::format_day;
+use crate::domain::{InvoiceStatus, Role};
 use crate::http::Response;
 use crate::store::orders;
 use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin, require_user};
@@ -70,10 +70,10 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Reply {
                         tr.subtotal { th { "Amount before tax" } td.num id="invoice-net" { (money(inv.total_cents - tax_cents, &inv.currency)) } }
                         tr.tax { th { "Tax included (" (rate) ")" } td.num id="invoice-tax" { (money(tax_cents, &inv.currency)) } }
                     }
-                    tr { th { @match inv.status.as_str() { "paid" => "Total paid", "open" => "Total due", _ => "Total" } } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } }
+                    tr { th { @match inv.status { InvoiceStatus::Paid => "Total paid", InvoiceStatus::Open => "Total due", InvoiceStatus::Void => "Total" } } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } }
                 }
             }
-            @if inv.status == "paid" {
+            @if inv.status == InvoiceStatus::Paid {
                 dl.facts.invoice-facts id="invoice-payment" {
                     div { dt { "Paid" } dd { @match inv.paid_at { Some(p) => span.nowrap { (format_utc(p)) }, None => "Yes" } } }
                     div { dt { "Payment method" } dd id="invoice-method" { (method) } }
@@ -94,9 +94,9 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Reply {
                     }
                     p id="invoice-state" { "Refunded in full." }
                 }
-            } @else if inv.status == "paid" {
+            } @else if inv.status == InvoiceStatus::Paid {
                 p.muted id="invoice-state" { "Paid in full." }
-            } @else if inv.status == "open" {
+            } @else if inv.status == InvoiceStatus::Open {
                 p.muted id="invoice-state" { "Not paid yet." }
             } @else {
                 p.muted id="invoice-state" { "This invoice is void." }
@@ -244,7 +244,7 @@ pub fn invoice_actions(ctx: &Ctx<'_>, inv: &crate::store::orders::Invoice) -> Ma
     let is_admin = ctx.user.as_ref().is_some_and(|u| u.role == Role::Admin);
     let is_owner = ctx.user.as_ref().is_some_and(|u| u.id == inv.user_id);
     html! {
-        @if inv.status == "open" {
+        @if inv.status == InvoiceStatus::Open {
             div.notice id="invoice-open" {
                 p { "Due " strong { (format_day(inv.period_start)) } ". Unpaid." }
                 @if is_owner {
@@ -261,7 +261,7 @@ pub fn invoice_actions(ctx: &Ctx<'_>, inv: &crate::store::orders::Invoice) -> Ma
                     }
                 }
             }
-        } @else if inv.status == "void" {
+        } @else if inv.status == InvoiceStatus::Void {
             p.notice id="invoice-void" { "Void: the number was cancelled before this month began. Nothing is owed." }
         }
     }

@@ -5,7 +5,7 @@ use maud::html;
 use super::{csrf_field, page};
 use crate::domain::NumberStatus;
 use crate::web::{Ctx, FlashKind, Reply, Stop, require_user};
-use crate::workflow::settings::{self, Request, SettingsError};
+use crate::workflow::settings::{self, SettingsError, SettingsRequest};
 
 use crate::domain::phone::pretty;
 
@@ -179,7 +179,7 @@ pub fn save(ctx: &Ctx<'_>, number: &str) -> Reply {
             &ctx.app.services,
             user,
             number,
-            &Request {
+            &SettingsRequest {
                 pin,
                 forwarding,
                 forwarding_off,

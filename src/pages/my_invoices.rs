@@ -5,6 +5,7 @@ use maud::html;
 use super::orders::money;
 use super::page;
 use crate::clock::format_utc;
+use crate::domain::InvoiceStatus;
 use crate::domain::phone::pretty;
 use crate::store::billing;
 use crate::web::{Ctx, Reply, require_user};
@@ -28,7 +29,7 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                         thead { tr { th { "Document" } th { "Number" } th { "Date" } th.num { "Amount" } th { "State" } } }
                         tbody {
                             @for r in &rows {
-                                tr data-status=(r.status) {
+                                tr data-status=(r.status.map_or("credit", InvoiceStatus::as_str)) {
                                     td.title-cell {
                                         @if r.credit_note { "Credit note " (r.number) }
                                         @else { a href={ "/invoices/" (r.invoice_id) } { "Invoice " (r.number) } }
@@ -37,13 +38,11 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                                     td data-label="Date" { (format_utc(r.issued_at)) }
                                     td.num data-label="Amount" { span.price { (money(r.total_cents, &r.currency)) } }
                                     td data-label="State" {
-                                        @match r.status.as_str() {
-                                            "open" => span.badge.badge-wait { "Open" },
-                                            "paid" => span.badge.badge-ok { "Paid" },
-                                            "void" => span.badge.badge-off { "Void" },
-                                            "credit" => span.badge.badge-info { "Credit" },
-                                            // A state this page does not know is shown as it is, never as another.
-                                            other => span.badge.badge-bad { (other) },
+                                        @match r.status {
+                                            Some(InvoiceStatus::Open) => span.badge.badge-wait { "Open" },
+                                            Some(InvoiceStatus::Paid) => span.badge.badge-ok { "Paid" },
+                                            Some(InvoiceStatus::Void) => span.badge.badge-off { "Void" },
+                                            None => span.badge.badge-info { "Credit" },
                                         }
                                     }
                                 }

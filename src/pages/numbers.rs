@@ -124,10 +124,10 @@ pub fn search_page(ctx: &Ctx<'_>) -> Reply {
         SortBy::Number => None,
     };
     let ((rows, more), total) = ctx.read(|tx| {
-        Ok((
-            numbers::search_first(tx, &s, first)?,
-            numbers::count(tx, &s)?,
-        ))
+        let (rows, more) = numbers::search_first(tx, &s, first)?;
+        let counts = ctx.app.services.store.counts();
+        let total = numbers::count_for_page(tx, counts, &s, rows.len(), more)?;
+        Ok(((rows, more), total))
     })?;
     let currency = ctx.app.config().currency;
     Ok(page(

@@ -6,9 +6,9 @@ use maud::{Markup, html};
 
 use super::orders::{money, refused};
 use super::{csrf_field, page};
-use crate::domain::NumberStatus;
 use crate::domain::billing::format_day;
 use crate::domain::phone::pretty;
+use crate::domain::{InvoiceStatus, NumberStatus};
 use crate::store::billing::{self};
 use crate::web::{Ctx, FlashKind, Reply, Stop, require_user};
 use crate::workflow::billing::{self as cycle};
@@ -20,8 +20,8 @@ pub fn panel(ctx: &Ctx<'_>, order_id: i64) -> Markup {
         let Some(n) = billing::renewable_by_order(tx, order_id)? else {
             return Ok::<_, crate::store::Error>(None);
         };
-        let open =
-            billing::renewal_for(tx, order_id, n.paid_through)?.filter(|i| i.status == "open");
+        let open = billing::renewal_for(tx, order_id, n.paid_through)?
+            .filter(|i| i.status == InvoiceStatus::Open);
         Ok(Some((n, open)))
     });
     let Ok(Some((n, open))) = loaded else {

@@ -472,13 +472,13 @@ pub fn reset_password(
 }
 
 #[derive(Debug)]
-pub enum ChangeError {
+pub enum PasswordChangeError {
     WrongCurrent,
     WeakPassword(String),
     Internal(Internal),
 }
 
-internal_errors!(ChangeError);
+internal_errors!(PasswordChangeError);
 
 /// Changes a signed-in user's password: every session ends, and a new one replaces the
 /// current one (returned).
@@ -488,17 +488,18 @@ pub fn change_password(
     current: &str,
     new: &str,
     address: &str,
-) -> Result<NewSession, ChangeError> {
+) -> Result<NewSession, PasswordChangeError> {
     let stored = s
         .store
         .read(|tx| users::password_hash(tx, user.id))?
         .unwrap_or_default();
     if !secure::verify_password(current, &stored) {
-        return Err(ChangeError::WrongCurrent);
+        return Err(PasswordChangeError::WrongCurrent);
     }
     let email = EmailAddress::parse(&user.email).ok();
-    check_new_password(new, email.as_ref()).map_err(ChangeError::WeakPassword)?;
-    let hash = secure::hash_password(new).map_err(|e| ChangeError::Internal(Internal(e)))?;
+    check_new_password(new, email.as_ref()).map_err(PasswordChangeError::WeakPassword)?;
+    let hash =
+        secure::hash_password(new).map_err(|e| PasswordChangeError::Internal(Internal(e)))?;
     let now = s.now();
     s.store.write(|tx| {
         users::set_password(tx, user.id, &hash, now)?;
@@ -516,7 +517,7 @@ pub fn change_password(
                 address,
             },
         )?;
-        let token = new_session(s, tx, user, address).map_err(ChangeError::Internal)?;
+        let token = new_session(s, tx, user, address).map_err(PasswordChangeError::Internal)?;
         Ok(NewSession {
             token,
             user: user.clone(),

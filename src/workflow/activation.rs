@@ -22,7 +22,7 @@ pub enum Changed {
 }
 
 #[derive(Debug)]
-pub enum ChangeError {
+pub enum StatusChangeError {
     BadStatus,
     /// No such order, or it has no purchased number (not paid).
     NoNumber,
@@ -39,7 +39,7 @@ pub enum ChangeError {
     Internal(Internal),
 }
 
-internal_errors!(ChangeError);
+internal_errors!(StatusChangeError);
 
 use crate::domain::phone::pretty;
 
@@ -50,8 +50,8 @@ pub fn change_status(
     order_id: i64,
     status: &str,
     address: &str,
-) -> Result<Changed, ChangeError> {
-    let status = NumberStatus::parse(status).ok_or(ChangeError::BadStatus)?;
+) -> Result<Changed, StatusChangeError> {
+    let status = NumberStatus::parse(status).ok_or(StatusChangeError::BadStatus)?;
     let (current, customer, payment) = s
         .store
         .read(|tx| {
@@ -63,12 +63,12 @@ pub fn change_status(
             };
             Ok(crate::store::users::by_id(tx, p.user_id)?.map(|u| (p, u, o.payment_status)))
         })?
-        .ok_or(ChangeError::NoNumber)?;
+        .ok_or(StatusChangeError::NoNumber)?;
     if current.status == status {
         return Ok(Changed::Unchanged);
     }
     if let Err(refused) = number_change(current.status, status, payment) {
-        return Err(ChangeError::Refused(refused.0));
+        return Err(StatusChangeError::Refused(refused.0));
     }
     if status == NumberStatus::Active {
         let actor = Actor {
@@ -115,7 +115,7 @@ pub fn change_status(
         Ok(true)
     })?;
     if !changed {
-        return Err(ChangeError::Moved(
+        return Err(StatusChangeError::Moved(
             "The status changed while you were looking, or an activation is running. Reload and try again.".into(),
         ));
     }
@@ -131,11 +131,11 @@ pub struct Actor<'a> {
 
 /// Runs again an activation whose run died midway (reconciliation found its claim cut short).
 /// Each step looks before it acts, so what the first run did upstream is found, not repeated.
-pub fn resume(s: &Services, p: &Purchased) -> Result<(), ChangeError> {
+pub fn resume(s: &Services, p: &Purchased) -> Result<(), StatusChangeError> {
     let customer = s
         .store
         .read(|tx| crate::store::users::by_id(tx, p.user_id))?
-        .ok_or(ChangeError::NoNumber)?;
+        .ok_or(StatusChangeError::NoNumber)?;
     let actor = Actor {
         id: None,
         name: "reconciliation",
@@ -151,7 +151,7 @@ struct StepError {
 
 fn step<T>(
     step: &'static str,
-    r: Result<T, crate::integrations::telinta::Error>,
+    r: Result<T, crate::integrations::telinta::TelintaError>,
 ) -> Result<T, StepError> {
     r.map_err(|e| StepError {
         step,
@@ -172,7 +172,7 @@ fn activate(
     current: &Purchased,
     customer: &User,
     address: &str,
-) -> Result<(), ChangeError> {
+) -> Result<(), StatusChangeError> {
     let now = s.now();
     // A claim left by a run that is gone (or stuck) is taken over; see workflow/runs.rs.
     let take_over = current.activating_since.filter(|_| {
@@ -200,9 +200,9 @@ fn activate(
         if let (Some(o), Some(p)) = &why
             && let Err(refused) = number_change(p.status, NumberStatus::Active, o.payment_status)
         {
-            return Err(ChangeError::Refused(refused.0));
+            return Err(StatusChangeError::Refused(refused.0));
         }
-        return Err(ChangeError::Moved(
+        return Err(StatusChangeError::Moved(
             "Another activation of this number is running, its status just changed, or the number \
              is no longer sold to this order. Reload to see it."
                 .into(),
@@ -273,7 +273,7 @@ fn activate(
             if done {
                 Ok(())
             } else {
-                Err(ChangeError::Moved(
+                Err(StatusChangeError::Moved(
                     "The status changed while the activation ran. Reload to see it.".into(),
                 ))
             }
@@ -311,7 +311,7 @@ fn activate(
                 )
             })?;
             s.mail.wake();
-            Err(ChangeError::Activation {
+            Err(StatusChangeError::Activation {
                 step: e.step,
                 message: e.message,
             })

@@ -10,7 +10,8 @@ use crate::store::audit::{self, Entry, Outcome};
 use crate::store::purchased::{self, Owned};
 use crate::store::users::User;
 
-pub struct Request<'a> {
+/// What a customer asks to change on a number's settings page.
+pub struct SettingsRequest<'a> {
     pub pin: &'a str,
     pub forwarding: &'a str,
     /// The explicit "turn forwarding off" control (`forwarding_off` on the settings page).
@@ -51,7 +52,7 @@ pub fn change(
     s: &Services,
     user: &User,
     number: &str,
-    req: &Request<'_>,
+    req: &SettingsRequest<'_>,
     address: &str,
 ) -> Result<Saved, SettingsError> {
     let owned = find(s, user, number)
