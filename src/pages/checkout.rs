@@ -5,6 +5,7 @@ use maud::html;
 
 use super::page;
 use crate::domain::PhoneNumber;
+use crate::domain::phone::pretty;
 use crate::http::{Response, encode_query};
 use crate::web::{Ctx, FlashKind, Reply, Stop, require_user};
 use crate::workflow::checkout::{self, CheckoutError};
@@ -102,8 +103,8 @@ pub fn submit(ctx: &Ctx<'_>) -> Reply {
     )
 }
 
-use crate::domain::phone::pretty;
-
+/// `GET /checkout/paypal/return`: back from PayPal with the order approved (or a renewal
+/// invoice's payment, which `invoice` settles).
 pub fn paypal_return(ctx: &Ctx<'_>) -> Reply {
     let user = require_user(ctx)?;
     let token = ctx
