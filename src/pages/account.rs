@@ -4,12 +4,11 @@
 use maud::{Markup, html};
 
 use super::{Field, csrf_field, error_for, first_error, page};
-use crate::app::{Ctx, FlashKind, require_user};
 use crate::config::AdminTwoFactor;
 use crate::domain::Role;
-use crate::http::Response;
 use crate::store::billing;
 use crate::store::users::User;
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_user};
 use crate::workflow::profile::{self, ConfirmError, EmailRequestError, NameError, PasswordError};
 
 /// Rows of billing history the account page shows; the rest are on `/my/invoices`.
@@ -34,24 +33,13 @@ const FIELD_ORDER: [&str; 6] = [
 ];
 
 /// `GET /account` (and `GET /account/password`, where the password form used to live).
-pub fn show(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn show(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
     account_page(ctx, 200, user, &Typed::default())
 }
 
-fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> Response {
-    let statements = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| billing::statements(tx, user.id))
-    {
-        Ok(r) => r,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> Reply {
+    let statements = ctx.read(|tx| billing::statements(tx, user.id))?;
     let errors = &typed.errors;
     let first = first_error(errors, &FIELD_ORDER);
     let required_2fa =
@@ -171,7 +159,7 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
                 @if statements.is_empty() {
                     p.empty id="no-billing" { "No invoices yet." }
                 } @else {
-                    (super::renewals::statements_table(shown, "billing-history"))
+                    (super::my_invoices::statements_table(shown, "billing-history"))
                     p {
                         a href="/my/invoices" id="all-invoices" {
                             @if statements.len() > shown.len() {
@@ -185,19 +173,16 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
             }
         }
     };
-    page(ctx, status, "Your account", body)
+    Ok(page(ctx, status, "Your account", body))
 }
 
 /// `POST /account/name`.
-pub fn name_submit(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = ctx.req.form();
+pub fn name_submit(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let f = ctx.form();
     let name = f.get("name").map_or("", String::as_str);
     match profile::change_name(&ctx.app.services, user, name, &ctx.client) {
-        Ok(_) => ctx.redirect_with("/account", FlashKind::Notice, "Your name is saved."),
+        Ok(_) => Ok(ctx.redirect_with("/account", FlashKind::Notice, "Your name is saved.")),
         Err(NameError::Invalid(m)) => account_page(
             ctx,
             400,
@@ -208,17 +193,14 @@ pub fn name_submit(ctx: &Ctx<'_>) -> Response {
                 ..Typed::default()
             },
         ),
-        Err(NameError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(NameError::Internal(e)) => Err(Stop::internal(e)),
     }
 }
 
 /// `POST /account/email`: sends the confirmation link; the address stays as it is.
-pub fn email_submit(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = ctx.req.form();
+pub fn email_submit(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let f = ctx.form();
     let email = f.get("email").map_or("", String::as_str);
     let password = f.get("password").map_or("", String::as_str);
     let again = |status: u16, field: &'static str, message: String| {
@@ -234,7 +216,7 @@ pub fn email_submit(ctx: &Ctx<'_>) -> Response {
         )
     };
     match profile::request_email_change(&ctx.app.services, user, email, password, &ctx.client) {
-        Ok(new) => ctx.redirect_with(
+        Ok(new) => Ok(ctx.redirect_with(
             "/account",
             FlashKind::Notice,
             &format!(
@@ -242,7 +224,7 @@ pub fn email_submit(ctx: &Ctx<'_>) -> Response {
                  address; until then we keep using {}.",
                 user.email
             ),
-        ),
+        )),
         Err(EmailRequestError::Invalid("password", m)) => again(400, "email-password", m),
         Err(EmailRequestError::Invalid(_, m)) => again(400, "email", m),
         // Sign-up tells anyone as much; the page saves a wait for a link that cannot work.
@@ -256,26 +238,23 @@ pub fn email_submit(ctx: &Ctx<'_>) -> Response {
             "email",
             "Too many tries in a short time. Wait a while, then try again.".into(),
         ),
-        Err(EmailRequestError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(EmailRequestError::Internal(e)) => Err(Stop::internal(e)),
     }
 }
 
 /// `GET /account/email/confirm?token=…`: opened signed in as the account that asked.
-pub fn email_confirm(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn email_confirm(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
     let q = ctx.req.query_params();
     let token = q.get("token").map_or("", String::as_str);
     let (status, title, text) =
         match profile::confirm_email_change(&ctx.app.services, user, token, &ctx.client) {
             Ok(new) => {
-                return ctx.redirect_with(
+                return Ok(ctx.redirect_with(
                     "/account",
                     FlashKind::Notice,
                     &format!("Your email address is now {new}. Sign in with it from now on."),
-                );
+                ));
             }
             Err(ConfirmError::Invalid) => (
                 400,
@@ -306,9 +285,9 @@ pub fn email_confirm(ctx: &Ctx<'_>) -> Response {
                     user.email
                 ),
             ),
-            Err(ConfirmError::Internal(e)) => return super::errors::internal(ctx, &e),
+            Err(ConfirmError::Internal(e)) => return Err(Stop::internal(e)),
         };
-    page(
+    Ok(page(
         ctx,
         status,
         title,
@@ -319,16 +298,13 @@ pub fn email_confirm(ctx: &Ctx<'_>) -> Response {
                 p { a.button href="/account#profile-email" { "Back to your account" } }
             }
         },
-    )
+    ))
 }
 
 /// `POST /account/password`: `current`, `password`, and `confirm` (checked when sent).
-pub fn password_submit(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = ctx.req.form();
+pub fn password_submit(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let f = ctx.form();
     let current = f.get("current").map_or("", String::as_str);
     let new = f.get("password").map_or("", String::as_str);
     let confirm = f.get("confirm").map(String::as_str);
@@ -346,11 +322,11 @@ pub fn password_submit(ctx: &Ctx<'_>) -> Response {
     match profile::change_password(&ctx.app.services, user, current, new, confirm, &ctx.client) {
         Ok(session) => {
             ctx.start_session(&session.token);
-            ctx.redirect_with(
+            Ok(ctx.redirect_with(
                 "/account",
                 FlashKind::Notice,
                 "Your password is changed. Other devices were signed out.",
-            )
+            ))
         }
         Err(PasswordError::WrongCurrent) => {
             again(400, "current", "That is not your current password.")
@@ -366,6 +342,6 @@ pub fn password_submit(ctx: &Ctx<'_>) -> Response {
             "confirm",
             "This is not the same as the new password. Type it again.",
         ),
-        Err(PasswordError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(PasswordError::Internal(e)) => Err(Stop::internal(e)),
     }
 }

@@ -39,11 +39,7 @@ pub enum StatusChangeError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for StatusChangeError {
-    fn from(e: crate::store::Error) -> Self {
-        StatusChangeError::Internal(e.into())
-    }
-}
+internal_errors!(StatusChangeError);
 
 use crate::domain::phone::pretty;
 
