@@ -394,3 +394,30 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Reply {
         _ => Err(Stop::NotFound),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms_that_hash_a_password_go_to_the_password_pool() {
+        for path in [
+            "/login",
+            "/signup",
+            "/password/reset",
+            "/account/password",
+            "/account/email",
+        ] {
+            assert_eq!(lane(path), server::Lane::Password, "{path}");
+        }
+        for path in [
+            "/logout",
+            "/checkout",
+            "/login/2fa",
+            "/webhooks/paypal",
+            "/admin/orders/1/status",
+        ] {
+            assert_eq!(lane(path), server::Lane::Body, "{path}");
+        }
+    }
+}

@@ -117,17 +117,17 @@ pub fn search_page(ctx: &Ctx<'_>) -> Reply {
             ));
         }
     };
-    let active_plans = ctx.read(|tx| plans::list(tx, true))?;
-    let prices = Prices::of(&active_plans);
-    let first = match s.sort {
-        SortBy::Price => prices.cheaper_type(),
-        SortBy::Number => None,
-    };
-    let ((rows, more), total) = ctx.read(|tx| {
+    // Plans, the page of numbers and its total from one snapshot.
+    let (prices, (rows, more), total) = ctx.read(|tx| {
+        let prices = Prices::of(&plans::list(tx, true)?);
+        let first = match s.sort {
+            SortBy::Price => prices.cheaper_type(),
+            SortBy::Number => None,
+        };
         let (rows, more) = numbers::search_first(tx, &s, first)?;
         let counts = ctx.app.services.store.counts();
         let total = numbers::count_for_page(tx, counts, &s, rows.len(), more)?;
-        Ok(((rows, more), total))
+        Ok((prices, (rows, more), total))
     })?;
     let currency = ctx.app.config().currency;
     Ok(page(
