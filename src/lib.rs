@@ -1,7 +1,8 @@
 //! didport: a VoIP reseller's phone-number shop and self-care portal in one binary.
 //!
 //! Layers, with dependencies pointing one way:
-//! `cli` → `app` (router, request guard) → `pages` → `workflow` → `store`, `integrations` → `domain`.
+//! `cli` → `app` (router, request guard) → `pages` → `workflow` → `store`, `integrations` → `domain`;
+//! `workflow` and `pages` write emails through `emails` (their texts and HTML).
 
 pub mod app;
 pub mod cli;
@@ -9,6 +10,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod emails;
 pub mod http;
 pub mod integrations;
 pub mod logging;

@@ -1,9 +1,15 @@
-//! The text of each notification. Subjects name the phone number concerned where there is one.
+//! Queuing notifications. Their words live in `crate::emails`, one template per event and
+//! reader; this module puts a written email in the outbox, in the caller's transaction.
 
 use crate::domain::MailEvent;
+use crate::emails::{Email, Site};
 use crate::store::outbox::{NewMail, enqueue};
 use crate::store::{Result, Tx};
 
+use super::Services;
+
+/// A text-only message. Emails written with a template in `crate::emails` are queued with
+/// [`queue`] instead, which adds their HTML alternative.
 pub struct Message {
     pub event: MailEvent,
     pub to: String,
@@ -21,45 +27,47 @@ impl Message {
                 to: &self.to,
                 subject: &self.subject,
                 body: &self.body,
+                html: None,
             },
             now,
         )
     }
 }
 
-pub fn password_reset(site: &str, to: &str, link: &str, minutes: i64) -> Message {
-    Message {
-        event: MailEvent::PasswordReset,
-        to: to.to_string(),
-        subject: format!("{site}: reset your password"),
-        body: format!(
-            "Someone (hopefully you) asked to reset the password of your {site} account.\n\n\
-             To choose a new password, open this link within {minutes} minutes:\n\n{link}\n\n\
-             The link works once. If you did not ask for this, ignore this message: \
-             your password stays as it is.\n"
-        ),
+/// The site the emails speak for, from the configuration.
+pub fn site(s: &Services) -> Site {
+    Site {
+        name: s.config.site_name.clone(),
+        url: s.public_url.clone(),
     }
 }
 
-/// Queues one message to the customer and, when an admin address is configured, the same to
-/// the admin.
-pub fn queue_both(
+/// Queues `email` to `to` in the caller's transaction, with its text and HTML.
+pub fn queue(tx: &Tx<'_>, now: i64, event: MailEvent, to: &str, email: &Email) -> Result<i64> {
+    enqueue(
+        tx,
+        &NewMail {
+            event,
+            to,
+            subject: &email.subject,
+            body: &email.text,
+            html: Some(&email.html),
+        },
+        now,
+    )
+}
+
+/// Queues the admin's copy when an admin address is configured; the template is only
+/// written then.
+pub fn queue_admin(
     tx: &Tx<'_>,
     now: i64,
     event: MailEvent,
-    customer: &str,
     admin: Option<&str>,
-    subject: &str,
-    body: &str,
+    email: impl FnOnce() -> Email,
 ) -> Result<()> {
-    for to in std::iter::once(customer).chain(admin) {
-        Message {
-            event,
-            to: to.to_string(),
-            subject: subject.to_string(),
-            body: body.to_string(),
-        }
-        .queue(tx, now)?;
+    if let Some(to) = admin {
+        queue(tx, now, event, to, &email())?;
     }
     Ok(())
 }

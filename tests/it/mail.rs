@@ -145,6 +145,7 @@ fn starttls_and_implicit_tls_never_fall_back_to_plain_text() {
             to: "b@example.com".into(),
             subject: "s".into(),
             body: "b".into(),
+            html: None,
             event: "password_reset".into(),
             message_id: "x@example.com".into(),
         });
