@@ -649,6 +649,9 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Post, ["admin", "reconcile"]) => pages::admin::reconcile(ctx),
         (Get, ["admin", "outbox"]) => pages::admin::outbox(ctx),
         (Post, ["admin", "outbox", id, "retry"]) => pages::admin::outbox_retry(ctx, id),
+        (Get, ["admin", "outbox", "preview", event, reader]) => {
+            pages::admin_emails::preview(ctx, event, reader)
+        }
         (Get, ["admin", "audit"]) => pages::admin_audit::list(ctx),
         (Get, ["admin", "numbers"]) => pages::admin_numbers::inventory(ctx),
         (Post, ["admin", "numbers", "import"]) => pages::admin_numbers::import(ctx),

@@ -136,7 +136,6 @@ pub fn status_changed_customer(site: &Site, f: &StatusChanged<'_>) -> Email {
                 f.to,
                 meaning(f.to)
             )),
-            p("Questions about it? Reply to this email."),
             action("Your number's page", site.my_number(f.number)),
         ],
     )
@@ -190,7 +189,7 @@ pub fn settings_changed_customer(site: &Site, f: &SettingsChanged<'_>) -> Email 
                 "The settings of your number {n} changed: {}.",
                 changes.join("; ")
             )),
-            p("If you did not make this change, contact us: reply to this email."),
+            p("If you did not make this change, contact us."),
             action("Your number's page", site.my_number(f.number)),
         ],
     )

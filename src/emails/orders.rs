@@ -256,6 +256,10 @@ pub fn unmatched_payment_event_admin(site: &Site, f: &UnmatchedPaymentEvent<'_>)
                 f.event_type, f.event_id, f.capture_id, f.paypal_order_id
             )),
             p("Look it up in PayPal's dashboard."),
+            action(
+                "Payments in the audit log",
+                site.link("/admin/audit?actor=paypal"),
+            ),
         ],
     )
 }

@@ -319,20 +319,18 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
                 a href="/admin/outbox?status=queued" aria-current=[(status == Some("queued")).then_some("page")] { "Waiting (" (counts.queued) ")" }
                 a href="/admin/outbox?status=sent" aria-current=[(status == Some("sent")).then_some("page")] { "Sent (" (counts.sent) ")" }
                 a href="/admin/outbox?status=failed" aria-current=[(status == Some("failed")).then_some("page")] { "Failed (" (counts.failed) ")" }
+                a href="#templates" { "Templates" }
             }
             @if mails.is_empty() {
                 p.empty id="outbox-empty" { "No messages." }
             } @else {
                 div.table-wrap {
-                    table.data id="outbox" {
-                        thead { tr { th { "Queued" } th { "Event" } th { "To" } th { "Subject" } th { "State" } th { "Attempts" } th { span.visually-hidden { "Actions" } } } }
+                    table.data.stacked id="outbox" {
+                        thead { tr { th { "Subject" } th { "State" } th { "To" } th { "Event" } th { "Delivery" } th { span.visually-hidden { "Actions" } } } }
                         tbody {
                             @for m in &mails {
                                 tr id=(format!("mail-{}", m.id)) data-event=(m.event) data-status=(m.status) {
-                                    td { (format_utc(m.created_at)) }
-                                    td { code { (m.event) } }
-                                    td { (m.to) }
-                                    td {
+                                    td.title-cell.mail-cell {
                                         details {
                                             summary { (m.subject) }
                                             @if m.event == MailEvent::PasswordReset.as_str() && !demo {
@@ -342,16 +340,27 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
                                             }
                                         }
                                     }
-                                    td {
+                                    td.aside {
                                         @match m.status.as_str() {
-                                            "sent" => { span.badge.badge-ok { "Sent" } br; small { (m.sent_at.map(format_utc).unwrap_or_default()) } }
+                                            "sent" => { span.badge.badge-ok { "Sent" } }
                                             "failed" => { span.badge.badge-bad { "Failed" } }
-                                            _ => { span.badge.badge-wait { "Waiting" } @if m.attempts > 0 { br; small { "next try " (format_utc(m.next_attempt_at)) } } }
+                                            _ => { span.badge.badge-wait { "Waiting" } }
                                         }
-                                        @if let Some(err) = &m.last_error { p.small-error { (err) } }
                                     }
-                                    td { (m.attempts) }
-                                    td {
+                                    td.who data-label="To" { span.email { (m.to) } }
+                                    td data-label="Event" { code { (m.event) } }
+                                    td.dates.delivery data-label="Delivery" {
+                                        span {
+                                            "queued " (format_utc(m.created_at))
+                                            @if let Some(at) = m.sent_at { br; "sent " (format_utc(at)) }
+                                            @if m.attempts > 0 {
+                                                br; (m.attempts) @if m.attempts == 1 { " attempt" } @else { " attempts" }
+                                                @if m.status == "queued" { ", next try " (format_utc(m.next_attempt_at)) }
+                                            }
+                                            @if let Some(err) = &m.last_error { span.small-error { (err) } }
+                                        }
+                                    }
+                                    td.action-cell {
                                         @if m.status != "sent" && ctx.app.mail_configured {
                                             form method="post" action=(format!("/admin/outbox/{}/retry", m.id)) {
                                                 (csrf_field(ctx))
@@ -368,6 +377,7 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
                     p { a href=(link) rel="next" id="next-page" { "Older messages →" } }
                 }
             }
+            (super::admin_emails::templates(ctx))
         },
     )
 }

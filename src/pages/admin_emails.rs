@@ -1,0 +1,133 @@
+//! The emails the portal sends, previewed with sample data: the list of templates on the
+//! outbox page and one page per event and reader showing the subject, the text part and the
+//! HTML part as a mail client would (docs/contract.md §6).
+
+use maud::{Markup, html};
+
+use super::page;
+use crate::app::{Ctx, require_admin};
+use crate::domain::MailEvent;
+use crate::emails::{Reader, samples};
+use crate::http::Response;
+use crate::http::server::CSP_WITH_INLINE_STYLES;
+
+fn reader_label(r: Reader) -> &'static str {
+    match r {
+        Reader::Customer => "Customer",
+        Reader::Admin => "Admin",
+    }
+}
+
+fn preview_link(event: MailEvent, reader: Reader) -> String {
+    format!(
+        "/admin/outbox/preview/{}/{}",
+        event.as_str(),
+        reader.as_str()
+    )
+}
+
+/// The templates section of the outbox page: one row per event and reader.
+pub fn templates(ctx: &Ctx<'_>) -> Markup {
+    let all = samples::all(&crate::workflow::notify::site(&ctx.app.services));
+    let mut rows: Vec<(MailEvent, Reader, Vec<&samples::Sample>)> = Vec::new();
+    for s in &all {
+        match rows
+            .iter_mut()
+            .find(|(e, r, _)| *e == s.event && *r == s.reader)
+        {
+            Some(row) => row.2.push(s),
+            None => rows.push((s.event, s.reader, vec![s])),
+        }
+    }
+    html! {
+        section id="templates" aria-labelledby="templates-title" {
+            h2 id="templates-title" { "Templates" }
+            p.muted { "Every email the portal sends, for each reader, filled with sample data. Each is sent as plain text with an HTML alternative." }
+            div.table-wrap {
+                table.data.stacked id="template-list" {
+                    thead { tr { th { "Event" } th { "Reader" } th { "Subject" } th { span.visually-hidden { "Preview" } } } }
+                    tbody {
+                        @for (event, reader, variants) in &rows {
+                            tr id=(format!("template-{}-{}", event.as_str(), reader.as_str())) {
+                                td.title-cell { code { (event.as_str()) } }
+                                td data-label="Reader" { (reader_label(*reader)) }
+                                td.sentence data-label="Subject" {
+                                    span {
+                                        @for (i, v) in variants.iter().enumerate() {
+                                            @if i > 0 { br; }
+                                            (v.email.subject)
+                                        }
+                                    }
+                                }
+                                td.action-cell {
+                                    a href=(preview_link(*event, *reader)) {
+                                        "Preview" span.visually-hidden { " " (event.as_str()) " for the " (reader.as_str()) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /admin/outbox/preview/{event}/{reader}`: the subject, the text and the HTML of each
+/// message of that event and reader, with sample data.
+pub fn preview(ctx: &Ctx<'_>, event: &str, reader: &str) -> Response {
+    if let Err(r) = require_admin(ctx) {
+        return r;
+    }
+    let (Some(event), Some(reader)) = (MailEvent::parse(event), Reader::parse(reader)) else {
+        return super::errors::not_found(ctx);
+    };
+    let all = samples::all(&crate::workflow::notify::site(&ctx.app.services));
+    let shown: Vec<&samples::Sample> = all
+        .iter()
+        .filter(|s| s.event == event && s.reader == reader)
+        .collect();
+    if shown.is_empty() {
+        return super::errors::not_found(ctx);
+    }
+    let to = match reader {
+        Reader::Customer => "the customer's address",
+        Reader::Admin => "the admin address (DIDPORT_ADMIN_EMAIL)",
+    };
+    page(
+        ctx,
+        200,
+        &format!(
+            "Email preview: {} for the {}",
+            event.as_str(),
+            reader.as_str()
+        ),
+        html! {
+            p { a href="/admin/outbox#templates" { "← Outbox templates" } }
+            h1 { "Email preview" }
+            p.lead {
+                code { (event.as_str()) } ", written for the " (reader.as_str()) ". "
+                "Sample data: nothing is sent from this page."
+            }
+            @for (i, s) in shown.iter().enumerate() {
+                article.mail-preview id=(format!("preview-{}", i + 1)) {
+                    @if !s.variant.is_empty() {
+                        h2 { "When: " (s.variant) }
+                    }
+                    dl.mail-head {
+                        dt { "To" } dd { (to) }
+                        dt { "Subject" } dd.mail-subject { (s.email.subject) }
+                    }
+                    h3 { "Text part" }
+                    pre.mail-body.mail-text { (s.email.text) }
+                    h3 { "HTML part" }
+                    // Sandboxed without scripts or same-origin: the email shows as a mail client
+                    // would show it, and nothing in it can act on the portal.
+                    iframe.mail-html srcdoc=(s.email.html) sandbox=""
+                        title=(format!("HTML part of {}", s.email.subject)) {}
+                }
+            }
+        },
+    )
+    .with_header("Content-Security-Policy", CSP_WITH_INLINE_STYLES)
+}
