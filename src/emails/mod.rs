@@ -128,6 +128,13 @@ pub fn facts<const N: usize>(rows: [(&str, String); N]) -> Block {
 /// heading, and both parts carry the same blocks and a footer saying why the reader gets it.
 pub fn compose(site: &Site, reader: Reader, headline: &str, blocks: &[Block]) -> Email {
     let subject = format!("{}: {headline}", site.name);
+    // The heading starts with a capital, unless it starts with an email address.
+    let first_word = headline.split(' ').next().unwrap_or("");
+    let mut chars = headline.chars();
+    let heading: String = match chars.next() {
+        Some(c) if !first_word.contains('@') => c.to_uppercase().chain(chars).collect(),
+        _ => headline.to_string(),
+    };
     let footer = match reader {
         Reader::Customer => format!(
             "You get this email because you have an account at {}.",
@@ -137,7 +144,7 @@ pub fn compose(site: &Site, reader: Reader, headline: &str, blocks: &[Block]) ->
     };
     Email {
         text: text(site, blocks, &footer),
-        html: page(site, &subject, headline, blocks, &footer).into_string(),
+        html: page(site, &subject, &heading, blocks, &footer).into_string(),
         subject,
     }
 }

@@ -276,6 +276,8 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
         .map(String::as_str)
         .filter(|s| ["queued", "sent", "failed"].contains(s));
     let before = parse_before(ctx);
+    // The templates tab: every email the portal sends, previewed with sample data.
+    let templates = q.get("view").is_some_and(|v| v == "templates");
     let loaded = ctx.app.services.store.read(|tx| {
         Ok::<_, crate::store::Error>((
             outbox::list(tx, status, before, PAGE_SIZE + 1)?,
@@ -315,13 +317,15 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
                 }
             }
             nav.filters aria-label="Filter by state" {
-                a href="/admin/outbox" aria-current=[status.is_none().then_some("page")] { "All" }
+                a href="/admin/outbox" aria-current=[(status.is_none() && !templates).then_some("page")] { "All" }
                 a href="/admin/outbox?status=queued" aria-current=[(status == Some("queued")).then_some("page")] { "Waiting (" (counts.queued) ")" }
                 a href="/admin/outbox?status=sent" aria-current=[(status == Some("sent")).then_some("page")] { "Sent (" (counts.sent) ")" }
                 a href="/admin/outbox?status=failed" aria-current=[(status == Some("failed")).then_some("page")] { "Failed (" (counts.failed) ")" }
-                a href="#templates" { "Templates" }
+                a href="/admin/outbox?view=templates" id="outbox-templates-tab" aria-current=[templates.then_some("page")] { "Templates" }
             }
-            @if mails.is_empty() {
+            @if templates {
+                (super::admin_emails::templates(ctx))
+            } @else if mails.is_empty() {
                 p.empty id="outbox-empty" { "No messages." }
             } @else {
                 div.table-wrap {
@@ -377,7 +381,6 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
                     p { a href=(link) rel="next" id="next-page" { "Older messages →" } }
                 }
             }
-            (super::admin_emails::templates(ctx))
         },
     )
 }

@@ -26,6 +26,29 @@ fn preview_link(event: MailEvent, reader: Reader) -> String {
     )
 }
 
+/// About how tall the email is drawn with `per_line` characters to a line: the frame is
+/// inert (nothing in it scrolls or takes focus), so it is made tall enough to show it whole.
+fn frame_height(email: &crate::emails::Email, per_line: usize) -> usize {
+    let lines = |t: &str, n: usize| t.chars().count().div_ceil(n).max(1);
+    let chrome = 280;
+    let heading = lines(&email.subject, per_line * 3 / 4) * 28;
+    let body: usize = email
+        .text
+        .split("\n-- \n")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .map(|l| {
+            if l.is_empty() {
+                10
+            } else {
+                lines(l, per_line) * 25
+            }
+        })
+        .sum();
+    chrome + heading + body
+}
+
 /// The templates section of the outbox page: one row per event and reader.
 pub fn templates(ctx: &Ctx<'_>) -> Markup {
     let all = samples::all(&crate::workflow::notify::site(&ctx.app.services));
@@ -103,7 +126,7 @@ pub fn preview(ctx: &Ctx<'_>, event: &str, reader: &str) -> Response {
             reader.as_str()
         ),
         html! {
-            p { a href="/admin/outbox#templates" { "← Outbox templates" } }
+            p { a href="/admin/outbox?view=templates" { "← All templates" } }
             h1 { "Email preview" }
             p.lead {
                 code { (event.as_str()) } ", written for the " (reader.as_str()) ". "
@@ -111,20 +134,22 @@ pub fn preview(ctx: &Ctx<'_>, event: &str, reader: &str) -> Response {
             }
             @for (i, s) in shown.iter().enumerate() {
                 article.mail-preview id=(format!("preview-{}", i + 1)) {
-                    @if !s.variant.is_empty() {
-                        h2 { "When: " (s.variant) }
+                    h2 {
+                        @if s.variant.is_empty() { "The message" } @else { "When: " (s.variant) }
                     }
                     dl.mail-head {
                         dt { "To" } dd { (to) }
                         dt { "Subject" } dd.mail-subject { (s.email.subject) }
                     }
+                    h3 { "HTML part" }
+                    // Sandboxed without scripts or same-origin, and inert: a picture of the
+                    // email as a mail client shows it, whose sample links go nowhere (the text
+                    // part below carries the same words and links for a screen reader).
+                    iframe.mail-html srcdoc=(s.email.html) sandbox="" inert
+                        style=(format!("--narrow: {}px; --wide: {}px", frame_height(&s.email, 28), frame_height(&s.email, 60)))
+                        title=(format!("HTML part of {}", s.email.subject)) {}
                     h3 { "Text part" }
                     pre.mail-body.mail-text { (s.email.text) }
-                    h3 { "HTML part" }
-                    // Sandboxed without scripts or same-origin: the email shows as a mail client
-                    // would show it, and nothing in it can act on the portal.
-                    iframe.mail-html srcdoc=(s.email.html) sandbox=""
-                        title=(format!("HTML part of {}", s.email.subject)) {}
                 }
             }
         },
