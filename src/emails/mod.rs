@@ -237,3 +237,70 @@ fn block(b: &Block) -> Markup {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site() -> Site {
+        Site {
+            name: "Dial <Tone>".into(),
+            url: "https://portal.example.com".into(),
+        }
+    }
+
+    #[test]
+    fn both_parts_carry_the_same_words_and_links() {
+        let e = compose(
+            &site(),
+            Reader::Customer,
+            "your number is active",
+            &[
+                p("Calls reach you."),
+                facts([("Number", "(212) 555-0100".to_string())]),
+                action("Its page", site().my_number("2125550100")),
+            ],
+        );
+        assert_eq!(e.subject, "Dial <Tone>: your number is active");
+        assert!(e.text.starts_with(
+            "Calls reach you.\n\nNumber: (212) 555-0100\n\nIts page:\nhttps://portal.example.com/my/numbers/2125550100\n"
+        ));
+        assert!(e.text.contains("account at Dial <Tone>."));
+        assert!(e.html.contains(">Your number is active</h1>"));
+        assert!(e.html.contains("Dial &lt;Tone&gt;"), "the HTML escapes");
+        assert!(!e.html.contains("<Tone>"));
+        assert!(
+            e.html
+                .contains("href=\"https://portal.example.com/my/numbers/2125550100\"")
+        );
+    }
+
+    #[test]
+    fn a_heading_that_starts_with_an_address_keeps_it_as_written() {
+        let e = compose(&site(), Reader::Admin, "pat@example.com paid", &[]);
+        assert!(e.html.contains(">pat@example.com paid</h1>"));
+        assert!(e.text.contains("Sent to the admin of Dial <Tone>."));
+    }
+
+    #[test]
+    fn the_admin_names_the_customer_by_name_and_address() {
+        let c = Customer {
+            name: " Pat Example ",
+            email: "pat@example.com",
+        };
+        assert_eq!(c.to_string(), "Pat Example (pat@example.com)");
+        let nameless = Customer {
+            name: "",
+            email: "pat@example.com",
+        };
+        assert_eq!(nameless.to_string(), "pat@example.com");
+    }
+
+    #[test]
+    fn readers_read_back() {
+        for r in Reader::ALL {
+            assert_eq!(Reader::parse(r.as_str()), Some(r));
+        }
+        assert_eq!(Reader::parse("nobody"), None);
+    }
+}

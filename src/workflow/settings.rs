@@ -256,7 +256,7 @@ pub fn change(
                             &site,
                             &emails::numbers::SettingsChangeFailed {
                                 number: n,
-                                asked: &asked,
+                                asked,
                                 message: &message,
                                 took: &took,
                                 customer: emails::Customer {

@@ -364,3 +364,61 @@ fn print_every_template() {
         );
     }
 }
+
+#[test]
+fn the_outbox_previews_every_template_for_the_admin() {
+    let p = TestPortal::start();
+    let mut admin = p.signed_in("ops@example.com", Role::Admin);
+    let list = admin.get("/admin/outbox?view=templates");
+    assert_eq!(list.status, 200);
+    let site = didport::emails::Site {
+        name: "x".into(),
+        url: "https://x.example.com".into(),
+    };
+    for s in didport::emails::samples::all(&site) {
+        let row = format!("#template-{}-{}", s.event.as_str(), s.reader.as_str());
+        assert!(list.has(&row), "{row} listed");
+    }
+    let page = admin.get("/admin/outbox/preview/settings_changed/customer");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text("#preview-1 .mail-subject")
+            .contains("(212) 555-0100")
+    );
+    assert!(
+        page.text("#preview-1 .mail-text")
+            .contains("calls forwarded to")
+    );
+    assert_eq!(
+        page.attr("#preview-1 iframe", "sandbox").as_deref(),
+        Some("")
+    );
+    assert!(
+        page.attr("#preview-1 iframe", "srcdoc")
+            .unwrap()
+            .starts_with("<!DOCTYPE html>")
+    );
+    // The frame inherits the page's policy: inline styles are allowed here, scripts are not.
+    let csp = page.header("content-security-policy").unwrap();
+    assert!(csp.contains("style-src 'self' 'unsafe-inline'"), "{csp}");
+    assert!(!csp.contains("script-src"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    // Elsewhere the default policy stands.
+    let outbox = admin.get("/admin/outbox");
+    assert!(
+        !outbox
+            .header("content-security-policy")
+            .unwrap()
+            .contains("unsafe-inline")
+    );
+    // An admin's copy never shows the customer's forwarding number.
+    let admin_copy = admin.get("/admin/outbox/preview/settings_changed/admin");
+    assert!(!admin_copy.body.contains("555-0199"));
+    for missing in [
+        "/admin/outbox/preview/no_such_event/customer",
+        "/admin/outbox/preview/order_placed/nobody",
+        "/admin/outbox/preview/suspension_failed/customer",
+    ] {
+        assert_eq!(admin.get(missing).status, 404, "{missing}");
+    }
+}
