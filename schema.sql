@@ -1,4 +1,4 @@
--- didport database schema, version 10 (PRAGMA user_version = 10).
+-- didport database schema, version 11 (PRAGMA user_version = 11).
 -- A fresh database is created from exactly this file; older databases are upgraded by the
 -- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
 
@@ -101,22 +101,14 @@ CREATE INDEX numbers_source ON numbers (source, availability);
 
 -- The seven 4-digit windows of each number, for "contains" searches: a pattern of four or more
 -- digits is one range of this key (already in number order); three digits are ten ranges plus
--- the last-four index, merged in order.
+-- the last-four index, merged in order. The store writes a number's windows with the number
+-- (src/store/numbers.rs): a bulk import writes a whole batch's windows in key order, which a
+-- row-by-row trigger could not.
 CREATE TABLE numbers_windows (
     digits INTEGER NOT NULL,  -- the four digits as an integer (0000 → 0)
     number INTEGER NOT NULL,
     PRIMARY KEY (digits, number)
 ) STRICT, WITHOUT ROWID;
-CREATE TRIGGER numbers_windows_insert AFTER INSERT ON numbers BEGIN
-    INSERT OR IGNORE INTO numbers_windows (digits, number) VALUES
-        ((new.number / 1000000) % 10000, new.number),
-        ((new.number / 100000) % 10000, new.number),
-        ((new.number / 10000) % 10000, new.number),
-        ((new.number / 1000) % 10000, new.number),
-        ((new.number / 100) % 10000, new.number),
-        ((new.number / 10) % 10000, new.number),
-        (new.number % 10000, new.number);
-END;
 CREATE TRIGGER numbers_windows_delete AFTER DELETE ON numbers BEGIN
     DELETE FROM numbers_windows
     WHERE number = old.number

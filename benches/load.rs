@@ -206,7 +206,10 @@ fn settle_webhooks(paypal: &PayPalSim) {
 fn main() {
     let users_n = env_or("BENCH_USERS", 200) as usize;
     let seconds = env_or("BENCH_SECONDS", 60);
-    let bin = env!("CARGO_BIN_EXE_didport");
+    // BENCH_BIN runs another build of didport (an earlier commit's, for a before/after).
+    let bin_path =
+        std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_didport").to_string());
+    let bin = bin_path.as_str();
     let dir = tempfile::tempdir().expect("temp dir");
     let kept_log = Path::new(env!("CARGO_TARGET_TMPDIR")).join("load-server.log");
 
@@ -372,6 +375,10 @@ fn main() {
         .map(|(ms, what, at)| format!("{what} {ms:.0} ms at {at:.1} s"))
         .collect();
     println!("slowest requests: {}", slowest.join("; "));
+    println!(
+        "sign-ins and sign-ups refused busy (503 + Retry-After, then sent again): {} seen by users, {} in the server log",
+        seen.shed, server_log.shed
+    );
     println!(
         "server memory: peak {:.1} MiB (VmHWM), {:.1} MiB resident at the end",
         peak_kib as f64 / 1024.0,

@@ -127,7 +127,10 @@ fn main() {
     let count = env_or("BENCH_NUMBERS", 1_000_000) as usize;
     let seconds = env_or("BENCH_SECONDS", 5);
     let conns = env_or("BENCH_CONNECTIONS", 16);
-    let bin = env!("CARGO_BIN_EXE_didport");
+    // BENCH_BIN runs another build of didport (an earlier commit's, for a before/after).
+    let bin_path =
+        std::env::var("BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_didport").to_string());
+    let bin = bin_path.as_str();
     let dir = tempfile::tempdir().expect("temp dir");
     // BENCH_DB names a database to keep between runs (imported once, reused after).
     let keep = std::env::var_os("BENCH_DB").map(std::path::PathBuf::from);

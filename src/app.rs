@@ -138,10 +138,14 @@ pub fn start_with_store(
     let panic_cell = cell.clone();
     let large_cell = cell.clone();
     let limit_cell = cell.clone();
+    let busy_cell = cell.clone();
     let running = server::start(ServerSetup {
         listen: config.listen,
         workers: config.workers,
+        password_workers: password_workers(),
         max_body: Arc::new(move |head| body_limit(limit_cell.get(), head)),
+        lane: Arc::new(|head| lane(head.path)),
+        busy_page: Arc::new(move |retry| pages::errors::busy(busy_cell.get(), retry)),
         handler: Arc::new(move |req| match handler_cell.get() {
             Some(app) => handle(app, req),
             None => Response::text(503, "Starting up; try again in a moment."),
@@ -249,6 +253,26 @@ fn body_limit(app: Option<&App>, head: &server::BodyHead<'_>) -> server::BodyLim
     }
 }
 
+/// Threads that hash passwords: one per core. Argon2id is all computation, so more threads
+/// than cores would only make each hash slower and hold more 19 MiB buffers at once.
+pub fn password_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+/// The pool for a request with a body: the forms that hash or verify a password go to their
+/// own bounded pool (`http/server.rs`), everything else to the body pool.
+fn lane(path: &str) -> server::Lane {
+    let hashes = matches!(
+        path,
+        "/login" | "/signup" | "/password/reset" | "/account/password" | "/account/email"
+    );
+    if hashes {
+        server::Lane::Password
+    } else {
+        server::Lane::Body
+    }
+}
+
 fn url_host(url: &str) -> String {
     url.split("://")
         .nth(1)
@@ -261,7 +285,7 @@ fn url_host(url: &str) -> String {
 /// Database connections for `workers`: one for each handler thread (a pool for pages and one
 /// as large for requests with a body), plus housekeeping and the mail sender.
 pub fn db_connections(workers: usize) -> u32 {
-    2 * workers.max(1) as u32 + 2
+    (2 * workers.max(1) + password_workers()) as u32 + 2
 }
 
 /// Kinds of one-time messages shown on the next page.

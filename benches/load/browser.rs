@@ -15,6 +15,8 @@ pub struct Resp {
     pub status: u16,
     pub location: String,
     pub body: String,
+    /// Seconds to wait, when a sign-in or sign-up was refused because the server was busy.
+    pub retry_after: Option<u64>,
 }
 
 impl Resp {
@@ -100,6 +102,8 @@ pub struct Browser {
     pub slowest: (f32, String, f32),
     /// Responses whose text reported a busy database.
     pub busy: u32,
+    /// Sign-ins and sign-ups refused with 503 and `Retry-After`, then sent again.
+    pub shed: u32,
     run_start: Instant,
 }
 
@@ -119,6 +123,7 @@ impl Browser {
             timings: Vec::new(),
             slowest: (0.0, String::new(), 0.0),
             busy: 0,
+            shed: 0,
             run_start,
         }
     }
@@ -159,6 +164,26 @@ impl Browser {
         self.absorb(kind, "GET", path, portal, started, r)
     }
 
+    /// POSTs a password form (sign-in, sign-up) and, while the server answers 503 with
+    /// `Retry-After`, waits as told and sends it again, as a person would.
+    pub fn post_password(
+        &mut self,
+        kind: Kind,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> Result<Resp, String> {
+        loop {
+            let r = self.post(kind, path, form)?;
+            match r.retry_after {
+                Some(secs) => {
+                    self.shed += 1;
+                    std::thread::sleep(std::time::Duration::from_secs(secs));
+                }
+                None => return Ok(r),
+            }
+        }
+    }
+
     /// POSTs a form to the portal with the `csrf` field of the last form seen.
     pub fn post(&mut self, kind: Kind, path: &str, form: &[(&str, &str)]) -> Result<Resp, String> {
         let csrf = self
@@ -187,6 +212,17 @@ impl Browser {
         mut r: ureq::http::Response<ureq::Body>,
     ) -> Result<Resp, String> {
         let status = r.status().as_u16();
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .filter(|_| status == 503 && portal && matches!(path, "/login" | "/signup"));
+        let kind = if retry_after.is_some() {
+            Kind::Shed
+        } else {
+            kind
+        };
         let location = r
             .headers()
             .get("location")
@@ -221,6 +257,7 @@ impl Browser {
             status,
             location,
             body,
+            retry_after,
         };
         if mentions_busy(&resp.body) {
             self.busy += 1;
@@ -228,7 +265,7 @@ impl Browser {
         if portal && let Some(token) = resp.values_after("name=\"csrf\" value=\"").first() {
             self.csrf = Some((*token).to_string());
         }
-        if status >= 500 {
+        if status >= 500 && resp.retry_after.is_none() {
             return Err(format!(
                 "{method} {}: server error: {}",
                 short(path),

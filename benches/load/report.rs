@@ -18,10 +18,13 @@ pub enum Kind {
     Settings,
     Webhook,
     Page,
+    /// A sign-in or sign-up answered 503 with `Retry-After` (the password pool was full); the
+    /// person waits as told and sends it again.
+    Shed,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Search,
         Kind::SignUp,
         Kind::SignIn,
@@ -34,6 +37,7 @@ impl Kind {
         Kind::Settings,
         Kind::Webhook,
         Kind::Page,
+        Kind::Shed,
     ];
 
     pub fn label(self) -> &'static str {
@@ -50,6 +54,7 @@ impl Kind {
             Kind::Settings => "settings",
             Kind::Webhook => "paypal webhook",
             Kind::Page => "other pages",
+            Kind::Shed => "sign-in/up refused busy (503)",
         }
     }
 
@@ -156,6 +161,8 @@ pub struct ServerLog {
     pub errors: Vec<String>,
     /// Lines that report a busy or locked database.
     pub busy: Vec<String>,
+    /// Password requests answered 503 at once because their pool was full.
+    pub shed: usize,
 }
 
 /// Reads the request log lines (`METHOD PATH STATUS 1.23ms`), ERROR lines and busy reports.
@@ -171,7 +178,12 @@ pub fn read_server_log(text: &str) -> ServerLog {
         let Some(rest) = line.split("didport::http::server: ").nth(1) else {
             continue;
         };
-        let parts: Vec<&str> = rest.split(' ').collect();
+        if rest.contains("(pool busy)") {
+            out.shed += 1;
+            continue;
+        }
+        // `METHOD PATH STATUS TIMEms`, then the request id (`[req …]`).
+        let parts: Vec<&str> = rest.split(' ').take(4).collect();
         let [method, path, status, time] = parts.as_slice() else {
             continue;
         };

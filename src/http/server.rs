@@ -4,8 +4,11 @@
 //! without a body is answered on the worker at once. A request with a body gets a thread of its
 //! own that reads the body, so that a client that sends its body slowly, or never finishes it,
 //! holds only that thread and only until the read timeout; once read, it is answered by a
-//! second pool of as many workers, so requests with a body (sign-ins hash passwords) never hold
-//! up pages, and every handler runs on one of a fixed set of threads.
+//! second pool of as many workers, so requests with a body never hold up pages. Requests that
+//! hash a password (sign-in, sign-up, password changes) go to a third, bounded pool of their own
+//! (as many threads as cores), so that Argon2 never holds up checkout, settings or webhooks; when
+//! its queue is longer than a person should wait, they are answered 503 with `Retry-After` at
+//! once. Every handler runs on one of a fixed set of threads.
 //!
 //! Cross-cutting concerns live here, once: body limits, security headers, the panic guard and
 //! one log line per request.
@@ -56,6 +59,24 @@ impl BodyLimit {
 /// session cookie belongs to).
 pub type BodyPolicy = dyn Fn(&BodyHead<'_>) -> BodyLimit + Send + Sync;
 
+/// Which pool answers a request with a body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    /// The pool for forms that do not hash a password: checkout, settings, activation,
+    /// webhooks, sign-out.
+    Body,
+    /// The bounded pool for requests that hash or verify a password (Argon2 takes tens of
+    /// milliseconds of a core and 19 MiB each), so that they never hold up the others.
+    Password,
+}
+
+/// Decides from the head which pool answers a request with a body.
+pub type LanePolicy = dyn Fn(&BodyHead<'_>) -> Lane + Send + Sync;
+
+/// Renders the 503 page for a request refused because its pool's expected wait is too long,
+/// given the seconds after which to try again.
+pub type BusyPage = dyn Fn(u64) -> Response + Send + Sync;
+
 /// How long and how much the server waits for and takes from a client.
 #[derive(Debug, Clone)]
 pub struct Limits {
@@ -75,6 +96,9 @@ pub struct Limits {
     pub min_body_rate: u64,
     /// How long a body may take before the minimum rate applies.
     pub body_grace: Duration,
+    /// Longest wait a request for the password pool may expect in its queue; past it, the
+    /// request is answered 503 with `Retry-After` at once instead of queued.
+    pub max_password_wait: Duration,
 }
 
 impl Default for Limits {
@@ -87,6 +111,8 @@ impl Default for Limits {
             max_connections: 512,
             min_body_rate: 1024,
             body_grace: Duration::from_secs(10),
+            // About as long as a person waits on a form before trying again.
+            max_password_wait: Duration::from_secs(2),
         }
     }
 }
@@ -100,8 +126,13 @@ pub type TooLargePage = dyn Fn() -> Response + Send + Sync;
 pub struct ServerSetup {
     pub listen: SocketAddr,
     pub workers: usize,
+    /// Threads that answer requests hashing a password (`Lane::Password`).
+    pub password_workers: usize,
     /// The body limit for a request head.
     pub max_body: Arc<BodyPolicy>,
+    /// The pool for a request head with a body.
+    pub lane: Arc<LanePolicy>,
+    pub busy_page: Arc<BusyPage>,
     pub handler: Arc<Handler>,
     pub panic_page: Arc<PanicPage>,
     pub too_large_page: Arc<TooLargePage>,
@@ -116,6 +147,62 @@ struct Job {
     body: Vec<u8>,
     spooled: Option<super::Spooled>,
     started: Instant,
+}
+
+/// The password pool's queue. Admission is decided by the wait a new request can expect:
+/// the requests already queued or running, spread over the pool's threads, times the recent
+/// time one takes. Past `max_wait` the request is answered 503 at once: a person is better
+/// served by "try again in 3 seconds" than by a spinner, and a flood of sign-ins cannot grow
+/// the queue (and its memory) without bound.
+struct PasswordQueue {
+    tx: Mutex<mpsc::Sender<Job>>,
+    /// Requests queued or being answered.
+    in_system: std::sync::atomic::AtomicUsize,
+    /// Recent handling time per request in microseconds (moving average).
+    service_micros: std::sync::atomic::AtomicU64,
+    workers: usize,
+    max_wait: Duration,
+}
+
+/// The handling time assumed before the first password request has been timed: about one
+/// Argon2id hash at the portal's parameters on a small machine.
+const FIRST_PASSWORD_SERVICE: Duration = Duration::from_millis(60);
+
+impl PasswordQueue {
+    /// The wait a request arriving now can expect before its handler starts.
+    fn expected_wait(&self) -> Duration {
+        let ahead = self.in_system.load(Ordering::SeqCst);
+        let rounds = ahead / self.workers.max(1);
+        Duration::from_micros(self.service_micros.load(Ordering::Relaxed)) * rounds as u32
+    }
+
+    /// Queues the job, or gives it back with the seconds to wait when the queue is too long.
+    fn admit(&self, job: Job) -> Result<(), Box<(Job, u64)>> {
+        let wait = self.expected_wait();
+        if wait > self.max_wait {
+            return Err(Box::new((job, wait.as_secs().clamp(1, 60) + 1)));
+        }
+        self.in_system.fetch_add(1, Ordering::SeqCst);
+        if let Err(mpsc::SendError(job)) = self
+            .tx
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .send(job)
+        {
+            self.in_system.fetch_sub(1, Ordering::SeqCst);
+            return Err(Box::new((job, 5)));
+        }
+        Ok(())
+    }
+
+    fn done(&self, took: Duration) {
+        self.in_system.fetch_sub(1, Ordering::SeqCst);
+        let took = took.as_micros().min(u128::from(u32::MAX)) as u64;
+        let old = self.service_micros.load(Ordering::Relaxed);
+        // One fifth of the newest sample: follows a change in load within a few requests.
+        self.service_micros
+            .store((old * 4 + took) / 5, Ordering::Relaxed);
+    }
 }
 
 pub struct Running {
@@ -182,19 +269,45 @@ pub fn start(setup: ServerSetup) -> Result<Running, String> {
     let server = Arc::new(server);
     let (jobs_tx, jobs_rx) = mpsc::channel::<Job>();
     let jobs_rx = Arc::new(Mutex::new(jobs_rx));
-    let mut workers = Vec::with_capacity(2 * setup.workers.max(1));
+    let (password_tx, password_rx) = mpsc::channel::<Job>();
+    let password_rx = Arc::new(Mutex::new(password_rx));
+    let passwords = Arc::new(PasswordQueue {
+        tx: Mutex::new(password_tx),
+        in_system: Default::default(),
+        service_micros: (FIRST_PASSWORD_SERVICE.as_micros() as u64).into(),
+        workers: setup.password_workers.max(1),
+        max_wait: setup.limits.max_password_wait,
+    });
+    let lanes = Lanes {
+        body: jobs_tx,
+        passwords: passwords.clone(),
+    };
+    let mut workers = Vec::with_capacity(2 * setup.workers.max(1) + passwords.workers);
     for i in 0..setup.workers.max(1) {
-        let (stop_w, setup_w, server, jobs) =
-            (stop.clone(), setup.clone(), server.clone(), jobs_tx.clone());
+        let (stop_w, setup_w, server, lanes) =
+            (stop.clone(), setup.clone(), server.clone(), lanes.clone());
         let handle = std::thread::Builder::new()
             .name(format!("http-{i}"))
-            .spawn(move || worker(&server, &stop_w, &setup_w, &jobs))
+            .spawn(move || worker(&server, &stop_w, &setup_w, &lanes))
             .map_err(|e| format!("cannot start a worker thread: {e}"))?;
         workers.push(handle);
         let (stop, setup, jobs) = (stop.clone(), setup.clone(), jobs_rx.clone());
         let handle = std::thread::Builder::new()
             .name(format!("http-body-{i}"))
-            .spawn(move || body_worker(&jobs, &stop, &setup))
+            .spawn(move || body_worker(&jobs, &stop, &setup, None))
+            .map_err(|e| format!("cannot start a worker thread: {e}"))?;
+        workers.push(handle);
+    }
+    for i in 0..passwords.workers {
+        let (stop, setup, jobs, queue) = (
+            stop.clone(),
+            setup.clone(),
+            password_rx.clone(),
+            passwords.clone(),
+        );
+        let handle = std::thread::Builder::new()
+            .name(format!("http-password-{i}"))
+            .spawn(move || body_worker(&jobs, &stop, &setup, Some(&queue)))
             .map_err(|e| format!("cannot start a worker thread: {e}"))?;
         workers.push(handle);
     }
@@ -205,15 +318,34 @@ pub fn start(setup: ServerSetup) -> Result<Running, String> {
     })
 }
 
-/// Answers requests whose body has been read.
-fn body_worker(jobs: &Mutex<mpsc::Receiver<Job>>, stop: &AtomicBool, setup: &ServerSetup) {
+/// Where a request whose body has been read goes.
+#[derive(Clone)]
+struct Lanes {
+    body: mpsc::Sender<Job>,
+    passwords: Arc<PasswordQueue>,
+}
+
+/// Answers requests whose body has been read; a password pool's worker also reports each
+/// request's handling time to its queue.
+fn body_worker(
+    jobs: &Mutex<mpsc::Receiver<Job>>,
+    stop: &AtomicBool,
+    setup: &ServerSetup,
+    queue: Option<&PasswordQueue>,
+) {
     while !stop.load(Ordering::SeqCst) {
         let job = jobs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .recv_timeout(Duration::from_millis(200));
         match job {
-            Ok(job) => handle_one(job, setup),
+            Ok(job) => {
+                let began = Instant::now();
+                handle_one(job, setup);
+                if let Some(queue) = queue {
+                    queue.done(began.elapsed());
+                }
+            }
             Err(mpsc::RecvTimeoutError::Timeout) => {}
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         }
@@ -222,12 +354,7 @@ fn body_worker(jobs: &Mutex<mpsc::Receiver<Job>>, stop: &AtomicBool, setup: &Ser
 
 /// Takes requests from tiny_http as their heads arrive: one without a body is answered here,
 /// one with a body goes to a thread that reads it first. Never waits on a client.
-fn worker(
-    server: &tiny_http::Server,
-    stop: &AtomicBool,
-    setup: &Arc<ServerSetup>,
-    jobs: &mpsc::Sender<Job>,
-) {
+fn worker(server: &tiny_http::Server, stop: &AtomicBool, setup: &Arc<ServerSetup>, lanes: &Lanes) {
     while !stop.load(Ordering::SeqCst) {
         let rq = match server.recv_timeout(Duration::from_millis(200)) {
             Ok(Some(rq)) => rq,
@@ -254,14 +381,14 @@ fn worker(
         // The request goes to its thread through a channel, so that it is still here to be
         // answered if the thread cannot be started.
         let (hand_over, take) = mpsc::channel::<tiny_http::Request>();
-        let (reader_setup, reader_jobs) = (setup.clone(), jobs.clone());
+        let (reader_setup, reader_lanes) = (setup.clone(), lanes.clone());
         let spawned = std::thread::Builder::new()
             .name("http-body-read".into())
             .spawn(move || {
                 if let Ok(rq) = take.recv()
-                    && let Some(job) = read_body(rq, started, &reader_setup)
+                    && let Some((job, lane)) = read_body(rq, started, &reader_setup)
                 {
-                    let _ = reader_jobs.send(job);
+                    dispatch(job, lane, &reader_lanes, &reader_setup);
                 }
             });
         match spawned {
@@ -278,6 +405,36 @@ fn worker(
     }
 }
 
+/// Hands a request read whole to its pool; a password request the pool cannot take within
+/// its longest wait is answered 503 here, on the reading thread.
+fn dispatch(job: Job, lane: Lane, lanes: &Lanes, setup: &ServerSetup) {
+    match lane {
+        Lane::Body => {
+            let _ = lanes.body.send(job);
+        }
+        Lane::Password => {
+            if let Err(refused) = lanes.passwords.admit(job) {
+                let (job, retry) = *refused;
+                let response =
+                    (setup.busy_page)(retry).with_header("Retry-After", &retry.to_string());
+                answer_at_once(job, response, setup);
+            }
+        }
+    }
+}
+
+/// Answers a request read whole without running its handler (kept-alive like any other).
+fn answer_at_once(job: Job, response: Response, setup: &ServerSetup) {
+    let what = format!("{} {}", job.rq.method(), path_of(job.rq.url()));
+    let status = response.status;
+    if let Err(e) = respond(job.rq, &response, false, &setup.security_headers) {
+        log::debug!("{what}: client went away: {e}");
+    }
+    let took = job.started.elapsed().as_secs_f64();
+    crate::metrics::record_request(what.split_once(' ').map_or("", |(_, p)| p), status, took);
+    log::info!("{what} {status} {:.2}ms (pool busy)", took * 1000.0);
+}
+
 /// Whether a request says a body follows its head.
 fn has_body(rq: &tiny_http::Request) -> bool {
     rq.body_length().is_some_and(|n| n > 0)
@@ -291,7 +448,11 @@ fn has_body(rq: &tiny_http::Request) -> bool {
 /// the whole request; or answers it at once when the body is too large, malformed, stops
 /// arriving or arrives too slowly. A refused body is not read further and its connection is
 /// closed.
-fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) -> Option<Job> {
+fn read_body(
+    mut rq: tiny_http::Request,
+    started: Instant,
+    setup: &ServerSetup,
+) -> Option<(Job, Lane)> {
     let header = |name: &'static str| {
         rq.headers()
             .iter()
@@ -299,11 +460,12 @@ fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) 
             .map(|h| h.value.as_str().to_string())
     };
     let (cookie, content_type) = (header("cookie"), header("content-type"));
-    let limit = (setup.max_body)(&BodyHead {
+    let head = BodyHead {
         path: path_of(rq.url()),
         cookie: cookie.as_deref(),
         content_type: content_type.as_deref(),
-    });
+    };
+    let (limit, lane) = ((setup.max_body)(&head), (setup.lane)(&head));
     let max_body = limit.bytes();
     // A declared length over the limit is refused before the body is asked for (so no
     // `100 Continue`) or read.
@@ -353,12 +515,15 @@ fn read_body(mut rq: tiny_http::Request, started: Instant, setup: &ServerSetup) 
         }
         Ok(n) if n > max_body as u64 => (setup.too_large_page)(),
         Ok(_) => {
-            return Some(Job {
-                rq,
-                body,
-                spooled,
-                started,
-            });
+            return Some((
+                Job {
+                    rq,
+                    body,
+                    spooled,
+                    started,
+                },
+                lane,
+            ));
         }
     };
     let _ = refuse(rq, refusal, started, &setup.security_headers);
@@ -679,5 +844,96 @@ mod tests {
     fn paths_lose_their_query() {
         assert_eq!(path_of("/a?b=1?c"), "/a");
         assert_eq!(path_of("/a"), "/a");
+    }
+
+    /// Sends a POST with a small body on its own connection and returns the status line and
+    /// the response head.
+    fn post(addr: SocketAddr, path: &str) -> std::thread::JoinHandle<String> {
+        let path = path.to_string();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let mut s = std::net::TcpStream::connect(addr).expect("connect");
+            s.set_read_timeout(Some(Duration::from_secs(20)))
+                .expect("timeout");
+            write!(
+                s,
+                "POST {path} HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 3\r\n\r\na=b"
+            )
+            .expect("write");
+            let mut out = String::new();
+            let _ = s.read_to_string(&mut out);
+            out
+        })
+    }
+
+    #[test]
+    fn password_requests_have_their_own_bounded_pool() {
+        // Password handlers block until released: the pool's two threads are taken and the
+        // queue's expected wait exceeds the limit, deterministically.
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let release_rx = Mutex::new(release_rx);
+        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = started.clone();
+        let running = start(ServerSetup {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            workers: 1,
+            password_workers: 2,
+            max_body: Arc::new(|_| BodyLimit::Memory(1024)),
+            lane: Arc::new(|head| {
+                if head.path == "/login" {
+                    Lane::Password
+                } else {
+                    Lane::Body
+                }
+            }),
+            busy_page: Arc::new(|retry| Response::text(503, &format!("busy {retry}"))),
+            handler: Arc::new(move |req| {
+                if req.path == "/login" {
+                    seen.fetch_add(1, Ordering::SeqCst);
+                    let _ = release_rx
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .recv_timeout(Duration::from_secs(20));
+                }
+                Response::text(200, "done")
+            }),
+            panic_page: Arc::new(|_| Response::text(500, "panic")),
+            too_large_page: Arc::new(|| Response::text(413, "large")),
+            limits: Limits {
+                max_password_wait: Duration::from_millis(1),
+                ..Limits::default()
+            },
+            security_headers: Vec::new(),
+        })
+        .expect("server");
+        let addr = running.addr;
+        let first: Vec<_> = (0..2).map(|_| post(addr, "/login")).collect();
+        while started.load(Ordering::SeqCst) < 2 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Both password threads are busy: another sign-in is refused at once with a time to
+        // come back, and a form that hashes nothing is answered meanwhile.
+        let refused = post(addr, "/login").join().expect("join");
+        assert!(refused.starts_with("HTTP/1.1 503"), "{refused}");
+        assert!(
+            refused.to_ascii_lowercase().contains("retry-after: "),
+            "{refused}"
+        );
+        let other = post(addr, "/logout").join().expect("join");
+        assert!(other.starts_with("HTTP/1.1 200"), "{other}");
+        assert_eq!(
+            started.load(Ordering::SeqCst),
+            2,
+            "the refused sign-in never ran"
+        );
+        for _ in 0..2 {
+            release_tx.send(()).expect("release");
+        }
+        for h in first {
+            let answer = h.join().expect("join");
+            assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        }
+        running.stop();
     }
 }

@@ -92,6 +92,23 @@ pub fn too_large(app: Option<&App>) -> Response {
     Response::html(413, body.into_string()).with_header("Connection", "close")
 }
 
+/// The 503 page for a form the server cannot take now (many people signing in at once).
+/// Nothing was changed; the browser's back button keeps what was typed.
+pub fn busy(app: Option<&App>, retry_after: u64) -> Response {
+    let body = layout(
+        &Chrome::bare(app),
+        "Busy",
+        html! {
+            section.narrow id="error-503" {
+                h1 { "Many people are signing in right now" }
+                p { "Nothing was changed. Please go back and send the form again in "
+                    (retry_after) " seconds." }
+            }
+        },
+    );
+    Response::html(503, body.into_string())
+}
+
 /// A failure the user cannot fix: logged with an incident id, shown as a 500 page.
 pub fn internal(ctx: &Ctx<'_>, cause: &dyn std::fmt::Display) -> Response {
     let id = crate::secure::short_id();

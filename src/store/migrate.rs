@@ -21,6 +21,7 @@ pub const STEPS: &[&str] = &[
     include_str!("history/v8.sql"),
     include_str!("history/v9.sql"),
     include_str!("history/v10.sql"),
+    include_str!("history/v11.sql"),
 ];
 
 /// The schema as first released, kept so tests can prove the steps reach `schema.sql`.

@@ -86,12 +86,13 @@ impl Error {
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Page cache per connection, in SQLite's units (negative = KiB).
-pub(crate) const CACHE_SIZE: i64 = -16000;
+pub(crate) const CACHE_SIZE: i64 = -2048;
 
 #[derive(Clone)]
 pub struct Store {
     pool: r2d2::Pool<SqliteConnectionManager>,
     path: std::path::PathBuf,
+    counts: std::sync::Arc<numbers::CountCache>,
 }
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -131,6 +132,7 @@ impl Store {
         let store = Store {
             pool,
             path: path.to_path_buf(),
+            counts: Default::default(),
         };
         {
             let mut conn = store.pool.get()?;
@@ -168,6 +170,11 @@ impl Store {
         let out = f(&tx)?;
         tx.commit().map_err(Error::from)?;
         Ok(out)
+    }
+
+    /// Recent search totals (see [`numbers::count_for_page`]).
+    pub fn counts(&self) -> &numbers::CountCache {
+        &self.counts
     }
 
     /// The database file.

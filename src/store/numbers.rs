@@ -87,7 +87,7 @@ pub fn insert_new(tx: &Tx<'_>, rows: &[NewNumber<'_>], now: i64) -> Result<usize
     )?;
     let mut added = 0;
     for n in rows {
-        added += stmt.execute(params![
+        let new = stmt.execute(params![
             as_int(n.number),
             n.number.npa(),
             n.number.nxx(),
@@ -97,8 +97,27 @@ pub fn insert_new(tx: &Tx<'_>, rows: &[NewNumber<'_>], now: i64) -> Result<usize
             n.source,
             now
         ])?;
+        if new > 0 {
+            add_windows(tx, as_int(n.number))?;
+        }
+        added += new;
     }
     Ok(added)
+}
+
+/// The divisors that cut a 10-digit number's seven 4-digit windows out of it (`number / d %
+/// 10000`), in the order the digits appear.
+const WINDOW_DIVISORS: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
+
+/// Writes the digit windows of one number just added (a number may repeat a window, as
+/// 2125552222 does `2222`; it is kept once).
+fn add_windows(tx: &Tx<'_>, number: i64) -> Result<()> {
+    let mut stmt = tx
+        .prepare_cached("INSERT OR IGNORE INTO numbers_windows (digits, number) VALUES (?1, ?2)")?;
+    for d in WINDOW_DIVISORS {
+        stmt.execute(params![(number / d) % 10000, number])?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +154,7 @@ pub fn upsert(tx: &Tx<'_>, n: &NewNumber<'_>, now: i64) -> Result<Upserted> {
                 n.source,
                 now
             ])?;
+            add_windows(tx, as_int(n.number))?;
             Ok(Upserted::Added)
         }
         Some((state, rc, k)) if state == n.state && rc == n.rate_center && k == kind => {
@@ -210,6 +230,18 @@ fn bulk_write(tx: &Tx<'_>, rows: &[BulkRow<'_>], source: &str, now: i64) -> Resu
          WHERE numbers.number = i.number
            AND (numbers.state, numbers.rate_center, numbers.type) IS NOT (i.state, i.rate_center, i.type)",
         [now],
+    )?;
+    // The new numbers' windows first, the whole batch sorted by the windows' key: the index
+    // is then written in one ordered pass instead of seven random inserts a number (for a
+    // million numbers, about half the import's time).
+    tx.execute(
+        "INSERT OR IGNORE INTO numbers_windows (digits, number)
+         SELECT (i.number / d.column1) % 10000 AS digits, i.number
+         FROM temp.import_rows AS i,
+              (VALUES (1000000), (100000), (10000), (1000), (100), (10), (1)) AS d
+         WHERE NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = i.number)
+         ORDER BY digits, i.number",
+        [],
     )?;
     let added = tx.execute(
         "INSERT INTO numbers (number, npa, nxx, state, rate_center, type, source, created_at, updated_at)
@@ -350,6 +382,60 @@ pub fn count(tx: &Tx<'_>, s: &Search) -> Result<u64> {
     let mut stmt = tx.prepare_cached(&sql)?;
     let n: i64 = stmt.query_row(params_from_iter(args), |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// How long a counted total is reused for the same search.
+const COUNT_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+/// Searches whose totals are kept at once; the table is emptied when full.
+const COUNT_ENTRIES: usize = 4096;
+
+/// Totals of recent searches with more than a page of results, by their query and
+/// arguments; one per database ([`crate::store::Store::counts`]).
+#[derive(Default)]
+pub struct CountCache(
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, u64)>>,
+);
+
+/// The total for a page of results already read (`shown` rows, `more` when another page
+/// follows). A last page is its own count, with no query. A larger total is counted (walking
+/// up to `COUNT_CAP + 1` matches, which costs more than the page itself) and reused for the
+/// same search for 30 seconds: only the size of a long list can then be a few numbers out of
+/// date, never a list short enough to read through, and never the numbers shown.
+pub fn count_for_page(
+    tx: &Tx<'_>,
+    cache: &CountCache,
+    s: &Search,
+    shown: usize,
+    more: bool,
+) -> Result<u64> {
+    if !more {
+        return Ok(s.offset() + shown as u64);
+    }
+    let Some((base, _, args)) = search_base(s) else {
+        return Ok(0);
+    };
+    let key = format!("{base}|{args:?}");
+    let now = std::time::Instant::now();
+    if let Some(n) = cache
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&key)
+        .filter(|(at, _)| now.duration_since(*at) < COUNT_TTL)
+        .map(|(_, n)| *n)
+    {
+        return Ok(n);
+    }
+    let n = count(tx, s)?;
+    let mut map = cache
+        .0
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if map.len() >= COUNT_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, (now, n));
+    Ok(n)
 }
 
 /// The query for a search (one row more than a page, to tell whether another page follows);
@@ -656,6 +742,45 @@ mod tests {
                 Ok::<_, crate::store::Error>(())
             })
             .unwrap();
+        // Numbers added one at a time (a Telinta sync, an admin's upsert) get theirs too,
+        // and a bulk write over existing numbers adds none twice.
+        let one = PhoneNumber::parse("3055551234").unwrap();
+        let two = PhoneNumber::parse("3055550000").unwrap();
+        store
+            .write(|tx| {
+                adopt(tx, &one, 0)?;
+                upsert(
+                    tx,
+                    &NewNumber {
+                        number: &two,
+                        state: "FL",
+                        rate_center: "",
+                        kind: None,
+                        source: "import",
+                    },
+                    0,
+                )?;
+                bulk_upsert(tx, &rows, "import", 0)
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                assert_eq!(
+                    windows_of(tx, 3055551234),
+                    vec![1234, 3055, 5123, 5512, 5551, 555, 5555]
+                        .into_iter()
+                        .collect::<std::collections::BTreeSet<i64>>()
+                        .into_iter()
+                        .collect::<Vec<_>>()
+                );
+                assert_eq!(windows_of(tx, 3055550000).len(), 7);
+                assert_eq!(windows_of(tx, 2125550000).len(), 7);
+                let total: i64 =
+                    tx.query_row("SELECT count(*) FROM numbers_windows", [], |r| r.get(0))?;
+                assert_eq!(total, 7 * 4, "four numbers, seven distinct windows each");
+                Ok::<_, crate::store::Error>(())
+            })
+            .unwrap();
         // The number is the row's identity: renumbering is refused, not silently un-indexed.
         let renumber = store.write(|tx| {
             tx.execute(
@@ -698,5 +823,54 @@ mod tests {
             let r = store.read(|tx| search(tx, &s));
             assert!(r.is_ok(), "{pairs:?}: {:?}", r.err());
         }
+    }
+
+    #[test]
+    fn a_last_page_is_its_own_count_and_longer_lists_are_counted() {
+        let cache = CountCache::default();
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("db"), 2).unwrap();
+        let rows: Vec<BulkRow<'_>> = (0..120)
+            .map(|i| BulkRow {
+                number: 4155550000 + i,
+                state: "CA",
+                rate_center: "",
+                kind: NumberType::Local,
+            })
+            .collect();
+        store
+            .write(|tx| bulk_upsert(tx, &rows, "import", 0))
+            .unwrap();
+        store
+            .read(|tx| {
+                let first = q(&[("npa", "415"), ("per_page", "50")]);
+                let (shown, more) = search(tx, &first)?;
+                assert!(more);
+                assert_eq!(count_for_page(tx, &cache, &first, shown.len(), more)?, 120);
+                let last = q(&[("npa", "415"), ("per_page", "50"), ("page", "3")]);
+                let (shown, more) = search(tx, &last)?;
+                assert_eq!((shown.len(), more), (20, false));
+                assert_eq!(count_for_page(tx, &cache, &last, shown.len(), more)?, 120);
+                Ok::<_, crate::store::Error>(())
+            })
+            .unwrap();
+        // A number sold from a short list shows at once in its count.
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE numbers SET availability = 'sold' WHERE number = 4155550119",
+                    [],
+                )?;
+                Ok::<_, crate::store::Error>(())
+            })
+            .unwrap();
+        store
+            .read(|tx| {
+                let last = q(&[("npa", "415"), ("per_page", "50"), ("page", "3")]);
+                let (shown, more) = search(tx, &last)?;
+                assert_eq!(count_for_page(tx, &cache, &last, shown.len(), more)?, 119);
+                Ok::<_, crate::store::Error>(())
+            })
+            .unwrap();
     }
 }
