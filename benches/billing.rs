@@ -19,9 +19,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use didport::domain::billing::{DAY, add_months_anchored, day_of_month, parse_day};
-use didport::integrations::telinta::{
-    AccountUpdate, NewAccount, SimOptions, Telinta, TelintaClient, TelintaSim,
-};
+use didport::integrations::telinta::{AccountUpdate, NewAccount, Telinta, TelintaClient};
+use didport::sim::telinta::{SimOptions, TelintaSim};
 
 const AS_OF: &str = "2027-03-10";
 const ADMIN: &str = "ops@bench.example";

@@ -37,8 +37,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use didport::demo::generate_numbers;
-use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
-use didport::integrations::telinta::TelintaSim;
+use didport::sim::paypal::{PayPalSim, SimConfig};
+use didport::sim::telinta::TelintaSim;
 
 const ADMIN_EMAIL: &str = "admin@load.example";
 const ADMIN_PASSWORD: &str = "load admin passphrase";
@@ -203,6 +203,27 @@ fn settle_webhooks(paypal: &PayPalSim) {
     }
 }
 
+/// The longest write transaction of the run and the code that ran it, from `/metrics`
+/// (answered to loopback clients without a token).
+fn longest_write(base: &str) -> String {
+    let text = ureq::get(&format!("{base}/metrics"))
+        .call()
+        .ok()
+        .and_then(|mut r| r.body_mut().read_to_string().ok())
+        .unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with("didport_db_write_transaction_longest_seconds{"))
+        .and_then(|l| {
+            let (labels, value) = l.rsplit_once(' ')?;
+            let ms = value.parse::<f64>().ok()? * 1000.0;
+            Some(format!(
+                "{ms:.1} ms at {}",
+                labels.split('"').nth(1).unwrap_or("?")
+            ))
+        })
+        .unwrap_or_else(|| "not reported".into())
+}
+
 fn main() {
     let users_n = env_or("BENCH_USERS", 200) as usize;
     let seconds = env_or("BENCH_SECONDS", 60);
@@ -311,6 +332,7 @@ fn main() {
     let load_after = load_average();
     settle_webhooks(&paypal);
     let (rss_kib, peak_kib) = rss_kib(pid);
+    let longest_write = longest_write(&url);
     let _ = server.child.kill();
     let _ = server.child.wait();
     drop(server);
@@ -379,6 +401,7 @@ fn main() {
         "sign-ins and sign-ups refused busy (503 + Retry-After, then sent again): {} seen by users, {} in the server log",
         seen.shed, server_log.shed
     );
+    println!("longest write transaction (the write lock held): {longest_write}");
     println!(
         "server memory: peak {:.1} MiB (VmHWM), {:.1} MiB resident at the end",
         peak_kib as f64 / 1024.0,

@@ -4,6 +4,8 @@
 use std::cell::OnceCell;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
+
+use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use crate::clock::Clock;
@@ -555,7 +557,7 @@ fn metrics(app: &App, req: &Request) -> Response {
                 .and_then(|h| h.strip_prefix("Bearer "))
                 .unwrap_or_default();
             // Digests compared, so the comparison's time says nothing about the token.
-            if secure::token_digest(given) != secure::token_digest(token) {
+            if secure::token_digest(given) != secure::token_digest(token.expose_secret()) {
                 return Response::text(401, "A bearer token is required.")
                     .with_header("WWW-Authenticate", "Bearer realm=\"metrics\"");
             }

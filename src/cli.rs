@@ -14,7 +14,7 @@ use crate::config::{Config, Overrides, ProcessEnv};
 use crate::domain::Role;
 use crate::domain::plan::{PlanInput, PlanNumberType};
 use crate::integrations::mail::{Mailer, OutgoingMail, SmtpMailer};
-use crate::integrations::telinta::{Credential, Telinta, TelintaClient, TelintaConfig};
+use crate::integrations::telinta::{Credential, Telinta, TelintaClient, TelintaClientConfig};
 use crate::store::{self, Store};
 use crate::workflow::{Services, accounts, mail_sender};
 
@@ -43,6 +43,7 @@ enum Command {
     /// Run the portal (the default); migrates the database first.
     Serve,
     /// Run a sandbox portal with demo data and simulated upstreams.
+    #[cfg(feature = "demo")]
     Demo,
     /// Create or upgrade the database, then exit.
     Migrate,
@@ -227,6 +228,7 @@ fn run(cli: Cli) -> Result<(), Fail> {
     };
     match command {
         Command::Serve => serve(config),
+        #[cfg(feature = "demo")]
         Command::Demo => crate::demo::run(config, cli.db.is_some()).map_err(Fail::Other),
         Command::Migrate => {
             let store = Store::open(&config.db, 2)?;
@@ -407,7 +409,7 @@ fn telinta_client(config: &Config) -> Result<Option<Arc<dyn Telinta>>, Fail> {
             ]));
         }
     };
-    let mut cfg = TelintaConfig::new(t.url.clone(), t.login.clone(), credential);
+    let mut cfg = TelintaClientConfig::new(t.url.clone(), t.login.clone(), credential);
     cfg.voicemail_url = t.voicemail_url.clone();
     cfg.voicemail_domain = t.voicemail_domain.clone();
     let client = TelintaClient::new(cfg).map_err(|e| Fail::Usage(vec![e.to_string()]))?;
@@ -421,7 +423,11 @@ fn paypal_client(
     let Some(p) = &config.paypal else {
         return Ok(None);
     };
-    let mut cfg = crate::integrations::paypal::Config::new(&p.api, &p.client_id, &p.secret);
+    let mut cfg = crate::integrations::paypal::PayPalClientConfig::new(
+        &p.api,
+        &p.client_id,
+        p.secret.clone(),
+    );
     cfg.webhook_id = p.webhook_id.clone();
     let client = crate::integrations::paypal::PayPalClient::new(cfg)
         .map_err(|e| Fail::Usage(vec![e.to_string()]))?;

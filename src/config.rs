@@ -4,6 +4,8 @@
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
+use secrecy::SecretString;
+
 use crate::domain::EmailAddress;
 use crate::domain::money::Currency;
 use crate::domain::tax::TaxRate;
@@ -31,7 +33,7 @@ pub struct SmtpConfig {
     pub port: u16,
     pub tls: SmtpTls,
     pub user: Option<String>,
-    pub password: Option<String>,
+    pub password: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,8 +47,8 @@ pub struct TelintaConfig {
     pub url: String,
     pub login: String,
     /// Password or API token; one of the two is set.
-    pub password: Option<String>,
-    pub token: Option<String>,
+    pub password: Option<SecretString>,
+    pub token: Option<SecretString>,
     pub product: Option<i64>,
     pub vendor_batch: Option<i64>,
     pub pricing_batch: Option<i64>,
@@ -61,7 +63,7 @@ pub struct TelintaConfig {
 pub struct PayPalConfig {
     pub api: String,
     pub client_id: String,
-    pub secret: String,
+    pub secret: SecretString,
     pub webhook_id: Option<String>,
 }
 
@@ -94,7 +96,7 @@ pub struct Config {
     pub currency: Currency,
     pub hold_minutes: u32,
     /// Bearer token for `GET /metrics`; without one only loopback clients may read it.
-    pub metrics_token: Option<String>,
+    pub metrics_token: Option<SecretString>,
     /// `text` or `json` log lines.
     pub log_format: crate::logging::Format,
     /// Days before `paid_through` that the renewal invoice is issued.
@@ -162,7 +164,11 @@ impl Reader<'_> {
     }
 
     /// A secret: the variable itself or the contents of the file named by `NAME_FILE`.
-    fn secret(&mut self, name: &str) -> Option<String> {
+    fn secret(&mut self, name: &str) -> Option<SecretString> {
+        self.secret_text(name).map(SecretString::from)
+    }
+
+    fn secret_text(&mut self, name: &str) -> Option<String> {
         let file_var = format!("{name}_FILE");
         let direct = self.env.var(name).filter(|v| !v.is_empty());
         let file = self.get(&file_var);
@@ -539,152 +545,176 @@ impl Config {
         self.seller_name.as_deref().unwrap_or(&self.site_name)
     }
 
-    /// Human-readable effective settings with secrets redacted, for `check-config`.
+    /// Human-readable effective settings with secrets redacted, for `check-config`: one line
+    /// per variable of [`VARIABLES`] that applies (a group that is off shows its first
+    /// variable only, saying so).
     pub fn describe(&self) -> Vec<(String, String)> {
-        fn opt<T: ToString>(v: &Option<T>) -> String {
-            v.as_ref()
-                .map_or_else(|| "(not set)".to_string(), T::to_string)
-        }
-        fn secret(v: &Option<String>) -> String {
-            if v.is_some() {
-                "(set, hidden)".into()
-            } else {
-                "(not set)".into()
-            }
-        }
-        let mut out = vec![
-            ("DIDPORT_DB".into(), self.db.display().to_string()),
-            ("DIDPORT_LISTEN".into(), self.listen.to_string()),
-            (
-                "DIDPORT_BASE_URL".into(),
-                self.base_url
-                    .clone()
-                    .unwrap_or_else(|| format!("http://{} (derived)", self.listen)),
-            ),
-            ("DIDPORT_SITE_NAME".into(), self.site_name.clone()),
-            ("DIDPORT_ADMIN_EMAIL".into(), opt(&self.admin_email)),
-            (
-                "DIDPORT_CURRENCY".into(),
-                self.currency.as_str().to_string(),
-            ),
-            ("DIDPORT_HOLD_MINUTES".into(), self.hold_minutes.to_string()),
-            (
-                "DIDPORT_RENEWAL_NOTICE_DAYS".into(),
-                self.renewal_notice_days.to_string(),
-            ),
-            ("DIDPORT_GRACE_DAYS".into(), self.grace_days.to_string()),
-            ("DIDPORT_LOG".into(), self.log.clone()),
-            (
-                "DIDPORT_LOG_FORMAT".into(),
-                self.log_format.as_str().to_string(),
-            ),
-            ("DIDPORT_METRICS_TOKEN".into(), secret(&self.metrics_token)),
-            ("DIDPORT_WORKERS".into(), self.workers.to_string()),
-            (
-                "DIDPORT_ADMIN_2FA".into(),
-                self.admin_2fa.as_str().to_string(),
-            ),
-            (
-                "DIDPORT_SEARCH_RATE_LIMIT".into(),
-                self.search_rate_limit.to_string(),
-            ),
-            ("DIDPORT_TRUSTED_PROXY".into(), opt(&self.trusted_proxy)),
-            (
-                "DIDPORT_SELLER_NAME".into(),
-                match &self.seller_name {
-                    Some(n) => n.clone(),
-                    None => format!("{} (the site name)", self.site_name),
-                },
-            ),
-            (
-                "DIDPORT_SELLER_ADDRESS".into(),
-                if self.seller_address.is_empty() {
-                    "(not set: invoices show no address)".into()
-                } else {
-                    self.seller_address.join("; ")
-                },
-            ),
-            (
-                "DIDPORT_TAX_RATE".into(),
-                self.tax_rate.map_or_else(
-                    || "(not set: invoices show no tax line)".into(),
-                    |t| format!("{t} included in prices"),
-                ),
-            ),
-            ("DIDPORT_SUPPORT_EMAIL".into(), opt(&self.support_email)),
-        ];
-        match &self.telinta {
-            None => out.push((
-                "DIDPORT_TELINTA_URL".into(),
-                "(not set: activation and sync unavailable)".into(),
-            )),
-            Some(t) => {
-                out.push(("DIDPORT_TELINTA_URL".into(), t.url.clone()));
-                out.push(("DIDPORT_TELINTA_LOGIN".into(), t.login.clone()));
-                out.push(("DIDPORT_TELINTA_PASSWORD".into(), secret(&t.password)));
-                out.push(("DIDPORT_TELINTA_TOKEN".into(), secret(&t.token)));
-                out.push(("DIDPORT_TELINTA_PRODUCT".into(), opt(&t.product)));
-                out.push(("DIDPORT_TELINTA_VENDOR_BATCH".into(), opt(&t.vendor_batch)));
-                out.push((
-                    "DIDPORT_TELINTA_PRICING_BATCH".into(),
-                    opt(&t.pricing_batch),
-                ));
-                out.push((
-                    "DIDPORT_TELINTA_PIN_FIELD".into(),
-                    match t.pin_field {
-                        PinField::ServicePassword => "service_password (the customer's PIN \
-                            becomes the account's h323_password, which also authenticates \
-                            every call made with the account: a SIP device registered with \
-                            it then has a 4-digit password; choose voicemail if that matters)"
-                            .into(),
-                        PinField::Voicemail => "voicemail (the voicemail PIN on the \
-                            unified-messaging server)"
-                            .into(),
-                    },
-                ));
-                out.push((
-                    "DIDPORT_TELINTA_VOICEMAIL_URL".into(),
-                    opt(&t.voicemail_url),
-                ));
-                out.push((
-                    "DIDPORT_TELINTA_VOICEMAIL_DOMAIN".into(),
-                    opt(&t.voicemail_domain),
-                ));
-                out.push((
-                    "DIDPORT_TELINTA_CREATE_CUSTOMERS".into(),
-                    t.create_customers.to_string(),
-                ));
-            }
-        }
-        match &self.paypal {
-            None => out.push((
-                "DIDPORT_PAYPAL_CLIENT_ID".into(),
-                "(not set: PayPal checkout unavailable)".into(),
-            )),
-            Some(p) => {
-                out.push(("DIDPORT_PAYPAL_API".into(), p.api.clone()));
-                out.push(("DIDPORT_PAYPAL_CLIENT_ID".into(), p.client_id.clone()));
-                out.push(("DIDPORT_PAYPAL_SECRET".into(), "(set, hidden)".into()));
-                out.push(("DIDPORT_PAYPAL_WEBHOOK_ID".into(), opt(&p.webhook_id)));
-            }
-        }
-        match &self.smtp {
-            None => out.push((
-                "DIDPORT_SMTP_HOST".into(),
-                "(not set: mail waits in the outbox)".into(),
-            )),
-            Some(s) => {
-                out.push(("DIDPORT_SMTP_HOST".into(), s.host.clone()));
-                out.push(("DIDPORT_SMTP_PORT".into(), s.port.to_string()));
-                out.push(("DIDPORT_SMTP_TLS".into(), s.tls.as_str().into()));
-                out.push(("DIDPORT_SMTP_USER".into(), opt(&s.user)));
-                out.push(("DIDPORT_SMTP_PASSWORD".into(), secret(&s.password)));
-            }
-        }
-        out.push(("DIDPORT_MAIL_FROM".into(), opt(&self.mail_from)));
-        out
+        VARIABLES
+            .iter()
+            .filter_map(|(name, show)| show(self).map(|v| (name.to_string(), v)))
+            .collect()
     }
 }
+
+/// A value as `check-config` shows it, or `(not set)`.
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref()
+        .map_or_else(|| "(not set)".to_string(), T::to_string)
+}
+
+/// A secret as `check-config` shows it: only whether it is set.
+fn secret(v: &Option<SecretString>) -> String {
+    if v.is_some() {
+        "(set, hidden)".into()
+    } else {
+        "(not set)".into()
+    }
+}
+
+/// How `check-config` shows one variable: `None` leaves it out.
+type Show = fn(&Config) -> Option<String>;
+
+/// Every variable the configuration reads (docs/contract.md), in the order `check-config` shows
+/// them, with how each effective value is shown. The Telinta, PayPal and SMTP groups show only
+/// their first variable, with a note, when they are off.
+pub const VARIABLES: &[(&str, Show)] = &[
+    ("DIDPORT_DB", |c| Some(c.db.display().to_string())),
+    ("DIDPORT_LISTEN", |c| Some(c.listen.to_string())),
+    ("DIDPORT_BASE_URL", |c| {
+        Some(
+            c.base_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{} (derived)", c.listen)),
+        )
+    }),
+    ("DIDPORT_SITE_NAME", |c| Some(c.site_name.clone())),
+    ("DIDPORT_ADMIN_EMAIL", |c| Some(opt(&c.admin_email))),
+    ("DIDPORT_CURRENCY", |c| {
+        Some(c.currency.as_str().to_string())
+    }),
+    ("DIDPORT_HOLD_MINUTES", |c| Some(c.hold_minutes.to_string())),
+    ("DIDPORT_RENEWAL_NOTICE_DAYS", |c| {
+        Some(c.renewal_notice_days.to_string())
+    }),
+    ("DIDPORT_GRACE_DAYS", |c| Some(c.grace_days.to_string())),
+    ("DIDPORT_LOG", |c| Some(c.log.clone())),
+    ("DIDPORT_LOG_FORMAT", |c| {
+        Some(c.log_format.as_str().to_string())
+    }),
+    ("DIDPORT_METRICS_TOKEN", |c| Some(secret(&c.metrics_token))),
+    ("DIDPORT_WORKERS", |c| Some(c.workers.to_string())),
+    ("DIDPORT_ADMIN_2FA", |c| {
+        Some(c.admin_2fa.as_str().to_string())
+    }),
+    ("DIDPORT_SEARCH_RATE_LIMIT", |c| {
+        Some(c.search_rate_limit.to_string())
+    }),
+    ("DIDPORT_TRUSTED_PROXY", |c| Some(opt(&c.trusted_proxy))),
+    ("DIDPORT_SELLER_NAME", |c| {
+        Some(match &c.seller_name {
+            Some(n) => n.clone(),
+            None => format!("{} (the site name)", c.site_name),
+        })
+    }),
+    ("DIDPORT_SELLER_ADDRESS", |c| {
+        Some(if c.seller_address.is_empty() {
+            "(not set: invoices show no address)".into()
+        } else {
+            c.seller_address.join("; ")
+        })
+    }),
+    ("DIDPORT_TAX_RATE", |c| {
+        Some(c.tax_rate.map_or_else(
+            || "(not set: invoices show no tax line)".into(),
+            |t| format!("{t} included in prices"),
+        ))
+    }),
+    ("DIDPORT_SUPPORT_EMAIL", |c| Some(opt(&c.support_email))),
+    ("DIDPORT_TELINTA_URL", |c| {
+        Some(c.telinta.as_ref().map_or_else(
+            || "(not set: activation and sync unavailable)".into(),
+            |t| t.url.clone(),
+        ))
+    }),
+    ("DIDPORT_TELINTA_LOGIN", |c| {
+        c.telinta.as_ref().map(|t| t.login.clone())
+    }),
+    ("DIDPORT_TELINTA_PASSWORD", |c| {
+        c.telinta.as_ref().map(|t| secret(&t.password))
+    }),
+    ("DIDPORT_TELINTA_TOKEN", |c| {
+        c.telinta.as_ref().map(|t| secret(&t.token))
+    }),
+    ("DIDPORT_TELINTA_PRODUCT", |c| {
+        c.telinta.as_ref().map(|t| opt(&t.product))
+    }),
+    ("DIDPORT_TELINTA_VENDOR_BATCH", |c| {
+        c.telinta.as_ref().map(|t| opt(&t.vendor_batch))
+    }),
+    ("DIDPORT_TELINTA_PRICING_BATCH", |c| {
+        c.telinta.as_ref().map(|t| opt(&t.pricing_batch))
+    }),
+    ("DIDPORT_TELINTA_PIN_FIELD", |c| {
+        c.telinta.as_ref().map(|t| {
+            match t.pin_field {
+                PinField::ServicePassword => {
+                    "service_password (the customer's PIN \
+                    becomes the account's h323_password, which also authenticates \
+                    every call made with the account: a SIP device registered with \
+                    it then has a 4-digit password; choose voicemail if that matters)"
+                }
+                PinField::Voicemail => {
+                    "voicemail (the voicemail PIN on the \
+                    unified-messaging server)"
+                }
+            }
+            .to_string()
+        })
+    }),
+    ("DIDPORT_TELINTA_VOICEMAIL_URL", |c| {
+        c.telinta.as_ref().map(|t| opt(&t.voicemail_url))
+    }),
+    ("DIDPORT_TELINTA_VOICEMAIL_DOMAIN", |c| {
+        c.telinta.as_ref().map(|t| opt(&t.voicemail_domain))
+    }),
+    ("DIDPORT_TELINTA_CREATE_CUSTOMERS", |c| {
+        c.telinta.as_ref().map(|t| t.create_customers.to_string())
+    }),
+    ("DIDPORT_PAYPAL_API", |c| {
+        c.paypal.as_ref().map(|p| p.api.clone())
+    }),
+    ("DIDPORT_PAYPAL_CLIENT_ID", |c| {
+        Some(c.paypal.as_ref().map_or_else(
+            || "(not set: PayPal checkout unavailable)".into(),
+            |p| p.client_id.clone(),
+        ))
+    }),
+    ("DIDPORT_PAYPAL_SECRET", |c| {
+        c.paypal.as_ref().map(|_| "(set, hidden)".into())
+    }),
+    ("DIDPORT_PAYPAL_WEBHOOK_ID", |c| {
+        c.paypal.as_ref().map(|p| opt(&p.webhook_id))
+    }),
+    ("DIDPORT_SMTP_HOST", |c| {
+        Some(c.smtp.as_ref().map_or_else(
+            || "(not set: mail waits in the outbox)".into(),
+            |s| s.host.clone(),
+        ))
+    }),
+    ("DIDPORT_SMTP_PORT", |c| {
+        c.smtp.as_ref().map(|s| s.port.to_string())
+    }),
+    ("DIDPORT_SMTP_TLS", |c| {
+        c.smtp.as_ref().map(|s| s.tls.as_str().into())
+    }),
+    ("DIDPORT_SMTP_USER", |c| {
+        c.smtp.as_ref().map(|s| opt(&s.user))
+    }),
+    ("DIDPORT_SMTP_PASSWORD", |c| {
+        c.smtp.as_ref().map(|s| secret(&s.password))
+    }),
+    ("DIDPORT_MAIL_FROM", |c| Some(opt(&c.mail_from))),
+];
 
 fn read_telinta(r: &mut Reader<'_>) -> Option<TelintaConfig> {
     let url = r.url("DIDPORT_TELINTA_URL");
@@ -842,6 +872,7 @@ fn parse_bool(v: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secrecy::ExposeSecret;
     use std::collections::HashMap;
 
     fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
@@ -951,7 +982,10 @@ mod tests {
             &Overrides::default(),
         )
         .unwrap();
-        assert_eq!(c.smtp.unwrap().password.as_deref(), Some("s3cret"));
+        assert_eq!(
+            c.smtp.unwrap().password.as_ref().map(|p| p.expose_secret()),
+            Some("s3cret")
+        );
     }
 
     #[test]

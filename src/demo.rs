@@ -7,7 +7,7 @@ use crate::app::{self, StartOptions};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::domain::plan::PlanNumberType;
-use crate::domain::{EmailAddress, PhoneNumber, Role};
+use crate::domain::{EmailAddress, NumberStatus, PhoneNumber, Role};
 use crate::secure;
 use crate::store::numbers::{NewNumber, insert_new};
 use crate::store::plans::{NewPlan, insert as insert_plan};
@@ -241,7 +241,7 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
     let clock = Arc::new(SystemClock);
     let accounts = seed(&store, clock.now())?;
     // The Telinta simulator knows the same numbers as free, so sync and activation work.
-    let telinta_sim = crate::integrations::telinta::TelintaSim::start(DEMO_SEED)
+    let telinta_sim = crate::sim::telinta::TelintaSim::start(DEMO_SEED)
         .map_err(|e| format!("cannot start the Telinta simulator: {e}"))?;
     telinta_sim.add_free_numbers(
         generate_numbers(DEMO_NUMBERS, DEMO_SEED)
@@ -266,17 +266,15 @@ pub fn run(mut config: Config, db_given: bool) -> Result<(), String> {
         create_customers: true,
     });
     // The PayPal simulator plays PayPal, with its own approval page.
-    let paypal_sim = crate::integrations::paypal::sim::PayPalSim::start(
-        crate::integrations::paypal::sim::SimConfig::default(),
-    )
-    .map_err(|e| format!("cannot start the PayPal simulator: {e}"))?;
+    let paypal_sim = crate::sim::paypal::PayPalSim::start(crate::sim::paypal::SimConfig::default())
+        .map_err(|e| format!("cannot start the PayPal simulator: {e}"))?;
     let paypal = crate::integrations::paypal::PayPalClient::new(paypal_sim.client_config())
         .map_err(|e| e.to_string())?;
     // So `check-upstream`'s PayPal checks run against the simulator too.
     config.paypal = Some(crate::config::PayPalConfig {
         api: paypal_sim.base_url().to_string(),
         client_id: paypal_sim.client_id(),
-        secret: paypal_sim.client_secret(),
+        secret: paypal_sim.client_secret().into(),
         webhook_id: Some(paypal_sim.webhook_id()),
     });
     let mut opts = StartOptions::new(clock);
@@ -349,13 +347,7 @@ fn seed_renewals(s: &crate::workflow::Services) -> Result<usize, String> {
     let err = |e: &dyn std::fmt::Display| e.to_string();
     let has_purchases = s
         .store
-        .read(|tx| {
-            Ok::<_, crate::store::Error>(tx.query_row(
-                "SELECT EXISTS (SELECT 1 FROM purchased_numbers)",
-                [],
-                |r| r.get::<_, bool>(0),
-            )?)
-        })
+        .read(crate::store::purchased::any)
         .map_err(|e| err(&e))?;
     if has_purchases {
         return Ok(0);
@@ -402,8 +394,14 @@ fn seed_renewals(s: &crate::workflow::Services) -> Result<usize, String> {
             .ok_or("order vanished")?;
         crate::workflow::payments::record_paid(&past, &order, &customer, None)
             .map_err(|e| err(&e))?;
-        crate::workflow::activation::change_status(&past, &admin, id, "active", "demo")
-            .map_err(|e| format!("{e:?}"))?;
+        crate::workflow::activation::change_status(
+            &past,
+            &admin,
+            id,
+            NumberStatus::Active.as_str(),
+            "demo",
+        )
+        .map_err(|e| format!("{e:?}"))?;
     }
     crate::workflow::billing::run(s, day_of(now), false).map_err(|e| err(&e))?;
     Ok(numbers.len())

@@ -3,11 +3,13 @@
 //! Layers, with dependencies pointing one way:
 //! `cli` → `app` (router, request guard) → `pages` → `workflow` → `store`, `integrations` → `domain`;
 //! `workflow` and `pages` write emails through `emails` (their texts and HTML).
+//! `sim` (feature `demo`) plays the outside systems for `didport demo` and the tests.
 
 pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
 pub mod emails;
@@ -19,5 +21,7 @@ pub mod pages;
 #[cfg(test)]
 mod proptest_json;
 pub mod secure;
+#[cfg(feature = "demo")]
+pub mod sim;
 pub mod store;
 pub mod workflow;

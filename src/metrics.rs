@@ -17,6 +17,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::domain::OutboxStatus;
 use crate::store::stats::Snapshot;
 
 type Labels = Vec<(String, String)>;
@@ -39,6 +40,8 @@ struct Metrics {
     renewals: Family<Labels, Gauge>,
     failures: Family<Labels, Gauge>,
     db_bytes: Gauge,
+    write_seconds: Histogram,
+    longest_write: Family<Labels, Gauge<f64, AtomicU64>>,
 }
 
 fn metrics() -> &'static Metrics {
@@ -56,6 +59,9 @@ fn metrics() -> &'static Metrics {
             renewals: Family::default(),
             failures: Family::default(),
             db_bytes: Gauge::default(),
+            // 0.1 ms to about 13 s.
+            write_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 18)),
+            longest_write: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -99,6 +105,16 @@ fn metrics() -> &'static Metrics {
             "database_size_bytes",
             "Size of the SQLite database",
             m.db_bytes.clone(),
+        );
+        registry.register(
+            "db_write_transaction_duration_seconds",
+            "Time a write transaction held the database's write lock",
+            m.write_seconds.clone(),
+        );
+        registry.register(
+            "db_write_transaction_longest_seconds",
+            "The longest write transaction since start, by the code that ran it",
+            m.longest_write.clone(),
         );
         Metrics { registry, ..m }
     })
@@ -171,6 +187,34 @@ pub fn record_request(path: &str, status: u16, seconds: f64) {
         .observe(seconds);
 }
 
+/// The longest write transaction so far: seconds and where it was run.
+static LONGEST_WRITE: std::sync::Mutex<(f64, String)> = std::sync::Mutex::new((0.0, String::new()));
+
+/// Records how long a write transaction held the write lock; `site` is the code that ran it.
+pub fn record_write(site: &std::panic::Location<'_>, seconds: f64) {
+    let m = metrics();
+    m.write_seconds.observe(seconds);
+    let mut longest = LONGEST_WRITE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if seconds > longest.0 {
+        let place = format!("{}:{}", site.file(), site.line());
+        m.longest_write.clear();
+        m.longest_write
+            .get_or_create(&vec![("site".into(), place.clone())])
+            .set(seconds);
+        *longest = (seconds, place);
+    }
+}
+
+/// The longest write transaction so far: seconds and the code that ran it.
+pub fn longest_write() -> (f64, String) {
+    LONGEST_WRITE
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()
+}
+
 /// Counts a call to an upstream (`telinta`, `paypal`); `outcome` is `ok` or a short kind.
 pub fn record_upstream(service: &str, method: &str, outcome: &str, seconds: f64) {
     let i = usize::from(service == "paypal");
@@ -223,7 +267,10 @@ pub fn render(snapshot: &Snapshot) -> Result<String, std::fmt::Error> {
         &m.outbox,
         "status",
         &snapshot.outbox,
-        &["queued", "sent", "failed"],
+        &OutboxStatus::ALL
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>(),
     );
     set_all(
         &m.renewals,

@@ -3,9 +3,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use didport::integrations::paypal::CaptureStatus;
-use didport::integrations::paypal::sim::PayPalSim;
-use didport::integrations::telinta::TelintaSim;
+use didport::sim::paypal::PayPalSim;
+use didport::sim::paypal::SimCaptureStatus;
+use didport::sim::telinta::TelintaSim;
 use rusqlite::Connection;
 
 use crate::users::Outcome;
@@ -193,7 +193,7 @@ pub fn run(
     let captured: BTreeSet<i64> = paypal
         .captures()
         .into_iter()
-        .filter(|c| c.status == CaptureStatus::Completed)
+        .filter(|c| c.status == SimCaptureStatus::Completed)
         .filter_map(|c| c.custom_id.as_deref()?.parse().ok())
         .collect();
     for id in &captured {

@@ -57,7 +57,10 @@ mod tests {
                     && !a.npa.starts_with(['0', '1']),
                 "{a:?}"
             );
-            assert!(super::super::search::state_name(a.state).is_some(), "{a:?}");
+            assert!(
+                crate::domain::search::state_name(a.state).is_some(),
+                "{a:?}"
+            );
             assert!(!a.place.is_empty(), "{a:?}");
         }
         let mut npas: Vec<_> = rows.iter().map(|a| a.npa).collect();

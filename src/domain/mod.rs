@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod money;
 pub mod phone;
 pub mod plan;
+pub mod records;
 pub mod search;
 pub mod status;
 pub mod tax;
@@ -15,6 +16,7 @@ pub mod totp;
 pub use account::{EmailAddress, Role};
 pub use money::Money;
 pub use phone::PhoneNumber;
+pub use records::{BillingStep, InvoiceStatus, OutboxStatus};
 pub use status::{NumberStatus, PaymentStatus};
 
 /// The notification events of the outside contract (docs/contract.md §6), sent as `X-Didport-Event`.

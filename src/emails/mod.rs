@@ -81,12 +81,12 @@ impl Site {
 
 /// The customer an admin's copy is about.
 #[derive(Debug, Clone, Copy)]
-pub struct Customer<'a> {
+pub struct AccountHolder<'a> {
     pub name: &'a str,
     pub email: &'a str,
 }
 
-impl std::fmt::Display for Customer<'_> {
+impl std::fmt::Display for AccountHolder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         if self.name.trim().is_empty() {
             f.write_str(self.email)
@@ -284,12 +284,12 @@ mod tests {
 
     #[test]
     fn the_admin_names_the_customer_by_name_and_address() {
-        let c = Customer {
+        let c = AccountHolder {
             name: " Pat Example ",
             email: "pat@example.com",
         };
         assert_eq!(c.to_string(), "Pat Example (pat@example.com)");
-        let nameless = Customer {
+        let nameless = AccountHolder {
             name: "",
             email: "pat@example.com",
         };

@@ -2,13 +2,14 @@
 //! No PIN is ever a fact here: the customer's copy may name their own forwarding number, the
 //! admin's says only what kind of change was made.
 
-use super::{Block, Customer, Email, Reader, Site, action, compose, p};
+use super::{AccountHolder, Block, Email, Reader, Site, action, compose, p};
+use crate::domain::NumberStatus;
 use crate::domain::phone::pretty;
 
 pub struct NumberActivated<'a> {
     pub order_id: i64,
     pub number: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn number_activated_customer(site: &Site, f: &NumberActivated<'_>) -> Email {
@@ -53,8 +54,8 @@ pub struct ActivationFailed<'a> {
     /// Telinta's answer, as given.
     pub message: &'a str,
     /// The number's status, unchanged.
-    pub status: &'a str,
-    pub customer: Customer<'a>,
+    pub status: NumberStatus,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn activation_failed_admin(site: &Site, f: &ActivationFailed<'_>) -> Email {
@@ -83,7 +84,7 @@ pub fn activation_failed_admin(site: &Site, f: &ActivationFailed<'_>) -> Email {
 pub struct ReactivationFailed<'a> {
     pub number: &'a str,
     pub error: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn reactivation_failed_admin(site: &Site, f: &ReactivationFailed<'_>) -> Email {
@@ -108,18 +109,18 @@ pub fn reactivation_failed_admin(site: &Site, f: &ReactivationFailed<'_>) -> Ema
 
 pub struct StatusChanged<'a> {
     pub number: &'a str,
-    pub from: &'a str,
-    pub to: &'a str,
-    pub customer: Customer<'a>,
+    pub from: NumberStatus,
+    pub to: NumberStatus,
+    pub customer: AccountHolder<'a>,
 }
 
 /// What a status means to the person who uses the number.
-fn meaning(status: &str) -> &'static str {
+fn meaning(status: NumberStatus) -> &'static str {
     match status {
-        "active" => "It takes calls.",
-        "suspended" => "It takes no calls for now, and it is still yours.",
-        "cancelled" => "It is no longer yours and takes no calls.",
-        _ => "It does not take calls yet.",
+        NumberStatus::Active => "It takes calls.",
+        NumberStatus::Suspended => "It takes no calls for now, and it is still yours.",
+        NumberStatus::Cancelled => "It is no longer yours and takes no calls.",
+        NumberStatus::Pending => "It does not take calls yet.",
     }
 }
 
@@ -166,7 +167,7 @@ pub struct SettingsChanged<'a> {
     pub forwarding: Option<&'a str>,
     /// Forwarding was turned off.
     pub forwarding_off: bool,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn settings_changed_customer(site: &Site, f: &SettingsChanged<'_>) -> Email {
@@ -229,7 +230,7 @@ pub struct SettingsChangeFailed<'a> {
     pub message: &'a str,
     /// What Telinta had taken before it failed, in a sentence.
     pub took: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn settings_change_failed_admin(site: &Site, f: &SettingsChangeFailed<'_>) -> Email {
@@ -255,7 +256,7 @@ pub struct SettingsInterrupted<'a> {
     pub number: &'a str,
     /// What reconciliation found, a sentence each.
     pub findings: &'a [String],
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn settings_interrupted_admin(site: &Site, f: &SettingsInterrupted<'_>) -> Email {

@@ -1,7 +1,7 @@
 //! Orders and their payment: placed, paid, cancelled, refunded, and the payments the admin
 //! must check.
 
-use super::{Block, Customer, Email, Reader, Site, action, compose, facts, p};
+use super::{AccountHolder, Block, Email, Reader, Site, action, compose, facts, p};
 use crate::domain::Money;
 use crate::domain::phone::pretty;
 
@@ -16,7 +16,7 @@ pub struct OrderPlaced<'a> {
     pub hold_minutes: u32,
     /// When the hold ends, formatted for people.
     pub hold_until: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn order_placed_customer(site: &Site, f: &OrderPlaced<'_>) -> Email {
@@ -82,7 +82,7 @@ pub struct PaymentReceived<'a> {
     pub invoice_number: &'a str,
     /// The last day paid for, formatted for people.
     pub paid_through: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 fn invoice_facts(f: &PaymentReceived<'_>, n: &str) -> Block {
@@ -150,7 +150,7 @@ pub struct AmountDiffers<'a> {
     pub number: &'a str,
     /// What was captured and what was expected, in a sentence.
     pub reason: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn amount_differs_admin(site: &Site, f: &AmountDiffers<'_>) -> Email {
@@ -181,7 +181,7 @@ pub fn amount_differs_admin(site: &Site, f: &AmountDiffers<'_>) -> Email {
 pub struct NumberLost<'a> {
     pub order_id: i64,
     pub number: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn number_lost_admin(site: &Site, f: &NumberLost<'_>) -> Email {
@@ -212,7 +212,7 @@ pub struct PaymentAlert<'a> {
     pub number: &'a str,
     /// What PayPal reported, in words.
     pub what: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn payment_alert_admin(site: &Site, f: &PaymentAlert<'_>) -> Email {
@@ -298,7 +298,7 @@ pub struct OrderRefunded<'a> {
     pub was_active: bool,
     /// Why it was refunded, as the admin or PayPal gave it.
     pub reason: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn order_refunded_customer(site: &Site, f: &OrderRefunded<'_>) -> Email {

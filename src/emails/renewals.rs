@@ -1,7 +1,7 @@
 //! Monthly renewals: the invoice, the payment, the overdue notice, suspension and
 //! reactivation, and cancelling at the end of the period.
 
-use super::{Customer, Email, Reader, Site, action, compose, facts, p};
+use super::{AccountHolder, Email, Reader, Site, action, compose, facts, p};
 use crate::domain::Money;
 use crate::domain::phone::pretty;
 
@@ -44,17 +44,17 @@ pub fn renewal_due_customer(site: &Site, f: &RenewalDue<'_>) -> Email {
     )
 }
 
-pub struct RenewalPaid<'a> {
+pub struct RenewalPayment<'a> {
     pub number: &'a str,
     pub invoice_id: i64,
     pub amount: Money,
     pub paid_through: &'a str,
     /// Who recorded the payment: `PayPal`, or the admin who recorded it offline.
     pub by: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
-pub fn renewal_paid_customer(site: &Site, f: &RenewalPaid<'_>) -> Email {
+pub fn renewal_paid_customer(site: &Site, f: &RenewalPayment<'_>) -> Email {
     let n = pretty(f.number);
     compose(
         site,
@@ -70,7 +70,7 @@ pub fn renewal_paid_customer(site: &Site, f: &RenewalPaid<'_>) -> Email {
     )
 }
 
-pub fn renewal_paid_admin(site: &Site, f: &RenewalPaid<'_>) -> Email {
+pub fn renewal_paid_admin(site: &Site, f: &RenewalPayment<'_>) -> Email {
     let n = pretty(f.number);
     compose(
         site,
@@ -125,7 +125,7 @@ pub struct Suspended<'a> {
     pub since: &'a str,
     pub days_overdue: i64,
     pub invoice_id: Option<i64>,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn suspended_customer(site: &Site, f: &Suspended<'_>) -> Email {
@@ -169,7 +169,7 @@ pub struct SuspensionFailed<'a> {
     pub number: &'a str,
     pub days_overdue: i64,
     pub error: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn suspension_failed_admin(site: &Site, f: &SuspensionFailed<'_>) -> Email {
@@ -195,7 +195,7 @@ pub fn suspension_failed_admin(site: &Site, f: &SuspensionFailed<'_>) -> Email {
 
 pub struct Reactivated<'a> {
     pub number: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn reactivated_customer(site: &Site, f: &Reactivated<'_>) -> Email {
@@ -234,7 +234,7 @@ pub struct CancellationScheduled<'a> {
     pub number: &'a str,
     /// The last day paid for: the number is cancelled after it.
     pub until: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn cancellation_scheduled_customer(site: &Site, f: &CancellationScheduled<'_>) -> Email {
@@ -277,7 +277,7 @@ pub struct Cancelled<'a> {
     pub number: &'a str,
     /// The last day paid for.
     pub as_of: &'a str,
-    pub customer: Customer<'a>,
+    pub customer: AccountHolder<'a>,
 }
 
 pub fn cancelled_customer(site: &Site, f: &Cancelled<'_>) -> Email {

@@ -2,9 +2,9 @@
 //! check reads. A template missing here is neither previewed nor checked, so each new one gets
 //! a line.
 
-use super::{Customer, Email, Reader, Site, access, numbers, orders, renewals};
-use crate::domain::MailEvent;
+use super::{AccountHolder, Email, Reader, Site, access, numbers, orders, renewals};
 use crate::domain::money::{Currency, Money};
+use crate::domain::{MailEvent, NumberStatus};
 
 /// One template with its sample facts.
 pub struct Sample {
@@ -17,7 +17,7 @@ pub struct Sample {
 
 const NUMBER: &str = "2125550100";
 const FORWARD_TO: &str = "3105550199";
-const CUSTOMER: Customer<'static> = Customer {
+const CUSTOMER: AccountHolder<'static> = AccountHolder {
     name: "Pat Example",
     email: "pat@example.com",
 };
@@ -69,8 +69,8 @@ pub fn all(site: &Site) -> Vec<Sample> {
     };
     let status = numbers::StatusChanged {
         number: NUMBER,
-        from: "active",
-        to: "suspended",
+        from: NumberStatus::Active,
+        to: NumberStatus::Suspended,
         customer: CUSTOMER,
     };
     let settings = numbers::SettingsChanged {
@@ -90,7 +90,7 @@ pub fn all(site: &Site) -> Vec<Sample> {
         reason: "asked by the customer",
         customer: CUSTOMER,
     };
-    let renewal_paid = renewals::RenewalPaid {
+    let renewal_paid = renewals::RenewalPayment {
         number: NUMBER,
         invoice_id: 9,
         amount: usd(500),
@@ -227,7 +227,7 @@ pub fn all(site: &Site) -> Vec<Sample> {
                     number: NUMBER,
                     step: "assign the number",
                     message: "Server.Customer.DID: the DID is assigned to another customer",
-                    status: "pending",
+                    status: NumberStatus::Pending,
                     customer: CUSTOMER,
                 },
             ),

@@ -7,6 +7,7 @@ use std::time::Duration;
 use mail_send::SmtpClientBuilder;
 use mail_send::mail_builder::MessageBuilder;
 use mail_send::mail_builder::headers::raw::Raw;
+use secrecy::ExposeSecret;
 
 use crate::config::{SmtpConfig, SmtpTls};
 
@@ -99,7 +100,7 @@ impl Mailer for SmtpMailer {
             .implicit_tls(cfg.tls == SmtpTls::Implicit)
             .timeout(self.timeout);
         if let (Some(user), Some(password)) = (&cfg.user, &cfg.password) {
-            builder = builder.credentials((user.as_str(), password.as_str()));
+            builder = builder.credentials((user.as_str(), password.expose_secret()));
         }
         self.runtime.block_on(async {
             let result = match cfg.tls {

@@ -5,7 +5,7 @@ use maud::html;
 use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
-use crate::domain::MailEvent;
+use crate::domain::{MailEvent, OutboxStatus};
 use crate::http::{Response, encode_query};
 use crate::store::outbox;
 
@@ -271,10 +271,7 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
         return r;
     }
     let q = ctx.req.query_params();
-    let status = q
-        .get("status")
-        .map(String::as_str)
-        .filter(|s| ["queued", "sent", "failed"].contains(s));
+    let status = q.get("status").and_then(|s| OutboxStatus::parse(s));
     let before = parse_before(ctx);
     // The templates tab: every email the portal sends, previewed with sample data.
     let templates = q.get("view").is_some_and(|v| v == "templates");
@@ -294,7 +291,7 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
         let before = m.id.to_string();
         let mut pairs = vec![("before", before.as_str())];
         if let Some(s) = status {
-            pairs.push(("status", s));
+            pairs.push(("status", s.as_str()));
         }
         format!("/admin/outbox?{}", encode_query(&pairs))
     });
@@ -318,9 +315,13 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
             }
             nav.filters aria-label="Filter by state" {
                 a href="/admin/outbox" aria-current=[(status.is_none() && !templates).then_some("page")] { "All" }
-                a href="/admin/outbox?status=queued" aria-current=[(status == Some("queued")).then_some("page")] { "Waiting (" (counts.queued) ")" }
-                a href="/admin/outbox?status=sent" aria-current=[(status == Some("sent")).then_some("page")] { "Sent (" (counts.sent) ")" }
-                a href="/admin/outbox?status=failed" aria-current=[(status == Some("failed")).then_some("page")] { "Failed (" (counts.failed) ")" }
+                @for (s, label, n) in [
+                    (OutboxStatus::Queued, "Waiting", counts.queued),
+                    (OutboxStatus::Sent, "Sent", counts.sent),
+                    (OutboxStatus::Failed, "Failed", counts.failed),
+                ] {
+                    a href={ "/admin/outbox?status=" (s) } aria-current=[(status == Some(s)).then_some("page")] { (label) " (" (n) ")" }
+                }
                 a href="/admin/outbox?view=templates" id="outbox-templates-tab" aria-current=[templates.then_some("page")] { "Templates" }
             }
             @if templates {
@@ -345,10 +346,10 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
                                         }
                                     }
                                     td.aside {
-                                        @match m.status.as_str() {
-                                            "sent" => { span.badge.badge-ok { "Sent" } }
-                                            "failed" => { span.badge.badge-bad { "Failed" } }
-                                            _ => { span.badge.badge-wait { "Waiting" } }
+                                        @match m.status {
+                                            OutboxStatus::Sent => { span.badge.badge-ok { "Sent" } }
+                                            OutboxStatus::Failed => { span.badge.badge-bad { "Failed" } }
+                                            OutboxStatus::Queued => { span.badge.badge-wait { "Waiting" } }
                                         }
                                     }
                                     td.who data-label="To" { span.email { (m.to) } }
@@ -359,13 +360,13 @@ pub fn outbox(ctx: &Ctx<'_>) -> Response {
                                             @if let Some(at) = m.sent_at { br; "sent " (format_utc(at)) }
                                             @if m.attempts > 0 {
                                                 br; (m.attempts) @if m.attempts == 1 { " attempt" } @else { " attempts" }
-                                                @if m.status == "queued" { ", next try " (format_utc(m.next_attempt_at)) }
+                                                @if m.status == OutboxStatus::Queued { ", next try " (format_utc(m.next_attempt_at)) }
                                             }
                                             @if let Some(err) = &m.last_error { span.small-error { (err) } }
                                         }
                                     }
                                     td.action-cell {
-                                        @if m.status != "sent" && ctx.app.mail_configured {
+                                        @if m.status != OutboxStatus::Sent && ctx.app.mail_configured {
                                             form method="post" action=(format!("/admin/outbox/{}/retry", m.id)) {
                                                 (csrf_field(ctx))
                                                 button.small type="submit" { "Retry now" }

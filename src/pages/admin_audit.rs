@@ -8,7 +8,7 @@ use crate::app::{Ctx, require_admin};
 use crate::clock::format_utc;
 use crate::domain::phone::pretty;
 use crate::http::{Response, encode_query};
-use crate::store::audit::{self, Filter, Row};
+use crate::store::audit::{self, Filter, Outcome, Row};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -95,7 +95,7 @@ fn subject(s: &str) -> String {
 
 /// One entry as a sentence.
 fn sentence(r: &Row) -> Markup {
-    let failed = r.outcome != "ok";
+    let failed = r.outcome != Outcome::Ok;
     html! {
         strong { (r.actor) } " "
         @match verb(&r.action) {
@@ -111,13 +111,12 @@ fn sentence(r: &Row) -> Markup {
     }
 }
 
-fn outcome_badge(outcome: &str) -> Markup {
+fn outcome_badge(outcome: Outcome) -> Markup {
     html! {
         @match outcome {
-            "ok" => span.badge.badge-ok { "Done" },
-            "failed" => span.badge.badge-bad { "Failed" },
-            "refused" => span.badge.badge-wait { "Refused" },
-            other => span.badge.badge-off { (other) },
+            Outcome::Ok => span.badge.badge-ok { "Done" },
+            Outcome::Failed => span.badge.badge-bad { "Failed" },
+            Outcome::Refused => span.badge.badge-wait { "Refused" },
         }
     }
 }
@@ -215,7 +214,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                                 tr id=(format!("audit-{}", r.id)) data-outcome=(r.outcome) data-action=(r.action) {
                                     td.title-cell.sentence { span { (sentence(r)) } }
                                     td.dates data-label="When" { (format_utc(r.at)) }
-                                    td data-label="Outcome" { (outcome_badge(&r.outcome)) }
+                                    td data-label="Outcome" { (outcome_badge(r.outcome)) }
                                     td.detail data-label="Details" {
                                         span {
                                             (r.detail)
@@ -250,7 +249,7 @@ mod tests {
             actor: "ops@example.com".into(),
             action: action.into(),
             subject: subject.into(),
-            outcome: outcome.into(),
+            outcome: Outcome::parse(outcome).unwrap(),
             detail: String::new(),
             address: String::new(),
         }

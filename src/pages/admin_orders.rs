@@ -11,7 +11,7 @@ use crate::domain::money::Currency;
 use crate::domain::{NumberStatus, PaymentStatus};
 use crate::http::{Response, encode_query};
 use crate::store::purchased::{self, OrderFilter};
-use crate::workflow::activation::{self, ChangeError, Changed};
+use crate::workflow::activation::{self, Changed, StatusChangeError};
 
 const PAGE: i64 = 50;
 
@@ -253,22 +253,22 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
     match activation::change_status(&ctx.app.services, admin, order_id, &status, &ctx.client) {
         Ok(Changed::Changed) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number is now {label}.")),
         Ok(Changed::Unchanged) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number was already {label}; nothing changed.")),
-        Err(ChangeError::BadStatus) => ctx.redirect_with(back, FlashKind::Error, "Choose pending, active, suspended or cancelled."),
-        Err(ChangeError::NoNumber) => ctx.redirect_with(back, FlashKind::Error, &format!("Order {order_id} has no paid number to change.")),
-        Err(ChangeError::Moved(m)) => ctx.redirect_with(back, FlashKind::Error, &m),
-        Err(ChangeError::Refused(reason)) => super::orders::refused(
+        Err(StatusChangeError::BadStatus) => ctx.redirect_with(back, FlashKind::Error, "Choose pending, active, suspended or cancelled."),
+        Err(StatusChangeError::NoNumber) => ctx.redirect_with(back, FlashKind::Error, &format!("Order {order_id} has no paid number to change.")),
+        Err(StatusChangeError::Moved(m)) => ctx.redirect_with(back, FlashKind::Error, &m),
+        Err(StatusChangeError::Refused(reason)) => super::orders::refused(
             ctx,
             &format!("Order {order_id}: that change is not allowed"),
             &reason,
             back,
             "Back to View Orders",
         ),
-        Err(ChangeError::Activation { step, message }) => ctx.redirect_with(
+        Err(StatusChangeError::Activation { step, message }) => ctx.redirect_with(
             back,
             FlashKind::Error,
             &format!("Activation of order {order_id} failed at \"{step}\": {message}. Nothing changed; the admin address was emailed."),
         ),
-        Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(StatusChangeError::Internal(e)) => super::errors::internal(ctx, &e),
     }
 }
 
@@ -316,7 +316,7 @@ fn confirm_cancel(
                     "The customer is emailed about the change." }
                 form method="post" action={ "/admin/orders/" (order_id) "/status" } {
                     (csrf_field(ctx))
-                    input type="hidden" name="status" value="cancelled";
+                    input type="hidden" name="status" value=(NumberStatus::Cancelled.as_str());
                     input type="hidden" name="confirm" value="yes";
                     @for k in ["back_status", "back_q", "back_page"] {
                         @let v = keep(k);

@@ -7,7 +7,7 @@ use crate::app::{Ctx, FlashKind, require_user, safe_next};
 use crate::domain::{Money, PhoneNumber, Role};
 use crate::http::{Response, encode_query};
 use crate::workflow::accounts::{
-    self, ChangeError, LoginError, ResetError, SignedIn, SignupError, SignupInput,
+    self, LoginError, PasswordChangeError, ResetError, SignedIn, SignupError, SignupInput,
 };
 
 pub(super) fn home_for(role: Role) -> &'static str {
@@ -465,13 +465,15 @@ pub fn change_submit(ctx: &Ctx<'_>) -> Response {
                 "Your password is changed. Other devices were signed out.",
             )
         }
-        Err(ChangeError::WrongCurrent) => change_page(
+        Err(PasswordChangeError::WrongCurrent) => change_page(
             ctx,
             400,
             &user.email,
             &[("current", "That is not your current password.".into())],
         ),
-        Err(ChangeError::WeakPassword(m)) => change_page(ctx, 400, &user.email, &[("password", m)]),
-        Err(ChangeError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(PasswordChangeError::WeakPassword(m)) => {
+            change_page(ctx, 400, &user.email, &[("password", m)])
+        }
+        Err(PasswordChangeError::Internal(e)) => super::errors::internal(ctx, &e),
     }
 }

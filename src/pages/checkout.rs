@@ -6,7 +6,7 @@ use super::page;
 use crate::app::FlashKind;
 use crate::app::{Ctx, require_user};
 use crate::clock::format_utc;
-use crate::domain::{PhoneNumber, Role};
+use crate::domain::{InvoiceStatus, PhoneNumber, Role};
 use crate::http::{Response, encode_query};
 use crate::store::orders;
 use crate::workflow::checkout::{self, CheckoutError};
@@ -224,10 +224,10 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
                         tr.subtotal { th { "Amount before tax" } td.num id="invoice-net" { (money(inv.total_cents - tax_cents, &inv.currency)) } }
                         tr.tax { th { "Tax included (" (rate) ")" } td.num id="invoice-tax" { (money(tax_cents, &inv.currency)) } }
                     }
-                    tr { th { @match inv.status.as_str() { "paid" => "Total paid", "open" => "Total due", _ => "Total" } } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } }
+                    tr { th { @match inv.status { InvoiceStatus::Paid => "Total paid", InvoiceStatus::Open => "Total due", InvoiceStatus::Void => "Total" } } td.num id="invoice-total" { strong { (money(inv.total_cents, &inv.currency)) } } }
                 }
             }
-            @if inv.status == "paid" {
+            @if inv.status == InvoiceStatus::Paid {
                 dl.facts.invoice-facts id="invoice-payment" {
                     div { dt { "Paid" } dd { @match inv.paid_at { Some(p) => span.nowrap { (format_utc(p)) }, None => "Yes" } } }
                     div { dt { "Payment method" } dd id="invoice-method" { (method) } }
@@ -248,9 +248,9 @@ pub fn invoice(ctx: &Ctx<'_>, id: &str) -> Response {
                     }
                     p id="invoice-state" { "Refunded in full." }
                 }
-            } @else if inv.status == "paid" {
+            } @else if inv.status == InvoiceStatus::Paid {
                 p.muted id="invoice-state" { "Paid in full." }
-            } @else if inv.status == "open" {
+            } @else if inv.status == InvoiceStatus::Open {
                 p.muted id="invoice-state" { "Not paid yet." }
             } @else {
                 p.muted id="invoice-state" { "This invoice is void." }

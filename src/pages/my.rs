@@ -6,7 +6,7 @@ use super::{csrf_field, page};
 use crate::app::{Ctx, FlashKind, require_user};
 use crate::domain::NumberStatus;
 use crate::http::Response;
-use crate::workflow::settings::{self, Request, SettingsError};
+use crate::workflow::settings::{self, SettingsError, SettingsRequest};
 
 use crate::domain::phone::pretty;
 
@@ -192,7 +192,7 @@ pub fn save(ctx: &Ctx<'_>, number: &str) -> Response {
         &ctx.app.services,
         user,
         number,
-        &Request {
+        &SettingsRequest {
             pin,
             forwarding,
             forwarding_off,

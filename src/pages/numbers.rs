@@ -127,10 +127,10 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
         SortBy::Number => None,
     };
     let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
-            numbers::search_first(tx, &s, first)?,
-            numbers::count(tx, &s)?,
-        ))
+        let (rows, more) = numbers::search_first(tx, &s, first)?;
+        let counts = ctx.app.services.store.counts();
+        let total = numbers::count_for_page(tx, counts, &s, rows.len(), more)?;
+        Ok::<_, crate::store::Error>(((rows, more), total))
     });
     let ((rows, more), total) = match loaded {
         Ok(v) => v,

@@ -10,7 +10,7 @@ use crate::app::{Ctx, FlashKind, require_admin, require_user};
 use crate::clock::format_utc;
 use crate::domain::billing::{DAY, day_of, format_day};
 use crate::domain::phone::pretty;
-use crate::domain::{NumberStatus, Role};
+use crate::domain::{InvoiceStatus, NumberStatus, Role};
 use crate::http::Response;
 use crate::store::billing::{self, Renewable};
 use crate::workflow::billing::{self as cycle, InvoiceReturn, PayError, RenewalOutcome};
@@ -22,8 +22,8 @@ pub fn panel(ctx: &Ctx<'_>, order_id: i64) -> Markup {
         let Some(n) = billing::renewable_by_order(tx, order_id)? else {
             return Ok::<_, crate::store::Error>(None);
         };
-        let open =
-            billing::renewal_for(tx, order_id, n.paid_through)?.filter(|i| i.status == "open");
+        let open = billing::renewal_for(tx, order_id, n.paid_through)?
+            .filter(|i| i.status == InvoiceStatus::Open);
         Ok(Some((n, open)))
     });
     let Ok(Some((n, open))) = loaded else {
@@ -263,7 +263,7 @@ pub fn invoice_actions(ctx: &Ctx<'_>, inv: &crate::store::orders::Invoice) -> Ma
     let is_admin = ctx.user.as_ref().is_some_and(|u| u.role == Role::Admin);
     let is_owner = ctx.user.as_ref().is_some_and(|u| u.id == inv.user_id);
     html! {
-        @if inv.status == "open" {
+        @if inv.status == InvoiceStatus::Open {
             div.notice id="invoice-open" {
                 p { "Due " strong { (format_day(inv.period_start)) } ". Unpaid." }
                 @if is_owner {
@@ -280,7 +280,7 @@ pub fn invoice_actions(ctx: &Ctx<'_>, inv: &crate::store::orders::Invoice) -> Ma
                     }
                 }
             }
-        } @else if inv.status == "void" {
+        } @else if inv.status == InvoiceStatus::Void {
             p.notice id="invoice-void" { "Void: the number was cancelled before this month began. Nothing is owed." }
         }
     }
@@ -316,7 +316,7 @@ pub fn my_invoices(ctx: &Ctx<'_>) -> Response {
                         thead { tr { th { "Document" } th { "Number" } th { "Date" } th.num { "Amount" } th { "State" } } }
                         tbody {
                             @for r in &rows {
-                                tr data-status=(r.status) {
+                                tr data-status=(r.status.map_or("credit", InvoiceStatus::as_str)) {
                                     td.title-cell {
                                         @if r.credit_note { "Credit note " (r.number) }
                                         @else { a href={ "/invoices/" (r.invoice_id) } { "Invoice " (r.number) } }
@@ -325,13 +325,11 @@ pub fn my_invoices(ctx: &Ctx<'_>) -> Response {
                                     td data-label="Date" { (format_utc(r.issued_at)) }
                                     td.num data-label="Amount" { span.price { (money(r.total_cents, &r.currency)) } }
                                     td data-label="State" {
-                                        @match r.status.as_str() {
-                                            "open" => span.badge.badge-wait { "Open" },
-                                            "paid" => span.badge.badge-ok { "Paid" },
-                                            "void" => span.badge.badge-off { "Void" },
-                                            "credit" => span.badge.badge-info { "Credit" },
-                                            // A state this page does not know is shown as it is, never as another.
-                                            other => span.badge.badge-bad { (other) },
+                                        @match r.status {
+                                            Some(InvoiceStatus::Open) => span.badge.badge-wait { "Open" },
+                                            Some(InvoiceStatus::Paid) => span.badge.badge-ok { "Paid" },
+                                            Some(InvoiceStatus::Void) => span.badge.badge-off { "Void" },
+                                            None => span.badge.badge-info { "Credit" },
                                         }
                                     }
                                 }

@@ -19,6 +19,18 @@ impl Outcome {
             Outcome::Refused => "refused",
         }
     }
+
+    pub fn parse(word: &str) -> Option<Self> {
+        [Outcome::Ok, Outcome::Failed, Outcome::Refused]
+            .into_iter()
+            .find(|o| o.as_str() == word)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 pub struct Entry<'a> {
@@ -56,7 +68,7 @@ pub struct Row {
     pub actor: String,
     pub action: String,
     pub subject: String,
-    pub outcome: String,
+    pub outcome: Outcome,
     pub detail: String,
     pub address: String,
 }

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::orders::{NewInvoice, insert_invoice};
 use super::{Result, Tx};
-use crate::domain::{NumberStatus, PaymentStatus};
+use crate::domain::{BillingStep, InvoiceStatus, NumberStatus, PaymentStatus};
 
 /// A purchased number as the renewal cycle sees it.
 #[derive(Debug, Clone)]
@@ -70,7 +70,13 @@ pub fn renewable_by_order(tx: &Tx<'_>, order_id: i64) -> Result<Option<Renewable
 
 /// Records that a step of the cycle was done for a number and period; false when it was done
 /// before (the caller then does nothing).
-pub fn mark(tx: &Tx<'_>, order_id: i64, period_start: i64, kind: &str, now: i64) -> Result<bool> {
+pub fn mark(
+    tx: &Tx<'_>,
+    order_id: i64,
+    period_start: i64,
+    kind: BillingStep,
+    now: i64,
+) -> Result<bool> {
     Ok(super::changed(tx.execute(
         "INSERT OR IGNORE INTO billing_events (order_id, period_start, kind, at)
          VALUES (?1, ?2, ?3, ?4)",
@@ -78,7 +84,7 @@ pub fn mark(tx: &Tx<'_>, order_id: i64, period_start: i64, kind: &str, now: i64)
     )?))
 }
 
-pub fn marked(tx: &Tx<'_>, order_id: i64, period_start: i64, kind: &str) -> Result<bool> {
+pub fn marked(tx: &Tx<'_>, order_id: i64, period_start: i64, kind: BillingStep) -> Result<bool> {
     Ok(tx
         .query_row(
             "SELECT 1 FROM billing_events WHERE order_id = ?1 AND period_start = ?2 AND kind = ?3",
@@ -94,7 +100,7 @@ pub fn marked(tx: &Tx<'_>, order_id: i64, period_start: i64, kind: &str) -> Resu
 pub struct RenewalInvoice {
     pub id: i64,
     pub number: String,
-    pub status: String,
+    pub status: InvoiceStatus,
     pub total_cents: i64,
     pub period_start: i64,
     pub period_end: i64,
@@ -280,7 +286,8 @@ pub struct Statement {
     pub issued_at: i64,
     pub total_cents: i64,
     pub currency: String,
-    pub status: String,
+    /// `None` for a credit note.
+    pub status: Option<InvoiceStatus>,
     pub phone: String,
     pub period_start: i64,
     pub period_end: i64,
@@ -293,7 +300,7 @@ pub fn statements(tx: &Tx<'_>, user_id: i64) -> Result<Vec<Statement>> {
          FROM invoices i JOIN orders o ON o.id = i.order_id WHERE o.user_id = ?1
          UNION ALL
          SELECT 1, coalesce(c.invoice_id, 0), c.number, c.issued_at, -c.amount_cents, c.currency,
-                'credit', o.number, 0, 0
+                NULL, o.number, 0, 0
          FROM credit_notes c JOIN orders o ON o.id = c.order_id WHERE o.user_id = ?1
          ORDER BY 4 DESC, 3 DESC",
     )?;
@@ -341,10 +348,14 @@ pub fn admin_rows(tx: &Tx<'_>, until: i64) -> Result<Vec<BillingRow>> {
     let mut out = Vec::with_capacity(rows.len());
     for n in rows {
         let open = renewal_for(tx, n.order_id, n.paid_through)?
-            .filter(|i| i.status == "open")
+            .filter(|i| i.status == InvoiceStatus::Open)
             .map(|i| (i.id, i.number));
-        let failed = marked(tx, n.order_id, n.paid_through, "suspension_failed")?
-            && !marked(tx, n.order_id, n.paid_through, "suspended")?;
+        let failed = marked(
+            tx,
+            n.order_id,
+            n.paid_through,
+            BillingStep::SuspensionFailed,
+        )? && !marked(tx, n.order_id, n.paid_through, BillingStep::Suspended)?;
         out.push(BillingRow {
             n,
             open_invoice: open,

@@ -150,12 +150,24 @@ impl Store {
     }
 
     /// A writing unit of work: `BEGIN IMMEDIATE`, so writers queue for the lock up front
-    /// instead of failing with SQLITE_BUSY when a read transaction tries to upgrade.
+    /// instead of failing with SQLITE_BUSY when a read transaction tries to upgrade. How long
+    /// it holds the lock is recorded (`/metrics`, with the longest and its caller).
+    #[track_caller]
     pub fn write<T, E: From<Error>>(
         &self,
         f: impl FnOnce(&Tx<'_>) -> std::result::Result<T, E>,
     ) -> std::result::Result<T, E> {
-        self.run(rusqlite::TransactionBehavior::Immediate, f)
+        let site = std::panic::Location::caller();
+        let mut conn = self.pool.get().map_err(Error::from)?;
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(Error::from)?;
+        let locked = std::time::Instant::now();
+        let out = f(&tx);
+        // A failed unit of work rolls back when `tx` drops.
+        let done = out.and_then(|v| tx.commit().map_err(|e| E::from(Error::from(e))).map(|()| v));
+        crate::metrics::record_write(site, locked.elapsed().as_secs_f64());
+        done
     }
 
     fn run<T, E: From<Error>>(

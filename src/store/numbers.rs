@@ -179,7 +179,7 @@ pub struct BulkRow<'a> {
     pub kind: NumberType,
 }
 
-/// Counts of what a bulk write did.
+/// NumberCounts of what a bulk write did.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct BulkCounts {
     pub added: u64,
@@ -279,14 +279,14 @@ pub fn count_available(tx: &Tx<'_>) -> Result<i64> {
 }
 
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
+pub struct NumberCounts {
     pub available: i64,
     pub held: i64,
     pub sold: i64,
 }
 
-pub fn counts(tx: &Tx<'_>) -> Result<Counts> {
-    let mut c = Counts::default();
+pub fn counts(tx: &Tx<'_>) -> Result<NumberCounts> {
+    let mut c = NumberCounts::default();
     let mut stmt =
         tx.prepare_cached("SELECT availability, count(*) FROM numbers GROUP BY availability")?;
     for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {

@@ -4,7 +4,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::status::payment_sources;
 use super::{Result, Tx};
-use crate::domain::{PaymentStatus, PhoneNumber};
+use crate::domain::{InvoiceStatus, PaymentStatus, PhoneNumber};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Order {
@@ -475,8 +475,7 @@ pub struct Invoice {
     pub kind: String,
     pub period_start: i64,
     pub period_end: i64,
-    /// `open`, `paid` or `void`.
-    pub status: String,
+    pub status: InvoiceStatus,
     pub paid_at: Option<i64>,
     pub capture_id: Option<String>,
     pub number_digits: String,

@@ -3,7 +3,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{Result, Tx};
-use crate::domain::MailEvent;
+use crate::domain::{MailEvent, OutboxStatus};
 
 pub struct NewMail<'a> {
     pub event: MailEvent,
@@ -39,7 +39,7 @@ pub struct Mail {
     pub body: String,
     pub html: Option<String>,
     pub created_at: i64,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub last_error: Option<String>,
@@ -137,7 +137,7 @@ pub fn get(tx: &Tx<'_>, id: i64) -> Result<Option<Mail>> {
 /// Newest first; `status` filters when given.
 pub fn list(
     tx: &Tx<'_>,
-    status: Option<&str>,
+    status: Option<OutboxStatus>,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Mail>> {
@@ -150,22 +150,24 @@ pub fn list(
 }
 
 #[derive(Debug, Default, Clone, Copy)]
-pub struct Counts {
+pub struct OutboxCounts {
     pub queued: i64,
     pub sent: i64,
     pub failed: i64,
 }
 
-pub fn counts(tx: &Tx<'_>) -> Result<Counts> {
-    let mut c = Counts::default();
+pub fn counts(tx: &Tx<'_>) -> Result<OutboxCounts> {
+    let mut c = OutboxCounts::default();
     let mut stmt = tx.prepare_cached("SELECT status, count(*) FROM outbox GROUP BY status")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, OutboxStatus>(0)?, r.get::<_, i64>(1)?))
+    })?;
     for row in rows {
         let (status, n) = row?;
-        match status.as_str() {
-            "queued" => c.queued = n,
-            "sent" => c.sent = n,
-            _ => c.failed = n,
+        match status {
+            OutboxStatus::Queued => c.queued = n,
+            OutboxStatus::Sent => c.sent = n,
+            OutboxStatus::Failed => c.failed = n,
         }
     }
     Ok(c)

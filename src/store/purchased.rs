@@ -39,6 +39,15 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Purchased> {
     })
 }
 
+/// Whether any number has been bought (the demo seeds its renewal examples only before then).
+pub fn any(tx: &Tx<'_>) -> Result<bool> {
+    Ok(
+        tx.query_row("SELECT EXISTS (SELECT 1 FROM purchased_numbers)", [], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
 pub fn by_order(tx: &Tx<'_>, order_id: i64) -> Result<Option<Purchased>> {
     Ok(tx
         .query_row(

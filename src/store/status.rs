@@ -4,7 +4,7 @@
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use crate::domain::plan::PlanNumberType;
-use crate::domain::{NumberStatus, PaymentStatus};
+use crate::domain::{BillingStep, InvoiceStatus, NumberStatus, OutboxStatus, PaymentStatus};
 
 macro_rules! stored_as_word {
     ($t:ty) => {
@@ -27,6 +27,10 @@ macro_rules! stored_as_word {
 stored_as_word!(PaymentStatus);
 stored_as_word!(NumberStatus);
 stored_as_word!(PlanNumberType);
+stored_as_word!(InvoiceStatus);
+stored_as_word!(OutboxStatus);
+stored_as_word!(BillingStep);
+stored_as_word!(super::audit::Outcome);
 
 /// `'a', 'b'` for a guard such as `WHERE payment_status IN (…)`. The words are the enums' own
 /// constants, never input, so they are safe to write into the statement.

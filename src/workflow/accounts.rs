@@ -500,15 +500,15 @@ pub fn reset_password(
 }
 
 #[derive(Debug)]
-pub enum ChangeError {
+pub enum PasswordChangeError {
     WrongCurrent,
     WeakPassword(String),
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for ChangeError {
+impl From<crate::store::Error> for PasswordChangeError {
     fn from(e: crate::store::Error) -> Self {
-        ChangeError::Internal(e.into())
+        PasswordChangeError::Internal(e.into())
     }
 }
 
@@ -520,17 +520,18 @@ pub fn change_password(
     current: &str,
     new: &str,
     address: &str,
-) -> Result<NewSession, ChangeError> {
+) -> Result<NewSession, PasswordChangeError> {
     let stored = s
         .store
         .read(|tx| users::password_hash(tx, user.id))?
         .unwrap_or_default();
     if !secure::verify_password(current, &stored) {
-        return Err(ChangeError::WrongCurrent);
+        return Err(PasswordChangeError::WrongCurrent);
     }
     let email = EmailAddress::parse(&user.email).ok();
-    check_new_password(new, email.as_ref()).map_err(ChangeError::WeakPassword)?;
-    let hash = secure::hash_password(new).map_err(|e| ChangeError::Internal(Internal(e)))?;
+    check_new_password(new, email.as_ref()).map_err(PasswordChangeError::WeakPassword)?;
+    let hash =
+        secure::hash_password(new).map_err(|e| PasswordChangeError::Internal(Internal(e)))?;
     let now = s.now();
     s.store.write(|tx| {
         users::set_password(tx, user.id, &hash, now)?;
@@ -548,7 +549,7 @@ pub fn change_password(
                 address,
             },
         )?;
-        let token = new_session(s, tx, user, address).map_err(ChangeError::Internal)?;
+        let token = new_session(s, tx, user, address).map_err(PasswordChangeError::Internal)?;
         Ok(NewSession {
             token,
             user: user.clone(),

@@ -23,7 +23,7 @@ pub enum Changed {
 }
 
 #[derive(Debug)]
-pub enum ChangeError {
+pub enum StatusChangeError {
     BadStatus,
     /// No such order, or it has no purchased number (not paid).
     NoNumber,
@@ -40,9 +40,9 @@ pub enum ChangeError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for ChangeError {
+impl From<crate::store::Error> for StatusChangeError {
     fn from(e: crate::store::Error) -> Self {
-        ChangeError::Internal(e.into())
+        StatusChangeError::Internal(e.into())
     }
 }
 
@@ -53,8 +53,8 @@ pub fn change_status(
     order_id: i64,
     status: &str,
     address: &str,
-) -> Result<Changed, ChangeError> {
-    let status = NumberStatus::parse(status).ok_or(ChangeError::BadStatus)?;
+) -> Result<Changed, StatusChangeError> {
+    let status = NumberStatus::parse(status).ok_or(StatusChangeError::BadStatus)?;
     let (current, customer, payment) = s
         .store
         .read(|tx| {
@@ -66,12 +66,12 @@ pub fn change_status(
             };
             Ok(crate::store::users::by_id(tx, p.user_id)?.map(|u| (p, u, o.payment_status)))
         })?
-        .ok_or(ChangeError::NoNumber)?;
+        .ok_or(StatusChangeError::NoNumber)?;
     if current.status == status {
         return Ok(Changed::Unchanged);
     }
     if let Err(refused) = number_change(current.status, status, payment) {
-        return Err(ChangeError::Refused(refused.0));
+        return Err(StatusChangeError::Refused(refused.0));
     }
     if status == NumberStatus::Active {
         let actor = Actor {
@@ -88,12 +88,11 @@ pub fn change_status(
         if !purchased::set_status(tx, order_id, current.status, status, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
-        let (from, to) = (current.status.to_string(), status.to_string());
         let facts = emails::numbers::StatusChanged {
             number: &current.number,
-            from: &from,
-            to: &to,
-            customer: emails::Customer {
+            from: current.status,
+            to: status,
+            customer: emails::AccountHolder {
                 name: &customer.name,
                 email: &customer.email,
             },
@@ -128,7 +127,7 @@ pub fn change_status(
         Ok(true)
     })?;
     if !changed {
-        return Err(ChangeError::Moved(
+        return Err(StatusChangeError::Moved(
             "The status changed while you were looking, or an activation is running. Reload and try again.".into(),
         ));
     }
@@ -144,11 +143,11 @@ pub struct Actor<'a> {
 
 /// Runs again an activation whose run died midway (reconciliation found its claim cut short).
 /// Each step looks before it acts, so what the first run did upstream is found, not repeated.
-pub fn resume(s: &Services, p: &Purchased) -> Result<(), ChangeError> {
+pub fn resume(s: &Services, p: &Purchased) -> Result<(), StatusChangeError> {
     let customer = s
         .store
         .read(|tx| crate::store::users::by_id(tx, p.user_id))?
-        .ok_or(ChangeError::NoNumber)?;
+        .ok_or(StatusChangeError::NoNumber)?;
     let actor = Actor {
         id: None,
         name: "reconciliation",
@@ -164,7 +163,7 @@ struct StepError {
 
 fn step<T>(
     step: &'static str,
-    r: Result<T, crate::integrations::telinta::Error>,
+    r: Result<T, crate::integrations::telinta::TelintaError>,
 ) -> Result<T, StepError> {
     r.map_err(|e| StepError {
         step,
@@ -185,7 +184,7 @@ fn activate(
     current: &Purchased,
     customer: &User,
     address: &str,
-) -> Result<(), ChangeError> {
+) -> Result<(), StatusChangeError> {
     let now = s.now();
     // A claim left by a run that is gone (or stuck) is taken over; see workflow/runs.rs.
     let take_over = current.activating_since.filter(|_| {
@@ -213,9 +212,9 @@ fn activate(
         if let (Some(o), Some(p)) = &why
             && let Err(refused) = number_change(p.status, NumberStatus::Active, o.payment_status)
         {
-            return Err(ChangeError::Refused(refused.0));
+            return Err(StatusChangeError::Refused(refused.0));
         }
-        return Err(ChangeError::Moved(
+        return Err(StatusChangeError::Moved(
             "Another activation of this number is running, its status just changed, or the number \
              is no longer sold to this order. Reload to see it."
                 .into(),
@@ -250,7 +249,7 @@ fn activate(
                 let facts = emails::numbers::NumberActivated {
                     order_id: current.order_id,
                     number: &current.number,
-                    customer: emails::Customer {
+                    customer: emails::AccountHolder {
                         name: &customer.name,
                         email: &customer.email,
                     },
@@ -288,7 +287,7 @@ fn activate(
             if done {
                 Ok(())
             } else {
-                Err(ChangeError::Moved(
+                Err(StatusChangeError::Moved(
                     "The status changed while the activation ran. Reload to see it.".into(),
                 ))
             }
@@ -304,7 +303,6 @@ fn activate(
                     Some(&text),
                     now,
                 )?;
-                let status = current.status.to_string();
                 notify::queue_admin(
                     tx,
                     now,
@@ -318,8 +316,8 @@ fn activate(
                                 number: &current.number,
                                 step: e.step,
                                 message: &e.message,
-                                status: &status,
-                                customer: emails::Customer {
+                                status: current.status,
+                                customer: emails::AccountHolder {
                                     name: &customer.name,
                                     email: &customer.email,
                                 },
@@ -342,7 +340,7 @@ fn activate(
                 )
             })?;
             s.mail.wake();
-            Err(ChangeError::Activation {
+            Err(StatusChangeError::Activation {
                 step: e.step,
                 message: e.message,
             })

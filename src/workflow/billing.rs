@@ -19,7 +19,7 @@ use crate::clock::year_of;
 use crate::domain::billing::{DAY, add_months_anchored, due, format_day};
 use crate::domain::money::Currency;
 use crate::domain::phone::pretty;
-use crate::domain::{MailEvent, Money, NumberStatus};
+use crate::domain::{BillingStep, InvoiceStatus, MailEvent, Money, NumberStatus};
 use crate::emails;
 use crate::integrations::telinta::AccountUpdate;
 use crate::store::audit::{self, Entry, Outcome};
@@ -28,7 +28,7 @@ use crate::store::purchased;
 
 /// What one run did (or, dry, would do).
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Report {
+pub struct BillingReport {
     pub invoices: usize,
     pub overdue_notices: usize,
     pub suspended: usize,
@@ -39,7 +39,7 @@ pub struct Report {
     pub actions: Vec<String>,
 }
 
-impl Report {
+impl BillingReport {
     pub fn summary(&self) -> String {
         format!(
             "{} renewal invoices, {} overdue notices, {} suspended, {} suspensions failed, \
@@ -84,10 +84,10 @@ fn money(cents: i64, currency: &str) -> Money {
 
 /// One run of the cycle as if today were `today` (midnight UTC). With `dry_run` nothing is
 /// written and no upstream is called; the report lists what would be done.
-pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<Report, Internal> {
+pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<BillingReport, Internal> {
     let notice = i64::from(s.config.renewal_notice_days);
     let grace = i64::from(s.config.grace_days);
-    let mut report = Report::default();
+    let mut report = BillingReport::default();
     let numbers = s
         .store
         .read(|tx| billing::due_by(tx, today + notice * DAY))?;
@@ -103,7 +103,7 @@ pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<Report, Internal> 
         let open = s
             .store
             .read(|tx| billing::renewal_for(tx, n.order_id, n.paid_through))?
-            .filter(|i| i.status == "open");
+            .filter(|i| i.status == InvoiceStatus::Open);
         if open.is_none() && !dry_run {
             continue;
         }
@@ -116,7 +116,7 @@ pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<Report, Internal> 
     }
     if !dry_run {
         retry_reactivations(s, today, &mut report)?;
-        if report != Report::default() {
+        if report != BillingReport::default() {
             s.mail.wake();
             log::info!("renewals for {}: {}", format_day(today), report.summary());
         }
@@ -124,7 +124,12 @@ pub fn run(s: &Services, today: i64, dry_run: bool) -> Result<Report, Internal> 
     Ok(report)
 }
 
-fn invoice(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result<(), Internal> {
+fn invoice(
+    s: &Services,
+    n: &Renewable,
+    dry: bool,
+    report: &mut BillingReport,
+) -> Result<(), Internal> {
     let end = add_months_anchored(n.paid_through, 1, n.anchor_day);
     let amount = money(n.monthly_cents, &n.currency);
     let phone = pretty(&n.number);
@@ -157,7 +162,7 @@ fn invoice(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Resul
         else {
             return Ok::<_, crate::store::Error>(false);
         };
-        if billing::mark(tx, n.order_id, n.paid_through, "renewal_due", now)? {
+        if billing::mark(tx, n.order_id, n.paid_through, BillingStep::RenewalDue, now)? {
             let (paid_through, period_end) = (format_day(n.paid_through), format_day(end));
             notify::queue(
                 tx,
@@ -195,12 +200,17 @@ fn invoice(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Resul
     Ok(())
 }
 
-fn overdue(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result<(), Internal> {
+fn overdue(
+    s: &Services,
+    n: &Renewable,
+    dry: bool,
+    report: &mut BillingReport,
+) -> Result<(), Internal> {
     let phone = pretty(&n.number);
     if dry {
         if !s
             .store
-            .read(|tx| billing::marked(tx, n.order_id, n.paid_through, "overdue"))?
+            .read(|tx| billing::marked(tx, n.order_id, n.paid_through, BillingStep::Overdue))?
         {
             report.overdue_notices += 1;
             report
@@ -212,7 +222,7 @@ fn overdue(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Resul
     let now = s.now();
     let site = notify::site(s);
     let sent = s.store.write(|tx| {
-        if !billing::mark(tx, n.order_id, n.paid_through, "overdue", now)? {
+        if !billing::mark(tx, n.order_id, n.paid_through, BillingStep::Overdue, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
         let invoice_id = billing::renewal_for(tx, n.order_id, n.paid_through)?.map(|i| i.id);
@@ -271,7 +281,7 @@ fn suspend(
     n: &Renewable,
     today: i64,
     dry: bool,
-    report: &mut Report,
+    report: &mut BillingReport,
 ) -> Result<(), Internal> {
     let phone = pretty(&n.number);
     let days = (today - n.paid_through) / DAY;
@@ -298,7 +308,7 @@ fn suspend(
                 )? {
                     return Ok::<_, crate::store::Error>(false);
                 }
-                billing::mark(tx, n.order_id, n.paid_through, "suspended", now)?;
+                billing::mark(tx, n.order_id, n.paid_through, BillingStep::Suspended, now)?;
                 let invoice_id =
                     billing::renewal_for(tx, n.order_id, n.paid_through)?.map(|i| i.id);
                 let since = format_day(n.paid_through);
@@ -307,7 +317,7 @@ fn suspend(
                     since: &since,
                     days_overdue: days,
                     invoice_id,
-                    customer: emails::Customer {
+                    customer: emails::AccountHolder {
                         name: &n.name,
                         email: &n.email,
                     },
@@ -344,8 +354,13 @@ fn suspend(
         Err(e) => {
             let now = s.now();
             let first = s.store.write(|tx| {
-                let first =
-                    billing::mark(tx, n.order_id, n.paid_through, "suspension_failed", now)?;
+                let first = billing::mark(
+                    tx,
+                    n.order_id,
+                    n.paid_through,
+                    BillingStep::SuspensionFailed,
+                    now,
+                )?;
                 if first {
                     notify::queue_admin(
                         tx,
@@ -359,7 +374,7 @@ fn suspend(
                                     number: &n.number,
                                     days_overdue: days,
                                     error: &e,
-                                    customer: emails::Customer {
+                                    customer: emails::AccountHolder {
                                         name: &n.name,
                                         email: &n.email,
                                     },
@@ -383,7 +398,12 @@ fn suspend(
     Ok(())
 }
 
-fn cancel(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result<(), Internal> {
+fn cancel(
+    s: &Services,
+    n: &Renewable,
+    dry: bool,
+    report: &mut BillingReport,
+) -> Result<(), Internal> {
     let phone = pretty(&n.number);
     if dry {
         report.cancelled += 1;
@@ -399,12 +419,12 @@ fn cancel(s: &Services, n: &Renewable, dry: bool, report: &mut Report) -> Result
         if !billing::cancel_at_end(tx, n.order_id, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
-        billing::mark(tx, n.order_id, n.paid_through, "cancelled", now)?;
+        billing::mark(tx, n.order_id, n.paid_through, BillingStep::Cancelled, now)?;
         let as_of = format_day(n.paid_through);
         let facts = emails::renewals::Cancelled {
             number: &n.number,
             as_of: &as_of,
-            customer: emails::Customer {
+            customer: emails::AccountHolder {
                 name: &n.name,
                 email: &n.email,
             },
@@ -469,13 +489,13 @@ pub fn record_payment(
             return Ok(Some(paid));
         };
         let paid_through = format_day(paid.period_end);
-        let facts = emails::renewals::RenewalPaid {
+        let facts = emails::renewals::RenewalPayment {
             number: &n.number,
             invoice_id,
             amount: money(n.monthly_cents, &n.currency),
             paid_through: &paid_through,
             by: actor,
-            customer: emails::Customer {
+            customer: emails::AccountHolder {
                 name: &n.name,
                 email: &n.email,
             },
@@ -529,8 +549,8 @@ fn reactivate_if_suspended_for(
 ) -> Result<bool, Internal> {
     let found = s.store.read(|tx| {
         let n = billing::renewable_by_order(tx, order_id)?;
-        let suspended_for_it = billing::marked(tx, order_id, period_start, "suspended")?
-            && !billing::marked(tx, order_id, period_start, "reactivated")?;
+        let suspended_for_it = billing::marked(tx, order_id, period_start, BillingStep::Suspended)?
+            && !billing::marked(tx, order_id, period_start, BillingStep::Reactivated)?;
         Ok::<_, crate::store::Error>(n.filter(|n| {
             suspended_for_it && n.status == NumberStatus::Suspended && n.paid_through > period_start
         }))
@@ -554,10 +574,10 @@ fn reactivate_if_suspended_for(
                 )? {
                     return Ok::<_, crate::store::Error>(false);
                 }
-                billing::mark(tx, order_id, period_start, "reactivated", now)?;
+                billing::mark(tx, order_id, period_start, BillingStep::Reactivated, now)?;
                 let facts = emails::renewals::Reactivated {
                     number: &n.number,
-                    customer: emails::Customer {
+                    customer: emails::AccountHolder {
                         name: &n.name,
                         email: &n.email,
                     },
@@ -583,7 +603,13 @@ fn reactivate_if_suspended_for(
         }
         Err(e) => {
             s.store.write(|tx| {
-                if billing::mark(tx, order_id, period_start, "reactivation_failed", now)? {
+                if billing::mark(
+                    tx,
+                    order_id,
+                    period_start,
+                    BillingStep::ReactivationFailed,
+                    now,
+                )? {
                     notify::queue_admin(
                         tx,
                         now,
@@ -595,7 +621,7 @@ fn reactivate_if_suspended_for(
                                 &emails::numbers::ReactivationFailed {
                                     number: &n.number,
                                     error: &e,
-                                    customer: emails::Customer {
+                                    customer: emails::AccountHolder {
                                         name: &n.name,
                                         email: &n.email,
                                     },
@@ -614,7 +640,11 @@ fn reactivate_if_suspended_for(
 }
 
 /// Numbers paid up again but still suspended because unblocking failed: try again.
-fn retry_reactivations(s: &Services, _today: i64, report: &mut Report) -> Result<(), Internal> {
+fn retry_reactivations(
+    s: &Services,
+    _today: i64,
+    report: &mut BillingReport,
+) -> Result<(), Internal> {
     let waiting = s.store.read(billing::suspended_paid_up)?;
     for (order_id, period_start) in waiting {
         if reactivate_if_suspended_for(s, order_id, period_start)? {
@@ -663,7 +693,7 @@ fn open_invoice_of(
             "This invoice was paid with its order.".into(),
         ));
     }
-    if inv.status != "open" {
+    if inv.status != InvoiceStatus::Open {
         return Err(PayError::Refused(format!(
             "Invoice {} is {}; there is nothing to pay.",
             inv.number, inv.status
@@ -695,7 +725,7 @@ pub fn begin_invoice_payment(
         return Ok(url);
     }
     let created = paypal
-        .create_order(&crate::integrations::paypal::NewOrder {
+        .create_order(&crate::integrations::paypal::NewPayPalOrder {
             request_id: match &existing {
                 None => format!("didport-invoice-{invoice_id}"),
                 Some(old) => format!("didport-invoice-{invoice_id}-after-{old}"),
@@ -752,10 +782,10 @@ pub fn invoice_return(
         .store
         .read(|tx| crate::store::orders::invoice(tx, invoice_id))?
         .ok_or_else(|| Internal(format!("invoice {invoice_id} vanished")))?;
-    if inv.status == "paid" {
+    if inv.status == InvoiceStatus::Paid {
         return Ok(Some(InvoiceReturn::Paid(invoice_id)));
     }
-    if inv.status != "open" {
+    if inv.status != InvoiceStatus::Open {
         return Ok(Some(InvoiceReturn::NotPaid(invoice_id)));
     }
     use crate::integrations::paypal::CaptureOutcome;
@@ -834,7 +864,7 @@ pub fn set_renewing(
             let facts = emails::renewals::CancellationScheduled {
                 number: &owned.p.number,
                 until: &until,
-                customer: emails::Customer {
+                customer: emails::AccountHolder {
                     name: &user.name,
                     email: &user.email,
                 },

@@ -101,7 +101,7 @@ pub fn start(
             total: amount,
             hold_minutes: s.config.hold_minutes,
             hold_until: &hold_until,
-            customer: emails::Customer {
+            customer: emails::AccountHolder {
                 name: &user.name,
                 email: &user.email,
             },

@@ -6,7 +6,7 @@ use super::payments::{self, Returned};
 use super::{Internal, Services, notify};
 use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, PaymentStatus};
-use crate::integrations::paypal::{Amount, NewOrder, OrderStatus};
+use crate::integrations::paypal::{Amount, NewPayPalOrder, OrderStatus};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::orders::{self, Order};
 use crate::store::users::User;
@@ -227,9 +227,9 @@ fn replace(s: &Services, order: &Order, old: &str) -> Result<Continue, OrderErro
 
 /// The request for a new PayPal order that takes the place of `old`: stable for retries of
 /// the same replacement, different from the first order's.
-pub(crate) fn new_order_request(s: &Services, order: &Order, old: Option<&str>) -> NewOrder {
+pub(crate) fn new_order_request(s: &Services, order: &Order, old: Option<&str>) -> NewPayPalOrder {
     let pretty = crate::domain::phone::pretty(&order.number);
-    NewOrder {
+    NewPayPalOrder {
         request_id: match old {
             None => format!("didport-order-{}", order.id),
             Some(old) => format!("didport-order-{}-after-{old}", order.id),

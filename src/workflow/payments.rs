@@ -219,7 +219,7 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
                                 order_id: order.id,
                                 number: &order.number,
                                 reason: &reason,
-                                customer: emails::Customer {
+                                customer: emails::AccountHolder {
                                     name: &user.name,
                                     email: &user.email,
                                 },
@@ -290,7 +290,7 @@ pub fn record_paid(
             },
             now,
         )?;
-        let customer = emails::Customer {
+        let customer = emails::AccountHolder {
             name: &user.name,
             email: &user.email,
         };
@@ -572,7 +572,7 @@ fn alert_admin(s: &Services, o: &Order, what: &str) -> Result<(), Internal> {
                         order_id: o.id,
                         number: &o.number,
                         what,
-                        customer: emails::Customer {
+                        customer: emails::AccountHolder {
                             name: &customer.0,
                             email: &customer.1,
                         },

@@ -31,7 +31,7 @@ pub const GRACE_SECS: i64 = 300;
 
 /// What one pass settled.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Report {
+pub struct ReconcileReport {
     /// Orders recorded as paid after reading PayPal.
     pub paid: usize,
     /// Orders ended and their numbers put back on sale.
@@ -44,9 +44,9 @@ pub struct Report {
     pub unsettled: Vec<String>,
 }
 
-impl Report {
+impl ReconcileReport {
     pub fn is_empty(&self) -> bool {
-        *self == Report::default()
+        *self == ReconcileReport::default()
     }
 
     /// One line for a log or a flash message.
@@ -71,8 +71,8 @@ impl Report {
 /// One pass. Unpaid PayPal orders started before `stale_before` are read back from PayPal;
 /// activations and settings changes count as interrupted when the run that claimed them is
 /// gone, or when this run's flow no longer holds them or is stuck (see workflow/runs.rs).
-pub fn run(s: &Services, stale_before: i64) -> Result<Report, Internal> {
-    let mut report = Report::default();
+pub fn run(s: &Services, stale_before: i64) -> Result<ReconcileReport, Internal> {
+    let mut report = ReconcileReport::default();
     paypal_orders(s, stale_before, &mut report)?;
     renewal_payments(s, &mut report)?;
     activations(s, &mut report)?;
@@ -83,7 +83,11 @@ pub fn run(s: &Services, stale_before: i64) -> Result<Report, Internal> {
     Ok(report)
 }
 
-fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result<(), Internal> {
+fn paypal_orders(
+    s: &Services,
+    stale_before: i64,
+    report: &mut ReconcileReport,
+) -> Result<(), Internal> {
     let now = s.now();
     let never_sent = s
         .store
@@ -210,7 +214,7 @@ fn paypal_orders(s: &Services, stale_before: i64, report: &mut Report) -> Result
 
 /// Renewal invoices whose customer approved at PayPal but never came back (or whose capture
 /// answer was lost): captured and recorded as the return would.
-fn renewal_payments(s: &Services, report: &mut Report) -> Result<(), Internal> {
+fn renewal_payments(s: &Services, report: &mut ReconcileReport) -> Result<(), Internal> {
     let Some(paypal) = &s.payments else {
         return Ok(());
     };
@@ -234,7 +238,7 @@ fn renewal_payments(s: &Services, report: &mut Report) -> Result<(), Internal> {
     Ok(())
 }
 
-fn activations(s: &Services, report: &mut Report) -> Result<(), Internal> {
+fn activations(s: &Services, report: &mut ReconcileReport) -> Result<(), Internal> {
     let claimed = s.store.read(purchased::claimed_activations)?;
     let stalled = claimed.into_iter().filter(|p| {
         s.run
@@ -248,24 +252,27 @@ fn activations(s: &Services, report: &mut Report) -> Result<(), Internal> {
         );
         match activation::resume(s, &p) {
             // A failure was recorded and the admin emailed by the flow itself.
-            Ok(()) | Err(activation::ChangeError::Activation { .. }) => report.activations += 1,
+            Ok(()) | Err(activation::StatusChangeError::Activation { .. }) => {
+                report.activations += 1
+            }
             // Someone else took it over, or its status moved on: nothing left to do here.
-            Err(activation::ChangeError::Moved(_)) | Err(activation::ChangeError::NoNumber) => {}
-            Err(activation::ChangeError::BadStatus) => {}
+            Err(activation::StatusChangeError::Moved(_))
+            | Err(activation::StatusChangeError::NoNumber) => {}
+            Err(activation::StatusChangeError::BadStatus) => {}
             // The rules no longer allow it (refunded meanwhile): the claim is let go, with why.
-            Err(activation::ChangeError::Refused(why)) => {
+            Err(activation::StatusChangeError::Refused(why)) => {
                 let now = s.now();
                 s.store
                     .write(|tx| purchased::release_claim(tx, p.order_id, Some(&why), now))?;
                 report.activations += 1;
             }
-            Err(activation::ChangeError::Internal(e)) => return Err(e),
+            Err(activation::StatusChangeError::Internal(e)) => return Err(e),
         }
     }
     Ok(())
 }
 
-fn settings_changes(s: &Services, report: &mut Report) -> Result<(), Internal> {
+fn settings_changes(s: &Services, report: &mut ReconcileReport) -> Result<(), Internal> {
     let cut_short: Vec<_> = s
         .store
         .read(purchased::pending_settings)?
@@ -358,7 +365,7 @@ fn settings_changes(s: &Services, report: &mut Report) -> Result<(), Internal> {
                         &crate::emails::numbers::SettingsInterrupted {
                             number: n,
                             findings: &found_lines,
-                            customer: crate::emails::Customer {
+                            customer: crate::emails::AccountHolder {
                                 name: customer_name,
                                 email: customer_email,
                             },

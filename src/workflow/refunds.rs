@@ -145,7 +145,7 @@ pub fn record(
             invoice_id: note.invoice_id,
             was_active: before == Some(NumberStatus::Active),
             reason,
-            customer: emails::Customer {
+            customer: emails::AccountHolder {
                 name: &customer.name,
                 email: &customer.email,
             },

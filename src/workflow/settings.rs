@@ -11,7 +11,8 @@ use crate::store::audit::{self, Entry, Outcome};
 use crate::store::purchased::{self, Owned};
 use crate::store::users::User;
 
-pub struct Request<'a> {
+/// What a customer asks to change on a number's settings page.
+pub struct SettingsRequest<'a> {
     pub pin: &'a str,
     pub forwarding: &'a str,
     /// The explicit "turn forwarding off" control (`forwarding_off` on the settings page).
@@ -56,7 +57,7 @@ pub fn change(
     s: &Services,
     user: &User,
     number: &str,
-    req: &Request<'_>,
+    req: &SettingsRequest<'_>,
     address: &str,
 ) -> Result<Saved, SettingsError> {
     let owned = find(s, user, number)
@@ -195,7 +196,7 @@ pub fn change(
                     pin: pin.is_some(),
                     forwarding: forwarding.as_deref(),
                     forwarding_off: off,
-                    customer: emails::Customer {
+                    customer: emails::AccountHolder {
                         name: &user.name,
                         email: &user.email,
                     },
@@ -259,7 +260,7 @@ pub fn change(
                                 asked,
                                 message: &message,
                                 took: &took,
-                                customer: emails::Customer {
+                                customer: emails::AccountHolder {
                                     name: &user.name,
                                     email: &user.email,
                                 },

@@ -34,11 +34,11 @@ impl fmt::Display for Line {
 
 /// Every check, in order.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
+pub struct UpstreamReport {
     pub lines: Vec<Line>,
 }
 
-impl Report {
+impl UpstreamReport {
     /// True when no check failed.
     pub fn ok(&self) -> bool {
         self.lines.iter().all(|l| l.failure.is_none())
@@ -63,8 +63,8 @@ impl Report {
 
 /// Runs every check against what `s` is configured with. Neither upstream configured gives an
 /// empty report: the caller treats that as a configuration error.
-pub fn check(s: &Services) -> Report {
-    let mut r = Report::default();
+pub fn check(s: &Services) -> UpstreamReport {
+    let mut r = UpstreamReport::default();
     if let (Some(t), Some(cfg)) = (&s.telinta, &s.config.telinta) {
         check_telinta(s, t.as_ref(), cfg, &mut r);
     }
@@ -75,7 +75,7 @@ pub fn check(s: &Services) -> Report {
 }
 
 /// Keeps the report and when it ran, for the admin dashboard.
-pub fn record(s: &Services, report: &Report) -> Result<(), Internal> {
+pub fn record(s: &Services, report: &UpstreamReport) -> Result<(), Internal> {
     let check = UpstreamCheck {
         at: s.now(),
         ok: report.ok(),
@@ -89,7 +89,7 @@ fn check_telinta(
     s: &Services,
     t: &dyn Telinta,
     cfg: &crate::config::TelintaConfig,
-    r: &mut Report,
+    r: &mut UpstreamReport,
 ) {
     const LOGIN: &str = "telinta login";
     match t.sign_in() {
@@ -232,7 +232,12 @@ fn check_telinta(
     }
 }
 
-fn fail_call(r: &mut Report, name: &str, e: &crate::integrations::telinta::Error, var: &str) {
+fn fail_call(
+    r: &mut UpstreamReport,
+    name: &str,
+    e: &crate::integrations::telinta::TelintaError,
+    var: &str,
+) {
     let why = if e.is_permission_fault() {
         format!(
             "this login may not call {} ({e}); give it access in Telinta",
@@ -244,7 +249,7 @@ fn fail_call(r: &mut Report, name: &str, e: &crate::integrations::telinta::Error
     r.fail(name, why);
 }
 
-fn check_paypal(p: &dyn Payments, cfg: &crate::config::PayPalConfig, r: &mut Report) {
+fn check_paypal(p: &dyn Payments, cfg: &crate::config::PayPalConfig, r: &mut UpstreamReport) {
     const CREDS: &str = "paypal credentials";
     if let Err(e) = p.check_credentials() {
         r.fail(

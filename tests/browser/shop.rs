@@ -7,8 +7,9 @@ use crate::support::TestPortal;
 use didport::config::{PinField, TelintaConfig};
 use didport::domain::Role;
 use didport::integrations::paypal::PayPalClient;
-use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
-use didport::integrations::telinta::{TelintaClient, TelintaSim};
+use didport::integrations::telinta::TelintaClient;
+use didport::sim::paypal::{PayPalSim, SimConfig};
+use didport::sim::telinta::TelintaSim;
 
 pub const ADMIN_EMAIL: &str = "ops@example.com";
 
@@ -56,7 +57,7 @@ impl Shop {
                 pricing_batch: Some(1),
                 pin_field: PinField::ServicePassword,
                 voicemail_url: Some(voicemail),
-                voicemail_domain: Some(didport::integrations::telinta::sim::UM_DOMAIN.into()),
+                voicemail_domain: Some(didport::sim::telinta::UM_DOMAIN.into()),
                 create_customers: true,
             });
             opts.telinta = Some(Arc::new(telinta_client));

@@ -6,7 +6,8 @@ use std::time::Duration;
 use crate::support::{Client, TestPortal};
 use didport::config::{PinField, TelintaConfig};
 use didport::domain::Role;
-use didport::integrations::telinta::{Failure, TelintaClient, TelintaSim, Times};
+use didport::integrations::telinta::TelintaClient;
+use didport::sim::telinta::{Failure, TelintaSim, Times};
 
 pub struct Setup {
     pub p: TestPortal,
@@ -40,7 +41,7 @@ pub fn setup_with_pin(
             pricing_batch,
             pin_field,
             voicemail_url: Some(voicemail),
-            voicemail_domain: Some(didport::integrations::telinta::sim::UM_DOMAIN.into()),
+            voicemail_domain: Some(didport::sim::telinta::UM_DOMAIN.into()),
             create_customers,
         });
         opts.telinta = Some(Arc::new(client));

@@ -18,9 +18,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::rusqlite_conn;
 use didport::domain::billing::{DAY, add_months_anchored, day_of_month, format_day, parse_day};
-use didport::integrations::telinta::{
-    Failure, NewAccount, SimOptions, Telinta, TelintaClient, TelintaSim, Times,
-};
+use didport::integrations::telinta::{NewAccount, Telinta, TelintaClient};
+use didport::sim::telinta::{Failure, SimOptions, TelintaSim, Times};
 
 const ADMIN: &str = "ops@example.com";
 /// The day of the runs; the first invoices were issued in 2026, renewals continue that sequence.

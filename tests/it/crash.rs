@@ -13,10 +13,8 @@ use std::time::{Duration, Instant};
 
 use crate::support::smtp::SmtpSink;
 use crate::support::{Client, PASSWORD, rusqlite_conn};
-use didport::integrations::paypal::sim::{
-    CaptureScript, Failure as PayPalFailure, PayPalSim, SimConfig,
-};
-use didport::integrations::telinta::{Failure, TelintaSim, Times};
+use didport::sim::paypal::{CaptureScript, PayPalFailure, PayPalSim, SimConfig};
+use didport::sim::telinta::{Failure, TelintaSim, Times};
 
 const ADMIN: &str = "admin@example.com";
 
@@ -573,10 +571,7 @@ fn payments_cut_short_at_paypal_are_settled_after_a_restart() {
         .paypal
         .count_requests("POST", "/v1/notifications/verify-webhook-signature");
     w.paypal
-        .settle_capture(
-            &capture,
-            didport::integrations::paypal::sim::Settle::Completed,
-        )
+        .settle_capture(&capture, didport::sim::paypal::Settle::Completed)
         .unwrap();
     wait_for(20, "the webhook's verification is in flight", || {
         w.paypal

@@ -1216,7 +1216,7 @@ fn script_payloads_in_search_and_sign_in_parameters_come_back_escaped() {
 
 #[test]
 fn upstream_error_messages_come_back_escaped() {
-    use didport::integrations::telinta::Failure;
+    use didport::sim::telinta::Failure;
     let mut s = crate::activation::setup(Some(1), true);
     let order = crate::activation::paid_order(&s, "up-xss@example.com", "2125550601");
     let code = format!("Server.{}", XSS[0]);
@@ -1260,7 +1260,7 @@ fn upstream_error_messages_come_back_escaped() {
 #[test]
 fn garbage_webhooks_are_refused_and_change_nothing() {
     use didport::integrations::paypal::PayPalClient;
-    use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
+    use didport::sim::paypal::{PayPalSim, SimConfig};
     let sim = PayPalSim::start(SimConfig::default()).unwrap();
     let client = PayPalClient::new(sim.client_config()).unwrap();
     let p = TestPortal::start_with(move |_, o| o.payments = Some(std::sync::Arc::new(client)));

@@ -473,7 +473,7 @@ fn the_admin_dashboard_counts_the_work_waiting() {
     // A failed activation moves one from the first count to the second.
     s.sim.fail_once(
         "DID/get_number_list",
-        didport::integrations::telinta::Failure::fault("Server.Error", "down"),
+        didport::sim::telinta::Failure::fault("Server.Error", "down"),
     );
     s.admin.get("/admin/orders");
     let r = s.admin.post(
@@ -539,7 +539,7 @@ fn pay_links_keep_the_hold_when_paypal_does_not_answer() {
     s.sim.fail_next(
         "POST",
         "/v2/checkout/orders",
-        didport::integrations::paypal::sim::Failure::Status(503),
+        didport::sim::paypal::PayPalFailure::Status(503),
     );
     c.get(&format!("/orders/{id}"));
     let r = c.get(&format!("/orders/{id}/pay"));

@@ -83,6 +83,20 @@ fn metrics_show_requests_upstream_calls_and_the_state_of_the_shop() {
         x.metric
             .starts_with("didport_http_request_duration_seconds")
     }));
+    // Write transactions are timed, with the longest and the code that ran it.
+    assert!(
+        m.samples.iter().any(|x| x
+            .metric
+            .starts_with("didport_db_write_transaction_duration_seconds")),
+        "the write-lock histogram is exposed"
+    );
+    assert!(
+        m.samples.iter().any(
+            |x| x.metric == "didport_db_write_transaction_longest_seconds"
+                && x.labels.get("site").is_some_and(|s| s.starts_with("src/"))
+        ),
+        "the longest write names its caller"
+    );
 }
 
 #[test]

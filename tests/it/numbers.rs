@@ -7,7 +7,8 @@ use crate::support::TestPortal;
 use didport::demo::generate_numbers;
 use didport::domain::Role;
 use didport::domain::search::{self, NumberType};
-use didport::integrations::telinta::{Failure, TelintaClient, TelintaSim, Times};
+use didport::integrations::telinta::TelintaClient;
+use didport::sim::telinta::{Failure, TelintaSim, Times};
 use didport::store::numbers::{NewNumber, insert_new, set_availability};
 
 struct Inventory {

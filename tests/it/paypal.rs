@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::support::{Client, TestPortal};
 use didport::domain::Role;
 use didport::integrations::paypal::PayPalClient;
-use didport::integrations::paypal::sim::{CaptureScript, Failure, PayPalSim, SimConfig};
+use didport::sim::paypal::{CaptureScript, PayPalFailure, PayPalSim, SimConfig};
 
 pub struct Shop {
     pub p: TestPortal,
@@ -197,7 +197,7 @@ fn paypal_down_at_checkout_charges_nothing_and_releases_the_number() {
     let mut c = s.p.signed_in("down@example.com", Role::Customer);
     c.get("/numbers/2125550107");
     s.sim
-        .fail_next("POST", "/v2/checkout/orders", Failure::Status(503));
+        .fail_next("POST", "/v2/checkout/orders", PayPalFailure::Status(503));
     let r = c.post("/checkout", &[("number", "2125550107"), ("plan", &s.plan)]);
     assert_eq!(r.status, 502, "{}", r.body);
     assert!(r.has("#checkout-error"));
@@ -287,10 +287,7 @@ fn a_webhook_completes_a_pending_payment_once_and_replays_change_nothing() {
     let capture = s.sim.captures()[0].id.clone();
     let before = s.sim.deliveries().len();
     s.sim
-        .settle_capture(
-            &capture,
-            didport::integrations::paypal::sim::Settle::Completed,
-        )
+        .settle_capture(&capture, didport::sim::paypal::Settle::Completed)
         .unwrap();
     crate::support::wait_until("the webhook is answered", || {
         s.sim
@@ -362,7 +359,7 @@ fn a_denied_capture_webhook_releases_the_number() {
     c.get(&back);
     let capture = s.sim.captures()[0].id.clone();
     s.sim
-        .settle_capture(&capture, didport::integrations::paypal::sim::Settle::Denied)
+        .settle_capture(&capture, didport::sim::paypal::Settle::Denied)
         .unwrap();
     crate::support::wait_until("the number is released", || {
         availability(&s.p, "2125550123") == "available"

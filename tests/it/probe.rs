@@ -394,7 +394,7 @@ fn forms_may_post_only_to_the_portal_and_https_sites_get_hsts() {
     // Checkout answers its form with a redirect to PayPal's page, which form-action must allow
     // (and nothing else).
     use didport::integrations::paypal::PayPalClient;
-    use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
+    use didport::sim::paypal::{PayPalSim, SimConfig};
     let sim = PayPalSim::start(SimConfig::default()).unwrap();
     let client = PayPalClient::new(sim.client_config()).unwrap();
     let shop = TestPortal::start_with(move |_, o| o.payments = Some(std::sync::Arc::new(client)));

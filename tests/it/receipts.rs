@@ -8,7 +8,7 @@ use didport::domain::EmailAddress;
 use didport::domain::Role;
 use didport::domain::tax::TaxRate;
 use didport::integrations::paypal::PayPalClient;
-use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
+use didport::sim::paypal::{PayPalSim, SimConfig};
 
 /// A shop whose invoices name a seller with an address and include 8.875% tax; pays for one
 /// number and returns the portal, the simulator (kept alive), the buyer and the invoice path.

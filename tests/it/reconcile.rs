@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::support::{Client, TestPortal};
 use didport::domain::Role;
 use didport::integrations::paypal::PayPalClient;
-use didport::integrations::paypal::sim::{Failure, PayPalSim, SimConfig};
+use didport::sim::paypal::{PayPalFailure, PayPalSim, SimConfig};
 
 struct Shop {
     p: TestPortal,
@@ -100,7 +100,7 @@ fn when_paypal_cannot_be_read_the_order_is_left_for_the_next_pass() {
     let order = approved_and_gone(&s, "wait@example.com", "2125550803");
     s.p.clock.advance(16 * 60);
     s.sim
-        .fail_next("GET", "/v2/checkout/orders/", Failure::Status(503));
+        .fail_next("GET", "/v2/checkout/orders/", PayPalFailure::Status(503));
     let flash = reconcile(&mut s);
     assert!(flash.contains("1 left for later"), "{flash}");
     assert_eq!(payment(&s, order), "awaiting_payment", "not guessed");
@@ -149,7 +149,7 @@ fn reconcile_as(admin: &mut Client) -> String {
 #[test]
 fn a_stalled_activation_that_fails_again_keeps_its_status_and_tells_the_admin() {
     use crate::activation::{mails, paid_order, setup};
-    use didport::integrations::telinta::{Failure as TFailure, Times};
+    use didport::sim::telinta::{Failure as TFailure, Times};
     let mut s = setup(Some(1), true);
     let order = paid_order(&s, "stalled@example.com", "2125550811");
     // A run that died midway left its claim behind.
@@ -186,7 +186,7 @@ fn a_stalled_activation_that_fails_again_keeps_its_status_and_tells_the_admin() 
 #[test]
 fn an_interrupted_settings_change_waits_while_telinta_cannot_be_read() {
     use crate::activation::{mails, paid_order, set, setup};
-    use didport::integrations::telinta::{Failure as TFailure, Times};
+    use didport::sim::telinta::{Failure as TFailure, Times};
     let mut s = setup(Some(1), true);
     let order = paid_order(&s, "cut@example.com", "2125550812");
     set(&mut s, order, "active");
@@ -222,7 +222,7 @@ fn an_interrupted_settings_change_waits_while_telinta_cannot_be_read() {
 #[test]
 fn a_capture_of_the_wrong_amount_found_by_reconciliation_is_flagged_once() {
     use didport::integrations::paypal::Payments as _;
-    use didport::integrations::paypal::sim::CaptureScript;
+    use didport::sim::paypal::CaptureScript;
     let mut s = shop(&["2125550806"]);
     let order = approved_and_gone(&s, "odd@example.com", "2125550806");
     let pp: String = crate::support::rusqlite_conn(&s.p.db)

@@ -6,7 +6,7 @@ use crate::activation::{Setup, paid_order, setup};
 use crate::support::TestPortal;
 use didport::domain::Role;
 use didport::domain::billing::{DAY, format_day, parse_day};
-use didport::integrations::telinta::{Failure, Times};
+use didport::sim::telinta::{Failure, Times};
 use didport::workflow::billing;
 
 fn day(s: &str) -> i64 {
@@ -52,7 +52,7 @@ fn bought_on(s: &mut Setup, email: &str, number: &str, on: &str) -> i64 {
 }
 
 /// Runs the cycle for `d` twice (a second run for the same day must change nothing).
-fn run_twice(s: &Setup, d: i64) -> billing::Report {
+fn run_twice(s: &Setup, d: i64) -> billing::BillingReport {
     s.p.clock.set(d + 9 * 3600);
     let first = billing::run(s.p.services(), d, false).unwrap();
     let again = billing::run(s.p.services(), d, false).unwrap();
@@ -483,7 +483,7 @@ fn a_renewal_declined_at_paypal_is_paid_after_a_new_approval_with_a_new_request_
     let token = crate::paypal::paypal_id(r.location());
     let back = s.sim.approve(&token).unwrap().unwrap();
     s.sim
-        .script_next_capture(didport::integrations::paypal::sim::CaptureScript::InstrumentDeclined);
+        .script_next_capture(didport::sim::paypal::CaptureScript::InstrumentDeclined);
     let r = c.get(&back);
     assert!(r.location().starts_with(s.sim.base_url()), "back to PayPal");
     // PayPal replays a repeated key's decline; the new approval gets a new key and pays.

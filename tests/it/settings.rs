@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::activation::{Setup, mails, paid_order, set, setup};
 use crate::support::{Client, PASSWORD, logs};
-use didport::integrations::telinta::{Failure, Times};
+use didport::sim::telinta::{Failure, Times};
 
 const N: &str = "2125550501";
 const PIN: &str = "7392";

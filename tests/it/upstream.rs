@@ -4,8 +4,8 @@
 use std::process::{Command, Stdio};
 
 use didport::domain::Role;
-use didport::integrations::paypal::sim::{PayPalSim, SimConfig};
-use didport::integrations::telinta::{SimOptions, TelintaSim};
+use didport::sim::paypal::{PayPalSim, SimConfig};
+use didport::sim::telinta::{SimOptions, TelintaSim};
 
 fn didport() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_didport"));

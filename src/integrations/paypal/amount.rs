@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::Error;
+use super::PayPalError;
 
 /// Most digits PayPal accepts before the decimal point (`amount.value`).
 const MAX_INTEGER_DIGITS: usize = 15;
@@ -32,10 +32,10 @@ impl Amount {
 
     /// Parses PayPal's `{currency_code, value}` pair.
     ///
-    /// Errors with [`Error::Malformed`] for a bad currency code, a negative
+    /// Errors with [`PayPalError::Malformed`] for a bad currency code, a negative
     /// value, more decimals than the currency has, or anything that is not a
     /// plain decimal number.
-    pub fn from_paypal(value: &str, currency: &str) -> Result<Self, Error> {
+    pub fn from_paypal(value: &str, currency: &str) -> Result<Self, PayPalError> {
         check_currency(currency)?;
         Ok(Amount {
             cents: parse_value(value, currency)?,
@@ -44,7 +44,7 @@ impl Amount {
     }
 
     /// The decimal string PayPal expects in `amount.value`, e.g. `"14.90"`.
-    pub fn to_value(&self) -> Result<String, Error> {
+    pub fn to_value(&self) -> Result<String, PayPalError> {
         check_currency(&self.currency)?;
         format_value(self.cents, &self.currency)
     }
@@ -69,11 +69,11 @@ pub fn currency_decimals(currency: &str) -> u32 {
     }
 }
 
-fn check_currency(currency: &str) -> Result<(), Error> {
+fn check_currency(currency: &str) -> Result<(), PayPalError> {
     if currency.len() == 3 && currency.bytes().all(|c| c.is_ascii_uppercase()) {
         Ok(())
     } else {
-        Err(Error::Malformed(format!(
+        Err(PayPalError::Malformed(format!(
             "invalid currency code {:?}",
             truncate(currency)
         )))
@@ -82,9 +82,9 @@ fn check_currency(currency: &str) -> Result<(), Error> {
 
 /// Formats minor units as PayPal's decimal string: `1` → `"0.01"`,
 /// `123450` → `"1234.50"`, `500` JPY → `"500"`. Negative amounts are rejected.
-pub fn format_value(cents: i64, currency: &str) -> Result<String, Error> {
+pub fn format_value(cents: i64, currency: &str) -> Result<String, PayPalError> {
     if cents < 0 {
-        return Err(Error::Malformed("negative amount".into()));
+        return Err(PayPalError::Malformed("negative amount".into()));
     }
     let decimals = currency_decimals(currency);
     if decimals == 0 {
@@ -98,7 +98,7 @@ pub fn format_value(cents: i64, currency: &str) -> Result<String, Error> {
         width = decimals as usize
     );
     if s.find('.').unwrap_or(s.len()) > MAX_INTEGER_DIGITS {
-        return Err(Error::Malformed("amount too large for PayPal".into()));
+        return Err(PayPalError::Malformed("amount too large for PayPal".into()));
     }
     Ok(s)
 }
@@ -109,8 +109,8 @@ pub fn format_value(cents: i64, currency: &str) -> Result<String, Error> {
 /// 1..=`currency_decimals` digits: `"10"`, `"10.5"`, `"0.01"`, `"1234.50"`.
 /// Rejected: negative values, a leading `+`, `".5"`, `"1."`, whitespace,
 /// exponents, more decimals than the currency has (`"1.234"` for USD).
-pub fn parse_value(value: &str, currency: &str) -> Result<i64, Error> {
-    let bad = |why: &str| Error::Malformed(format!("amount {:?}: {why}", truncate(value)));
+pub fn parse_value(value: &str, currency: &str) -> Result<i64, PayPalError> {
+    let bad = |why: &str| PayPalError::Malformed(format!("amount {:?}: {why}", truncate(value)));
     if value.starts_with('-') {
         return Err(bad("negative amounts are not allowed"));
     }
@@ -159,7 +159,7 @@ fn truncate(s: &str) -> String {
 mod tests {
     use super::*;
 
-    fn cents(v: &str) -> Result<i64, Error> {
+    fn cents(v: &str) -> Result<i64, PayPalError> {
         parse_value(v, "USD")
     }
 
@@ -199,7 +199,7 @@ mod tests {
             "1000000000000000.00",
         ] {
             assert!(
-                matches!(cents(bad), Err(Error::Malformed(_))),
+                matches!(cents(bad), Err(PayPalError::Malformed(_))),
                 "{bad:?} was accepted"
             );
         }
@@ -216,7 +216,10 @@ mod tests {
         assert_eq!(format_value(1000, "USD").ok().as_deref(), Some("10.00"));
         assert_eq!(format_value(0, "USD").ok().as_deref(), Some("0.00"));
         assert_eq!(format_value(500, "JPY").ok().as_deref(), Some("500"));
-        assert!(matches!(format_value(-1, "USD"), Err(Error::Malformed(_))));
+        assert!(matches!(
+            format_value(-1, "USD"),
+            Err(PayPalError::Malformed(_))
+        ));
         assert!(format_value(i64::MAX, "USD").is_err());
     }
 

@@ -3,72 +3,28 @@
 //! - OAuth2 client-credentials token cached behind a mutex until 60 s before
 //!   `expires_in` (half the lifetime for very short tokens); on a 401 the token
 //!   is refreshed and the call retried exactly once.
-//! - Every call has a global timeout; a timeout is [`Error::Timeout`].
-//! - Error statuses are read as responses (`http_status_as_error(false)`) so
-//!   PayPal's error body becomes [`Error::Api`].
+//! - Every call has a global timeout; a timeout is [`PayPalError::Timeout`].
+//! - PayPalError statuses are read as responses (`http_status_as_error(false)`) so
+//!   PayPal's error body becomes [`PayPalError::Api`].
 //! - The client secret and access token are never logged or put in errors.
 
 use std::fmt;
+
+use base64::Engine as _;
+use secrecy::ExposeSecret;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 use serde_json::json;
 
+use super::config::{LIVE_API, PayPalClientConfig, SANDBOX_API};
 use super::webhook::{raw_event_text, verify_request_body};
 use super::wire::{self, WCapture, WOrder, WRefund, api_error, find_link};
 use super::{
-    CaptureOutcome, CapturedOrder, CreatedOrder, Error, NewOrder, Order, OrderStatus, Payments,
-    Refund, RefundRequest, WebhookHeaders,
+    CaptureOutcome, CapturedOrder, CreatedOrder, NewPayPalOrder, OrderStatus, PayPalError,
+    PayPalOrder, Payments, Refund, RefundRequest, WebhookHeaders,
 };
-
-/// PayPal's sandbox REST base (the default of `DIDPORT_PAYPAL_API`).
-pub const SANDBOX_API: &str = "https://api-m.sandbox.paypal.com";
-/// PayPal's live REST base.
-pub const LIVE_API: &str = "https://api-m.paypal.com";
-/// Timeout used by [`Config::new`].
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(20);
-
-/// Client settings. Maps to `DIDPORT_PAYPAL_API`, `DIDPORT_PAYPAL_CLIENT_ID`,
-/// `DIDPORT_PAYPAL_SECRET` and `DIDPORT_PAYPAL_WEBHOOK_ID`. `Debug` redacts
-/// the secret.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Config {
-    /// REST base without trailing slash, e.g. [`SANDBOX_API`] or a simulator's URL.
-    pub api_base: String,
-    pub client_id: String,
-    pub client_secret: String,
-    /// Id of the webhook registered for `BASE_URL/webhooks/paypal`; needed only
-    /// by [`Payments::verify_webhook`].
-    pub webhook_id: Option<String>,
-    /// Whole-request timeout (connect, send, wait, read) for every call.
-    pub timeout: Duration,
-}
-
-impl Config {
-    /// Settings with no webhook id and [`DEFAULT_TIMEOUT`].
-    pub fn new(api_base: &str, client_id: &str, client_secret: &str) -> Self {
-        Config {
-            api_base: api_base.trim_end_matches('/').to_string(),
-            client_id: client_id.to_string(),
-            client_secret: client_secret.to_string(),
-            webhook_id: None,
-            timeout: DEFAULT_TIMEOUT,
-        }
-    }
-}
-
-impl fmt::Debug for Config {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Config")
-            .field("api_base", &self.api_base)
-            .field("client_id", &self.client_id)
-            .field("client_secret", &"<redacted>")
-            .field("webhook_id", &self.webhook_id)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
 
 struct Token {
     value: String,
@@ -78,7 +34,7 @@ struct Token {
 /// The blocking PayPal client. Cheap to share behind an `Arc`; all methods
 /// take `&self`.
 pub struct PayPalClient {
-    config: Config,
+    config: PayPalClientConfig,
     /// `Basic base64(id:secret)`, computed once.
     basic_auth: String,
     agent: ureq::Agent,
@@ -143,7 +99,7 @@ fn refresh_after(expires_in: u64) -> Duration {
 
 /// PayPal ids are short and alphanumeric; anything else (for instance a
 /// `token` query parameter from a browser) must not reach a URL path.
-fn check_id(what: &str, id: &str) -> Result<(), Error> {
+fn check_id(what: &str, id: &str) -> Result<(), PayPalError> {
     let ok = !id.is_empty()
         && id.len() <= 64
         && id
@@ -152,44 +108,44 @@ fn check_id(what: &str, id: &str) -> Result<(), Error> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Malformed(format!("invalid {what} id")))
+        Err(PayPalError::Malformed(format!("invalid {what} id")))
     }
 }
 
-fn check_len(what: &str, value: &str, max: usize) -> Result<(), Error> {
+fn check_len(what: &str, value: &str, max: usize) -> Result<(), PayPalError> {
     let n = value.chars().count();
     if n == 0 || n > max {
-        return Err(Error::Malformed(format!(
+        return Err(PayPalError::Malformed(format!(
             "{what} must be 1..={max} characters"
         )));
     }
     Ok(())
 }
 
-fn map_ureq(e: ureq::Error) -> Error {
+fn map_ureq(e: ureq::Error) -> PayPalError {
     match e {
-        ureq::Error::Timeout(_) => Error::Timeout,
+        ureq::Error::Timeout(_) => PayPalError::Timeout,
         ureq::Error::Io(io)
             if matches!(
                 io.kind(),
                 std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
             ) =>
         {
-            Error::Timeout
+            PayPalError::Timeout
         }
-        other => Error::Transport(other.to_string()),
+        other => PayPalError::Transport(other.to_string()),
     }
 }
 
 impl PayPalClient {
-    /// Builds a client. [`Error::NotConfigured`] if the API base, client id or
+    /// Builds a client. [`PayPalError::NotConfigured`] if the API base, client id or
     /// secret is empty.
-    pub fn new(config: Config) -> Result<Self, Error> {
+    pub fn new(config: PayPalClientConfig) -> Result<Self, PayPalError> {
         if config.api_base.trim().is_empty()
             || config.client_id.is_empty()
-            || config.client_secret.is_empty()
+            || config.client_secret.expose_secret().is_empty()
         {
-            return Err(Error::NotConfigured);
+            return Err(PayPalError::NotConfigured);
         }
         let mut config = config;
         config.api_base = config.api_base.trim_end_matches('/').to_string();
@@ -202,8 +158,13 @@ impl PayPalClient {
             .into();
         let basic_auth = format!(
             "Basic {}",
-            super::util::base64_encode(
-                format!("{}:{}", config.client_id, config.client_secret).as_bytes()
+            base64::engine::general_purpose::STANDARD.encode(
+                format!(
+                    "{}:{}",
+                    config.client_id,
+                    config.client_secret.expose_secret()
+                )
+                .as_bytes()
             )
         );
         Ok(PayPalClient {
@@ -215,7 +176,7 @@ impl PayPalClient {
     }
 
     /// The settings this client was built with.
-    pub fn config(&self) -> &Config {
+    pub fn config(&self) -> &PayPalClientConfig {
         &self.config
     }
 
@@ -231,7 +192,7 @@ impl PayPalClient {
         path: &str,
         headers: &[(&str, &str)],
         body: Option<&str>,
-    ) -> Result<Resp, Error> {
+    ) -> Result<Resp, PayPalError> {
         let url = format!("{}{}", self.config.api_base, path);
         let started = Instant::now();
         let result = match method {
@@ -299,7 +260,7 @@ impl PayPalClient {
     }
 
     /// Fetches a new access token with the client credentials.
-    fn fetch_token(&self) -> Result<Token, Error> {
+    fn fetch_token(&self) -> Result<Token, PayPalError> {
         let resp = self.send(
             Method::Post,
             "/v1/oauth2/token",
@@ -317,7 +278,7 @@ impl PayPalClient {
         }
         let t: TokenResponse = wire::parse("token response", &resp.body)?;
         if t.access_token.is_empty() {
-            return Err(Error::Malformed("empty access token".into()));
+            return Err(PayPalError::Malformed("empty access token".into()));
         }
         let expires_in = t.expires_in.unwrap_or(0);
         log::info!("PayPal access token obtained (expires in {expires_in} s)");
@@ -329,7 +290,7 @@ impl PayPalClient {
 
     /// The cached token, or a fresh one. The lock is held while fetching so
     /// concurrent callers share one token request.
-    fn bearer(&self) -> Result<String, Error> {
+    fn bearer(&self) -> Result<String, PayPalError> {
         let mut slot = self.token.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(t) = slot.as_ref()
             && Instant::now() < t.refresh_at
@@ -358,7 +319,7 @@ impl PayPalClient {
         path: &str,
         extra: &[(&str, &str)],
         body: Option<&str>,
-    ) -> Result<Resp, Error> {
+    ) -> Result<Resp, PayPalError> {
         let mut retried = false;
         loop {
             let token = self.bearer()?;
@@ -380,7 +341,7 @@ impl PayPalClient {
     }
 
     /// Maps a non-2xx response to an error, logging PayPal's debug id.
-    fn fail(&self, what: &str, resp: Resp) -> Error {
+    fn fail(&self, what: &str, resp: Resp) -> PayPalError {
         let err = api_error(resp.status, &resp.body, resp.debug_id).error;
         log::warn!("PayPal {what} failed: {err}");
         err
@@ -408,11 +369,13 @@ impl Payments for PayPalClient {
         origins
     }
 
-    fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder, Error> {
+    fn create_order(&self, order: &NewPayPalOrder) -> Result<CreatedOrder, PayPalError> {
         check_len("PayPal-Request-Id", &order.request_id, 108)?;
         check_len("custom_id", &order.custom_id, 127)?;
         if order.amount.cents <= 0 {
-            return Err(Error::Malformed("order amount must be positive".into()));
+            return Err(PayPalError::Malformed(
+                "order amount must be positive".into(),
+            ));
         }
         let value = order.amount.to_value()?;
         let mut unit = json!({
@@ -454,7 +417,7 @@ impl Payments for PayPalClient {
         }
         let w: WOrder = wire::parse("create order response", &resp.body)?;
         let approve_url = find_link(&w.links, &["payer-action", "approve"])
-            .ok_or_else(|| Error::Malformed("order has no approve link".into()))?;
+            .ok_or_else(|| PayPalError::Malformed("order has no approve link".into()))?;
         log::info!("PayPal order {} created (status {})", w.id, w.status);
         Ok(CreatedOrder {
             status: OrderStatus::parse(&w.status),
@@ -464,7 +427,7 @@ impl Payments for PayPalClient {
         })
     }
 
-    fn get_order(&self, order_id: &str) -> Result<Order, Error> {
+    fn get_order(&self, order_id: &str) -> Result<PayPalOrder, PayPalError> {
         check_id("order", order_id)?;
         let resp = self.api(
             Method::Get,
@@ -478,7 +441,11 @@ impl Payments for PayPalClient {
         wire::parse::<WOrder>("order", &resp.body)?.into_order()
     }
 
-    fn capture_order(&self, order_id: &str, request_id: &str) -> Result<CaptureOutcome, Error> {
+    fn capture_order(
+        &self,
+        order_id: &str,
+        request_id: &str,
+    ) -> Result<CaptureOutcome, PayPalError> {
         check_id("order", order_id)?;
         check_len("PayPal-Request-Id", request_id, 108)?;
         let resp = self.api(
@@ -493,11 +460,9 @@ impl Payments for PayPalClient {
         if resp.ok() {
             let replayed = resp.status == 200;
             let order = wire::parse::<WOrder>("capture response", &resp.body)?.into_order()?;
-            let capture = order
-                .captures
-                .into_iter()
-                .next()
-                .ok_or_else(|| Error::Malformed("capture response without a capture".into()))?;
+            let capture = order.captures.into_iter().next().ok_or_else(|| {
+                PayPalError::Malformed("capture response without a capture".into())
+            })?;
             log::info!(
                 "PayPal order {} capture {} status {}{}",
                 order.id,
@@ -519,7 +484,7 @@ impl Payments for PayPalClient {
         let parsed = api_error(resp.status, &resp.body, resp.debug_id);
         let redirect = find_link(&parsed.links, &["redirect", "payer-action", "approve"]);
         let outcome = match parsed.error {
-            Error::Api {
+            PayPalError::Api {
                 issue: Some(issue),
                 message,
                 debug_id,
@@ -550,7 +515,7 @@ impl Payments for PayPalClient {
         Ok(outcome)
     }
 
-    fn get_capture(&self, capture_id: &str) -> Result<super::Capture, Error> {
+    fn get_capture(&self, capture_id: &str) -> Result<super::Capture, PayPalError> {
         check_id("capture", capture_id)?;
         let resp = self.api(
             Method::Get,
@@ -564,13 +529,19 @@ impl Payments for PayPalClient {
         wire::parse::<WCapture>("capture", &resp.body)?.into_capture()
     }
 
-    fn refund_capture(&self, capture_id: &str, refund: &RefundRequest) -> Result<Refund, Error> {
+    fn refund_capture(
+        &self,
+        capture_id: &str,
+        refund: &RefundRequest,
+    ) -> Result<Refund, PayPalError> {
         check_id("capture", capture_id)?;
         check_len("PayPal-Request-Id", &refund.request_id, 108)?;
         let mut body = json!({});
         if let Some(a) = &refund.amount {
             if a.cents <= 0 {
-                return Err(Error::Malformed("refund amount must be positive".into()));
+                return Err(PayPalError::Malformed(
+                    "refund amount must be positive".into(),
+                ));
             }
             body["amount"] = json!({ "currency_code": a.currency, "value": a.to_value()? });
         }
@@ -597,18 +568,18 @@ impl Payments for PayPalClient {
         Ok(r)
     }
 
-    fn check_credentials(&self) -> Result<(), Error> {
+    fn check_credentials(&self) -> Result<(), PayPalError> {
         self.forget_token();
         self.bearer().map(|_| ())
     }
 
-    fn webhook_exists(&self) -> Result<bool, Error> {
+    fn webhook_exists(&self) -> Result<bool, PayPalError> {
         let webhook_id = self
             .config
             .webhook_id
             .as_deref()
             .filter(|w| !w.is_empty())
-            .ok_or(Error::NotConfigured)?;
+            .ok_or(PayPalError::NotConfigured)?;
         check_id("webhook", webhook_id)?;
         let resp = self.api(
             Method::Get,
@@ -623,13 +594,17 @@ impl Payments for PayPalClient {
         }
     }
 
-    fn verify_webhook(&self, headers: &WebhookHeaders, raw_body: &[u8]) -> Result<bool, Error> {
+    fn verify_webhook(
+        &self,
+        headers: &WebhookHeaders,
+        raw_body: &[u8],
+    ) -> Result<bool, PayPalError> {
         let webhook_id = self
             .config
             .webhook_id
             .as_deref()
             .filter(|w| !w.is_empty())
-            .ok_or(Error::NotConfigured)?;
+            .ok_or(PayPalError::NotConfigured)?;
         let Some(raw_event) = raw_event_text(raw_body) else {
             log::warn!("PayPal webhook body is not a JSON object; not verified");
             return Ok(false);
@@ -680,14 +655,14 @@ mod tests {
 
     #[test]
     fn config_debug_and_errors_hide_the_secret() {
-        let mut c = Config::new("http://127.0.0.1:9/", "id", "s3cr3t-value");
+        let mut c = PayPalClientConfig::new("http://127.0.0.1:9/", "id", "s3cr3t-value");
         c.webhook_id = Some("WH".into());
         assert_eq!(c.api_base, "http://127.0.0.1:9");
         let client = PayPalClient::new(c.clone()).expect("client");
         assert!(!format!("{c:?} {client:?}").contains("s3cr3t-value"));
         assert!(matches!(
-            PayPalClient::new(Config::new("http://x", "id", "")),
-            Err(Error::NotConfigured)
+            PayPalClient::new(PayPalClientConfig::new("http://x", "id", "")),
+            Err(PayPalError::NotConfigured)
         ));
     }
 }

@@ -1,7 +1,6 @@
 //! PayPal Orders v2 integration: the [`Payments`] trait with plain Rust types,
-//! the real blocking client ([`client::PayPalClient`], ureq 3) and an
-//! in-process HTTP simulator ([`sim::PayPalSim`], tiny_http) that speaks the
-//! same wire format (docs/paypal.md, "Simulator").
+//! and the real blocking client ([`client::PayPalClient`], ureq 3). Its simulator
+//! lives apart, in `crate::sim::paypal` (docs/paypal.md, "Simulator").
 //!
 //! Rules this module follows (see `docs/architecture.md`):
 //! - money is integer minor units ([`Amount`]); conversion to PayPal's decimal
@@ -19,27 +18,28 @@
 
 mod amount;
 pub mod client;
-pub mod sim;
-mod util;
+mod config;
 mod webhook;
 mod wire;
 
 #[cfg(test)]
+#[cfg(feature = "demo")]
 mod tests;
 
 use std::fmt;
 
 pub use amount::{Amount, currency_decimals, format_value, parse_value};
-pub use client::{Config, PayPalClient};
+pub use client::PayPalClient;
+pub use config::{DEFAULT_TIMEOUT, LIVE_API, PayPalClientConfig, SANDBOX_API};
 pub use webhook::{WebhookEvent, WebhookHeaders, parse_webhook_event};
+
+/// Where PayPal's own pages for buyers live (the approve links of live and sandbox orders).
+pub const BUYER_ORIGINS: [&str; 2] = ["https://www.paypal.com", "https://www.sandbox.paypal.com"];
 
 /// What the portal needs from a payment gateway, blocking.
 ///
 /// Implemented by [`PayPalClient`]; tests and the `demo` mode point that same
-/// client at [`sim::PayPalSim`].
-/// Where PayPal's own pages for buyers live (the approve links of live and sandbox orders).
-pub const BUYER_ORIGINS: [&str; 2] = ["https://www.paypal.com", "https://www.sandbox.paypal.com"];
-
+/// client at the PayPal simulator (`crate::sim::paypal`).
 pub trait Payments: Send + Sync {
     /// The origins whose pages `create_order`'s approve links lead a buyer to. A checkout form
     /// is answered with a redirect there, so the portal's CSP `form-action` must allow them.
@@ -51,11 +51,11 @@ pub trait Payments: Send + Sync {
     ///
     /// `order.request_id` is sent as `PayPal-Request-Id`: repeating it returns
     /// the same PayPal order (`replayed == true`) instead of a new one.
-    fn create_order(&self, order: &NewOrder) -> Result<CreatedOrder, Error>;
+    fn create_order(&self, order: &NewPayPalOrder) -> Result<CreatedOrder, PayPalError>;
 
     /// Reads an order. A 404 (unknown or expired, issue `INVALID_RESOURCE_ID`)
-    /// is an [`Error::Api`]; see [`Error::is_not_found`].
-    fn get_order(&self, order_id: &str) -> Result<Order, Error>;
+    /// is an [`PayPalError::Api`]; see [`PayPalError::is_not_found`].
+    fn get_order(&self, order_id: &str) -> Result<PayPalOrder, PayPalError>;
 
     /// Captures an approved order. `request_id` must be stable for this order
     /// (e.g. `capture-<paypalOrderId>`) so that a retry after a timeout or a 5xx
@@ -63,15 +63,23 @@ pub trait Payments: Send + Sync {
     ///
     /// PayPal's expected business answers come back as `Ok(CaptureOutcome)`;
     /// `Err` means a transport problem, an unexpected status, or a 5xx —
-    /// see [`Error::outcome_unknown`].
-    fn capture_order(&self, order_id: &str, request_id: &str) -> Result<CaptureOutcome, Error>;
+    /// see [`PayPalError::outcome_unknown`].
+    fn capture_order(
+        &self,
+        order_id: &str,
+        request_id: &str,
+    ) -> Result<CaptureOutcome, PayPalError>;
 
     /// Reads one capture (`GET /v2/payments/captures/{id}`), e.g. when an order
     /// read does not show its payments.
-    fn get_capture(&self, capture_id: &str) -> Result<Capture, Error>;
+    fn get_capture(&self, capture_id: &str) -> Result<Capture, PayPalError>;
 
     /// Refunds a capture, fully (`amount: None`) or partly.
-    fn refund_capture(&self, capture_id: &str, refund: &RefundRequest) -> Result<Refund, Error>;
+    fn refund_capture(
+        &self,
+        capture_id: &str,
+        refund: &RefundRequest,
+    ) -> Result<Refund, PayPalError>;
 
     /// Asks PayPal whether a webhook delivery is genuine
     /// (`POST /v1/notifications/verify-webhook-signature`).
@@ -79,26 +87,30 @@ pub trait Payments: Send + Sync {
     /// `raw_body` must be the request body exactly as received; it is spliced
     /// into the verification request without being parsed and re-serialised.
     /// Returns `Ok(false)` for `FAILURE` and for a body that is not a JSON
-    /// object; [`Error::NotConfigured`] without a webhook id.
-    fn verify_webhook(&self, headers: &WebhookHeaders, raw_body: &[u8]) -> Result<bool, Error>;
+    /// object; [`PayPalError::NotConfigured`] without a webhook id.
+    fn verify_webhook(
+        &self,
+        headers: &WebhookHeaders,
+        raw_body: &[u8],
+    ) -> Result<bool, PayPalError>;
 
     /// Fetches a fresh access token with the configured client id and secret (for
     /// `check-upstream`): `Ok` when PayPal accepts them.
-    fn check_credentials(&self) -> Result<(), Error>;
+    fn check_credentials(&self) -> Result<(), PayPalError>;
 
     /// Whether the configured webhook id exists for these credentials
-    /// (`GET /v1/notifications/webhooks/{id}`); [`Error::NotConfigured`] without one.
-    fn webhook_exists(&self) -> Result<bool, Error>;
+    /// (`GET /v1/notifications/webhooks/{id}`); [`PayPalError::NotConfigured`] without one.
+    fn webhook_exists(&self) -> Result<bool, PayPalError>;
 
     /// Parses a (verified) webhook event body. No network.
-    fn parse_webhook_event(&self, raw_body: &[u8]) -> Result<WebhookEvent, Error> {
+    fn parse_webhook_event(&self, raw_body: &[u8]) -> Result<WebhookEvent, PayPalError> {
         parse_webhook_event(raw_body)
     }
 }
 
 /// Input for [`Payments::create_order`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewOrder {
+pub struct NewPayPalOrder {
     /// `PayPal-Request-Id` (1–108 characters), e.g. `create-<localOrderId>-<attempt>`.
     pub request_id: String,
     /// What the buyer pays; computed by the server, never taken from the browser.
@@ -174,7 +186,7 @@ impl OrderStatus {
 
 /// An order as read back from PayPal (first purchase unit only).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Order {
+pub struct PayPalOrder {
     pub id: String,
     pub status: OrderStatus,
     /// The purchase unit's amount, when the response included it.
@@ -365,7 +377,7 @@ impl RefundStatus {
 /// message fit for a log line or an admin email; it never contains a secret
 /// or a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Error {
+pub enum PayPalError {
     /// PayPal answered with an error body: `name` (e.g. `UNPROCESSABLE_ENTITY`,
     /// or the OAuth `error` such as `invalid_client`), the first
     /// `details[].issue`, `message` and `debug_id` (quote it to PayPal support).
@@ -389,11 +401,11 @@ pub enum Error {
     NotConfigured,
 }
 
-impl Error {
-    /// The HTTP status, for [`Error::Api`] and [`Error::Http`].
+impl PayPalError {
+    /// The HTTP status, for [`PayPalError::Api`] and [`PayPalError::Http`].
     pub fn status(&self) -> Option<u16> {
         match self {
-            Error::Api { status, .. } | Error::Http(status) => Some(*status),
+            PayPalError::Api { status, .. } | PayPalError::Http(status) => Some(*status),
             _ => None,
         }
     }
@@ -401,7 +413,7 @@ impl Error {
     /// The first `details[].issue` of an API error, e.g. `INVALID_RESOURCE_ID`.
     pub fn issue(&self) -> Option<&str> {
         match self {
-            Error::Api { issue, .. } => issue.as_deref(),
+            PayPalError::Api { issue, .. } => issue.as_deref(),
             _ => None,
         }
     }
@@ -416,17 +428,17 @@ impl Error {
     /// read the order before telling the buyer anything.
     pub fn outcome_unknown(&self) -> bool {
         match self {
-            Error::Timeout | Error::Transport(_) => true,
-            Error::Api { status, .. } | Error::Http(status) => *status >= 500,
-            Error::Malformed(_) | Error::NotConfigured => false,
+            PayPalError::Timeout | PayPalError::Transport(_) => true,
+            PayPalError::Api { status, .. } | PayPalError::Http(status) => *status >= 500,
+            PayPalError::Malformed(_) | PayPalError::NotConfigured => false,
         }
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for PayPalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Api {
+            PayPalError::Api {
                 status,
                 name,
                 issue,
@@ -446,13 +458,13 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
-            Error::Http(status) => write!(f, "PayPal answered HTTP {status}"),
-            Error::Timeout => write!(f, "PayPal did not answer in time"),
-            Error::Transport(text) => write!(f, "cannot reach PayPal: {text}"),
-            Error::Malformed(text) => write!(f, "unexpected PayPal data: {text}"),
-            Error::NotConfigured => write!(f, "PayPal is not configured"),
+            PayPalError::Http(status) => write!(f, "PayPal answered HTTP {status}"),
+            PayPalError::Timeout => write!(f, "PayPal did not answer in time"),
+            PayPalError::Transport(text) => write!(f, "cannot reach PayPal: {text}"),
+            PayPalError::Malformed(text) => write!(f, "unexpected PayPal data: {text}"),
+            PayPalError::NotConfigured => write!(f, "PayPal is not configured"),
         }
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for PayPalError {}

@@ -2,9 +2,10 @@
 //! built around the raw body, and parsing an event into plain types.
 
 use serde::Deserialize;
+use serde_json::value::RawValue;
 
 use super::wire::{WLink, WMoney, WPurchaseUnit, WStatusDetails, WSupplementary, find_link};
-use super::{Amount, Error};
+use super::{Amount, PayPalError};
 
 /// The five `PAYPAL-*` transmission headers of a webhook delivery.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,28 +46,46 @@ impl WebhookHeaders {
     }
 }
 
-/// Builds the `verify-webhook-signature` request body as text, splicing
-/// `raw_event` in verbatim as the value of `webhook_event` (re-serialising it
+/// Builds the `verify-webhook-signature` request body as text, passing
+/// `raw_event` through verbatim as the value of `webhook_event` (re-serialising it
 /// would change key order or number formatting and make PayPal answer
 /// FAILURE). `raw_event` must already be known to be a JSON object.
 pub(super) fn verify_request_body(
     headers: &WebhookHeaders,
     webhook_id: &str,
     raw_event: &str,
-) -> Result<String, Error> {
-    let s = |v: &str| {
-        serde_json::to_string(v).map_err(|e| Error::Malformed(format!("webhook header: {e}")))
-    };
-    Ok(format!(
-        "{{\"auth_algo\":{},\"cert_url\":{},\"transmission_id\":{},\"transmission_sig\":{},\"transmission_time\":{},\"webhook_id\":{},\"webhook_event\":{}}}",
-        s(&headers.auth_algo)?,
-        s(&headers.cert_url)?,
-        s(&headers.transmission_id)?,
-        s(&headers.transmission_sig)?,
-        s(&headers.transmission_time)?,
-        s(webhook_id)?,
-        raw_event
-    ))
+) -> Result<String, PayPalError> {
+    #[derive(serde::Serialize)]
+    struct VerifyRequest<'a> {
+        auth_algo: &'a str,
+        cert_url: &'a str,
+        transmission_id: &'a str,
+        transmission_sig: &'a str,
+        transmission_time: &'a str,
+        webhook_id: &'a str,
+        webhook_event: &'a RawValue,
+    }
+    let bad = |e: serde_json::Error| PayPalError::Malformed(format!("webhook event: {e}"));
+    let webhook_event: &RawValue = serde_json::from_str(raw_event).map_err(bad)?;
+    serde_json::to_string(&VerifyRequest {
+        auth_algo: &headers.auth_algo,
+        cert_url: &headers.cert_url,
+        transmission_id: &headers.transmission_id,
+        transmission_sig: &headers.transmission_sig,
+        transmission_time: &headers.transmission_time,
+        webhook_id,
+        webhook_event,
+    })
+    .map_err(bad)
+}
+
+/// The exact text of top-level member `key` of the JSON object `json`, as written there
+/// (what `verify_request_body` puts under `webhook_event`).
+#[cfg(test)]
+pub(super) fn raw_member(json: &str, key: &str) -> Option<String> {
+    let members: std::collections::BTreeMap<String, Box<RawValue>> =
+        serde_json::from_str(json).ok()?;
+    members.get(key).map(|v| v.get().to_string())
 }
 
 /// The raw body as text if it is a JSON object, else `None`.
@@ -149,10 +168,10 @@ enum Kind {
 }
 
 /// Parses a webhook event body (verify it first). Errors with
-/// [`Error::Malformed`] if it is not an event or carries a malformed amount.
-pub fn parse_webhook_event(raw_body: &[u8]) -> Result<WebhookEvent, Error> {
+/// [`PayPalError::Malformed`] if it is not an event or carries a malformed amount.
+pub fn parse_webhook_event(raw_body: &[u8]) -> Result<WebhookEvent, PayPalError> {
     let ev: WEvent = serde_json::from_slice(raw_body)
-        .map_err(|e| Error::Malformed(format!("webhook event: {e}")))?;
+        .map_err(|e| PayPalError::Malformed(format!("webhook event: {e}")))?;
     let kind = match (ev.resource_type.as_deref(), ev.event_type.as_str()) {
         (Some("checkout-order"), _) => Kind::Order,
         (Some("capture"), _) => Kind::Capture,
@@ -237,10 +256,24 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(&body).expect("valid json");
         assert_eq!(v["transmission_sig"], "c2ln\"");
         assert_eq!(v["webhook_id"], "WH1");
+        assert_eq!(raw_member(&body, "webhook_event").as_deref(), Some(raw));
+    }
+
+    #[test]
+    fn raw_member_returns_exact_text() {
+        let doc = r#" { "a" : [1, "x}" ,{"b":2}] , "we\"ird":1,"webhook_event" :  {"v": 1.0 , "s":"\"}"}  } "#;
         assert_eq!(
-            super::super::util::raw_json_member(&body, "webhook_event"),
-            Some(raw)
+            raw_member(doc, "webhook_event").as_deref(),
+            Some(r#"{"v": 1.0 , "s":"\"}"}"#)
         );
+        assert_eq!(
+            raw_member(doc, "a").as_deref(),
+            Some(r#"[1, "x}" ,{"b":2}]"#)
+        );
+        assert_eq!(raw_member(doc, "we\"ird").as_deref(), Some("1"));
+        assert_eq!(raw_member(doc, "missing"), None);
+        assert_eq!(raw_member("[1]", "a"), None);
+        assert_eq!(raw_member(r#"{"a":"#, "a"), None);
     }
 
     #[test]

@@ -5,7 +5,8 @@
 use serde::Deserialize;
 
 use super::{
-    Amount, Capture, CaptureStatus, Error, Order, OrderStatus, Payer, Refund, RefundStatus,
+    Amount, Capture, CaptureStatus, OrderStatus, PayPalError, PayPalOrder, Payer, Refund,
+    RefundStatus,
 };
 
 #[derive(Debug, Deserialize)]
@@ -15,7 +16,7 @@ pub(super) struct WMoney {
 }
 
 impl WMoney {
-    pub fn to_amount(&self) -> Result<Amount, Error> {
+    pub fn to_amount(&self) -> Result<Amount, PayPalError> {
         Amount::from_paypal(&self.value, &self.currency_code)
     }
 }
@@ -65,7 +66,7 @@ pub(super) struct WCapture {
 }
 
 impl WCapture {
-    pub fn into_capture(self) -> Result<Capture, Error> {
+    pub fn into_capture(self) -> Result<Capture, PayPalError> {
         Ok(Capture {
             status: CaptureStatus::parse(&self.status, self.status_details.and_then(|d| d.reason)),
             amount: self.amount.as_ref().map(WMoney::to_amount).transpose()?,
@@ -89,7 +90,7 @@ pub(super) struct WRefund {
 }
 
 impl WRefund {
-    pub fn into_refund(self) -> Result<Refund, Error> {
+    pub fn into_refund(self) -> Result<Refund, PayPalError> {
         let from_related = self
             .supplementary_data
             .and_then(|s| s.related_ids.capture_id);
@@ -176,12 +177,12 @@ pub(super) struct WOrder {
 }
 
 impl WOrder {
-    pub fn into_order(self) -> Result<Order, Error> {
+    pub fn into_order(self) -> Result<PayPalOrder, PayPalError> {
         let payer = payer_of(self.payment_source, self.payer);
         let approve_url = find_link(&self.links, &["payer-action", "approve"]);
         let unit = self.purchase_units.into_iter().next().unwrap_or_default();
         let payments = unit.payments.unwrap_or_default();
-        Ok(Order {
+        Ok(PayPalOrder {
             status: OrderStatus::parse(&self.status),
             amount: unit.amount.as_ref().map(WMoney::to_amount).transpose()?,
             captures: payments
@@ -247,11 +248,11 @@ pub(super) struct WError {
 /// A parsed error response: the typed error plus its links (for the
 /// `INSTRUMENT_DECLINED` redirect).
 pub(super) struct ApiError {
-    pub error: Error,
+    pub error: PayPalError,
     pub links: Vec<WLink>,
 }
 
-/// Turns an error status and body into [`Error::Api`], or [`Error::Http`]
+/// Turns an error status and body into [`PayPalError::Api`], or [`PayPalError::Http`]
 /// if the body is not a recognisable error.
 pub(super) fn api_error(status: u16, body: &str, header_debug_id: Option<String>) -> ApiError {
     let parsed: Option<WError> = serde_json::from_str(body).ok();
@@ -259,7 +260,7 @@ pub(super) fn api_error(status: u16, body: &str, header_debug_id: Option<String>
         Some(e) if e.name.is_some() || e.error.is_some() => {
             let issue = e.details.iter().find_map(|d| d.issue.clone());
             ApiError {
-                error: Error::Api {
+                error: PayPalError::Api {
                     status,
                     name: e.name.or(e.error).unwrap_or_default(),
                     issue,
@@ -270,15 +271,18 @@ pub(super) fn api_error(status: u16, body: &str, header_debug_id: Option<String>
             }
         }
         _ => ApiError {
-            error: Error::Http(status),
+            error: PayPalError::Http(status),
             links: Vec::new(),
         },
     }
 }
 
-/// Parses a JSON body into `T`, mapping failures to [`Error::Malformed`].
-pub(super) fn parse<T: serde::de::DeserializeOwned>(what: &str, body: &str) -> Result<T, Error> {
-    serde_json::from_str(body).map_err(|e| Error::Malformed(format!("{what}: {e}")))
+/// Parses a JSON body into `T`, mapping failures to [`PayPalError::Malformed`].
+pub(super) fn parse<T: serde::de::DeserializeOwned>(
+    what: &str,
+    body: &str,
+) -> Result<T, PayPalError> {
+    serde_json::from_str(body).map_err(|e| PayPalError::Malformed(format!("{what}: {e}")))
 }
 
 #[cfg(test)]
@@ -303,7 +307,7 @@ mod tests {
         );
         assert_eq!(
             oauth.error,
-            Error::Api {
+            PayPalError::Api {
                 status: 401,
                 name: "invalid_client".into(),
                 issue: None,
@@ -313,7 +317,7 @@ mod tests {
         );
         assert_eq!(
             api_error(502, "<html>bad gateway</html>", None).error,
-            Error::Http(502)
+            PayPalError::Http(502)
         );
     }
 
@@ -330,7 +334,7 @@ mod tests {
         let bad = ok.replace("1.50", "1.505");
         assert!(matches!(
             parse::<WOrder>("order", &bad).and_then(WOrder::into_order),
-            Err(Error::Malformed(_))
+            Err(PayPalError::Malformed(_))
         ));
     }
 

@@ -15,7 +15,7 @@ const MAX_TEXT: usize = 300;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ErrorKind {
     /// HTTP 500 with a PortaBilling fault body (`faultcode`, `faultstring`).
-    /// Only the confirmed codes should be branched on (see [`Error::is_duplicate_id`]);
+    /// Only the confirmed codes should be branched on (see [`TelintaError::is_duplicate_id`]);
     /// treat any other as a generic API error.
     Fault { code: String, message: String },
     /// The login was refused (`Server.Session.auth_failed`, a locked login ...), or
@@ -41,12 +41,12 @@ pub enum ErrorKind {
 
 /// An error from a Telinta call: the method it came from plus what went wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Error {
+pub struct TelintaError {
     method: String,
     kind: ErrorKind,
 }
 
-impl Error {
+impl TelintaError {
     /// Builds an error for `method` (e.g. `"DID/get_number_list"`).
     pub fn new(method: impl Into<String>, kind: ErrorKind) -> Self {
         let kind = match kind {
@@ -62,7 +62,7 @@ impl Error {
             ErrorKind::NotApplied(t) => ErrorKind::NotApplied(clean(&t)),
             other => other,
         };
-        Error {
+        TelintaError {
             method: method.into(),
             kind,
         }
@@ -163,7 +163,7 @@ impl Error {
     }
 }
 
-impl fmt::Display for Error {
+impl fmt::Display for TelintaError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let m = &self.method;
         match &self.kind {
@@ -193,7 +193,7 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+impl std::error::Error for TelintaError {}
 
 /// One line, no control characters, at most [`MAX_TEXT`] characters: safe for an
 /// email subject or body and for a log line.
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn display_names_method_and_code() {
-        let e = Error::new(
+        let e = TelintaError::new(
             "Account/add_account",
             ErrorKind::Fault {
                 code: "Server.Account.duplicate_id".into(),
@@ -232,7 +232,7 @@ mod tests {
 
     #[test]
     fn scrub_removes_secrets_and_text_is_capped() {
-        let e = Error::new(
+        let e = TelintaError::new(
             "Session/login",
             ErrorKind::Transport(format!("failed for hunter2-secret {}", "x".repeat(1000))),
         )
@@ -251,7 +251,7 @@ mod tests {
             "Client.Session.check_auth.failed_to_process_jwt",
             "Server.Session.auth_failed",
         ] {
-            let e = Error::new(
+            let e = TelintaError::new(
                 "x",
                 ErrorKind::Fault {
                     code: code.into(),
@@ -260,6 +260,6 @@ mod tests {
             );
             assert!(e.is_session_fault(), "{code}");
         }
-        assert!(!Error::new("x", ErrorKind::Http(500)).is_session_fault());
+        assert!(!TelintaError::new("x", ErrorKind::Http(500)).is_session_fault());
     }
 }

@@ -1,28 +1,29 @@
 //! Telinta (PortaBilling) integration: the [`Telinta`] trait the portal calls, the real
-//! client ([`TelintaClient`], ureq) and the simulator ([`TelintaSim`], tiny_http).
+//! client ([`TelintaClient`], ureq). Its simulator lives apart, in `crate::sim::telinta`.
 //!
 //! Wire format and what is confirmed: docs/telinta.md. The trait speaks plain Rust types;
 //! numbers are the portal's 10-digit strings, and the client adds the leading `"1"`
-//! Telinta expects. No ureq or tiny_http type appears outside `client.rs` / `sim/`.
+//! Telinta expects. No ureq type appears outside `client/`.
 //!
 //! Every method is blocking and bounded by the client's timeout. A call that fails
 //! with an auth fault is retried exactly once after a fresh login; nothing else is
 //! retried (the workflow layer decides what to do with an error).
 
 mod client;
+mod config;
 mod error;
-pub mod sim;
 mod types;
 mod wire;
 
 #[cfg(test)]
+#[cfg(feature = "demo")]
 mod tests;
 
 use std::collections::HashSet;
 
-pub use client::{Credential, TelintaClient, TelintaConfig, random_service_password};
-pub use error::{Error, ErrorKind};
-pub use sim::{Failure, SimOptions, TelintaSim, Times};
+pub use client::{TelintaClient, random_service_password};
+pub use config::{Credential, TelintaClientConfig};
+pub use error::{ErrorKind, TelintaError};
 pub use types::{
     ANSWERING_MODE_FEATURE, Account, AccountUpdate, Customer, DidNumber, FORWARD_MODE_FEATURE,
     FollowMe, FollowMeNumber, FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount,
@@ -77,7 +78,7 @@ pub const FLOW_METHODS: &[(&str, &str)] = &[
 
 /// Everything the portal asks of Telinta. Implemented by [`TelintaClient`]; tests of
 /// the workflows can also implement it in memory, but prefer the client against
-/// [`TelintaSim`], which exercises the wire format too.
+/// the Telinta simulator (`crate::sim::telinta`), which exercises the wire format too.
 ///
 /// `number` arguments are 10 ASCII digits; anything else fails with
 /// [`ErrorKind::InvalidInput`] before anything is sent.
@@ -85,22 +86,22 @@ pub trait Telinta: Send + Sync {
     // ---- Preflight (`didport check-upstream`) ------------------------------------------
 
     /// Logs in now (`Session/login`), replacing any session.
-    fn sign_in(&self) -> Result<(), Error>;
+    fn sign_in(&self) -> Result<(), TelintaError>;
 
     /// The product `i_product`, or `None` (`Product/get_product_info`). **Unconfirmed**:
     /// the Product service is public, this method's reply shape is inferred
     /// (docs/telinta.md, "Unconfirmed").
-    fn get_product(&self, i_product: i64) -> Result<Option<Product>, Error>;
+    fn get_product(&self, i_product: i64) -> Result<Option<Product>, TelintaError>;
 
     /// The vendor batches visible to the login (`DID/get_vendor_batch_list`; name public,
     /// reply shape inferred).
-    fn list_vendor_batches(&self) -> Result<Vec<VendorBatch>, Error>;
+    fn list_vendor_batches(&self) -> Result<Vec<VendorBatch>, TelintaError>;
 
     /// Calls `method` with parameters that change nothing (an empty or id-0 object), to
-    /// learn whether this login may call it: `Err` with [`Error::is_permission_fault`]
+    /// learn whether this login may call it: `Err` with [`TelintaError::is_permission_fault`]
     /// means it may not; any other fault means it may (the method ran and refused the
     /// empty request). Only the methods the flows use are accepted.
-    fn probe(&self, method: &str) -> Result<(), Error>;
+    fn probe(&self, method: &str) -> Result<(), TelintaError>;
 
     // ---- DID inventory -------------------------------------------------------------
 
@@ -108,10 +109,10 @@ pub trait Telinta: Send + Sync {
     /// no customer, not used by an account), in Telinta's order. Page with `offset`
     /// until an empty page comes back; do not stop at a short page (Telinta may cap
     /// `limit`). Frozen numbers are included with `frozen = true`: skip them.
-    fn list_free_numbers(&self, limit: u32, offset: u64) -> Result<Vec<DidNumber>, Error>;
+    fn list_free_numbers(&self, limit: u32, offset: u64) -> Result<Vec<DidNumber>, TelintaError>;
 
     /// The inventory entry whose number is exactly `"1"` + `number`, if any.
-    fn find_number(&self, number: &str) -> Result<Option<DidNumber>, Error>;
+    fn find_number(&self, number: &str) -> Result<Option<DidNumber>, TelintaError>;
 
     /// Adds `number` to the DID inventory under vendor batch `i_dv_batch`
     /// (`DID/add_number`), **unfrozen** (`frozen: "N"`: PortaBilling's upload creates
@@ -124,50 +125,54 @@ pub trait Telinta: Send + Sync {
         i_dv_batch: i64,
         i_do_batch: Option<i64>,
         description: Option<&str>,
-    ) -> Result<i64, Error>;
+    ) -> Result<i64, TelintaError>;
 
     /// Unfreezes a number (`DID/update_number` with `number_info: {i_did_number,
     /// frozen: "N"}`). **Unconfirmed**: the method name is public, its parameters are
     /// inferred (docs/telinta.md, "Unconfirmed"); callers read the number back.
-    fn unfreeze_number(&self, i_did_number: i64) -> Result<(), Error>;
+    fn unfreeze_number(&self, i_did_number: i64) -> Result<(), TelintaError>;
 
     /// The pricing batches visible to the login (`DID/get_owner_batch_list`).
-    fn list_pricing_batches(&self) -> Result<Vec<PricingBatch>, Error>;
+    fn list_pricing_batches(&self) -> Result<Vec<PricingBatch>, TelintaError>;
 
     /// Attaches pricing batch `i_do_batch` to a number (`DID/assign_did_to_owner_batch`).
     /// **Unconfirmed**: the method name is public, its parameters are not; callers read
     /// the number back to see that the batch took (docs/telinta.md, "Unconfirmed").
-    fn attach_pricing_batch(&self, i_did_number: i64, i_do_batch: i64) -> Result<(), Error>;
+    fn attach_pricing_batch(&self, i_did_number: i64, i_do_batch: i64) -> Result<(), TelintaError>;
 
     /// Assigns a number to a customer (`DID/assign_did_to_customer`). Check
     /// [`DidNumber::has_pricing_batch`] and the current owner first.
-    fn assign_number_to_customer(&self, i_did_number: i64, i_customer: i64) -> Result<(), Error>;
+    fn assign_number_to_customer(
+        &self,
+        i_did_number: i64,
+        i_customer: i64,
+    ) -> Result<(), TelintaError>;
 
     // ---- Customers -------------------------------------------------------------------
 
     /// The customer with this `i_customer`, or `None`.
-    fn get_customer(&self, i_customer: i64) -> Result<Option<Customer>, Error>;
+    fn get_customer(&self, i_customer: i64) -> Result<Option<Customer>, TelintaError>;
 
     /// The customer with exactly this name, or `None`.
-    fn find_customer_by_name(&self, name: &str) -> Result<Option<Customer>, Error>;
+    fn find_customer_by_name(&self, name: &str) -> Result<Option<Customer>, TelintaError>;
 
     /// Creates a customer; returns its `i_customer`.
-    fn add_customer(&self, customer: &NewCustomer) -> Result<i64, Error>;
+    fn add_customer(&self, customer: &NewCustomer) -> Result<i64, TelintaError>;
 
     // ---- Accounts --------------------------------------------------------------------
 
     /// The account whose `id` is `"1"` + `number`, or `None` (never a fault).
-    fn get_account(&self, number: &str) -> Result<Option<Account>, Error>;
+    fn get_account(&self, number: &str) -> Result<Option<Account>, TelintaError>;
 
     /// Creates a number account; returns its `i_account`. An existing id fails with
-    /// a fault for which [`Error::is_duplicate_id`] is true.
-    fn add_account(&self, account: &NewAccount) -> Result<i64, Error>;
+    /// a fault for which [`TelintaError::is_duplicate_id`] is true.
+    fn add_account(&self, account: &NewAccount) -> Result<i64, TelintaError>;
 
     /// Changes the `Some` fields of an account.
-    fn update_account(&self, update: &AccountUpdate) -> Result<(), Error>;
+    fn update_account(&self, update: &AccountUpdate) -> Result<(), TelintaError>;
 
     /// The account's service features (`Account/get_service_features {i_account}`).
-    fn get_service_features(&self, i_account: i64) -> Result<Vec<ServiceFeature>, Error>;
+    fn get_service_features(&self, i_account: i64) -> Result<Vec<ServiceFeature>, TelintaError>;
 
     /// Sets service features (`Account/update_service_features`), each as
     /// `{name, flag_value, effective_flag_value, locked: 0, locks: []}` like the public
@@ -176,26 +181,26 @@ pub trait Telinta: Send + Sync {
         &self,
         i_account: i64,
         features: &[(&str, &str)],
-    ) -> Result<(), Error>;
+    ) -> Result<(), TelintaError>;
 
     // ---- Follow-me (call forwarding) -------------------------------------------------
 
     /// The follow-me record and forwarding numbers of an account. The current mode is
     /// [`Account::forward_mode`] from [`Telinta::get_account`].
-    fn get_follow_me(&self, i_account: i64) -> Result<FollowMe, Error>;
+    fn get_follow_me(&self, i_account: i64) -> Result<FollowMe, TelintaError>;
 
     /// Creates or updates the follow-me record (`update_account_followme`,
     /// sequence `Order`, ring `timeout` seconds).
-    fn set_follow_me_settings(&self, i_account: i64, timeout: u32) -> Result<(), Error>;
+    fn set_follow_me_settings(&self, i_account: i64, timeout: u32) -> Result<(), TelintaError>;
 
     /// Adds a forwarding number; returns its `i_follow_me_number`.
-    fn add_follow_me_number(&self, number: &NewFollowMeNumber) -> Result<i64, Error>;
+    fn add_follow_me_number(&self, number: &NewFollowMeNumber) -> Result<i64, TelintaError>;
 
     /// Changes the `Some` fields of a forwarding number (`Account/update_followme_number`).
     /// **Unconfirmed**: the method and its reply are public, the nesting of the parameters
     /// under `number_info` is inferred (docs/telinta.md, "Unconfirmed"); `set_forwarding`
     /// reads the numbers back.
-    fn update_follow_me_number(&self, update: &FollowMeNumberUpdate) -> Result<(), Error>;
+    fn update_follow_me_number(&self, update: &FollowMeNumberUpdate) -> Result<(), TelintaError>;
 
     // ---- Voicemail -------------------------------------------------------------------
 
@@ -208,7 +213,7 @@ pub trait Telinta: Send + Sync {
         number: &str,
         account_password: &str,
         pin: &str,
-    ) -> Result<(), Error>;
+    ) -> Result<(), TelintaError>;
 
     // ---- Provided recipes (built only from the methods above) ------------------------
 
@@ -217,7 +222,7 @@ pub trait Telinta: Send + Sync {
     /// answering mode it must include forwarding for any mode but `Off` (PortaOne: calls
     /// are forwarded only then). didport never writes the answering mode: its API name is
     /// unconfirmed (docs/telinta.md, "Forwarding").
-    fn set_forward_mode(&self, i_account: i64, mode: ForwardMode) -> Result<(), Error> {
+    fn set_forward_mode(&self, i_account: i64, mode: ForwardMode) -> Result<(), TelintaError> {
         const M: &str = "Account/update_service_features";
         self.update_service_features(i_account, &[(FORWARD_MODE_FEATURE, mode.code())])?;
         let features = self.get_service_features(i_account)?;
@@ -230,7 +235,7 @@ pub trait Telinta: Send + Sync {
         match value(FORWARD_MODE_FEATURE) {
             Some(v) if v == mode.code() => {}
             found => {
-                return Err(Error::new(
+                return Err(TelintaError::new(
                     M,
                     ErrorKind::NotApplied(format!(
                         "forward_mode is {} instead of {}",
@@ -244,7 +249,7 @@ pub trait Telinta: Send + Sync {
             && let Some(am) = value(ANSWERING_MODE_FEATURE)
             && !answering_mode_forwards(&am)
         {
-            return Err(Error::new(
+            return Err(TelintaError::new(
                 M,
                 ErrorKind::NotApplied(format!(
                     "the account's answering mode is {am}, which does not forward calls; \
@@ -258,7 +263,7 @@ pub trait Telinta: Send + Sync {
     /// Sets the service password (`h323_password`), one of the two PIN targets, and
     /// reads the account back. The same field authenticates the account's calls
     /// (docs/telinta.md, "PIN").
-    fn set_service_password(&self, account: &Account, password: &str) -> Result<(), Error> {
+    fn set_service_password(&self, account: &Account, password: &str) -> Result<(), TelintaError> {
         const M: &str = "Account/update_account";
         let mut u = AccountUpdate::new(account.i_account);
         u.service_password = Some(password.to_string());
@@ -267,7 +272,7 @@ pub trait Telinta: Send + Sync {
         if back.and_then(|a| a.service_password).as_deref() == Some(password) {
             Ok(())
         } else {
-            Err(Error::new(
+            Err(TelintaError::new(
                 M,
                 ErrorKind::NotApplied("the service password reads back unchanged".into()),
             ))
@@ -278,10 +283,10 @@ pub trait Telinta: Send + Sync {
     /// create the follow-me record if missing, update the first forwarding number or add
     /// one, then set mode `C` through the `forward_mode` service feature; finally read
     /// the forwarding numbers back. Safe to run again after a partial failure.
-    fn set_forwarding(&self, i_account: i64, number: &str) -> Result<(), Error> {
+    fn set_forwarding(&self, i_account: i64, number: &str) -> Result<(), TelintaError> {
         const M: &str = "Account/get_account_followme";
         if !is_ten_digits(number) {
-            return Err(Error::new(
+            return Err(TelintaError::new(
                 "Account/update_followme_number",
                 ErrorKind::InvalidInput("forwarding number must be 10 digits".into()),
             ));
@@ -305,7 +310,7 @@ pub trait Telinta: Send + Sync {
         let back = self.get_follow_me(i_account)?;
         match back.numbers.first() {
             Some(n) if n.redirect_number == number && n.active => Ok(()),
-            Some(n) => Err(Error::new(
+            Some(n) => Err(TelintaError::new(
                 M,
                 ErrorKind::NotApplied(format!(
                     "the forwarding number reads back as {}{}",
@@ -313,7 +318,7 @@ pub trait Telinta: Send + Sync {
                     if n.active { "" } else { " (inactive)" }
                 )),
             )),
-            None => Err(Error::new(
+            None => Err(TelintaError::new(
                 M,
                 ErrorKind::NotApplied("no forwarding number reads back".into()),
             )),
@@ -322,13 +327,13 @@ pub trait Telinta: Send + Sync {
 
     /// Turns forwarding off: mode `N` through the `forward_mode` service feature, read
     /// back. The forwarding number is left in place (it does nothing in mode `N`).
-    fn clear_forwarding(&self, i_account: i64) -> Result<(), Error> {
+    fn clear_forwarding(&self, i_account: i64) -> Result<(), TelintaError> {
         self.set_forward_mode(i_account, ForwardMode::Off)
     }
 
     /// Every free number, paging with `page_size` until an empty page. Stops with
     /// [`ErrorKind::Malformed`] if a page brings nothing new (a server ignoring `offset`).
-    fn list_all_free_numbers(&self, page_size: u32) -> Result<Vec<DidNumber>, Error> {
+    fn list_all_free_numbers(&self, page_size: u32) -> Result<Vec<DidNumber>, TelintaError> {
         let page_size = page_size.max(1);
         let mut all = Vec::new();
         let mut seen = HashSet::new();
@@ -346,7 +351,7 @@ pub trait Telinta: Send + Sync {
                 }
             }
             if all.len() == before {
-                return Err(Error::new(
+                return Err(TelintaError::new(
                     "DID/get_number_list",
                     ErrorKind::Malformed("paging does not advance".into()),
                 ));
@@ -361,11 +366,11 @@ pub fn is_ten_digits(s: &str) -> bool {
 }
 
 /// The portal's 10 digits as Telinta writes them: `"1"` + number.
-fn to_wire_number(method: &str, number: &str) -> Result<String, Error> {
+fn to_wire_number(method: &str, number: &str) -> Result<String, TelintaError> {
     if is_ten_digits(number) {
         Ok(format!("1{number}"))
     } else {
-        Err(Error::new(
+        Err(TelintaError::new(
             method,
             ErrorKind::InvalidInput("a number must be exactly 10 digits".into()),
         ))

@@ -1,4 +1,4 @@
-//! Small JSON readers shared by the client and the simulator. PortaBilling mixes
+//! Small JSON readers of the client (the simulator has its own). PortaBilling mixes
 //! integers, numeric strings, `"Y"`/`"N"` flags and `0`/`1` flags; these accept the
 //! spellings seen in the wild and nothing else.
 

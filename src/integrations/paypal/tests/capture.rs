@@ -1,10 +1,12 @@
 //! Capture outcomes: success, idempotency, every scripted outcome.
 
-use super::super::sim::{CaptureScript, Settle};
-use super::super::{Amount, CaptureOutcome, CaptureStatus, Error, OrderStatus, Payments};
 use super::{
     approved_order, captured, client_for, new_order, raw_agent, short_timeout_client, start_sim,
 };
+use crate::integrations::paypal::{
+    Amount, CaptureOutcome, CaptureStatus, OrderStatus, PayPalError, Payments,
+};
+use crate::sim::paypal::{CaptureScript, Settle};
 
 #[test]
 fn create_approve_capture_completed_with_amount_check() {
@@ -218,7 +220,7 @@ fn timeout_leaves_nothing_captured_and_a_retry_captures() {
     let id = approved_order(&sim, &client, 1000);
     sim.script_next_capture(CaptureScript::Timeout);
     let err = client.capture_order(&id, "capture-1").expect_err("timeout");
-    assert_eq!(err, Error::Timeout);
+    assert_eq!(err, PayPalError::Timeout);
     assert!(err.outcome_unknown());
     assert!(sim.captures().is_empty());
     let c = captured(client.capture_order(&id, "capture-1"));
@@ -234,7 +236,7 @@ fn lost_response_is_recovered_by_retrying_the_same_request_id() {
     sim.script_capture(&id, CaptureScript::LostResponse)
         .expect("script");
     let err = client.capture_order(&id, "capture-1").expect_err("lost");
-    assert_eq!(err, Error::Timeout);
+    assert_eq!(err, PayPalError::Timeout);
     // PayPal did capture.
     let committed = sim.captures();
     assert_eq!(committed.len(), 1);
@@ -266,7 +268,10 @@ fn server_error_captures_nothing() {
     let id = approved_order(&sim, &client, 450);
     sim.script_next_capture(CaptureScript::ServerError);
     let err = client.capture_order(&id, "capture-1").expect_err("500");
-    assert!(matches!(err, Error::Api { status: 500, .. }), "{err:?}");
+    assert!(
+        matches!(err, PayPalError::Api { status: 500, .. }),
+        "{err:?}"
+    );
     assert!(sim.captures().is_empty());
     let c = captured(client.capture_order(&id, "capture-1"));
     assert!(!c.replayed);

@@ -4,10 +4,11 @@
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::super::util::raw_json_member;
-use super::super::webhook::raw_event_text;
-use super::super::wire::{WCapture, WOrder, WRefund, api_error, parse};
-use super::super::{Amount, Error, format_value, parse_value, parse_webhook_event};
+use crate::integrations::paypal::webhook::{raw_event_text, raw_member};
+use crate::integrations::paypal::wire::{WCapture, WOrder, WRefund, api_error, parse};
+use crate::integrations::paypal::{
+    Amount, PayPalError, format_value, parse_value, parse_webhook_event,
+};
 use crate::proptest_json::{any_json, object_with, reply_bytes};
 
 const EVENT_TYPES: &[&str] = &[
@@ -96,8 +97,8 @@ fn corrupt(v: &mut Value, pick: usize, with: Value) {
     *at = with;
 }
 
-fn malformed_only(e: &Error) -> Result<(), TestCaseError> {
-    prop_assert!(matches!(e, Error::Malformed(_)), "{e:?}");
+fn malformed_only(e: &PayPalError) -> Result<(), TestCaseError> {
+    prop_assert!(matches!(e, PayPalError::Malformed(_)), "{e:?}");
     Ok(())
 }
 
@@ -161,12 +162,12 @@ proptest! {
     fn raw_member_scanner(m in object_with(&["webhook_event", "id", "a"]), junk in any::<String>()) {
         let text = Value::Object(m.clone()).to_string();
         for (k, v) in &m {
-            let raw = raw_json_member(&text, k);
-            prop_assert_eq!(raw.map(str::to_string), Some(v.to_string()));
+            let raw = raw_member(&text, k);
+            prop_assert_eq!(raw, Some(v.to_string()));
         }
-        let _ = raw_json_member(&junk, "webhook_event");
+        let _ = raw_member(&junk, "webhook_event");
         let cut: String = text.chars().take(junk.len() % (text.len() + 1)).collect();
-        let _ = raw_json_member(&cut, "webhook_event");
+        let _ = raw_member(&cut, "webhook_event");
     }
 
     /// API replies of any shape: orders, captures, refunds and error bodies.

@@ -13,11 +13,13 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::sim::{PayPalSim, SimConfig};
+use base64::Engine as _;
+
 use super::{
-    Amount, CaptureOutcome, CapturedOrder, Config, Error, NewOrder, OrderStatus, PayPalClient,
-    Payments, WebhookHeaders,
+    Amount, CaptureOutcome, CapturedOrder, NewPayPalOrder, OrderStatus, PayPalClient,
+    PayPalClientConfig, PayPalError, Payments, WebhookHeaders,
 };
+use crate::sim::paypal::{PayPalSim, SimAmount, SimConfig};
 
 pub(super) const RETURN_URL: &str = "http://portal.test/checkout/paypal/return";
 pub(super) const CANCEL_URL: &str = "http://portal.test/checkout/paypal/cancel";
@@ -46,8 +48,8 @@ pub(super) fn short_timeout_client(sim: &PayPalSim) -> PayPalClient {
     PayPalClient::new(c).expect("client")
 }
 
-pub(super) fn new_order(request_id: &str, cents: i64) -> NewOrder {
-    NewOrder {
+pub(super) fn new_order(request_id: &str, cents: i64) -> NewPayPalOrder {
+    NewPayPalOrder {
         request_id: request_id.to_string(),
         amount: Amount::new(cents, "USD"),
         custom_id: "ord_42".into(),
@@ -72,7 +74,7 @@ pub(super) fn approved_order(sim: &PayPalSim, client: &PayPalClient, cents: i64)
 }
 
 /// Unwraps a `Captured` outcome.
-pub(super) fn captured(outcome: Result<CaptureOutcome, Error>) -> CapturedOrder {
+pub(super) fn captured(outcome: Result<CaptureOutcome, PayPalError>) -> CapturedOrder {
     match outcome {
         Ok(CaptureOutcome::Captured(c)) => *c,
         other => panic!("expected a capture, got {other:?}"),
@@ -92,9 +94,8 @@ pub(super) fn raw_agent() -> ureq::Agent {
 
 /// A bearer token obtained directly from the simulator.
 pub(super) fn raw_token(sim: &PayPalSim) -> String {
-    let auth = super::util::base64_encode(
-        format!("{}:{}", sim.client_id(), sim.client_secret()).as_bytes(),
-    );
+    let auth = base64::engine::general_purpose::STANDARD
+        .encode(format!("{}:{}", sim.client_id(), sim.client_secret()).as_bytes());
     let mut resp = raw_agent()
         .post(&format!("{}/v1/oauth2/token", sim.base_url()))
         .header("Authorization", &format!("Basic {auth}"))
@@ -273,7 +274,7 @@ fn wrong_secret_is_an_api_error_without_the_secret() {
     let client = PayPalClient::new(cfg).expect("client");
     let err = client.get_order("FAKEORD000001").expect_err("must fail");
     match &err {
-        Error::Api { status, name, .. } => {
+        PayPalError::Api { status, name, .. } => {
             assert_eq!(*status, 401);
             assert_eq!(name, "invalid_client");
         }
@@ -286,7 +287,7 @@ fn wrong_secret_is_an_api_error_without_the_secret() {
 #[test]
 fn unreachable_api_is_a_transport_error() {
     let sim = start_sim();
-    let mut cfg: Config = sim.client_config();
+    let mut cfg: PayPalClientConfig = sim.client_config();
     drop(sim);
     cfg.timeout = Duration::from_secs(2);
     let client = PayPalClient::new(cfg).expect("client");
@@ -294,7 +295,7 @@ fn unreachable_api_is_a_transport_error() {
         .get_order("FAKEORD000001")
         .expect_err("nothing listens");
     assert!(
-        matches!(err, Error::Transport(_) | Error::Timeout),
+        matches!(err, PayPalError::Transport(_) | PayPalError::Timeout),
         "{err:?}"
     );
     assert!(err.outcome_unknown());
@@ -333,7 +334,7 @@ fn create_order_sends_the_wire_format_and_returns_the_approve_link() {
         "IMMEDIATE_PAYMENT_REQUIRED"
     );
     let order = sim.order(&created.id).expect("sim order");
-    assert_eq!(order.amount, Amount::new(123_450, "USD"));
+    assert_eq!(order.amount, SimAmount::new(123_450, "USD"));
     assert_eq!(order.custom_id.as_deref(), Some("ord_42"));
 }
 
@@ -366,18 +367,18 @@ fn bad_inputs_are_rejected_before_any_request() {
         let err = client
             .create_order(&new_order("c", cents))
             .expect_err("rejected");
-        assert!(matches!(err, Error::Malformed(_)), "{err:?}");
+        assert!(matches!(err, PayPalError::Malformed(_)), "{err:?}");
     }
     let mut bad_currency = new_order("c", 100);
     bad_currency.amount.currency = "usd".into();
     assert!(client.create_order(&bad_currency).is_err());
     assert!(matches!(
         client.get_order("../v1/oauth2/token"),
-        Err(Error::Malformed(_))
+        Err(PayPalError::Malformed(_))
     ));
     assert!(matches!(
         client.capture_order("FAKEORD000001", ""),
-        Err(Error::Malformed(_))
+        Err(PayPalError::Malformed(_))
     ));
     assert!(sim.requests().is_empty());
 }
@@ -471,7 +472,7 @@ fn injected_503_is_an_unknown_outcome_and_a_retry_succeeds() {
     sim.fail_next(
         "POST",
         "/v2/checkout/orders",
-        super::sim::Failure::Status(503),
+        crate::sim::paypal::PayPalFailure::Status(503),
     );
     let err = client
         .create_order(&new_order("create-1", 100))

@@ -1,8 +1,8 @@
 //! Refunds of a capture.
 
-use super::super::sim::CaptureScript;
-use super::super::{Amount, CaptureStatus, Payments, RefundRequest, RefundStatus};
 use super::{approved_order, captured, client_for, start_sim};
+use crate::integrations::paypal::{Amount, CaptureStatus, Payments, RefundRequest, RefundStatus};
+use crate::sim::paypal::CaptureScript;
 
 fn refund(request_id: &str, cents: Option<i64>) -> RefundRequest {
     RefundRequest {

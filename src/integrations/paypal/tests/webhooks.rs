@@ -2,9 +2,11 @@
 
 use std::time::Duration;
 
-use super::super::sim::SimConfig;
-use super::super::{Amount, Error, PayPalClient, Payments, parse_webhook_event};
 use super::{Receiver, approved_order, captured, client_for, start_sim, start_sim_with};
+use crate::integrations::paypal::{
+    Amount, PayPalClient, PayPalError, Payments, parse_webhook_event,
+};
+use crate::sim::paypal::SimConfig;
 
 #[test]
 fn sim_sent_events_verify_and_parse() {
@@ -187,7 +189,7 @@ fn verification_needs_a_webhook_id() {
     let mut cfg = sim.client_config();
     cfg.webhook_id = None;
     let client = PayPalClient::new(cfg).expect("client");
-    let headers = super::super::WebhookHeaders {
+    let headers = crate::integrations::paypal::WebhookHeaders {
         transmission_id: "t".into(),
         transmission_time: "2025-01-01T00:00:00Z".into(),
         transmission_sig: "c2ln".into(),
@@ -196,7 +198,7 @@ fn verification_needs_a_webhook_id() {
     };
     assert_eq!(
         client.verify_webhook(&headers, b"{}"),
-        Err(Error::NotConfigured)
+        Err(PayPalError::NotConfigured)
     );
     assert!(sim.requests().is_empty());
 }

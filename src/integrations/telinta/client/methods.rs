@@ -3,16 +3,16 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::wire::{flag, id, int, non_empty, object, text, yn};
-use super::super::{
-    Account, AccountUpdate, Customer, DidNumber, Error, ErrorKind, FLOW_METHODS, FollowMe,
-    FollowMeNumber, FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount, NewCustomer,
-    NewFollowMeNumber, PricingBatch, Product, ServiceFeature, Telinta, VendorBatch,
+use super::{TelintaClient, expect_success, list, malformed, required_int};
+use crate::integrations::telinta::wire::{flag, id, int, non_empty, object, text, yn};
+use crate::integrations::telinta::{
+    Account, AccountUpdate, Customer, DidNumber, ErrorKind, FLOW_METHODS, FollowMe, FollowMeNumber,
+    FollowMeNumberUpdate, FollowMeSettings, ForwardMode, NewAccount, NewCustomer,
+    NewFollowMeNumber, PricingBatch, Product, ServiceFeature, Telinta, TelintaError, VendorBatch,
     from_wire_number, to_wire_number,
 };
-use super::{TelintaClient, expect_success, list, malformed, required_int};
 
-fn parse_did(method: &str, v: &Value) -> Result<DidNumber, Error> {
+fn parse_did(method: &str, v: &Value) -> Result<DidNumber, TelintaError> {
     let m = v
         .as_object()
         .ok_or_else(|| malformed(method, "number entry is not an object"))?;
@@ -30,7 +30,7 @@ fn parse_did(method: &str, v: &Value) -> Result<DidNumber, Error> {
     })
 }
 
-fn parse_customer(method: &str, m: &Map<String, Value>) -> Result<Customer, Error> {
+fn parse_customer(method: &str, m: &Map<String, Value>) -> Result<Customer, TelintaError> {
     Ok(Customer {
         i_customer: required_int(method, m, "i_customer")?,
         name: text(m.get("name")).unwrap_or_default(),
@@ -42,7 +42,7 @@ fn parse_customer(method: &str, m: &Map<String, Value>) -> Result<Customer, Erro
     })
 }
 
-fn parse_account(method: &str, m: &Map<String, Value>) -> Result<Account, Error> {
+fn parse_account(method: &str, m: &Map<String, Value>) -> Result<Account, TelintaError> {
     let number =
         non_empty(m.get("id")).ok_or_else(|| malformed(method, "account_info lacks id"))?;
     Ok(Account {
@@ -60,7 +60,7 @@ fn parse_account(method: &str, m: &Map<String, Value>) -> Result<Account, Error>
     })
 }
 
-fn parse_follow_me_number(method: &str, v: &Value) -> Result<FollowMeNumber, Error> {
+fn parse_follow_me_number(method: &str, v: &Value) -> Result<FollowMeNumber, TelintaError> {
     let m = v
         .as_object()
         .ok_or_else(|| malformed(method, "followme number is not an object"))?;
@@ -75,11 +75,11 @@ fn parse_follow_me_number(method: &str, v: &Value) -> Result<FollowMeNumber, Err
 }
 
 impl Telinta for TelintaClient {
-    fn sign_in(&self) -> Result<(), Error> {
+    fn sign_in(&self) -> Result<(), TelintaError> {
         self.login()
     }
 
-    fn get_product(&self, i_product: i64) -> Result<Option<Product>, Error> {
+    fn get_product(&self, i_product: i64) -> Result<Option<Product>, TelintaError> {
         const M: &str = "Product/get_product_info";
         let reply = self.call(M, json!({ "i_product": i_product }))?;
         object(&reply, "product_info")
@@ -93,7 +93,7 @@ impl Telinta for TelintaClient {
             .transpose()
     }
 
-    fn list_vendor_batches(&self) -> Result<Vec<VendorBatch>, Error> {
+    fn list_vendor_batches(&self) -> Result<Vec<VendorBatch>, TelintaError> {
         const M: &str = "DID/get_vendor_batch_list";
         let reply = self.call(M, json!({}))?;
         list(M, &reply, "vendor_batch_list")?
@@ -110,19 +110,19 @@ impl Telinta for TelintaClient {
             .collect()
     }
 
-    fn probe(&self, method: &str) -> Result<(), Error> {
+    fn probe(&self, method: &str) -> Result<(), TelintaError> {
         let Some((m, params)) = FLOW_METHODS.iter().find(|(m, _)| *m == method) else {
-            return Err(Error::new(
+            return Err(TelintaError::new(
                 method,
                 ErrorKind::InvalidInput("not a method the flows use".into()),
             ));
         };
         let params: Value = serde_json::from_str(params)
-            .map_err(|e| Error::new(*m, ErrorKind::InvalidInput(e.to_string())))?;
+            .map_err(|e| TelintaError::new(*m, ErrorKind::InvalidInput(e.to_string())))?;
         self.call(m, params).map(|_| ())
     }
 
-    fn list_free_numbers(&self, limit: u32, offset: u64) -> Result<Vec<DidNumber>, Error> {
+    fn list_free_numbers(&self, limit: u32, offset: u64) -> Result<Vec<DidNumber>, TelintaError> {
         const M: &str = "DID/get_number_list";
         let reply = self.call(M, json!({ "usage": "I", "limit": limit, "offset": offset }))?;
         list(M, &reply, "number_list")?
@@ -131,7 +131,7 @@ impl Telinta for TelintaClient {
             .collect()
     }
 
-    fn find_number(&self, number: &str) -> Result<Option<DidNumber>, Error> {
+    fn find_number(&self, number: &str) -> Result<Option<DidNumber>, TelintaError> {
         const M: &str = "DID/get_number_list";
         let wire = to_wire_number(M, number)?;
         let reply = self.call(M, json!({ "number": wire }))?;
@@ -149,7 +149,7 @@ impl Telinta for TelintaClient {
         i_dv_batch: i64,
         i_do_batch: Option<i64>,
         description: Option<&str>,
-    ) -> Result<i64, Error> {
+    ) -> Result<i64, TelintaError> {
         const M: &str = "DID/add_number";
         let wire = to_wire_number(M, number)?;
         let mut info = json!({ "number": wire, "i_dv_batch": i_dv_batch, "frozen": "N" });
@@ -163,13 +163,13 @@ impl Telinta for TelintaClient {
         required_int(M, &reply, "i_did_number")
     }
 
-    fn unfreeze_number(&self, i_did_number: i64) -> Result<(), Error> {
+    fn unfreeze_number(&self, i_did_number: i64) -> Result<(), TelintaError> {
         const M: &str = "DID/update_number";
         let info = json!({ "i_did_number": i_did_number, "frozen": "N" });
         self.call(M, json!({ "number_info": info })).map(|_| ())
     }
 
-    fn list_pricing_batches(&self) -> Result<Vec<PricingBatch>, Error> {
+    fn list_pricing_batches(&self) -> Result<Vec<PricingBatch>, TelintaError> {
         const M: &str = "DID/get_owner_batch_list";
         let reply = self.call(M, json!({}))?;
         list(M, &reply, "owner_batch_list")?
@@ -187,7 +187,7 @@ impl Telinta for TelintaClient {
             .collect()
     }
 
-    fn attach_pricing_batch(&self, i_did_number: i64, i_do_batch: i64) -> Result<(), Error> {
+    fn attach_pricing_batch(&self, i_did_number: i64, i_do_batch: i64) -> Result<(), TelintaError> {
         const M: &str = "DID/assign_did_to_owner_batch";
         let reply = self.call(
             M,
@@ -196,7 +196,11 @@ impl Telinta for TelintaClient {
         expect_success(M, &reply)
     }
 
-    fn assign_number_to_customer(&self, i_did_number: i64, i_customer: i64) -> Result<(), Error> {
+    fn assign_number_to_customer(
+        &self,
+        i_did_number: i64,
+        i_customer: i64,
+    ) -> Result<(), TelintaError> {
         const M: &str = "DID/assign_did_to_customer";
         let reply = self.call(
             M,
@@ -205,7 +209,7 @@ impl Telinta for TelintaClient {
         expect_success(M, &reply)
     }
 
-    fn get_customer(&self, i_customer: i64) -> Result<Option<Customer>, Error> {
+    fn get_customer(&self, i_customer: i64) -> Result<Option<Customer>, TelintaError> {
         const M: &str = "Customer/get_customer_info";
         let reply = self.call(M, json!({ "i_customer": i_customer }))?;
         object(&reply, "customer_info")
@@ -213,10 +217,10 @@ impl Telinta for TelintaClient {
             .transpose()
     }
 
-    fn find_customer_by_name(&self, name: &str) -> Result<Option<Customer>, Error> {
+    fn find_customer_by_name(&self, name: &str) -> Result<Option<Customer>, TelintaError> {
         const M: &str = "Customer/get_customer_info";
         if name.trim().is_empty() {
-            return Err(Error::new(
+            return Err(TelintaError::new(
                 M,
                 ErrorKind::InvalidInput("empty customer name".into()),
             ));
@@ -227,7 +231,7 @@ impl Telinta for TelintaClient {
             .transpose()
     }
 
-    fn add_customer(&self, customer: &NewCustomer) -> Result<i64, Error> {
+    fn add_customer(&self, customer: &NewCustomer) -> Result<i64, TelintaError> {
         const M: &str = "Customer/add_customer";
         let mut info = json!({ "name": customer.name, "iso_4217": customer.iso_4217 });
         if let Some(e) = &customer.email {
@@ -240,7 +244,7 @@ impl Telinta for TelintaClient {
         required_int(M, &reply, "i_customer")
     }
 
-    fn get_account(&self, number: &str) -> Result<Option<Account>, Error> {
+    fn get_account(&self, number: &str) -> Result<Option<Account>, TelintaError> {
         const M: &str = "Account/get_account_info";
         let wire = to_wire_number(M, number)?;
         let reply = self.call(M, json!({ "id": wire }))?;
@@ -249,7 +253,7 @@ impl Telinta for TelintaClient {
             .transpose()
     }
 
-    fn add_account(&self, a: &NewAccount) -> Result<i64, Error> {
+    fn add_account(&self, a: &NewAccount) -> Result<i64, TelintaError> {
         const M: &str = "Account/add_account";
         let mut info = json!({
             "id": to_wire_number(M, &a.number)?,
@@ -280,7 +284,7 @@ impl Telinta for TelintaClient {
         required_int(M, &reply, "i_account")
     }
 
-    fn update_account(&self, u: &AccountUpdate) -> Result<(), Error> {
+    fn update_account(&self, u: &AccountUpdate) -> Result<(), TelintaError> {
         const M: &str = "Account/update_account";
         let mut info = json!({ "i_account": u.i_account });
         if let Some(p) = &u.service_password {
@@ -304,7 +308,7 @@ impl Telinta for TelintaClient {
             .map_err(|e| e.scrub(&secrets))
     }
 
-    fn get_service_features(&self, i_account: i64) -> Result<Vec<ServiceFeature>, Error> {
+    fn get_service_features(&self, i_account: i64) -> Result<Vec<ServiceFeature>, TelintaError> {
         const M: &str = "Account/get_service_features";
         let reply = self.call(M, json!({ "i_account": i_account }))?;
         match reply.get("service_features") {
@@ -331,7 +335,7 @@ impl Telinta for TelintaClient {
         &self,
         i_account: i64,
         features: &[(&str, &str)],
-    ) -> Result<(), Error> {
+    ) -> Result<(), TelintaError> {
         const M: &str = "Account/update_service_features";
         let list: Vec<Value> = features
             .iter()
@@ -352,7 +356,7 @@ impl Telinta for TelintaClient {
         .map(|_| ())
     }
 
-    fn get_follow_me(&self, i_account: i64) -> Result<FollowMe, Error> {
+    fn get_follow_me(&self, i_account: i64) -> Result<FollowMe, TelintaError> {
         const M: &str = "Account/get_account_followme";
         let reply = self.call(M, json!({ "i_account": i_account }))?;
         let settings = object(&reply, "followme_info").map(|m| FollowMeSettings {
@@ -371,14 +375,14 @@ impl Telinta for TelintaClient {
         Ok(FollowMe { settings, numbers })
     }
 
-    fn set_follow_me_settings(&self, i_account: i64, timeout: u32) -> Result<(), Error> {
+    fn set_follow_me_settings(&self, i_account: i64, timeout: u32) -> Result<(), TelintaError> {
         const M: &str = "Account/update_account_followme";
         let info = json!({ "i_account": i_account, "sequence": "Order", "timeout": timeout });
         self.call(M, json!({ "i_account": i_account, "followme_info": info }))
             .map(|_| ())
     }
 
-    fn add_follow_me_number(&self, n: &NewFollowMeNumber) -> Result<i64, Error> {
+    fn add_follow_me_number(&self, n: &NewFollowMeNumber) -> Result<i64, TelintaError> {
         const M: &str = "Account/add_followme_number";
         let info = json!({
             "i_account": n.i_account,
@@ -392,7 +396,7 @@ impl Telinta for TelintaClient {
         required_int(M, &reply, "i_follow_me_number")
     }
 
-    fn update_follow_me_number(&self, u: &FollowMeNumberUpdate) -> Result<(), Error> {
+    fn update_follow_me_number(&self, u: &FollowMeNumberUpdate) -> Result<(), TelintaError> {
         const M: &str = "Account/update_followme_number";
         let mut info = json!({ "i_follow_me_number": u.i_follow_me_number });
         if let Some(n) = &u.redirect_number {
@@ -415,12 +419,12 @@ impl Telinta for TelintaClient {
         number: &str,
         account_password: &str,
         pin: &str,
-    ) -> Result<(), Error> {
+    ) -> Result<(), TelintaError> {
         const M: &str = "Voicemail/set_vm_settings";
         let base = match self.cfg.voicemail_url.as_deref().map(str::trim) {
             Some(u) if !u.is_empty() => u.to_string(),
             _ => {
-                return Err(Error::new(
+                return Err(TelintaError::new(
                     M,
                     ErrorKind::NotConfigured("voicemail URL is not set".into()),
                 ));
@@ -429,7 +433,7 @@ impl Telinta for TelintaClient {
         let domain = match self.cfg.voicemail_domain.as_deref().map(str::trim) {
             Some(d) if !d.is_empty() => d.to_string(),
             _ => {
-                return Err(Error::new(
+                return Err(TelintaError::new(
                     M,
                     ErrorKind::NotConfigured("voicemail domain is not set".into()),
                 ));
@@ -444,7 +448,7 @@ impl Telinta for TelintaClient {
             self.post(&base, method, Some(&auth), params)
                 .map_err(|e| match e.kind() {
                     ErrorKind::Fault { code, .. } if e.is_session_fault() => {
-                        Error::new(method, ErrorKind::AuthFailed { code: code.clone() })
+                        TelintaError::new(method, ErrorKind::AuthFailed { code: code.clone() })
                     }
                     _ => e,
                 })
@@ -460,7 +464,7 @@ impl Telinta for TelintaClient {
         if now.as_deref() == Some(pin) {
             Ok(())
         } else {
-            Err(Error::new(
+            Err(TelintaError::new(
                 M,
                 ErrorKind::NotApplied("the voicemail PIN reads back unchanged".into()),
             ))

@@ -20,82 +20,21 @@
 use std::fmt;
 use std::io::ErrorKind as IoKind;
 use std::sync::{Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::{Map, Value, json};
 
 mod methods;
 
 use super::wire::{flag, int, non_empty, text};
-use super::{Error, ErrorKind};
+use super::{Credential, ErrorKind, TelintaClientConfig, TelintaError};
 
 /// Largest reply body read (a big `get_number_list` page is a few MiB).
 const MAX_REPLY_BYTES: u64 = 64 * 1024 * 1024;
 
-/// How the client proves who it is at `Session/login`.
-#[derive(Clone, PartialEq, Eq)]
-pub enum Credential {
-    /// `DIDPORT_TELINTA_PASSWORD`.
-    Password(String),
-    /// `DIDPORT_TELINTA_TOKEN`: an API token set in the Telinta web UI.
-    Token(String),
-}
-
-impl Credential {
-    fn secret(&self) -> &str {
-        match self {
-            Credential::Password(s) | Credential::Token(s) => s,
-        }
-    }
-}
-
-impl fmt::Debug for Credential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Credential::Password(_) => f.write_str("Password(***)"),
-            Credential::Token(_) => f.write_str("Token(***)"),
-        }
-    }
-}
-
-/// Connection settings of [`TelintaClient`] (the `DIDPORT_TELINTA_*` values).
-#[derive(Debug, Clone)]
-pub struct TelintaConfig {
-    /// e.g. `https://mybilling.telinta.com:443`; the client appends `/rest/<Service>/<method>`.
-    pub base_url: String,
-    /// API login.
-    pub login: String,
-    /// Password or API token.
-    pub credential: Credential,
-    /// Unified-messaging API base (voicemail PIN), e.g. `https://mybilling.telinta.com:8992`.
-    pub voicemail_url: Option<String>,
-    /// UM `domain` sent at the voicemail login, when Telinta requires one.
-    pub voicemail_domain: Option<String>,
-    /// Bound on every call (connect, send, wait, read). Tests use a few hundred ms.
-    pub timeout: Duration,
-}
-
-impl TelintaConfig {
-    /// Settings with a 20-second timeout and no voicemail URL.
-    pub fn new(
-        base_url: impl Into<String>,
-        login: impl Into<String>,
-        credential: Credential,
-    ) -> Self {
-        TelintaConfig {
-            base_url: base_url.into(),
-            login: login.into(),
-            credential,
-            voicemail_url: None,
-            voicemail_domain: None,
-            timeout: Duration::from_secs(20),
-        }
-    }
-}
-
 /// The real client. Cheap to share: wrap it in an `Arc` and use it from any thread.
 pub struct TelintaClient {
-    cfg: TelintaConfig,
+    cfg: TelintaClientConfig,
     agent: ureq::Agent,
     session: Mutex<Option<String>>,
 }
@@ -110,9 +49,9 @@ impl fmt::Debug for TelintaClient {
 
 impl TelintaClient {
     /// Checks the settings and builds the HTTP agent. Does not connect.
-    pub fn new(cfg: TelintaConfig) -> Result<Self, Error> {
+    pub fn new(cfg: TelintaClientConfig) -> Result<Self, TelintaError> {
         let bad = |what: &str| {
-            Err(Error::new(
+            Err(TelintaError::new(
                 "Session/login",
                 ErrorKind::NotConfigured(what.into()),
             ))
@@ -146,14 +85,14 @@ impl TelintaClient {
 
     /// Logs in now, replacing any current session. `check-config` can use it to test
     /// the settings; ordinary calls log in by themselves.
-    pub fn login(&self) -> Result<(), Error> {
+    pub fn login(&self) -> Result<(), TelintaError> {
         let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         *guard = Some(self.do_login()?);
         Ok(())
     }
 
     /// Ends the current session (`Session/logout`), if there is one.
-    pub fn logout(&self) -> Result<(), Error> {
+    pub fn logout(&self) -> Result<(), TelintaError> {
         let sid = self
             .session
             .lock()
@@ -172,17 +111,18 @@ impl TelintaClient {
         }
     }
 
-    fn do_login(&self) -> Result<String, Error> {
+    fn do_login(&self) -> Result<String, TelintaError> {
         const M: &str = "Session/login";
+        let secret = self.cfg.credential.secret();
         let params = match &self.cfg.credential {
-            Credential::Password(p) => json!({ "login": self.cfg.login, "password": p }),
-            Credential::Token(t) => json!({ "login": self.cfg.login, "token": t }),
+            Credential::Password(_) => json!({ "login": self.cfg.login, "password": secret }),
+            Credential::Token(_) => json!({ "login": self.cfg.login, "token": secret }),
         };
         let reply = self
             .post(&self.cfg.base_url, M, None, &params)
             .map_err(|e| match e.kind() {
                 ErrorKind::Fault { code, .. } => {
-                    Error::new(M, ErrorKind::AuthFailed { code: code.clone() })
+                    TelintaError::new(M, ErrorKind::AuthFailed { code: code.clone() })
                 }
                 _ => e,
             })?;
@@ -193,7 +133,7 @@ impl TelintaClient {
     }
 
     /// The current session id, logging in first if there is none.
-    fn session_id(&self) -> Result<String, Error> {
+    fn session_id(&self) -> Result<String, TelintaError> {
         let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(sid) = guard.as_ref() {
             return Ok(sid.clone());
@@ -204,7 +144,7 @@ impl TelintaClient {
     }
 
     /// A session other than `stale`: another thread's fresh one, or a new login.
-    fn renew_session(&self, stale: &str) -> Result<String, Error> {
+    fn renew_session(&self, stale: &str) -> Result<String, TelintaError> {
         let mut guard = self.session.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(sid) = guard.as_ref().filter(|s| s.as_str() != stale) {
             return Ok(sid.clone());
@@ -216,7 +156,7 @@ impl TelintaClient {
     }
 
     /// One authenticated admin-API call, counted for `/metrics`.
-    fn call(&self, method: &str, params: Value) -> Result<Map<String, Value>, Error> {
+    fn call(&self, method: &str, params: Value) -> Result<Map<String, Value>, TelintaError> {
         let started = std::time::Instant::now();
         let result = self.call_once(method, params);
         let outcome = match &result {
@@ -234,7 +174,7 @@ impl TelintaClient {
     }
 
     /// One authenticated admin-API call with the re-login-and-retry-once rule.
-    fn call_once(&self, method: &str, params: Value) -> Result<Map<String, Value>, Error> {
+    fn call_once(&self, method: &str, params: Value) -> Result<Map<String, Value>, TelintaError> {
         let sid = self.session_id()?;
         let first = self.post(
             &self.cfg.base_url,
@@ -253,7 +193,8 @@ impl TelintaClient {
                 match self.post(&self.cfg.base_url, method, Some(&auth), &params) {
                     Err(e) if e.is_session_fault() => {
                         let code = e.fault_code().unwrap_or_default().to_string();
-                        Err(Error::new(method, ErrorKind::AuthFailed { code }).scrub(&[&sid2]))
+                        Err(TelintaError::new(method, ErrorKind::AuthFailed { code })
+                            .scrub(&[&sid2]))
                     }
                     other => other.map_err(|e| e.scrub(&[&sid2])),
                 }
@@ -270,7 +211,7 @@ impl TelintaClient {
         method: &str,
         auth: Option<&Value>,
         params: &Value,
-    ) -> Result<Map<String, Value>, Error> {
+    ) -> Result<Map<String, Value>, TelintaError> {
         let url = format!("{}/rest/{}", base.trim().trim_end_matches('/'), method);
         let mut form: Vec<(&str, String)> = Vec::with_capacity(2);
         if let Some(a) = auth {
@@ -310,7 +251,7 @@ impl TelintaClient {
 
 /// 200 + JSON object → Ok; 500 + `faultcode` → Fault; other statuses → Http;
 /// a 200 that is not a JSON object → Malformed.
-fn interpret(method: &str, status: u16, body: &[u8]) -> Result<Map<String, Value>, Error> {
+fn interpret(method: &str, status: u16, body: &[u8]) -> Result<Map<String, Value>, TelintaError> {
     let parsed: Option<Value> = serde_json::from_slice(body).ok();
     match status {
         200 => match parsed {
@@ -323,21 +264,21 @@ fn interpret(method: &str, status: u16, body: &[u8]) -> Result<Map<String, Value
                 non_empty(m.get("faultcode")).map(|code| (code, text(m.get("faultstring"))))
             });
             match fault {
-                Some((code, message)) => Err(Error::new(
+                Some((code, message)) => Err(TelintaError::new(
                     method,
                     ErrorKind::Fault {
                         code,
                         message: message.unwrap_or_default(),
                     },
                 )),
-                None => Err(Error::new(method, ErrorKind::Http(500))),
+                None => Err(TelintaError::new(method, ErrorKind::Http(500))),
             }
         }
-        s => Err(Error::new(method, ErrorKind::Http(s))),
+        s => Err(TelintaError::new(method, ErrorKind::Http(s))),
     }
 }
 
-fn map_ureq(method: &str, e: ureq::Error) -> Error {
+fn map_ureq(method: &str, e: ureq::Error) -> TelintaError {
     let kind = match e {
         ureq::Error::Timeout(_) => ErrorKind::Timeout,
         ureq::Error::Io(io) if matches!(io.kind(), IoKind::TimedOut | IoKind::WouldBlock) => {
@@ -347,26 +288,30 @@ fn map_ureq(method: &str, e: ureq::Error) -> Error {
         ureq::Error::BodyExceedsLimit(_) => ErrorKind::Malformed("reply too large".into()),
         other => ErrorKind::Transport(other.to_string()),
     };
-    Error::new(method, kind)
+    TelintaError::new(method, kind)
 }
 
-fn malformed(method: &str, what: &str) -> Error {
-    Error::new(method, ErrorKind::Malformed(what.to_string()))
+fn malformed(method: &str, what: &str) -> TelintaError {
+    TelintaError::new(method, ErrorKind::Malformed(what.to_string()))
 }
 
 /// A 200 reply may carry `success: 0` instead of a fault; treat that as a failure.
-fn expect_success(method: &str, reply: &Map<String, Value>) -> Result<(), Error> {
+fn expect_success(method: &str, reply: &Map<String, Value>) -> Result<(), TelintaError> {
     match reply.get("success").map(|v| flag(Some(v))) {
         Some(Some(false)) => Err(malformed(method, "the server answered success=0")),
         _ => Ok(()),
     }
 }
 
-fn required_int(method: &str, m: &Map<String, Value>, key: &str) -> Result<i64, Error> {
+fn required_int(method: &str, m: &Map<String, Value>, key: &str) -> Result<i64, TelintaError> {
     int(m.get(key)).ok_or_else(|| malformed(method, &format!("reply lacks {key}")))
 }
 
-fn list<'a>(method: &str, m: &'a Map<String, Value>, key: &str) -> Result<&'a Vec<Value>, Error> {
+fn list<'a>(
+    method: &str,
+    m: &'a Map<String, Value>,
+    key: &str,
+) -> Result<&'a Vec<Value>, TelintaError> {
     m.get(key)
         .and_then(Value::as_array)
         .ok_or_else(|| malformed(method, &format!("reply lacks {key}")))
@@ -406,7 +351,7 @@ mod props {
     ];
 
     /// An error's text goes on pages, into emails and log lines: one line, bounded.
-    fn check_error_text(e: &Error) -> Result<(), TestCaseError> {
+    fn check_error_text(e: &TelintaError) -> Result<(), TestCaseError> {
         let text = e.to_string();
         prop_assert!(!text.chars().any(char::is_control), "{:?}", text);
         prop_assert!(text.chars().count() < 700, "{}", text.len());

@@ -4,11 +4,11 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::super::{
-    AccountUpdate, Credential, ErrorKind, Failure, NewAccount, SimOptions, Telinta, TelintaClient,
-    TelintaSim, Times,
-};
 use super::{client, client_with_timeout, sim};
+use crate::integrations::telinta::{
+    AccountUpdate, Credential, ErrorKind, NewAccount, Telinta, TelintaClient,
+};
+use crate::sim::telinta::{Failure, SimOptions, TelintaSim, Times};
 
 const AUTH_FAULT: &str = "Server.Session.check_auth.auth_failed";
 

@@ -5,12 +5,13 @@
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 
-use super::super::{Failure, NewAccount, NewCustomer, Telinta};
 use super::{client_with_timeout, sim};
+use crate::integrations::telinta::{NewAccount, NewCustomer, Telinta};
 use crate::proptest_json::reply_bytes;
+use crate::sim::telinta::Failure;
 
 /// A Telinta call the portal makes, and the PortaBilling method it uses.
-type Call = fn(&dyn Telinta) -> Result<String, super::super::Error>;
+type Call = fn(&dyn Telinta) -> Result<String, crate::integrations::telinta::TelintaError>;
 
 const CALLS: &[(&str, Call)] = &[
     ("DID/get_number_list", |t| {

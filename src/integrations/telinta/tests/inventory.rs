@@ -2,11 +2,11 @@
 
 use std::collections::HashSet;
 
-use super::super::{
+use super::{client, sim};
+use crate::integrations::telinta::{
     AccountUpdate, ErrorKind, FollowMeNumberUpdate, ForwardMode, NewAccount, NewCustomer,
     NewFollowMeNumber, Telinta,
 };
-use super::{client, sim};
 
 #[test]
 fn paging_through_thousands_of_free_numbers_has_no_gaps_or_repeats() {
@@ -50,7 +50,7 @@ fn paging_that_does_not_advance_is_reported() {
     let stuck = r#"{"number_list":[{"i_did_number":5,"number":"12125550005"}]}"#;
     sim.fail_always(
         "DID/get_number_list",
-        super::super::Failure::Reply {
+        crate::sim::telinta::Failure::Reply {
             status: 200,
             body: stuck.into(),
         },
@@ -475,14 +475,14 @@ fn the_voicemail_login_always_sends_the_um_domain() {
     let mut cfg = sim.client_config();
     c_add(&sim, acme);
     cfg.voicemail_domain = None;
-    let c = super::super::TelintaClient::new(cfg.clone()).expect("client");
+    let c = crate::integrations::telinta::TelintaClient::new(cfg.clone()).expect("client");
     let err = c
         .set_voicemail_pin("2125550180", "svc-pass-180", "1234")
         .expect_err("no domain");
     assert!(matches!(err.kind(), ErrorKind::NotConfigured(_)), "{err}");
     assert_eq!(sim.call_count("Voicemail/set_vm_settings"), 0);
     cfg.voicemail_domain = Some("other.domain".into());
-    let c = super::super::TelintaClient::new(cfg).expect("client");
+    let c = crate::integrations::telinta::TelintaClient::new(cfg).expect("client");
     let err = c
         .set_voicemail_pin("2125550180", "svc-pass-180", "1234")
         .expect_err("wrong domain");
@@ -493,7 +493,7 @@ fn the_voicemail_login_always_sends_the_um_domain() {
     assert_eq!(sim.voicemail_pin("2125550180").as_deref(), Some("1234"));
 }
 
-fn c_add(sim: &super::super::TelintaSim, acme: i64) {
+fn c_add(sim: &crate::sim::telinta::TelintaSim, acme: i64) {
     client(sim)
         .add_account(&NewAccount::new("2125550180", acme, 1, "svc-pass-180"))
         .expect("account");

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{TelintaClient, TelintaSim};
+use super::TelintaClient;
+use crate::sim::telinta::TelintaSim;
 
 /// A client for `sim` with a 5-second timeout.
 fn client(sim: &TelintaSim) -> TelintaClient {
@@ -62,7 +63,7 @@ fn shared_types_are_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<TelintaClient>();
     check::<TelintaSim>();
-    check::<super::Error>();
+    check::<super::TelintaError>();
     check::<std::sync::Arc<dyn super::Telinta>>();
 }
 

@@ -2,7 +2,7 @@
 //! speaks the Orders v2 / Payments v2 / Webhooks v1 wire format described in
 //! docs/paypal.md ("Simulator"), with state in memory.
 //!
-//! Point [`super::PayPalClient`] at [`PayPalSim::base_url`] (or use
+//! Point the real `PayPalClient` (`crate::integrations::paypal`) at [`PayPalSim::base_url`] (or use
 //! [`PayPalSim::client_config`]). The same server serves the buyer's approval
 //! page (`/checkoutnow?token=…`, plain HTML forms), so approve links returned
 //! by `create_order` lead back to it, and test-only controls under `/__fake/…`.
@@ -28,6 +28,7 @@ mod payments;
 mod server;
 mod state;
 mod webhooks;
+mod wire;
 
 use std::fmt;
 use std::sync::atomic::AtomicBool;
@@ -35,9 +36,9 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use super::client::Config;
-use super::{Amount, CaptureStatus, OrderStatus};
+use crate::integrations::paypal::PayPalClientConfig;
 use state::{Shared, State};
+pub use wire::{SimAmount, SimCaptureStatus, SimOrderStatus};
 
 /// How the simulator starts. `Default` gives fixed fake credentials, a
 /// 9-hour token, a 3-second "hang", auto-emitted webhooks (once a URL is
@@ -148,7 +149,7 @@ impl CaptureScript {
 
 /// A one-shot failure for the next matching API call ([`PayPalSim::fail_next`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
+pub enum PayPalFailure {
     /// Answer with this status and a PayPal error body; nothing happens.
     Status(u16),
     /// Answer 500 only after [`SimConfig::hang`]; nothing happens.
@@ -168,9 +169,9 @@ pub enum Settle {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimOrder {
     pub id: String,
-    pub status: OrderStatus,
+    pub status: SimOrderStatus,
     pub intent: String,
-    pub amount: Amount,
+    pub amount: SimAmount,
     pub custom_id: Option<String>,
     pub invoice_id: Option<String>,
     pub return_url: Option<String>,
@@ -197,8 +198,8 @@ pub struct SimOrder {
 pub struct SimCapture {
     pub id: String,
     pub order_id: String,
-    pub status: CaptureStatus,
-    pub amount: Amount,
+    pub status: SimCaptureStatus,
+    pub amount: SimAmount,
     pub refunded_cents: i64,
     pub custom_id: Option<String>,
     pub invoice_id: Option<String>,
@@ -213,7 +214,7 @@ pub struct SimRefund {
     pub id: String,
     pub capture_id: String,
     pub order_id: String,
-    pub amount: Amount,
+    pub amount: SimAmount,
     pub request_id: Option<String>,
     pub custom_id: Option<String>,
     pub invoice_id: Option<String>,
@@ -361,12 +362,12 @@ impl PayPalSim {
     }
 
     /// A client configuration for this simulator (10-second timeout).
-    pub fn client_config(&self) -> Config {
+    pub fn client_config(&self) -> PayPalClientConfig {
         let st = self.shared.lock();
-        let mut c = Config::new(
+        let mut c = PayPalClientConfig::new(
             &self.shared.base_url,
             &st.cfg.client_id,
-            &st.cfg.client_secret,
+            st.cfg.client_secret.as_str(),
         );
         c.webhook_id = Some(st.cfg.webhook_id.clone());
         c.timeout = Duration::from_secs(10);
@@ -513,7 +514,7 @@ impl PayPalSim {
 
     /// Makes the next API call with `method` whose path starts with
     /// `path_prefix` fail once.
-    pub fn fail_next(&self, method: &str, path_prefix: &str, failure: Failure) {
+    pub fn fail_next(&self, method: &str, path_prefix: &str, failure: PayPalFailure) {
         self.shared.lock().fail_rules.push(state::FailRule {
             method: method.to_ascii_uppercase(),
             path_prefix: path_prefix.to_string(),

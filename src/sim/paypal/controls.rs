@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::server::{Out, Reply, Req};
 use super::state::{FailRule, Shared};
-use super::{CaptureScript, Failure, Settle, SimError, orders, payments, webhooks};
+use super::{CaptureScript, PayPalFailure, Settle, SimError, orders, payments, webhooks};
 
 fn ok_json(v: Value) -> Out {
     (Reply::json(200, &v), Vec::new())
@@ -163,10 +163,10 @@ pub(super) fn controls(shared: &Arc<Shared>, req: &Req) -> Out {
         }
         ("POST", ["fail-next"]) => {
             let failure = if body.get("hang").and_then(Value::as_bool) == Some(true) {
-                Failure::Hang
+                PayPalFailure::Hang
             } else {
                 let status = body.get("status").and_then(Value::as_u64).unwrap_or(500);
-                Failure::Status(u16::try_from(status).unwrap_or(500))
+                PayPalFailure::Status(u16::try_from(status).unwrap_or(500))
             };
             shared.lock().fail_rules.push(FailRule {
                 method: s("method")

@@ -2,11 +2,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::wire::yn;
 use super::handlers::{
     Fault, bad_params, fault, opt_flag, opt_int, opt_str, req_int, req_obj, req_str,
 };
 use super::state::{SimDid, SimPricingBatch, State, Usage};
+use super::wire::yn;
 
 type Reply = Result<Value, Fault>;
 type Params = Map<String, Value>;

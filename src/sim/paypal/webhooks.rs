@@ -7,9 +7,9 @@ use std::thread;
 
 use serde_json::{Value, json};
 
-use super::super::util::{base64_encode, random_bytes, raw_json_member, rfc3339_now, uuid_v4};
 use super::server::{Reply, Req};
 use super::state::{PendingEvent, Shared, State, Transmission};
+use super::wire::{base64, random_bytes, raw_member, rfc3339_now, uuid_v4};
 use super::{Delivery, SimError};
 
 const AUTH_ALGO: &str = "SHA256withRSA";
@@ -151,7 +151,7 @@ fn transmission_headers(base_url: &str) -> (String, Headers) {
         uuid_v4(),
         Headers {
             time: rfc3339_now(),
-            sig: base64_encode(&sig),
+            sig: base64(&sig),
             cert_url: format!("{base_url}/v1/notifications/certs/CERT-FAKE"),
         },
     )
@@ -244,7 +244,7 @@ pub(super) fn verify(st: &State, req: &Req) -> Reply {
     };
     let ok = st.transmissions.get(tid).is_some_and(|t| {
         let body_matches = if st.cfg.strict_verification {
-            raw_json_member(&req.body, "webhook_event") == Some(t.body.as_str())
+            raw_member(&req.body, "webhook_event").as_deref() == Some(t.body.as_str())
         } else {
             serde_json::from_str::<Value>(&t.body).ok().as_ref() == Some(event)
         };

@@ -3,13 +3,13 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::wire::yn;
 use super::did;
 use super::handlers::{
     Fault, bad_params, fault, opt_flag, opt_int, opt_mode, opt_str, req_int, req_obj, req_str,
     today,
 };
 use super::state::{SimAccount, SimFollowMe, SimFollowMeNumber, State};
+use super::wire::yn;
 
 type Reply = Result<Value, Fault>;
 type Params = Map<String, Value>;

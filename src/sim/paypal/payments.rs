@@ -3,11 +3,11 @@
 
 use serde_json::{Value, json};
 
-use super::super::util::rfc3339_now;
-use super::super::{Amount, CaptureStatus};
 use super::orders::{check_money, wants_representation};
 use super::server::{Out, Reply, Req};
 use super::state::{PendingEvent, State, money};
+use super::wire::rfc3339_now;
+use super::wire::{SimAmount, SimCaptureStatus};
 use super::{Settle, SimError, SimRefund};
 
 /// `GET /v2/payments/captures/<id>`.
@@ -45,19 +45,19 @@ pub(super) fn refund(st: &mut State, req: &Req, capture_id: &str) -> Out {
     let refuse =
         |issue: &str, description: &str| (Reply::unprocessable(issue, description), none());
     match capture.status {
-        CaptureStatus::Pending { .. } => {
+        SimCaptureStatus::Pending { .. } => {
             return refuse(
                 "PENDING_CAPTURE",
                 "Cannot initiate a refund as the capture is pending.",
             );
         }
-        CaptureStatus::Declined | CaptureStatus::Failed => {
+        SimCaptureStatus::Declined => {
             return refuse(
                 "REFUND_NOT_ALLOWED",
                 "Refund cannot be issued for this capture.",
             );
         }
-        CaptureStatus::Refunded => {
+        SimCaptureStatus::Refunded => {
             return refuse(
                 "CAPTURE_FULLY_REFUNDED",
                 "The capture has already been fully refunded.",
@@ -67,7 +67,7 @@ pub(super) fn refund(st: &mut State, req: &Req, capture_id: &str) -> Out {
     }
     let remaining = capture.amount.cents - capture.refunded_cents;
     let amount = match body.get("amount") {
-        None => Amount::new(remaining, &capture.amount.currency),
+        None => SimAmount::new(remaining, &capture.amount.currency),
         Some(m) => match check_money(Some(m), "/amount", false) {
             Err(r) => return (r, none()),
             Ok(a) if a.currency != capture.amount.currency => {
@@ -91,9 +91,9 @@ pub(super) fn refund(st: &mut State, req: &Req, capture_id: &str) -> Out {
     if let Some(c) = st.captures.get_mut(capture_id) {
         c.refunded_cents += amount.cents;
         c.status = if c.refunded_cents >= c.amount.cents {
-            CaptureStatus::Refunded
+            SimCaptureStatus::Refunded
         } else {
-            CaptureStatus::PartiallyRefunded
+            SimCaptureStatus::PartiallyRefunded
         };
         c.refund_ids.push(id.clone());
         c.update_time = now.clone();
@@ -140,19 +140,19 @@ pub(super) fn settle(
         .captures
         .get_mut(capture_id)
         .ok_or_else(|| SimError::UnknownCapture(capture_id.into()))?;
-    if !matches!(c.status, CaptureStatus::Pending { .. }) {
+    if !matches!(c.status, SimCaptureStatus::Pending { .. }) {
         return Err(SimError::InvalidState(format!(
             "capture {capture_id} is {}",
-            c.status.as_str()
+            c.status.wire()
         )));
     }
     let event_type = match to {
         Settle::Completed => {
-            c.status = CaptureStatus::Completed;
+            c.status = SimCaptureStatus::Completed;
             "PAYMENT.CAPTURE.COMPLETED"
         }
         Settle::Denied => {
-            c.status = CaptureStatus::Declined;
+            c.status = SimCaptureStatus::Declined;
             "PAYMENT.CAPTURE.DENIED"
         }
     };
@@ -189,9 +189,9 @@ pub(super) fn dashboard_refund(
     if let Some(c) = st.captures.get_mut(capture_id) {
         c.refunded_cents += cents;
         c.status = if c.refunded_cents >= c.amount.cents {
-            CaptureStatus::Refunded
+            SimCaptureStatus::Refunded
         } else {
-            CaptureStatus::PartiallyRefunded
+            SimCaptureStatus::PartiallyRefunded
         };
         c.refund_ids.push(id.clone());
         c.update_time = now.clone();
@@ -200,7 +200,7 @@ pub(super) fn dashboard_refund(
         id: id.clone(),
         capture_id: capture_id.to_string(),
         order_id: capture.order_id.clone(),
-        amount: Amount::new(cents, &capture.amount.currency),
+        amount: SimAmount::new(cents, &capture.amount.currency),
         request_id: None,
         custom_id: None,
         invoice_id: None,

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::super::util::random_hex;
 use super::state::{FailRule, PendingEvent, Shared, State};
-use super::{Failure, RequestRecord, orders, payments, webhooks};
+use super::wire::random_hex;
+use super::{PayPalFailure, RequestRecord, orders, payments, webhooks};
 
 /// Largest request body the simulator reads.
 const MAX_BODY: u64 = 1024 * 1024;
@@ -436,8 +436,8 @@ fn take_failure(st: &mut State, req: &Req) -> Option<Reply> {
         .position(|r| r.method == req.method && req.path.starts_with(&r.path_prefix))?;
     let rule: FailRule = st.fail_rules.remove(pos);
     Some(match rule.failure {
-        Failure::Status(s) => Reply::api_error(s, None, "", None, None),
-        Failure::Hang => Reply::api_error(500, None, "", None, None).delayed(st.cfg.hang),
+        PayPalFailure::Status(s) => Reply::api_error(s, None, "", None, None),
+        PayPalFailure::Hang => Reply::api_error(500, None, "", None, None).delayed(st.cfg.hang),
     })
 }
 
@@ -445,9 +445,7 @@ fn take_failure(st: &mut State, req: &Req) -> Option<Reply> {
 fn token(st: &mut State, req: &Req) -> Reply {
     let expected = format!(
         "Basic {}",
-        super::super::util::base64_encode(
-            format!("{}:{}", st.cfg.client_id, st.cfg.client_secret).as_bytes()
-        )
+        super::wire::base64(format!("{}:{}", st.cfg.client_id, st.cfg.client_secret).as_bytes())
     );
     if req.header("authorization") != Some(expected.as_str()) {
         return Reply::oauth_error(401, "invalid_client", "Client Authentication failed");

@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::super::util::rfc3339_now;
-use super::super::{Amount, CaptureStatus, OrderStatus, currency_decimals, parse_value};
 use super::server::{Out, Reply, Req};
 use super::state::{PAYER_ID, PendingEvent, State};
+use super::wire::rfc3339_now;
+use super::wire::{SimAmount, SimCaptureStatus, SimOrderStatus, cents, decimals};
 use super::{CaptureScript, SimError, SimOrder};
 
 /// Whether the request asked for the full representation.
@@ -21,7 +21,7 @@ pub(super) fn check_money(
     v: Option<&Value>,
     field: &str,
     allow_zero: bool,
-) -> Result<Amount, Reply> {
+) -> Result<SimAmount, Reply> {
     let missing = || {
         Reply::api_error(
             400,
@@ -68,7 +68,7 @@ pub(super) fn check_money(
             Some("body"),
         ));
     }
-    if frac.map_or(0, str::len) > currency_decimals(currency) as usize {
+    if frac.map_or(0, str::len) > decimals(currency) as usize {
         return Err(Reply::api_error(
             422,
             Some("DECIMAL_PRECISION"),
@@ -92,7 +92,7 @@ pub(super) fn check_money(
     } else {
         unsigned.to_string()
     };
-    let cents = parse_value(&normalised, currency).map_err(|_| {
+    let minor = cents(&normalised, currency).ok_or_else(|| {
         Reply::api_error(
             422,
             Some("MAX_VALUE_EXCEEDED"),
@@ -101,7 +101,7 @@ pub(super) fn check_money(
             Some("body"),
         )
     })?;
-    Ok(Amount::new(cents, currency))
+    Ok(SimAmount::new(minor, currency))
 }
 
 fn invalid(issue: &str, description: &str, field: &str) -> Out {
@@ -166,9 +166,9 @@ pub(super) fn create(st: &mut State, req: &Req) -> Out {
     let order = SimOrder {
         id: id.clone(),
         status: if ps.is_some() {
-            OrderStatus::PayerActionRequired
+            SimOrderStatus::PayerActionRequired
         } else {
-            OrderStatus::Created
+            SimOrderStatus::Created
         },
         intent: intent.to_string(),
         amount,
@@ -200,7 +200,7 @@ pub(super) fn create(st: &mut State, req: &Req) -> Out {
 }
 
 /// `breakdown` must add up to `value`; items must add up to `item_total`.
-fn check_breakdown(unit: &Value, amount: &Amount) -> Result<(), Reply> {
+fn check_breakdown(unit: &Value, amount: &SimAmount) -> Result<(), Reply> {
     let breakdown = unit.pointer("/amount/breakdown");
     let part = |name: &str| -> Result<i64, Reply> {
         match breakdown.and_then(|b| b.get(name)) {
@@ -298,15 +298,17 @@ pub(super) fn approve(
         .filter(|o| !o.expired)
         .ok_or_else(|| SimError::UnknownOrder(order_id.into()))?;
     match order.status {
-        OrderStatus::Created | OrderStatus::PayerActionRequired | OrderStatus::Approved => {}
+        SimOrderStatus::Created
+        | SimOrderStatus::PayerActionRequired
+        | SimOrderStatus::Approved => {}
         ref other => {
             return Err(SimError::InvalidState(format!(
                 "order {order_id} is {}",
-                other.as_str()
+                other.wire()
             )));
         }
     }
-    order.status = OrderStatus::Approved;
+    order.status = SimOrderStatus::Approved;
     order.payer_id = Some(PAYER_ID.to_string());
     order.approvals += 1;
     order.update_time = rfc3339_now();
@@ -330,10 +332,10 @@ pub(super) fn cancel_redirect(st: &State, order_id: &str) -> Result<Option<Strin
 }
 
 /// The capture event type for a capture status.
-fn capture_event_type(status: &CaptureStatus) -> &'static str {
+fn capture_event_type(status: &SimCaptureStatus) -> &'static str {
     match status {
-        CaptureStatus::Pending { .. } => "PAYMENT.CAPTURE.PENDING",
-        CaptureStatus::Declined | CaptureStatus::Failed => "PAYMENT.CAPTURE.DECLINED",
+        SimCaptureStatus::Pending { .. } => "PAYMENT.CAPTURE.PENDING",
+        SimCaptureStatus::Declined => "PAYMENT.CAPTURE.DECLINED",
         _ => "PAYMENT.CAPTURE.COMPLETED",
     }
 }
@@ -407,7 +409,7 @@ pub(super) fn capture(st: &mut State, req: &Req, order_id: &str) -> Out {
         );
     }
     match order.status {
-        OrderStatus::Completed => {
+        SimOrderStatus::Completed => {
             return (
                 Reply::unprocessable(
                     "ORDER_ALREADY_CAPTURED",
@@ -416,7 +418,7 @@ pub(super) fn capture(st: &mut State, req: &Req, order_id: &str) -> Out {
                 none(),
             );
         }
-        OrderStatus::Approved => {}
+        SimOrderStatus::Approved => {}
         _ => {
             return (
                 Reply::unprocessable(
@@ -435,9 +437,9 @@ pub(super) fn capture(st: &mut State, req: &Req, order_id: &str) -> Out {
         CaptureScript::InstrumentDeclined => {
             if let Some(o) = st.orders.get_mut(order_id) {
                 o.status = if o.uses_payment_source {
-                    OrderStatus::PayerActionRequired
+                    SimOrderStatus::PayerActionRequired
                 } else {
-                    OrderStatus::Created
+                    SimOrderStatus::Created
                 };
             }
             if let Some(k) = key {
@@ -459,16 +461,17 @@ pub(super) fn capture(st: &mut State, req: &Req, order_id: &str) -> Out {
     // Outcomes that record a capture.
     let (status, amount) = match &script {
         CaptureScript::Pending { reason } => (
-            CaptureStatus::Pending {
+            SimCaptureStatus::Pending {
                 reason: Some(reason.clone()),
             },
             amount,
         ),
-        CaptureScript::Declined => (CaptureStatus::Declined, amount),
-        CaptureScript::AmountMismatch => {
-            (CaptureStatus::Completed, Amount::new(1, &amount.currency))
-        }
-        _ => (CaptureStatus::Completed, amount),
+        CaptureScript::Declined => (SimCaptureStatus::Declined, amount),
+        CaptureScript::AmountMismatch => (
+            SimCaptureStatus::Completed,
+            SimAmount::new(1, &amount.currency),
+        ),
+        _ => (SimCaptureStatus::Completed, amount),
     };
     let event_type = capture_event_type(&status);
     let Some(capture_id) = st.commit_capture(order_id, status, amount) else {

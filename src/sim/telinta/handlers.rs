@@ -7,8 +7,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::super::wire::{flag, int, text, yn};
 use super::state::{SimCustomer, State};
+use super::wire::{flag, int, text, yn};
 use super::{account, did};
 
 /// Which listener a request came in on.

@@ -7,11 +7,11 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::super::util::{random_hex, rfc3339_now};
-use super::super::{Amount, CaptureStatus, OrderStatus};
+use super::wire::{SimAmount, SimCaptureStatus, SimOrderStatus};
+use super::wire::{random_hex, rfc3339_now};
 use super::{
-    CaptureScript, Delivery, Failure, RequestRecord, SimCapture, SimConfig, SimEvent, SimOrder,
-    SimRefund,
+    CaptureScript, Delivery, PayPalFailure, RequestRecord, SimCapture, SimConfig, SimEvent,
+    SimOrder, SimRefund,
 };
 
 /// The fake payer every approval uses.
@@ -40,7 +40,7 @@ impl Shared {
 pub(super) struct FailRule {
     pub method: String,
     pub path_prefix: String,
-    pub failure: Failure,
+    pub failure: PayPalFailure,
 }
 
 /// What was recorded for a webhook transmission the simulator sent.
@@ -187,7 +187,7 @@ impl State {
         let mut order = json!({
             "id": o.id,
             "intent": o.intent,
-            "status": o.status.as_str(),
+            "status": o.status.wire(),
             "purchase_units": [unit],
             "create_time": o.create_time,
             "update_time": o.update_time,
@@ -219,7 +219,7 @@ impl State {
     pub fn order_minimal_json(&self, o: &SimOrder) -> Value {
         let mut v = json!({
             "id": o.id,
-            "status": o.status.as_str(),
+            "status": o.status.wire(),
             "links": self.order_links(o),
         });
         if o.uses_payment_source && o.payer_id.is_none() {
@@ -232,10 +232,10 @@ impl State {
         let me = format!("{}/v2/checkout/orders/{}", self.base_url, o.id);
         let mut links = vec![json!({ "href": me, "rel": "self", "method": "GET" })];
         match o.status {
-            OrderStatus::PayerActionRequired => {
+            SimOrderStatus::PayerActionRequired => {
                 links.push(json!({ "href": self.approve_url(&o.id), "rel": "payer-action", "method": "GET" }));
             }
-            OrderStatus::Created => {
+            SimOrderStatus::Created => {
                 links.push(
                     json!({ "href": self.approve_url(&o.id), "rel": "approve", "method": "GET" }),
                 );
@@ -244,7 +244,7 @@ impl State {
                     json!({ "href": format!("{me}/capture"), "rel": "capture", "method": "POST" }),
                 );
             }
-            OrderStatus::Approved => {
+            SimOrderStatus::Approved => {
                 links.push(json!({ "href": me, "rel": "update", "method": "PATCH" }));
                 links.push(
                     json!({ "href": format!("{me}/capture"), "rel": "capture", "method": "POST" }),
@@ -261,7 +261,7 @@ impl State {
         let fee = fee_cents(c.amount.cents);
         let mut v = json!({
             "id": c.id,
-            "status": c.status.as_str(),
+            "status": c.status.wire(),
             "amount": money(&c.amount),
             "final_capture": true,
             "seller_protection": {
@@ -270,8 +270,8 @@ impl State {
             },
             "seller_receivable_breakdown": {
                 "gross_amount": money(&c.amount),
-                "paypal_fee": money(&Amount::new(fee, &c.amount.currency)),
-                "net_amount": money(&Amount::new(c.amount.cents - fee, &c.amount.currency)),
+                "paypal_fee": money(&SimAmount::new(fee, &c.amount.currency)),
+                "net_amount": money(&SimAmount::new(c.amount.cents - fee, &c.amount.currency)),
             },
             "supplementary_data": { "related_ids": { "order_id": c.order_id } },
             "links": [
@@ -282,7 +282,7 @@ impl State {
             "create_time": c.create_time,
             "update_time": c.update_time,
         });
-        if let CaptureStatus::Pending {
+        if let SimCaptureStatus::Pending {
             reason: Some(reason),
         } = &c.status
         {
@@ -310,9 +310,9 @@ impl State {
             "amount": money(&r.amount),
             "seller_payable_breakdown": {
                 "gross_amount": money(&r.amount),
-                "paypal_fee": money(&Amount::new(0, &r.amount.currency)),
+                "paypal_fee": money(&SimAmount::new(0, &r.amount.currency)),
                 "net_amount": money(&r.amount),
-                "total_refunded_amount": money(&Amount::new(refunded_total, &r.amount.currency)),
+                "total_refunded_amount": money(&SimAmount::new(refunded_total, &r.amount.currency)),
             },
             "links": [
                 { "href": format!("{}/v2/payments/refunds/{}", self.base_url, r.id), "rel": "self", "method": "GET" },
@@ -337,13 +337,13 @@ impl State {
     pub fn commit_capture(
         &mut self,
         order_id: &str,
-        status: CaptureStatus,
-        amount: Amount,
+        status: SimCaptureStatus,
+        amount: SimAmount,
     ) -> Option<String> {
         let id = self.next_capture_id();
         let now = rfc3339_now();
         let order = self.orders.get_mut(order_id)?;
-        order.status = OrderStatus::Completed;
+        order.status = SimOrderStatus::Completed;
         order.update_time = now.clone();
         order.capture_ids.push(id.clone());
         let capture = SimCapture {
@@ -421,7 +421,7 @@ impl State {
         let resource = self.capture_json(c);
         let summary = format!(
             "Payment {} for {}",
-            c.status.as_str().to_ascii_lowercase(),
+            c.status.wire().to_ascii_lowercase(),
             c.amount
         );
         Some(self.new_event(event_type, "capture", capture_id, summary, &resource))
@@ -442,10 +442,10 @@ impl State {
 }
 
 /// `{currency_code, value}` for an amount (the simulator only stores valid amounts).
-pub(super) fn money(a: &Amount) -> Value {
+pub(super) fn money(a: &SimAmount) -> Value {
     json!({
         "currency_code": a.currency,
-        "value": a.to_value().unwrap_or_else(|_| "0.00".into()),
+        "value": a.value(),
     })
 }
 

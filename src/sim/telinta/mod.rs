@@ -2,7 +2,7 @@
 //! admin API and the unified-messaging/voicemail API) speaking the wire format of
 //! docs/telinta.md ("Simulator"), with state in memory.
 //!
-//! Used by tests (the real [`TelintaClient`](super::TelintaClient) talks to it over
+//! Used by tests (the real `TelintaClient` of `crate::integrations::telinta` talks to it over
 //! HTTP) and by the portal's `demo` mode. Besides the HTTP API it offers a Rust API to
 //! seed state, inspect it, count calls and inject failures:
 //!
@@ -26,13 +26,14 @@ mod did;
 mod handlers;
 mod server;
 mod state;
+mod wire;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{Credential, TelintaConfig};
+use crate::integrations::telinta::{Credential, TelintaClientConfig};
 use state::{SimUser, State};
 
 pub use handlers::UM_DOMAIN;
@@ -199,7 +200,7 @@ pub struct TelintaSim {
 
 /// `"1"` + 10 digits for a 10-digit number; anything else unchanged.
 fn wire(number: &str) -> String {
-    if super::is_ten_digits(number) {
+    if wire::is_ten_digits(number) {
         format!("1{number}")
     } else {
         number.to_string()
@@ -295,11 +296,11 @@ impl TelintaSim {
 
     /// Client settings pointing at this simulator (both URLs, its login and password,
     /// a 5-second timeout).
-    pub fn client_config(&self) -> TelintaConfig {
-        let mut cfg = TelintaConfig::new(
+    pub fn client_config(&self) -> TelintaClientConfig {
+        let mut cfg = TelintaClientConfig::new(
             self.admin_url.clone(),
             self.opts.login.clone(),
-            Credential::Password(self.opts.password.clone()),
+            Credential::Password(self.opts.password.clone().into()),
         );
         cfg.voicemail_url = Some(self.voicemail_url.clone());
         cfg.voicemail_domain = Some(self.voicemail_domain().to_string());
@@ -345,7 +346,7 @@ impl TelintaSim {
             .into_iter()
             .filter(|n| {
                 let w = wire(n.as_ref());
-                let ok = w.len() == 11 && w.starts_with('1') && super::is_ten_digits(&w[1..]);
+                let ok = w.len() == 11 && w.starts_with('1') && wire::is_ten_digits(&w[1..]);
                 ok && st.insert_did(&w, None, i_do_batch, "").is_some()
             })
             .count()
