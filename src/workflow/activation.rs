@@ -78,8 +78,7 @@ pub fn change_status(
             id: Some(admin.id),
             name: &admin.email,
         };
-        activate(s, &actor, &current, &customer, address)?;
-        return Ok(Changed::Changed);
+        return activate(s, &actor, &current, &customer, address);
     }
     let now = s.now();
     let site = notify::site(s);
@@ -152,7 +151,7 @@ pub fn resume(s: &Services, p: &Purchased) -> Result<(), StatusChangeError> {
         id: None,
         name: "reconciliation",
     };
-    activate(s, &actor, p, &customer, "")
+    activate(s, &actor, p, &customer, "").map(|_| ())
 }
 
 /// A failed step: which one, and what went wrong.
@@ -184,7 +183,7 @@ fn activate(
     current: &Purchased,
     customer: &User,
     address: &str,
-) -> Result<(), StatusChangeError> {
+) -> Result<Changed, StatusChangeError> {
     let now = s.now();
     // A claim left by a run that is gone (or stuck) is taken over; see workflow/runs.rs.
     let take_over = current.activating_since.filter(|_| {
@@ -209,6 +208,12 @@ fn activate(
             let now_status = purchased::by_order(tx, current.order_id)?;
             Ok::<_, crate::store::Error>((order, now_status))
         })?;
+        // Another admin activated it meanwhile: what was asked for is done.
+        if let (Some(_), Some(p)) = &why
+            && p.status == NumberStatus::Active
+        {
+            return Ok(Changed::Unchanged);
+        }
         if let (Some(o), Some(p)) = &why
             && let Err(refused) = number_change(p.status, NumberStatus::Active, o.payment_status)
         {
@@ -285,7 +290,7 @@ fn activate(
             })?;
             s.mail.wake();
             if done {
-                Ok(())
+                Ok(Changed::Changed)
             } else {
                 Err(StatusChangeError::Moved(
                     "The status changed while the activation ran. Reload to see it.".into(),
