@@ -174,7 +174,7 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
                                         a.number href={ "/numbers/" (r.number) } { (highlight(r, &s)) }
                                         @if let Some(v) = vanity(r, &s) { span.vanity { (v) } }
                                     }
-                                    td data-label="Location" { (location(r)) }
+                                    td data-label="Location" { (Location(r)) }
                                     td data-label="Type" { (type_badge(r.kind)) }
                                     td.num.monthly data-label="Monthly" {
                                         @match prices.for_kind(r.kind) {
@@ -182,7 +182,7 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
                                             None => span.muted { "no plan yet" }
                                         }
                                     }
-                                    td.action-cell.aside { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (pretty(&r.number)) } { "Choose" } }
+                                    td.action-cell.aside { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (Pretty(&r.number)) } { "Choose" } }
                                 }
                             }
                         }
@@ -422,8 +422,6 @@ fn describe(s: &Search) -> String {
     }
 }
 
-use crate::domain::phone::pretty;
-
 /// Where the matched digits start in a number, and how many there are.
 fn match_span(n: &str, s: &Search) -> (usize, usize) {
     match &s.pattern {
@@ -522,25 +520,65 @@ fn state_options(selected: &str) -> Markup {
 
 /// Where a number rings: the area code's city or region, with the rate center as the
 /// inventory gives it as a smaller second line.
-pub fn location(r: &NumberRow) -> Markup {
-    let state = search::state_name(&r.state).unwrap_or(&r.state);
-    let place = crate::domain::area_codes::lookup(r.npa());
-    html! {
-        @if r.kind == NumberType::TollFree {
-            "Nationwide"
-        } @else {
-            span.place {
-                @match place {
-                    // The area code says the state; an inventory row may disagree.
-                    Some(a) => { (a.place) ", " (a.state) }
-                    None => { (state) }
-                }
+/// `(212) 555-1234` for a stored number, written straight into the page (a results page
+/// writes fifty).
+struct Pretty<'a>(&'a str);
+
+impl maud::Render for Pretty<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        let n = self.0;
+        match (n.get(..3), n.get(3..6), n.get(6..)) {
+            (Some(a), Some(b), Some(c))
+                if n.len() == 10 && n.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                buffer.push('(');
+                buffer.push_str(a);
+                buffer.push_str(") ");
+                buffer.push_str(b);
+                buffer.push('-');
+                buffer.push_str(c);
             }
-            @if !r.rate_center.trim().is_empty() {
-                " " span.rate-center title="Rate center" { (r.rate_center.trim()) }
-            }
+            _ => maud::Render::render_to(&n, buffer),
         }
     }
+}
+
+/// A result's location, written straight into the page.
+struct Location<'a>(&'a NumberRow);
+
+impl maud::Render for Location<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        let r = self.0;
+        if r.kind == NumberType::TollFree {
+            buffer.push_str("Nationwide");
+            return;
+        }
+        buffer.push_str("<span class=\"place\">");
+        match crate::domain::area_codes::lookup(r.npa()) {
+            // The area code says the state; an inventory row may disagree.
+            Some(a) => {
+                a.place.render_to(buffer);
+                buffer.push_str(", ");
+                a.state.render_to(buffer);
+            }
+            None => search::state_name(&r.state)
+                .unwrap_or(&r.state)
+                .render_to(buffer),
+        }
+        buffer.push_str("</span>");
+        let rate_center = r.rate_center.trim();
+        if !rate_center.is_empty() {
+            buffer.push_str(" <span class=\"rate-center\" title=\"Rate center\">");
+            rate_center.render_to(buffer);
+            buffer.push_str("</span>");
+        }
+    }
+}
+
+/// Where a number is: the area code's place and state, or "Nationwide"; the rate center
+/// (as given) beside it.
+pub fn location(r: &NumberRow) -> Markup {
+    html! { (Location(r)) }
 }
 
 pub fn type_badge(k: NumberType) -> Markup {
@@ -777,6 +815,44 @@ mod tests {
     use super::*;
 
     #[test]
+    fn numbers_and_locations_are_written_as_the_markup_was() {
+        use maud::Render;
+        assert_eq!(
+            Pretty("2125551234").render().into_string(),
+            "(212) 555-1234"
+        );
+        assert_eq!(Pretty("<b>").render().into_string(), "&lt;b&gt;");
+        let row = |kind, rate_center: &str| NumberRow {
+            number: "2125551234".into(),
+            state: "NY".into(),
+            rate_center: rate_center.into(),
+            kind,
+            availability: "available",
+            source: "import",
+        };
+        let local = Location(&row(NumberType::Local, " NWYRCYZN01 "))
+            .render()
+            .into_string();
+        assert!(local.starts_with("<span class=\"place\">"), "{local}");
+        assert!(
+            local.ends_with(
+                ", NY</span> <span class=\"rate-center\" title=\"Rate center\">NWYRCYZN01</span>"
+            ),
+            "{local}"
+        );
+        let odd = Location(&row(NumberType::Local, "<i>"))
+            .render()
+            .into_string();
+        assert!(odd.contains("&lt;i&gt;"), "{odd}");
+        assert_eq!(
+            Location(&row(NumberType::TollFree, ""))
+                .render()
+                .into_string(),
+            "Nationwide"
+        );
+    }
+
+    #[test]
     fn counts_read_as_numbers() {
         assert_eq!(count_text(1), "1 number");
         assert_eq!(count_text(1000), "1,000 numbers");
@@ -855,7 +931,7 @@ mod tests {
             prop_assert_eq!(html.matches("<mark>").count(), 1, "{}", &html);
             prop_assert_eq!(html.matches("</mark>").count(), 1, "{}", &html);
             let plain = html.replace("<mark>", "").replace("</mark>", "");
-            prop_assert_eq!(plain, pretty(&number));
+            prop_assert_eq!(plain, crate::domain::phone::pretty(&number));
             let marked: String = html
                 .split("<mark>")
                 .nth(1)

@@ -40,12 +40,11 @@ fn as_int(n: &PhoneNumber) -> i64 {
 const COLUMNS: &str = "number, state, rate_center, type, availability, source";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NumberRow> {
-    let kind: String = r.get(3)?;
     Ok(NumberRow {
         number: digits(r.get(0)?),
         state: r.get(1)?,
         rate_center: r.get(2)?,
-        kind: NumberType::parse(&kind).unwrap_or(NumberType::Local),
+        kind: NumberType::parse(r.get_ref(3)?.as_str()?).unwrap_or(NumberType::Local),
         // Fixed words, not a string a row: a results page holds 50 rows.
         availability: match r.get_ref(4)?.as_str()? {
             "held" => "held",
