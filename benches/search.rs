@@ -52,7 +52,12 @@ fn server_times(log: &std::path::Path, from: usize) -> (Vec<f64>, usize) {
     let mut times: Vec<f64> = lines[from.min(lines.len())..]
         .iter()
         .filter(|l| l.contains("didport::http::server"))
-        .filter_map(|l| l.rsplit(' ').next()?.strip_suffix("ms")?.parse().ok())
+        // `… METHOD PATH STATUS 1.23ms [req 1a2b3c4d]`: the duration is the fourth word after
+        // the target.
+        .filter_map(|l| {
+            let rest = l.split("didport::http::server: ").nth(1)?;
+            rest.split(' ').nth(3)?.strip_suffix("ms")?.parse().ok()
+        })
         .collect();
     times.sort_by(f64::total_cmp);
     (times, lines.len())
