@@ -1,11 +1,9 @@
-//! The running portal: startup wiring, the request context (session, CSRF, flash), and the
-//! router, a plain `match` on method and path segments.
+//! The running portal: start-up wiring and the router, a plain `match` on method and path
+//! segments. The request context (session, CSRF, flash, the form) is `web`; the machine
+//! endpoints (`/healthz`, `/metrics`, PayPal's webhook) are `machine`.
 
-use std::cell::OnceCell;
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
-
-use secrecy::ExposeSecret;
 use std::time::Duration;
 
 use crate::clock::Clock;
@@ -16,54 +14,14 @@ use crate::integrations::mail::Mailer;
 use crate::pages;
 use crate::secure;
 use crate::store::Store;
-use crate::store::users::User;
+use crate::web::{App, Ctx, ExtraRoute, HOST_PREFIX, Reply, SESSION_COOKIE, Stop};
 use crate::workflow::{Services, accounts, mail_sender};
 
-mod signed_cookies;
-pub use signed_cookies::{DEVICE_COOKIE, SECOND_STEP_COOKIE};
-
-pub const SESSION_COOKIE: &str = "didport_session";
-pub const ANON_COOKIE: &str = "didport_visitor";
-pub const FLASH_COOKIE: &str = "didport_flash";
-
-/// Cookie names carry this prefix when the portal is served over https: a browser then takes
-/// the cookie only if it is `Secure`, has `Path=/` and names no domain, so a sibling subdomain
-/// or a plain-HTTP page cannot plant one (a planted visitor cookie would fix its CSRF token).
-pub const HOST_PREFIX: &str = "__Host-";
+mod machine;
 
 /// Password-reset asks one client address may make in an hour; more get the same answer and
 /// send nothing.
 pub const RESET_ASKS_PER_CLIENT_HOUR: u32 = 10;
-
-/// A route that tests add (for instance one that panics); never used by `serve`.
-pub type ExtraRoute = dyn Fn(&Request) -> Option<Response> + Send + Sync;
-
-pub struct App {
-    pub services: Services,
-    signing_key: Vec<u8>,
-    pub secure_cookies: bool,
-    /// `__Host-` when `secure_cookies`, else empty.
-    cookie_prefix: &'static str,
-    pub demo: bool,
-    pub mail_configured: bool,
-    pub search_limiter: crate::http::ratelimit::RateLimiter,
-    /// Password-reset asks per client address and hour.
-    pub reset_limiter: crate::http::ratelimit::RateLimiter,
-    extra: Option<Arc<ExtraRoute>>,
-}
-
-impl App {
-    pub fn config(&self) -> &Config {
-        &self.services.config
-    }
-    pub fn now(&self) -> i64 {
-        self.services.now()
-    }
-    /// The name a cookie goes by on this portal (see `HOST_PREFIX`).
-    pub fn cookie_name(&self, name: &str) -> String {
-        format!("{}{name}", self.cookie_prefix)
-    }
-}
 
 pub struct StartOptions {
     pub clock: Arc<dyn Clock>,
@@ -290,156 +248,6 @@ pub fn db_connections(workers: usize) -> u32 {
     (2 * workers.max(1) + password_workers()) as u32 + 2
 }
 
-/// Kinds of one-time messages shown on the next page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlashKind {
-    Notice,
-    Error,
-}
-
-#[derive(Debug, Clone)]
-pub struct Flash {
-    pub kind: FlashKind,
-    pub text: String,
-}
-
-/// Everything a handler knows about the request beyond its raw value.
-pub struct Ctx<'a> {
-    pub app: &'a App,
-    pub req: &'a Request,
-    pub user: Option<User>,
-    pub session_token: Option<String>,
-    /// The client's address (the proxy's `X-Forwarded-For` when the peer is the trusted proxy).
-    pub client: String,
-    pub flash: Option<Flash>,
-    anon: Option<String>,
-    new_anon: OnceCell<String>,
-    /// Set when sign-in replaced the visitor cookie.
-    anon_rotated: std::cell::Cell<bool>,
-    set_cookies: std::cell::RefCell<Vec<String>>,
-}
-
-impl Ctx<'_> {
-    /// The `csrf` value for forms on this page.
-    pub fn csrf(&self) -> String {
-        match &self.session_token {
-            Some(t) => secure::mac(&self.app.signing_key, &format!("csrf:s:{t}")),
-            None => {
-                let anon = self
-                    .anon
-                    .clone()
-                    .unwrap_or_else(|| self.new_anon.get_or_init(new_visitor_token).clone());
-                secure::mac(&self.app.signing_key, &format!("csrf:a:{anon}"))
-            }
-        }
-    }
-
-    /// Signed in, only the session's token counts: a visitor token (which a page seen before
-    /// sign-in, or a planted visitor cookie, may have given away) is refused.
-    fn csrf_ok(&self, given: &str) -> bool {
-        let key = &self.app.signing_key;
-        match (&self.session_token, &self.anon) {
-            (Some(t), _) => secure::mac_matches(key, &format!("csrf:s:{t}"), given),
-            (None, Some(a)) => secure::mac_matches(key, &format!("csrf:a:{a}"), given),
-            (None, None) => false,
-        }
-    }
-
-    /// Queue a `Set-Cookie` on the response.
-    pub fn set_cookie(&self, value: String) {
-        self.set_cookies.borrow_mut().push(value);
-    }
-
-    pub fn path_and_query(&self) -> String {
-        if self.req.query.is_empty() {
-            self.req.path.clone()
-        } else {
-            format!("{}?{}", self.req.path, self.req.query)
-        }
-    }
-
-    /// A 303 with a message for the next page.
-    pub fn redirect_with(&self, location: &str, kind: FlashKind, text: &str) -> Response {
-        let kind_s = match kind {
-            FlashKind::Notice => "n",
-            FlashKind::Error => "e",
-        };
-        let payload = format!("{kind_s}{}", secure::hex(text.as_bytes()));
-        let mac = secure::mac(&self.app.signing_key, &format!("flash:{payload}"));
-        self.set_cookie(cookies::set(
-            &self.app.cookie_name(FLASH_COOKIE),
-            &format!("{payload}.{mac}"),
-            Some(300),
-            self.app.secure_cookies,
-        ));
-        Response::see_other(location)
-    }
-
-    /// Starts a session: the cookie carries the token, the database only its digest. The
-    /// visitor cookie is replaced too, so nothing known before sign-in carries over.
-    pub fn start_session(&self, token: &str) {
-        self.set_cookie(cookies::set(
-            &self.app.cookie_name(SESSION_COOKIE),
-            token,
-            Some(accounts::SESSION_LIFETIME_SECS),
-            self.app.secure_cookies,
-        ));
-        self.set_cookie(cookies::set(
-            &self.app.cookie_name(ANON_COOKIE),
-            &new_visitor_token(),
-            Some(VISITOR_LIFETIME_SECS),
-            self.app.secure_cookies,
-        ));
-        self.anon_rotated.set(true);
-    }
-
-    pub fn end_session(&self) {
-        self.set_cookie(cookies::clear(
-            &self.app.cookie_name(SESSION_COOKIE),
-            self.app.secure_cookies,
-        ));
-    }
-}
-
-const VISITOR_LIFETIME_SECS: i64 = 30 * 24 * 3600;
-
-pub(crate) fn new_visitor_token() -> String {
-    secure::random_token().unwrap_or_else(|_| secure::short_id())
-}
-
-fn read_flash(key: &[u8], raw: &str) -> Option<Flash> {
-    let (payload, mac) = raw.split_once('.')?;
-    if !secure::mac_matches(key, &format!("flash:{payload}"), mac) {
-        return None;
-    }
-    let kind = match payload.get(..1)? {
-        "n" => FlashKind::Notice,
-        "e" => FlashKind::Error,
-        _ => return None,
-    };
-    let hex = payload.get(1..)?;
-    let bytes: Option<Vec<u8>> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect();
-    Some(Flash {
-        kind,
-        text: String::from_utf8(bytes?).ok()?,
-    })
-}
-
-fn client_address(app: &App, req: &Request) -> IpAddr {
-    if app.config().trusted_proxy == Some(req.peer)
-        && let Some(ip) = req
-            .header("x-forwarded-for")
-            .and_then(|h| h.rsplit(',').next())
-            .and_then(|s| s.trim().parse::<IpAddr>().ok())
-    {
-        return ip;
-    }
-    req.peer
-}
-
 /// Routes whose POSTs carry no CSRF field (machine-to-machine).
 fn csrf_exempt(segs: &[&str]) -> bool {
     matches!(segs, ["webhooks", _])
@@ -457,8 +265,8 @@ pub fn handle(app: &App, req: Request) -> Response {
 
     // Static files and health checks need no session.
     match (req.method, segs.as_slice()) {
-        (Method::Get | Method::Head, ["healthz"]) => return healthz(app),
-        (Method::Get, ["metrics"]) => return metrics(app, &req),
+        (Method::Get | Method::Head, ["healthz"]) => return machine::healthz(app),
+        (Method::Get, ["metrics"]) => return machine::metrics(app, &req),
         (Method::Get | Method::Head, ["assets", file]) => {
             let versioned = req.query.starts_with("v=");
             return crate::http::assets::serve(file, req.header("if-none-match"), versioned)
@@ -467,139 +275,29 @@ pub fn handle(app: &App, req: Request) -> Response {
         _ => {}
     }
 
-    let session_token = req
-        .cookie(&app.cookie_name(SESSION_COOKIE))
-        .filter(|t| t.len() == 64);
-    let (user, stale_session) = match &session_token {
-        Some(t) => match accounts::current_user(&app.services, t) {
-            Ok(Some(u)) => (Some(u), false),
-            Ok(None) => (None, true),
-            Err(e) => {
-                let id = secure::short_id();
-                log::error!("incident {id}: session lookup failed: {e}");
-                return pages::errors::incident(Some(app), &id);
-            }
-        },
-        None => (None, false),
+    let ctx = match Ctx::open(app, &req) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            let id = secure::short_id();
+            log::error!("incident {id}: session lookup failed: {e}");
+            return pages::errors::incident(Some(app), &id);
+        }
     };
-    let flash_raw = req.cookie(&app.cookie_name(FLASH_COOKIE));
-    let ctx = Ctx {
-        app,
-        req: &req,
-        session_token: if user.is_some() { session_token } else { None },
-        user,
-        client: client_address(app, &req).to_string(),
-        flash: flash_raw
-            .as_deref()
-            .and_then(|raw| read_flash(&app.signing_key, raw)),
-        anon: req
-            .cookie(&app.cookie_name(ANON_COOKIE))
-            .filter(|t| t.len() == 64),
-        new_anon: OnceCell::new(),
-        anon_rotated: std::cell::Cell::new(false),
-        set_cookies: std::cell::RefCell::new(Vec::new()),
-    };
-    if stale_session {
-        ctx.end_session();
-    }
 
-    let mut response = if req.method == Method::Post
-        && !csrf_exempt(&segs)
-        && !ctx.csrf_ok(req.form().get("csrf").map_or("", String::as_str))
-    {
+    let response = if req.method == Method::Post && !csrf_exempt(&segs) && !ctx.csrf_ok() {
         log::warn!("{} {}: missing or wrong csrf field", "POST", req.path);
         pages::errors::forbidden_csrf(&ctx)
     } else {
-        route(&ctx, &segs)
+        route(&ctx, &segs).unwrap_or_else(|f| pages::errors::for_stop(&ctx, f))
     };
-
-    // The flash was shown on this page (not passed on by a redirect): remove it.
-    let redirected = (300..400).contains(&response.status);
-    if flash_raw.is_some() && !redirected {
-        ctx.set_cookie(cookies::clear(
-            &app.cookie_name(FLASH_COOKIE),
-            app.secure_cookies,
-        ));
-    }
-    if let Some(anon) = ctx.new_anon.get()
-        && !ctx.anon_rotated.get()
-    {
-        ctx.set_cookie(cookies::set(
-            &app.cookie_name(ANON_COOKIE),
-            anon,
-            Some(VISITOR_LIFETIME_SECS),
-            app.secure_cookies,
-        ));
-    }
-    for c in ctx.set_cookies.take() {
-        response.headers.push(("Set-Cookie".into(), c));
-    }
-    response
+    ctx.finish(response)
 }
 
-fn healthz(app: &App) -> Response {
-    match app.services.store.ping() {
-        Ok(()) => Response::json(200, &serde_json::json!({"status": "ok"})),
-        Err(e) => {
-            log::error!("health check: {e}");
-            Response::json(503, &serde_json::json!({"status": "unavailable"}))
-        }
-    }
+fn not_allowed(allow: &str) -> Reply {
+    Ok(Response::text(405, "Method not allowed.").with_header("Allow", allow))
 }
 
-/// `GET /metrics`: with `DIDPORT_METRICS_TOKEN` set, only a request bearing it; without, only
-/// loopback clients (a reverse proxy on the same host makes every client loopback: set a token).
-fn metrics(app: &App, req: &Request) -> Response {
-    match &app.services.config.metrics_token {
-        Some(token) => {
-            let given = req
-                .header("authorization")
-                .and_then(|h| h.strip_prefix("Bearer "))
-                .unwrap_or_default();
-            // Digests compared, so the comparison's time says nothing about the token.
-            if secure::token_digest(given) != secure::token_digest(token.expose_secret()) {
-                return Response::text(401, "A bearer token is required.")
-                    .with_header("WWW-Authenticate", "Bearer realm=\"metrics\"");
-            }
-        }
-        None if !req.peer.is_loopback() => {
-            return Response::text(
-                403,
-                "Metrics are served to loopback clients only; set DIDPORT_METRICS_TOKEN.",
-            );
-        }
-        None => {}
-    }
-    let today = crate::domain::billing::day_of(app.now());
-    let snapshot = match app
-        .services
-        .store
-        .read(|tx| crate::store::stats::snapshot(tx, today))
-    {
-        Ok(s) => s,
-        Err(e) => {
-            log::error!("metrics: {e}");
-            return Response::text(503, "The database could not be read.");
-        }
-    };
-    match crate::metrics::render(&snapshot) {
-        Ok(body) => Response::new(
-            200,
-            "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            body,
-        ),
-        Err(e) => {
-            log::error!("metrics: {e}");
-            Response::text(500, "The metrics could not be written.")
-        }
-    }
-}
-
-fn not_allowed(allow: &str) -> Response {
-    Response::text(405, "Method not allowed.").with_header("Allow", allow)
-}
-
-fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
+fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Reply {
     use Method::{Get, Head, Post};
     let m = match ctx.req.method {
         Head => Get,
@@ -613,7 +311,7 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
             && ctx.app.config().admin_2fa == crate::config::AdminTwoFactor::Required
     }) && !matches!(segs, ["account", "2fa"] | ["logout"])
     {
-        return Response::see_other("/account/2fa");
+        return Ok(Response::see_other("/account/2fa"));
     }
     match (m, segs) {
         (Get, []) => pages::home::show(ctx),
@@ -626,11 +324,11 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (_, ["login"]) => not_allowed("GET, POST"),
         (Post, ["logout"]) => pages::auth::logout(ctx),
         (_, ["logout"]) => not_allowed("POST"),
-        (Get, ["password", "forgot"]) => pages::auth::forgot_form(ctx),
-        (Post, ["password", "forgot"]) => pages::auth::forgot_submit(ctx),
+        (Get, ["password", "forgot"]) => pages::password_reset::forgot_form(ctx),
+        (Post, ["password", "forgot"]) => pages::password_reset::forgot_submit(ctx),
         (_, ["password", "forgot"]) => not_allowed("GET, POST"),
-        (Get, ["password", "reset"]) => pages::auth::reset_form(ctx),
-        (Post, ["password", "reset"]) => pages::auth::reset_submit(ctx),
+        (Get, ["password", "reset"]) => pages::password_reset::reset_form(ctx),
+        (Post, ["password", "reset"]) => pages::password_reset::reset_submit(ctx),
         (_, ["password", "reset"]) => not_allowed("GET, POST"),
         (Get, ["login", "2fa"]) => pages::twofactor::code_form(ctx),
         (Post, ["login", "2fa"]) => pages::twofactor::code_submit(ctx),
@@ -643,38 +341,36 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (_, ["account", "password"]) => not_allowed("GET, POST"),
 
         (Get, ["numbers"]) => pages::numbers::search_page(ctx),
-        (Get, ["numbers", number]) => pages::numbers::detail(ctx, number),
+        (Get, ["numbers", number]) => pages::number::show(ctx, number),
         (Get, ["api", "v1", "numbers"]) => pages::numbers::search_api(ctx),
 
         (Post, ["checkout"]) => pages::checkout::submit(ctx),
         (Get, ["checkout", "paypal", "return"]) => pages::checkout::paypal_return(ctx),
         (Get, ["checkout", "paypal", "cancel"]) => pages::checkout::paypal_cancel(ctx),
-        (Get, ["invoices", id]) => pages::checkout::invoice(ctx, id),
-        (Post, ["webhooks", "paypal"]) => pages::checkout::paypal_webhook(ctx),
+        (Get, ["invoices", id]) => pages::invoice::show(ctx, id),
+        (Post, ["webhooks", "paypal"]) => Ok(machine::paypal_webhook(ctx.app, ctx.req)),
         (_, ["checkout"]) => not_allowed("POST"),
-        (Get, ["orders"]) => pages::orders::list(ctx),
+        (Get, ["orders"]) => pages::my_orders::list(ctx),
         (Get, ["orders", id]) => pages::orders::show(ctx, id),
         (Get, ["orders", id, "pay"]) => pages::orders::pay(ctx, id),
         (Post, ["orders", id, "cancel"]) => pages::orders::cancel(ctx, id),
         (Post, ["orders", id, "record-payment"]) => pages::orders::record_payment(ctx, id),
-        (Post, ["orders", id, "refund"]) => pages::orders::refund(ctx, id),
+        (Post, ["orders", id, "refund"]) => pages::admin_refunds::refund(ctx, id),
 
         (Get, ["my"]) => pages::my::home(ctx),
         (Get, ["my", "numbers", number]) => pages::my::number_page(ctx, number),
         (Post, ["my", "numbers", number, "settings"]) => pages::my::save(ctx, number),
         (Post, ["my", "numbers", number, "cancel"]) => pages::renewals::stop(ctx, number),
         (Post, ["my", "numbers", number, "resume"]) => pages::renewals::resume(ctx, number),
-        (Get, ["my", "invoices"]) => pages::renewals::my_invoices(ctx),
-        (Post, ["invoices", id, "pay"]) => pages::renewals::pay_invoice(ctx, id),
-        (Post, ["invoices", id, "record-payment"]) => {
-            pages::renewals::record_invoice_payment(ctx, id)
-        }
-        (Get, ["admin", "billing"]) => pages::renewals::admin_billing(ctx),
+        (Get, ["my", "invoices"]) => pages::my_invoices::list(ctx),
+        (Post, ["invoices", id, "pay"]) => pages::invoice::pay(ctx, id),
+        (Post, ["invoices", id, "record-payment"]) => pages::invoice::record_payment(ctx, id),
+        (Get, ["admin", "billing"]) => pages::admin_billing::show(ctx),
 
         (Get, ["admin"]) => pages::admin::dashboard(ctx),
         (Post, ["admin", "reconcile"]) => pages::admin::reconcile(ctx),
-        (Get, ["admin", "outbox"]) => pages::admin::outbox(ctx),
-        (Post, ["admin", "outbox", id, "retry"]) => pages::admin::outbox_retry(ctx, id),
+        (Get, ["admin", "outbox"]) => pages::admin_outbox::list(ctx),
+        (Post, ["admin", "outbox", id, "retry"]) => pages::admin_outbox::retry(ctx, id),
         (Get, ["admin", "outbox", "preview", event, reader]) => {
             pages::admin_emails::preview(ctx, event, reader)
         }
@@ -684,52 +380,14 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Response {
         (Post, ["admin", "numbers", "sync"]) => pages::admin_numbers::sync(ctx),
         (Get, ["admin", "orders"]) => pages::admin_orders::list(ctx),
         (Post, ["admin", "orders", id, "status"]) => pages::admin_orders::change_status(ctx, id),
-        (Get, ["admin", "customers", id]) => pages::admin_orders::customer(ctx, id),
-        (Post, ["admin", "customers", id]) => pages::admin_orders::link_customer(ctx, id),
+        (Get, ["admin", "customers", id]) => pages::admin_customers::show(ctx, id),
+        (Post, ["admin", "customers", id]) => pages::admin_customers::link(ctx, id),
         (Get, ["admin", "plans"]) => pages::admin_plans::list(ctx),
         (Post, ["admin", "plans"]) => pages::admin_plans::create(ctx),
         (Post, ["admin", "plans", id]) => pages::admin_plans::edit(ctx, id),
 
-        _ => pages::errors::not_found(ctx),
+        _ => Err(Stop::NotFound),
     }
-}
-
-/// The signed-in user, or a redirect to the sign-in page that comes back here.
-pub fn require_user<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Response> {
-    match &ctx.user {
-        Some(u) => Ok(u),
-        None => {
-            let back = if ctx.req.method == Method::Get {
-                ctx.path_and_query()
-            } else {
-                "/".to_string()
-            };
-            Err(Response::see_other(&format!(
-                "/login?{}",
-                crate::http::encode_query(&[("next", &back)])
-            )))
-        }
-    }
-}
-
-/// The signed-in admin; a customer gets 403.
-pub fn require_admin<'c>(ctx: &'c Ctx<'_>) -> Result<&'c User, Response> {
-    let user = require_user(ctx)?;
-    if user.role == crate::domain::Role::Admin {
-        Ok(user)
-    } else {
-        Err(pages::errors::forbidden(ctx))
-    }
-}
-
-/// A local path to return to after sign-in; anything else falls back to `/`.
-pub fn safe_next(next: Option<&String>) -> Option<String> {
-    let n = next?;
-    let ok = n.starts_with('/')
-        && !n.starts_with("//")
-        && !n.starts_with("/\\")
-        && !n.chars().any(|c| c.is_control());
-    ok.then(|| n.clone())
 }
 
 #[cfg(test)]
@@ -737,22 +395,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn next_must_be_local() {
-        let s = |v: &str| safe_next(Some(&v.to_string()));
-        assert_eq!(s("/my").as_deref(), Some("/my"));
-        assert_eq!(s("//evil.example"), None);
-        assert_eq!(s("https://evil.example"), None);
-        assert_eq!(s("/\\evil"), None);
-        assert_eq!(safe_next(None), None);
-    }
-
-    #[test]
-    fn flash_round_trip_and_tamper() {
-        let key = b"k".to_vec();
-        let payload = format!("n{}", secure::hex("Saved.".as_bytes()));
-        let mac = secure::mac(&key, &format!("flash:{payload}"));
-        let f = read_flash(&key, &format!("{payload}.{mac}")).unwrap();
-        assert_eq!(f.text, "Saved.");
-        assert!(read_flash(&key, &format!("e{}.{mac}", &payload[1..])).is_none());
+    fn forms_that_hash_a_password_go_to_the_password_pool() {
+        for path in [
+            "/login",
+            "/signup",
+            "/password/reset",
+            "/account/password",
+            "/account/email",
+        ] {
+            assert_eq!(lane(path), server::Lane::Password, "{path}");
+        }
+        for path in [
+            "/logout",
+            "/checkout",
+            "/login/2fa",
+            "/webhooks/paypal",
+            "/admin/orders/1/status",
+        ] {
+            assert_eq!(lane(path), server::Lane::Body, "{path}");
+        }
     }
 }

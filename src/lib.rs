@@ -1,9 +1,10 @@
 //! didport: a VoIP reseller's phone-number shop and self-care portal in one binary.
 //!
 //! Layers, with dependencies pointing one way:
-//! `cli` → `app` (router, request guard) → `pages` → `workflow` → `store`, `integrations` → `domain`;
+//! `cli` → `app` (start-up, router) → `pages` → `web` (request context) → `workflow` → `store`,
+//! `integrations` → `domain`; `sim` (feature `demo`) plays the outside systems for
+//! `didport demo` and the tests.
 //! `workflow` and `pages` write emails through `emails` (their texts and HTML).
-//! `sim` (feature `demo`) plays the outside systems for `didport demo` and the tests.
 
 pub mod app;
 pub mod cli;
@@ -24,4 +25,5 @@ pub mod secure;
 #[cfg(feature = "demo")]
 pub mod sim;
 pub mod store;
+pub mod web;
 pub mod workflow;

@@ -2,13 +2,14 @@
 
 pub mod assets;
 pub mod cookies;
+pub mod form;
 pub mod multipart;
 pub mod ratelimit;
 pub mod server;
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -27,9 +28,6 @@ pub struct Spooled {
     pub file: Arc<File>,
     pub len: u64,
 }
-
-/// Longest text field taken from a spooled multipart body.
-const MAX_SPOOLED_FIELD: u64 = 64 * 1024;
 
 /// An uploaded file: its name and a reader over its bytes.
 pub struct Upload {
@@ -72,67 +70,6 @@ impl Request {
         parse_form(self.query.as_bytes())
     }
 
-    /// Form fields: an `application/x-www-form-urlencoded` body, or the text fields of a
-    /// `multipart/form-data` one (the last of repeated keys wins).
-    pub fn form(&self) -> HashMap<String, String> {
-        let ct = self.header("content-type").unwrap_or("");
-        if ct.starts_with("application/x-www-form-urlencoded") {
-            parse_form(&self.body)
-        } else if ct.starts_with("multipart/form-data")
-            && let Some(spooled) = &self.spooled
-        {
-            spooled_fields(ct, spooled).unwrap_or_default()
-        } else if ct.starts_with("multipart/form-data") {
-            multipart::parse(ct, &self.body)
-                .map(|parts| {
-                    parts
-                        .into_iter()
-                        .filter(|p| p.filename.is_none())
-                        .map(|p| (p.name, String::from_utf8_lossy(&p.data).into_owned()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            HashMap::new()
-        }
-    }
-
-    /// The uploaded file in field `name` of a multipart form.
-    pub fn file(&self, name: &str) -> Result<Option<multipart::Part>, &'static str> {
-        let ct = self.header("content-type").unwrap_or("");
-        let parts = multipart::parse(ct, &self.body)?;
-        Ok(parts.into_iter().find(|p| p.name == name))
-    }
-
-    /// The uploaded file in field `name` of a multipart form, read from memory or from the
-    /// file the body was spooled to.
-    pub fn upload(&self, name: &str) -> Result<Option<Upload>, &'static str> {
-        let ct = self.header("content-type").unwrap_or("");
-        let Some(spooled) = &self.spooled else {
-            return Ok(self.file(name)?.map(|p| Upload {
-                filename: p.filename,
-                len: p.data.len() as u64,
-                data: Box::new(std::io::Cursor::new(p.data)),
-            }));
-        };
-        let parts = multipart::locate_in_file(ct, &spooled.file)?;
-        let Some(part) = parts.into_iter().find(|p| p.name == name) else {
-            return Ok(None);
-        };
-        let mut file = spooled
-            .file
-            .try_clone()
-            .map_err(|_| "the upload could not be read back")?;
-        file.seek(SeekFrom::Start(part.start))
-            .map_err(|_| "the upload could not be read back")?;
-        let len = part.end - part.start;
-        Ok(Some(Upload {
-            filename: part.filename,
-            len,
-            data: Box::new(file.take(len)),
-        }))
-    }
-
     /// Path segments, percent-decoded; `/a/b/` → `["a", "b"]`.
     pub fn segments(&self) -> Vec<String> {
         self.path
@@ -141,23 +78,6 @@ impl Request {
             .map(percent_decode)
             .collect()
     }
-}
-
-/// The text fields of a multipart body spooled to a file (each at most 64 KiB).
-fn spooled_fields(ct: &str, spooled: &Spooled) -> Result<HashMap<String, String>, &'static str> {
-    let mut fields = HashMap::new();
-    for p in multipart::locate_in_file(ct, &spooled.file)? {
-        if p.filename.is_some() || p.end - p.start > MAX_SPOOLED_FIELD {
-            continue;
-        }
-        let mut file = &*spooled.file;
-        let mut value = Vec::new();
-        file.seek(SeekFrom::Start(p.start))
-            .and_then(|_| file.take(p.end - p.start).read_to_end(&mut value))
-            .map_err(|_| "the upload could not be read back")?;
-        fields.insert(p.name, String::from_utf8_lossy(&value).into_owned());
-    }
-    Ok(fields)
 }
 
 /// `%41` → `A`; a malformed escape is kept as it is; `+` stays `+` (paths are not forms).
@@ -321,7 +241,7 @@ mod tests {
                 spooled: None,
                 peer: IpAddr::from([127, 0, 0, 1]),
             };
-            let _ = r.form();
+            let _ = form::Form::parse(&r);
             let _ = r.query_params();
             let _ = r.segments();
         }

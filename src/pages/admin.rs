@@ -1,37 +1,27 @@
-//! Admin pages: the dashboard and the outbox (the audit log is `admin_audit`).
+//! The admin's dashboard: the work queue, charts, the upstream preflight and "Reconcile now"
+//! (the outbox is `admin_outbox`, the audit log `admin_audit`).
 
 use maud::html;
 
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
-use crate::domain::{MailEvent, OutboxStatus};
-use crate::http::{Response, encode_query};
 use crate::store::outbox;
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 
-const PAGE_SIZE: i64 = 50;
-
-pub fn dashboard(ctx: &Ctx<'_>) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+pub fn dashboard(ctx: &Ctx<'_>) -> Reply {
+    let admin = require_admin(ctx)?;
     let without_two_factor = !admin.two_factor;
     let hold_ends = ctx.app.now() + super::admin_orders::HOLD_ENDING_SECS;
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+    let (counts, queue, upstream) = ctx.read(|tx| {
+        Ok((
             outbox::counts(tx)?,
             crate::store::purchased::work_queue(tx, hold_ends)?,
             crate::store::settings::last_upstream_check(tx)?,
         ))
-    });
-    let (counts, queue, upstream) = match loaded {
-        Ok(c) => c,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let activity = match activity(ctx) {
         Ok(m) => m,
-        Err(e) => return super::errors::internal(ctx, &e),
+        Err(e) => return Err(Stop::internal(e)),
     };
     let items = [
         (
@@ -66,7 +56,7 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
         ),
     ];
     let waiting: i64 = items.iter().map(|i| i.1).sum();
-    page(
+    Ok(page(
         ctx,
         200,
         "Admin",
@@ -156,7 +146,7 @@ pub fn dashboard(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 /// The dashboard's charts: orders and revenue per day for 30 days, searches per hour for 48
@@ -240,13 +230,11 @@ fn activity(ctx: &Ctx<'_>) -> Result<maud::Markup, crate::store::Error> {
 }
 
 /// The admin's "Reconcile now": one pass at once, with what it did as the flash message.
-pub fn reconcile(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn reconcile(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let s = &ctx.app.services;
     let stale_before = s.now() - crate::workflow::reconcile::GRACE_SECS;
-    match crate::workflow::reconcile::run(s, stale_before) {
+    Ok(match crate::workflow::reconcile::run(s, stale_before) {
         Ok(report) if report.is_empty() => {
             ctx.redirect_with("/admin", FlashKind::Notice, "Nothing to reconcile.")
         }
@@ -255,164 +243,6 @@ pub fn reconcile(ctx: &Ctx<'_>) -> Response {
             FlashKind::Notice,
             &format!("Reconciled: {}.", report.summary()),
         ),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
-}
-
-fn parse_before(ctx: &Ctx<'_>) -> Option<i64> {
-    ctx.req
-        .query_params()
-        .get("before")
-        .and_then(|v| v.parse().ok())
-}
-
-pub fn outbox(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
-    let q = ctx.req.query_params();
-    let status = q.get("status").and_then(|s| OutboxStatus::parse(s));
-    let before = parse_before(ctx);
-    // The templates tab: every email the portal sends, previewed with sample data.
-    let templates = q.get("view").is_some_and(|v| v == "templates");
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
-            outbox::list(tx, status, before, PAGE_SIZE + 1)?,
-            outbox::counts(tx)?,
-        ))
-    });
-    let (mut mails, counts) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    let more = mails.len() as i64 > PAGE_SIZE;
-    mails.truncate(PAGE_SIZE as usize);
-    let next_link = mails.last().filter(|_| more).map(|m| {
-        let before = m.id.to_string();
-        let mut pairs = vec![("before", before.as_str())];
-        if let Some(s) = status {
-            pairs.push(("status", s.as_str()));
-        }
-        format!("/admin/outbox?{}", encode_query(&pairs))
-    });
-    let demo = ctx.app.demo;
-    page(
-        ctx,
-        200,
-        "Outbox",
-        html! {
-            h1 { "Outbox" }
-            @if !ctx.app.mail_configured {
-                div.notice id="smtp-missing" role="status" {
-                    @if demo {
-                        "Sandbox: email is not sent anywhere. Every message the portal would send is listed here."
-                    } @else {
-                        strong { "Email is not being sent:" }
-                        " no SMTP server is configured (DIDPORT_SMTP_HOST). "
-                        (counts.queued) " message(s) are waiting and will go out once it is."
-                    }
-                }
-            }
-            nav.filters aria-label="Filter by state" {
-                a href="/admin/outbox" aria-current=[(status.is_none() && !templates).then_some("page")] { "All" }
-                @for (s, label, n) in [
-                    (OutboxStatus::Queued, "Waiting", counts.queued),
-                    (OutboxStatus::Sent, "Sent", counts.sent),
-                    (OutboxStatus::Failed, "Failed", counts.failed),
-                ] {
-                    a href={ "/admin/outbox?status=" (s) } aria-current=[(status == Some(s)).then_some("page")] { (label) " (" (n) ")" }
-                }
-                a href="/admin/outbox?view=templates" id="outbox-templates-tab" aria-current=[templates.then_some("page")] { "Templates" }
-            }
-            @if templates {
-                (super::admin_emails::templates(ctx))
-            } @else if mails.is_empty() {
-                p.empty id="outbox-empty" { "No messages." }
-            } @else {
-                div.table-wrap {
-                    table.data.stacked id="outbox" {
-                        thead { tr { th { "Subject" } th { "State" } th { "To" } th { "Event" } th { "Delivery" } th { span.visually-hidden { "Actions" } } } }
-                        tbody {
-                            @for m in &mails {
-                                tr id=(format!("mail-{}", m.id)) data-event=(m.event) data-status=(m.status) {
-                                    td.title-cell.mail-cell {
-                                        details {
-                                            summary { (m.subject) }
-                                            @if m.event == MailEvent::PasswordReset.as_str() && !demo {
-                                                p.muted { "Hidden: this message carries a sign-in link meant only for its recipient." }
-                                            } @else {
-                                                pre.mail-body { (m.body) }
-                                            }
-                                        }
-                                    }
-                                    td.aside {
-                                        @match m.status {
-                                            OutboxStatus::Sent => { span.badge.badge-ok { "Sent" } }
-                                            OutboxStatus::Failed => { span.badge.badge-bad { "Failed" } }
-                                            OutboxStatus::Queued => { span.badge.badge-wait { "Waiting" } }
-                                        }
-                                    }
-                                    td.who data-label="To" { span.email { (m.to) } }
-                                    td data-label="Event" { code { (m.event) } }
-                                    td.dates.delivery data-label="Delivery" {
-                                        span {
-                                            "queued " (format_utc(m.created_at))
-                                            @if let Some(at) = m.sent_at { br; "sent " (format_utc(at)) }
-                                            @if m.attempts > 0 {
-                                                br; (m.attempts) @if m.attempts == 1 { " attempt" } @else { " attempts" }
-                                                @if m.status == OutboxStatus::Queued { ", next try " (format_utc(m.next_attempt_at)) }
-                                            }
-                                            @if let Some(err) = &m.last_error { span.small-error { (err) } }
-                                        }
-                                    }
-                                    td.action-cell {
-                                        @if m.status != OutboxStatus::Sent && ctx.app.mail_configured {
-                                            form method="post" action=(format!("/admin/outbox/{}/retry", m.id)) {
-                                                (csrf_field(ctx))
-                                                button.small type="submit" { "Retry now" }
-                                            }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
-                @if let Some(link) = next_link {
-                    p { a href=(link) rel="next" id="next-page" { "Older messages →" } }
-                }
-            }
-        },
-    )
-}
-
-pub fn outbox_retry(ctx: &Ctx<'_>, id: &str) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
-    let Ok(id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
-    };
-    let now = ctx.app.now();
-    match ctx
-        .app
-        .services
-        .store
-        .write(|tx| outbox::retry_now(tx, id, now))
-    {
-        Ok(true) => {
-            ctx.app.services.mail.wake();
-            ctx.redirect_with(
-                "/admin/outbox",
-                FlashKind::Notice,
-                "The message will be sent again now.",
-            )
-        }
-        Ok(false) => ctx.redirect_with(
-            "/admin/outbox",
-            FlashKind::Error,
-            "That message was already sent, or does not exist.",
-        ),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+        Err(e) => return Err(Stop::internal(e)),
+    })
 }

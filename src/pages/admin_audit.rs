@@ -4,11 +4,11 @@
 use maud::{Markup, html};
 
 use super::page;
-use crate::app::{Ctx, require_admin};
 use crate::clock::format_utc;
 use crate::domain::phone::pretty;
-use crate::http::{Response, encode_query};
+use crate::http::encode_query;
 use crate::store::audit::{self, Filter, Outcome, Row};
+use crate::web::{Ctx, Reply, require_admin};
 
 const PAGE_SIZE: i64 = 50;
 
@@ -46,6 +46,7 @@ const KINDS: &[(&str, &str, &str)] = &[
         "Telinta customer links",
         "linked the Telinta customer of user",
     ),
+    ("outbox_retry", "Emails retried", "sent again email"),
     ("signup", "Sign-ups", "created the account"),
     ("user_add", "Users added", "added the user"),
     ("login", "Sign-ins", "signed in as"),
@@ -121,10 +122,8 @@ fn outcome_badge(outcome: Outcome) -> Markup {
     }
 }
 
-pub fn list(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn list(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let q = ctx.req.query_params();
     let get = |k: &str| {
         q.get(k)
@@ -148,15 +147,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
         number: number.clone().filter(|d| !d.is_empty()),
         action: kind.clone(),
     };
-    let mut rows = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| audit::list_filtered(tx, &filter, before, PAGE_SIZE + 1))
-    {
-        Ok(r) => r,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    let mut rows = ctx.read(|tx| audit::list_filtered(tx, &filter, before, PAGE_SIZE + 1))?;
     let more = rows.len() as i64 > PAGE_SIZE;
     rows.truncate(PAGE_SIZE as usize);
     let older = |last: i64| {
@@ -174,7 +165,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
         format!("/admin/audit?{}", encode_query(&pairs))
     };
     let filtered = actor.is_some() || number_typed.is_some() || kind.is_some();
-    page(
+    Ok(page(
         ctx,
         200,
         "Audit log",
@@ -235,7 +226,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 #[cfg(test)]

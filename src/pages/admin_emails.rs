@@ -5,11 +5,10 @@
 use maud::{Markup, html};
 
 use super::page;
-use crate::app::{Ctx, require_admin};
 use crate::domain::MailEvent;
 use crate::emails::{Reader, samples};
-use crate::http::Response;
 use crate::http::server::CSP_WITH_INLINE_STYLES;
+use crate::web::{Ctx, Reply, Stop, require_admin};
 
 fn reader_label(r: Reader) -> &'static str {
     match r {
@@ -98,12 +97,10 @@ pub fn templates(ctx: &Ctx<'_>) -> Markup {
 
 /// `GET /admin/outbox/preview/{event}/{reader}`: the subject, the text and the HTML of each
 /// message of that event and reader, with sample data.
-pub fn preview(ctx: &Ctx<'_>, event: &str, reader: &str) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn preview(ctx: &Ctx<'_>, event: &str, reader: &str) -> Reply {
+    require_admin(ctx)?;
     let (Some(event), Some(reader)) = (MailEvent::parse(event), Reader::parse(reader)) else {
-        return super::errors::not_found(ctx);
+        return Err(Stop::NotFound);
     };
     let all = samples::all(&crate::workflow::notify::site(&ctx.app.services));
     let shown: Vec<&samples::Sample> = all
@@ -111,13 +108,13 @@ pub fn preview(ctx: &Ctx<'_>, event: &str, reader: &str) -> Response {
         .filter(|s| s.event == event && s.reader == reader)
         .collect();
     if shown.is_empty() {
-        return super::errors::not_found(ctx);
+        return Err(Stop::NotFound);
     }
     let to = match reader {
         Reader::Customer => "the customer's address",
         Reader::Admin => "the admin address (DIDPORT_ADMIN_EMAIL)",
     };
-    page(
+    Ok(page(
         ctx,
         200,
         &format!(
@@ -154,5 +151,5 @@ pub fn preview(ctx: &Ctx<'_>, event: &str, reader: &str) -> Response {
             }
         },
     )
-    .with_header("Content-Security-Policy", CSP_WITH_INLINE_STYLES)
+    .with_header("Content-Security-Policy", CSP_WITH_INLINE_STYLES))
 }

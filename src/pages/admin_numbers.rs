@@ -3,11 +3,10 @@
 use maud::{Markup, html};
 
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
-use crate::http::Response;
 use crate::store::imports::{self, ImportRun};
 use crate::store::numbers;
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 use crate::workflow::inventory::{self, ImportError, SyncError};
 
 const LIST_PAGE: i64 = 50;
@@ -151,10 +150,8 @@ fn source_label(s: &str) -> &'static str {
     }
 }
 
-pub fn inventory(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn inventory(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let report_id = ctx
         .req
         .query_params()
@@ -168,9 +165,9 @@ fn inventory_page(
     status: u16,
     error: Option<&str>,
     report_id: Option<i64>,
-) -> Response {
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+) -> Reply {
+    let (counts, recent, report) = ctx.read(|tx| {
+        Ok((
             numbers::counts(tx)?,
             imports::recent(tx, 10)?,
             match report_id {
@@ -178,13 +175,9 @@ fn inventory_page(
                 None => None,
             },
         ))
-    });
-    let (counts, recent, report) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let telinta = ctx.app.services.telinta.is_some();
-    page(
+    Ok(page(
         ctx,
         status,
         "Inventory",
@@ -256,7 +249,7 @@ fn inventory_page(
                 }
             }
         },
-    )
+    ))
 }
 
 fn kind_label(k: &str) -> &'static str {
@@ -300,14 +293,13 @@ fn report_view(r: &ImportRun) -> Markup {
     }
 }
 
-pub fn import(ctx: &Ctx<'_>) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let file = match ctx.req.upload("file") {
+pub fn import(ctx: &Ctx<'_>) -> Reply {
+    let admin = require_admin(ctx)?;
+    let file = match ctx.upload("file") {
         Ok(Some(f)) if f.len > 0 => f,
-        Ok(_) => return inventory_page(ctx, 400, Some("Choose a CSV file to import."), None),
+        Ok(_) => {
+            return inventory_page(ctx, 400, Some("Choose a CSV file to import."), None);
+        }
         Err(why) => {
             return inventory_page(
                 ctx,
@@ -317,36 +309,17 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
             );
         }
     };
-    let now = ctx.app.now();
-    let result = inventory::import_csv(&ctx.app.services.store, file.data, now, &mut |_| {});
-    let report = match result {
-        Ok(r) => r,
+    let uploaded = inventory::import_upload(
+        &ctx.app.services,
+        admin,
+        file.filename.as_deref(),
+        file.data,
+        &ctx.client,
+    );
+    let (report, id) = match uploaded {
+        Ok(v) => v,
         Err(ImportError::BadFile(m)) => return inventory_page(ctx, 400, Some(&m), None),
-        Err(ImportError::Internal(e)) => return super::errors::internal(ctx, &e),
-    };
-    let run = report.as_run(now, &admin.email, "upload");
-    let id = match ctx.app.services.store.write(|tx| {
-        let id = imports::record(tx, &run)?;
-        crate::store::audit::record(
-            tx,
-            now,
-            &crate::store::audit::Entry {
-                actor_id: Some(admin.id),
-                actor: &admin.email,
-                action: "numbers_import",
-                subject: file.filename.as_deref().unwrap_or("upload"),
-                outcome: crate::store::audit::Outcome::Ok,
-                detail: &format!(
-                    "{} added, {} updated, {} bad rows",
-                    report.added, report.updated, report.bad
-                ),
-                address: &ctx.client,
-            },
-        )?;
-        Ok::<_, crate::store::Error>(id)
-    }) {
-        Ok(id) => id,
-        Err(e) => return super::errors::internal(ctx, &e),
+        Err(ImportError::Internal(e)) => return Err(Stop::internal(e)),
     };
     // Only an import that took nothing in is an error; skipped rows in a file that was
     // otherwise imported are listed in the report below.
@@ -361,22 +334,19 @@ pub fn import(ctx: &Ctx<'_>) -> Response {
         1 => " 1 row was skipped; see why below.".to_string(),
         n => format!(" {n} rows were skipped; see why below."),
     };
-    ctx.redirect_with(
+    Ok(ctx.redirect_with(
         &format!("/admin/numbers?report={id}"),
         kind,
         &format!(
             "Import finished: {} added, {} updated, {} unchanged.{skipped}",
             report.added, report.updated, report.unchanged
         ),
-    )
+    ))
 }
 
-pub fn sync(ctx: &Ctx<'_>) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    match inventory::sync(&ctx.app.services, &admin.email) {
+pub fn sync(ctx: &Ctx<'_>) -> Reply {
+    let admin = require_admin(ctx)?;
+    Ok(match inventory::sync(&ctx.app.services, &admin.email) {
         Ok(r) => ctx.redirect_with(
             "/admin/numbers",
             FlashKind::Notice,
@@ -385,11 +355,11 @@ pub fn sync(ctx: &Ctx<'_>) -> Response {
                 r.free_upstream, r.added, r.removed
             ),
         ),
-        Err(SyncError::Internal(e)) => super::errors::internal(ctx, &e),
+        Err(SyncError::Internal(e)) => return Err(Stop::internal(e)),
         Err(e) => ctx.redirect_with(
             "/admin/numbers",
             FlashKind::Error,
             &format!("The sync failed and nothing was changed: {e}"),
         ),
-    }
+    })
 }

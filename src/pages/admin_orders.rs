@@ -1,16 +1,16 @@
 //! View Orders: every order with its number status, and the status change that runs the
-//! activation flow; the customer page with the Telinta link.
+//! activation flow (the customer page is `admin_customers`).
 
 use maud::html;
 
 use super::{badges, csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin};
 use crate::clock::format_utc;
 use crate::domain::Money;
 use crate::domain::money::Currency;
 use crate::domain::{NumberStatus, PaymentStatus};
-use crate::http::{Response, encode_query};
+use crate::http::encode_query;
 use crate::store::purchased::{self, OrderFilter};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
 use crate::workflow::activation::{self, Changed, StatusChangeError};
 
 const PAGE: i64 = 50;
@@ -97,10 +97,8 @@ fn back_from_form(f: &std::collections::HashMap<String, String>) -> String {
     )
 }
 
-pub fn list(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn list(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     let q = ctx.req.query_params();
     let status = q
         .get("status")
@@ -113,15 +111,12 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
         .filter(|p| *p >= 1)
         .unwrap_or(1);
     let filter = status.and_then(|v| parse_filter(v, ctx.app.now()));
-    let rows = match ctx.app.services.store.read(|tx| {
+    let rows = ctx.read(|tx| {
         // Saturating: a page number near i64::MAX would overflow (and panic) otherwise.
         let offset = (page_no - 1).saturating_mul(PAGE);
         let needle = search.map(search_needle);
         purchased::admin_list(tx, filter, needle.as_deref(), PAGE + 1, offset)
-    }) {
-        Ok(r) => r,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let more = rows.len() as i64 > PAGE;
     let link = |p: i64| {
         let mut pairs = vec![("page", p.to_string())];
@@ -134,7 +129,7 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
         let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         format!("/admin/orders?{}", encode_query(&pairs))
     };
-    page(
+    Ok(page(
         ctx,
         200,
         "View Orders",
@@ -227,20 +222,17 @@ pub fn list(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
-pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let admin = require_admin(ctx)?;
     let Ok(order_id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
+        return Err(Stop::NotFound);
     };
-    let form = ctx.req.form();
+    let form = ctx.form();
     let status = form.get("status").cloned().unwrap_or_default();
-    let back_url = back_from_form(&form);
+    let back_url = back_from_form(form);
     let back = back_url.as_str();
     let label: String =
         NumberStatus::parse(&status).map_or_else(|| status.clone(), |s| s.label().to_lowercase());
@@ -248,9 +240,9 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
     if NumberStatus::parse(&status) == Some(NumberStatus::Cancelled)
         && form.get("confirm").map(String::as_str) != Some("yes")
     {
-        return confirm_cancel(ctx, order_id, &form, back);
+        return confirm_cancel(ctx, order_id, form, back);
     }
-    match activation::change_status(&ctx.app.services, admin, order_id, &status, &ctx.client) {
+    Ok(match activation::change_status(&ctx.app.services, admin, order_id, &status, &ctx.client) {
         Ok(Changed::Changed) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number is now {label}.")),
         Ok(Changed::Unchanged) => ctx.redirect_with(back, FlashKind::Notice, &format!("Order {order_id}: the number was already {label}; nothing changed.")),
         Err(StatusChangeError::BadStatus) => ctx.redirect_with(back, FlashKind::Error, "Choose pending, active, suspended or cancelled."),
@@ -268,8 +260,8 @@ pub fn change_status(ctx: &Ctx<'_>, id: &str) -> Response {
             FlashKind::Error,
             &format!("Activation of order {order_id} failed at \"{step}\": {message}. Nothing changed; the admin address was emailed."),
         ),
-        Err(StatusChangeError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+        Err(StatusChangeError::Internal(e)) => return Err(Stop::internal(e)),
+    })
 }
 
 /// The hidden fields that carry the list's filter through a status change.
@@ -293,19 +285,13 @@ fn confirm_cancel(
     order_id: i64,
     form: &std::collections::HashMap<String, String>,
     back: &str,
-) -> Response {
-    let number = ctx
-        .app
-        .services
-        .store
-        .read(|tx| crate::store::orders::get(tx, order_id));
-    let number = match number {
-        Ok(Some(o)) => crate::domain::phone::pretty(&o.number),
-        Ok(None) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
+) -> Reply {
+    let number = match ctx.read(|tx| crate::store::orders::get(tx, order_id))? {
+        Some(o) => crate::domain::phone::pretty(&o.number),
+        None => return Err(Stop::NotFound),
     };
     let keep = |k: &str| form.get(k).cloned().unwrap_or_default();
-    page(
+    Ok(page(
         ctx,
         200,
         "Cancel this number?",
@@ -329,117 +315,5 @@ fn confirm_cancel(
                 }
             }
         },
-    )
-}
-
-pub fn customer(ctx: &Ctx<'_>, id: &str) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
-    customer_page(ctx, id, 200, None)
-}
-
-fn customer_page(ctx: &Ctx<'_>, id: &str, status: u16, error: Option<&str>) -> Response {
-    let Ok(id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
-    };
-    let user = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| crate::store::users::by_id(tx, id))
-    {
-        Ok(Some(u)) => u,
-        Ok(None) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    let current = user
-        .telinta_customer
-        .map(|c| c.to_string())
-        .unwrap_or_default();
-    page(
-        ctx,
-        status,
-        &user.email,
-        html! {
-            section.narrow id="customer" {
-                h1 { (user.name) }
-                p.muted { (user.email) " · " (user.role) " · since " (format_utc(user.created_at)) }
-                form.stack id="telinta-link" method="post" action={ "/admin/customers/" (user.id) } {
-                    (csrf_field(ctx))
-                    div class=(if error.is_some() { "field has-error" } else { "field" }) {
-                        label for="f-telinta_customer" { "Telinta customer (i_customer)" }
-                        p.hint { "Leave empty to look the customer up by email at the next activation." }
-                        input id="f-telinta_customer" name="telinta_customer" type="text" inputmode="numeric" value=(current)
-                            autofocus[error.is_some()] aria-invalid=[error.map(|_| "true")] aria-describedby=[error.map(|_| "telinta_customer-error")];
-                        @if let Some(e) = error { p.field-error id="telinta_customer-error" { (e) } }
-                    }
-                    button type="submit" { "Save" }
-                }
-            }
-        },
-    )
-}
-
-pub fn link_customer(ctx: &Ctx<'_>, id: &str) -> Response {
-    let admin = match require_admin(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let raw = ctx
-        .req
-        .form()
-        .get("telinta_customer")
-        .map(|s| s.trim().to_string())
-        .unwrap_or_default();
-    let value = if raw.is_empty() {
-        None
-    } else {
-        match raw.parse::<i64>() {
-            Ok(v) if v > 0 => Some(v),
-            _ => {
-                return customer_page(
-                    ctx,
-                    id,
-                    400,
-                    Some(
-                        "Enter the customer's number at Telinta (a positive whole number), or leave it empty.",
-                    ),
-                );
-            }
-        }
-    };
-    let Ok(uid) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
-    };
-    let now = ctx.app.now();
-    let result = ctx.app.services.store.write(|tx| {
-        let found = purchased::set_telinta_customer(tx, uid, value)?;
-        if found {
-            crate::store::audit::record(
-                tx,
-                now,
-                &crate::store::audit::Entry {
-                    actor_id: Some(admin.id),
-                    actor: &admin.email,
-                    action: "customer_link",
-                    subject: &uid.to_string(),
-                    outcome: crate::store::audit::Outcome::Ok,
-                    detail: &value
-                        .map_or_else(|| "unlinked".to_string(), |v| format!("i_customer {v}")),
-                    address: &ctx.client,
-                },
-            )?;
-        }
-        Ok::<_, crate::store::Error>(found)
-    });
-    match result {
-        Ok(true) => ctx.redirect_with(
-            &format!("/admin/customers/{uid}"),
-            FlashKind::Notice,
-            "Saved.",
-        ),
-        Ok(false) => super::errors::not_found(ctx),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+    ))
 }

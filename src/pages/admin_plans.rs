@@ -5,20 +5,17 @@ use std::collections::HashMap;
 use maud::{Markup, html};
 
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin};
 use crate::domain::Money;
 use crate::domain::money::parse_amount;
 use crate::domain::plan::{PlanInput, PlanNumberType};
-use crate::http::Response;
-use crate::store::audit::{self, Entry, Outcome};
-use crate::store::plans::{self, NewPlan, Plan};
+use crate::store::plans::{self, Plan};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin};
+use crate::workflow::plans::{self as workflow, PlanError};
 
 type Errors = Vec<(&'static str, String)>;
 
-pub fn list(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+pub fn list(ctx: &Ctx<'_>) -> Reply {
+    require_admin(ctx)?;
     plans_page(ctx, 200, &HashMap::new(), &[], None)
 }
 
@@ -29,13 +26,10 @@ fn plans_page(
     form: &HashMap<String, String>,
     errors: &[(&'static str, String)],
     editing: Option<i64>,
-) -> Response {
-    let all = match ctx.app.services.store.read(|tx| plans::list(tx, false)) {
-        Ok(p) => p,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+) -> Reply {
+    let all = ctx.read(|tx| plans::list(tx, false))?;
     let currency = ctx.app.config().currency;
-    page(
+    Ok(page(
         ctx,
         status,
         "Plans",
@@ -78,7 +72,7 @@ fn plans_page(
                 (plan_form(ctx, None, if editing.is_none() { Some(form) } else { None }, if editing.is_none() { errors } else { &[] }))
             }
         },
-    )
+    ))
 }
 
 fn plan_form(
@@ -236,144 +230,57 @@ fn read_form(f: &HashMap<String, String>) -> Result<(PlanInput, bool), Errors> {
     }
 }
 
-fn audit_entry<'a>(
-    ctx: &'a Ctx<'_>,
-    action: &'a str,
-    subject: &'a str,
-    detail: &'a str,
-) -> Option<Entry<'a>> {
-    let u = ctx.user.as_ref()?;
-    Some(Entry {
-        actor_id: Some(u.id),
-        actor: &u.email,
-        action,
-        subject,
-        outcome: Outcome::Ok,
-        detail,
-        address: &ctx.client,
-    })
-}
-
-pub fn create(ctx: &Ctx<'_>) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
-    let f = ctx.req.form();
-    let (p, active) = match read_form(&f) {
+/// `POST /admin/plans`: a new plan.
+pub fn create(ctx: &Ctx<'_>) -> Reply {
+    let admin = require_admin(ctx)?;
+    let f = ctx.form();
+    let (p, active) = match read_form(f) {
         Ok(v) => v,
-        Err(errors) => return plans_page(ctx, 400, &f, &errors, None),
+        Err(errors) => return plans_page(ctx, 400, f, &errors, None),
     };
-    let now = ctx.app.now();
-    let result = ctx.app.services.store.write(|tx| {
-        let id = plans::insert(
-            tx,
-            &NewPlan {
-                name: &p.name,
-                description: &p.description,
-                setup_cents: p.setup_cents,
-                monthly_cents: p.monthly_cents,
-                number_type: p.number_type,
-            },
-            now,
-        )?;
-        if !active {
-            plans::update(
-                tx,
-                id,
-                &NewPlan {
-                    name: &p.name,
-                    description: &p.description,
-                    setup_cents: p.setup_cents,
-                    monthly_cents: p.monthly_cents,
-                    number_type: p.number_type,
-                },
-                false,
-                now,
-            )?;
-        }
-        let detail = format!(
-            "setup {} monthly {} cents, for {}",
-            p.setup_cents,
-            p.monthly_cents,
-            p.number_type.as_str()
-        );
-        if let Some(e) = audit_entry(ctx, "plan_create", &p.name, &detail) {
-            audit::record(tx, now, &e)?;
-        }
-        Ok::<_, crate::store::Error>(id)
-    });
-    match result {
-        Ok(_) => ctx.redirect_with(
+    match workflow::create(&ctx.app.services, admin, &p, active, &ctx.client) {
+        Ok(_) => Ok(ctx.redirect_with(
             "/admin/plans",
             FlashKind::Notice,
             &format!("Plan {:?} created.", p.name),
-        ),
-        Err(e) if e.is_constraint() => plans_page(
+        )),
+        Err(PlanError::NameTaken) => plans_page(
             ctx,
             400,
-            &f,
+            f,
             &[("name", "A plan with this name exists already.".into())],
             None,
         ),
-        Err(e) => super::errors::internal(ctx, &e),
+        Err(PlanError::NotFound) => Err(Stop::NotFound),
+        Err(PlanError::Internal(e)) => Err(Stop::internal(e)),
     }
 }
 
-pub fn edit(ctx: &Ctx<'_>, id: &str) -> Response {
-    if let Err(r) = require_admin(ctx) {
-        return r;
-    }
+/// `POST /admin/plans/{id}`: a plan changed or retired.
+pub fn edit(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let admin = require_admin(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return super::errors::not_found(ctx);
+        return Err(Stop::NotFound);
     };
-    let f = ctx.req.form();
-    let (p, active) = match read_form(&f) {
+    let f = ctx.form();
+    let (p, active) = match read_form(f) {
         Ok(v) => v,
-        Err(errors) => return plans_page(ctx, 400, &f, &errors, Some(id)),
+        Err(errors) => return plans_page(ctx, 400, f, &errors, Some(id)),
     };
-    let now = ctx.app.now();
-    let result = ctx.app.services.store.write(|tx| {
-        let found = plans::update(
-            tx,
-            id,
-            &NewPlan {
-                name: &p.name,
-                description: &p.description,
-                setup_cents: p.setup_cents,
-                monthly_cents: p.monthly_cents,
-                number_type: p.number_type,
-            },
-            active,
-            now,
-        )?;
-        if found {
-            let detail = format!(
-                "setup {} monthly {} cents, for {}, {}",
-                p.setup_cents,
-                p.monthly_cents,
-                p.number_type.as_str(),
-                if active { "on sale" } else { "retired" }
-            );
-            if let Some(e) = audit_entry(ctx, "plan_update", &p.name, &detail) {
-                audit::record(tx, now, &e)?;
-            }
-        }
-        Ok::<_, crate::store::Error>(found)
-    });
-    match result {
-        Ok(true) => ctx.redirect_with(
+    match workflow::update(&ctx.app.services, admin, id, &p, active, &ctx.client) {
+        Ok(()) => Ok(ctx.redirect_with(
             "/admin/plans",
             FlashKind::Notice,
             &format!("Plan {:?} saved.", p.name),
-        ),
-        Ok(false) => super::errors::not_found(ctx),
-        Err(e) if e.is_constraint() => plans_page(
+        )),
+        Err(PlanError::NotFound) => Err(Stop::NotFound),
+        Err(PlanError::NameTaken) => plans_page(
             ctx,
             400,
-            &f,
+            f,
             &[("name", "A plan with this name exists already.".into())],
             Some(id),
         ),
-        Err(e) => super::errors::internal(ctx, &e),
+        Err(PlanError::Internal(e)) => Err(Stop::internal(e)),
     }
 }

@@ -1,13 +1,14 @@
-//! Sign-up, sign-in, sign-out, forgotten password, password change.
+//! Sign-up, sign-in, sign-out and the password change (a forgotten password is
+//! `password_reset`).
 
 use maud::{Markup, html};
 
 use super::{Field, csrf_field, error_for, first_error, page};
-use crate::app::{Ctx, FlashKind, require_user, safe_next};
 use crate::domain::{Money, PhoneNumber, Role};
 use crate::http::{Response, encode_query};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_user, safe_next};
 use crate::workflow::accounts::{
-    self, LoginError, PasswordChangeError, ResetError, SignedIn, SignupError, SignupInput,
+    self, LoginError, PasswordChangeError, SignedIn, SignupError, SignupInput,
 };
 
 pub(super) fn home_for(role: Role) -> &'static str {
@@ -19,17 +20,24 @@ pub(super) fn home_for(role: Role) -> &'static str {
 
 pub(super) fn next_param(ctx: &Ctx<'_>) -> Option<String> {
     let q = ctx.req.query_params();
-    let f = ctx.req.form();
+    let f = ctx.form();
     safe_next(f.get("next").or(q.get("next")))
 }
 
 // ---- sign-up ----
 
-pub fn signup_form(ctx: &Ctx<'_>) -> Response {
+pub fn signup_form(ctx: &Ctx<'_>) -> Reply {
     if let Some(u) = &ctx.user {
-        return Response::see_other(home_for(u.role));
+        return Ok(Response::see_other(home_for(u.role)));
     }
-    signup_page(ctx, 200, "", "", &[], next_param(ctx).as_deref())
+    Ok(signup_page(
+        ctx,
+        200,
+        "",
+        "",
+        &[],
+        next_param(ctx).as_deref(),
+    ))
 }
 
 /// The email field's message when the address has an account; the page adds links to sign
@@ -121,8 +129,8 @@ fn signup_page(
     )
 }
 
-pub fn signup_submit(ctx: &Ctx<'_>) -> Response {
-    let f = ctx.req.form();
+pub fn signup_submit(ctx: &Ctx<'_>) -> Reply {
+    let f = ctx.form();
     let get = |k: &str| f.get(k).map_or("", String::as_str);
     let next = next_param(ctx);
     let input = SignupInput {
@@ -130,45 +138,49 @@ pub fn signup_submit(ctx: &Ctx<'_>) -> Response {
         name: get("name"),
         password: get("password"),
     };
-    match accounts::signup(&ctx.app.services, &input, &ctx.client) {
-        Ok(session) => {
-            if let Some(old) = &ctx.session_token {
-                let _ = accounts::logout(&ctx.app.services, old);
+    Ok(
+        match accounts::signup(&ctx.app.services, &input, &ctx.client) {
+            Ok(session) => {
+                if let Some(old) = &ctx.session_token {
+                    let _ = accounts::logout(&ctx.app.services, old);
+                }
+                ctx.start_session(&session.token);
+                ctx.redirect_with(
+                    next.as_deref().unwrap_or("/my"),
+                    FlashKind::Notice,
+                    "Welcome! Your account is ready.",
+                )
             }
-            ctx.start_session(&session.token);
-            ctx.redirect_with(
-                next.as_deref().unwrap_or("/my"),
-                FlashKind::Notice,
-                "Welcome! Your account is ready.",
-            )
-        }
-        Err(SignupError::Invalid(errors)) => signup_page(
-            ctx,
-            400,
-            get("email"),
-            get("name"),
-            &errors,
-            next.as_deref(),
-        ),
-        Err(SignupError::Exists) => signup_page(
-            ctx,
-            400,
-            get("email"),
-            get("name"),
-            &[("email", EXISTS.to_string())],
-            next.as_deref(),
-        ),
-        Err(SignupError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+            Err(SignupError::Invalid(errors)) => signup_page(
+                ctx,
+                400,
+                get("email"),
+                get("name"),
+                &errors,
+                next.as_deref(),
+            ),
+            Err(SignupError::Exists) => signup_page(
+                ctx,
+                400,
+                get("email"),
+                get("name"),
+                &[("email", EXISTS.to_string())],
+                next.as_deref(),
+            ),
+            Err(SignupError::Internal(e)) => return Err(Stop::internal(e)),
+        },
+    )
 }
 
 // ---- sign-in ----
 
-pub fn login_form(ctx: &Ctx<'_>) -> Response {
+pub fn login_form(ctx: &Ctx<'_>) -> Reply {
     if let Some(u) = &ctx.user {
-        return Response::see_other(next_param(ctx).as_deref().unwrap_or(home_for(u.role)));
+        return Ok(Response::see_other(
+            next_param(ctx).as_deref().unwrap_or(home_for(u.role)),
+        ));
     }
-    login_page(ctx, 200, "", None, next_param(ctx).as_deref())
+    Ok(login_page(ctx, 200, "", None, next_param(ctx).as_deref()))
 }
 
 fn login_page(
@@ -229,8 +241,8 @@ fn login_page(
     )
 }
 
-pub fn login_submit(ctx: &Ctx<'_>) -> Response {
-    let f = ctx.req.form();
+pub fn login_submit(ctx: &Ctx<'_>) -> Reply {
+    let f = ctx.form();
     let email = f.get("email").map_or("", String::as_str);
     let password = f.get("password").map_or("", String::as_str);
     let next = next_param(ctx);
@@ -239,188 +251,67 @@ pub fn login_submit(ctx: &Ctx<'_>) -> Response {
         address: &ctx.client,
         device: device.as_ref().map(|(id, nonce)| (*id, nonce.as_str())),
     };
-    match accounts::login(
-        &ctx.app.services,
-        email,
-        password,
-        client,
-        ctx.session_token.as_deref(),
-    ) {
-        Ok(SignedIn::Session(session)) => {
-            ctx.start_session(&session.token);
-            ctx.remember_device(session.user.id);
-            Response::see_other(next.as_deref().unwrap_or(home_for(session.user.role)))
-        }
-        Ok(SignedIn::SecondStep(user)) => {
-            ctx.begin_second_step(user.id);
-            let to = match &next {
-                Some(n) => format!("/login/2fa?{}", encode_query(&[("next", n)])),
-                None => "/login/2fa".into(),
-            };
-            Response::see_other(&to)
-        }
-        Err(LoginError::Invalid) => login_page(
-            ctx,
-            401,
+    Ok(
+        match accounts::login(
+            &ctx.app.services,
             email,
-            Some(html! {
-                "That email and password do not match an account. "
-                a href="/password/forgot" { "Reset your password" } " if you forgot it."
-            }),
-            next.as_deref(),
-        ),
-        Err(LoginError::Throttled { minutes }) => {
-            let msg = html! {
-                "Too many failed sign-in attempts. For your safety, try again in " (minutes)
-                " minute" @if minutes != 1 { "s" } ", or "
-                a href="/password/forgot" { "reset your password" } "."
-            };
-            login_page(ctx, 429, email, Some(msg), next.as_deref())
-        }
-        Err(LoginError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+            password,
+            client,
+            ctx.session_token.as_deref(),
+        ) {
+            Ok(SignedIn::Session(session)) => {
+                ctx.start_session(&session.token);
+                ctx.remember_device(session.user.id);
+                Response::see_other(next.as_deref().unwrap_or(home_for(session.user.role)))
+            }
+            Ok(SignedIn::SecondStep(user)) => {
+                ctx.begin_second_step(user.id);
+                let to = match &next {
+                    Some(n) => format!("/login/2fa?{}", encode_query(&[("next", n)])),
+                    None => "/login/2fa".into(),
+                };
+                Response::see_other(&to)
+            }
+            Err(LoginError::Invalid) => login_page(
+                ctx,
+                401,
+                email,
+                Some(html! {
+                    "That email and password do not match an account. "
+                    a href="/password/forgot" { "Reset your password" } " if you forgot it."
+                }),
+                next.as_deref(),
+            ),
+            Err(LoginError::Throttled { minutes }) => {
+                let msg = html! {
+                    "Too many failed sign-in attempts. For your safety, try again in " (minutes)
+                    " minute" @if minutes != 1 { "s" } ", or "
+                    a href="/password/forgot" { "reset your password" } "."
+                };
+                login_page(ctx, 429, email, Some(msg), next.as_deref())
+            }
+            Err(LoginError::Internal(e)) => return Err(Stop::internal(e)),
+        },
+    )
 }
 
-pub fn logout(ctx: &Ctx<'_>) -> Response {
+pub fn logout(ctx: &Ctx<'_>) -> Reply {
     if let Some(t) = &ctx.session_token
         && let Err(e) = accounts::logout(&ctx.app.services, t)
     {
-        return super::errors::internal(ctx, &e);
+        return Err(Stop::internal(e));
     }
     ctx.end_session();
-    ctx.redirect_with("/", FlashKind::Notice, "You are signed out.")
+    Ok(ctx.redirect_with("/", FlashKind::Notice, "You are signed out."))
 }
 
 // ---- forgotten password ----
 
-pub fn forgot_form(ctx: &Ctx<'_>) -> Response {
-    forgot_page(ctx, 200, "", None)
-}
-
-fn forgot_page(ctx: &Ctx<'_>, status: u16, email: &str, error: Option<&str>) -> Response {
-    page(
-        ctx,
-        status,
-        "Reset your password",
-        html! {
-            section.narrow {
-                h1 { "Reset your password" }
-                p { "Enter the email of your account. We will send you a link to choose a new password." }
-                form.stack id="forgot-form" method="post" action="/password/forgot" novalidate {
-                    (csrf_field(ctx))
-                    (Field::new("email", "Email", "email").value(email).error(error).autocomplete("email")
-                        .autofocus(error.is_some()).render())
-                    button type="submit" id="forgot-submit" { "Send the link" }
-                }
-            }
-        },
-    )
-}
-
-pub fn forgot_submit(ctx: &Ctx<'_>) -> Response {
-    let f = ctx.req.form();
-    let email = f.get("email").map_or("", String::as_str);
-    if let Err(m) = crate::domain::EmailAddress::parse(email) {
-        return forgot_page(ctx, 400, email, Some(m));
-    }
-    // One client asking for many addresses' links is held back; it is told nothing different.
-    if ctx
-        .app
-        .reset_limiter
-        .check(&ctx.client, ctx.app.now())
-        .is_err()
-    {
-        log::info!(
-            "password reset asks from {} over the hourly limit",
-            ctx.client
-        );
-    } else if let Err(e) = accounts::request_reset(&ctx.app.services, email, &ctx.client) {
-        return super::errors::internal(ctx, &e);
-    }
-    // The same answer whether or not the account exists.
-    ctx.redirect_with(
-        "/login",
-        FlashKind::Notice,
-        "If an account uses that email, a link to reset the password is on its way. It works once, for one hour.",
-    )
-}
-
-pub fn reset_form(ctx: &Ctx<'_>) -> Response {
-    let token = ctx
-        .req
-        .query_params()
-        .get("token")
-        .cloned()
-        .unwrap_or_default();
-    match accounts::reset_token_usable(&ctx.app.services, &token) {
-        Ok(true) => reset_page(ctx, 200, &token, None),
-        Ok(false) => bad_link(ctx),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
-}
-
-fn bad_link(ctx: &Ctx<'_>) -> Response {
-    page(
-        ctx,
-        400,
-        "Link no longer valid",
-        html! {
-            section.narrow id="reset-invalid" {
-                h1 { "This link no longer works" }
-                p { "Password reset links work once and expire after an hour. Ask for a new one." }
-                p { a.button href="/password/forgot" { "Send a new link" } }
-            }
-        },
-    )
-}
-
-fn reset_page(ctx: &Ctx<'_>, status: u16, token: &str, error: Option<&str>) -> Response {
-    page(
-        ctx,
-        status,
-        "Choose a new password",
-        html! {
-            section.narrow {
-                h1 { "Choose a new password" }
-                form.stack id="reset-form" method="post" action="/password/reset" novalidate {
-                    (csrf_field(ctx))
-                    input type="hidden" name="token" value=(token);
-                    (Field::new("password", "New password", "password").error(error)
-                        .autocomplete("new-password").hint("At least 10 characters.").autofocus(error.is_some()).render())
-                    button type="submit" id="reset-submit" { "Save the new password" }
-                }
-            }
-        },
-    )
-}
-
-pub fn reset_submit(ctx: &Ctx<'_>) -> Response {
-    let f = ctx.req.form();
-    let token = f.get("token").map_or("", String::as_str);
-    let password = f.get("password").map_or("", String::as_str);
-    match accounts::reset_password(&ctx.app.services, token, password, &ctx.client) {
-        Ok(_) => {
-            ctx.end_session();
-            ctx.redirect_with(
-                "/login",
-                FlashKind::Notice,
-                "Your password is changed. Sign in with the new one; other devices were signed out.",
-            )
-        }
-        Err(ResetError::BadToken) => bad_link(ctx),
-        Err(ResetError::WeakPassword(m)) => reset_page(ctx, 400, token, Some(&m)),
-        Err(ResetError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
-}
-
 // ---- password change ----
 
-pub fn change_form(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    change_page(ctx, 200, &user.email, &[])
+pub fn change_form(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    Ok(change_page(ctx, 200, &user.email, &[]))
 }
 
 fn change_page(ctx: &Ctx<'_>, status: u16, email: &str, errors: &[(&str, String)]) -> Response {
@@ -448,32 +339,31 @@ fn change_page(ctx: &Ctx<'_>, status: u16, email: &str, errors: &[(&str, String)
     page(ctx, status, "Your account", body)
 }
 
-pub fn change_submit(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = ctx.req.form();
+pub fn change_submit(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let f = ctx.form();
     let current = f.get("current").map_or("", String::as_str);
     let new = f.get("password").map_or("", String::as_str);
-    match accounts::change_password(&ctx.app.services, user, current, new, &ctx.client) {
-        Ok(session) => {
-            ctx.start_session(&session.token);
-            ctx.redirect_with(
-                "/account/password",
-                FlashKind::Notice,
-                "Your password is changed. Other devices were signed out.",
-            )
-        }
-        Err(PasswordChangeError::WrongCurrent) => change_page(
-            ctx,
-            400,
-            &user.email,
-            &[("current", "That is not your current password.".into())],
-        ),
-        Err(PasswordChangeError::WeakPassword(m)) => {
-            change_page(ctx, 400, &user.email, &[("password", m)])
-        }
-        Err(PasswordChangeError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+    Ok(
+        match accounts::change_password(&ctx.app.services, user, current, new, &ctx.client) {
+            Ok(session) => {
+                ctx.start_session(&session.token);
+                ctx.redirect_with(
+                    "/account/password",
+                    FlashKind::Notice,
+                    "Your password is changed. Other devices were signed out.",
+                )
+            }
+            Err(PasswordChangeError::WrongCurrent) => change_page(
+                ctx,
+                400,
+                &user.email,
+                &[("current", "That is not your current password.".into())],
+            ),
+            Err(PasswordChangeError::WeakPassword(m)) => {
+                change_page(ctx, 400, &user.email, &[("password", m)])
+            }
+            Err(PasswordChangeError::Internal(e)) => return Err(Stop::internal(e)),
+        },
+    )
 }

@@ -1,12 +1,14 @@
-//! Error pages: 403, 404, 413, 500 (with an incident id that is also in the log).
+//! Error pages: 403, 404, 413, 500 (with an incident id that is also in the log). A handler
+//! reaches the 403, 404 and 500 pages only by returning a `web::Stop`, which `for_stop`
+//! draws, so a store error is logged and shown the same way everywhere.
 
 use maud::html;
 
 use super::{Chrome, layout, page};
-use crate::app::{App, Ctx};
 use crate::http::Response;
+use crate::web::{App, Ctx, Stop};
 
-pub fn not_found(ctx: &Ctx<'_>) -> Response {
+fn not_found(ctx: &Ctx<'_>) -> Response {
     page(
         ctx,
         404,
@@ -27,7 +29,7 @@ pub fn not_found_plain() -> Response {
     Response::text(404, "Not found.")
 }
 
-pub fn forbidden(ctx: &Ctx<'_>) -> Response {
+fn forbidden(ctx: &Ctx<'_>) -> Response {
     page(
         ctx,
         403,
@@ -110,8 +112,18 @@ pub fn busy(app: Option<&App>, retry_after: u64) -> Response {
 }
 
 /// A failure the user cannot fix: logged with an incident id, shown as a 500 page.
-pub fn internal(ctx: &Ctx<'_>, cause: &dyn std::fmt::Display) -> Response {
+fn internal(ctx: &Ctx<'_>, cause: &dyn std::fmt::Display) -> Response {
     let id = crate::secure::short_id();
     log::error!("incident {id}: {} {}: {cause}", "request", ctx.req.path);
     incident(Some(ctx.app), &id)
+}
+
+/// The page for a handler's early stop (see `web::Stop`).
+pub fn for_stop(ctx: &Ctx<'_>, stop: Stop) -> Response {
+    match stop {
+        Stop::Answer(r) => r,
+        Stop::NotFound => not_found(ctx),
+        Stop::Forbidden => forbidden(ctx),
+        Stop::Internal(cause) => internal(ctx, &cause),
+    }
 }

@@ -3,12 +3,11 @@
 use maud::html;
 
 use super::page;
-use crate::app::Ctx;
-use crate::http::Response;
+use crate::web::{Ctx, Reply};
 
-pub fn show(ctx: &Ctx<'_>) -> Response {
+pub fn show(ctx: &Ctx<'_>) -> Reply {
     let site = &ctx.app.config().site_name;
-    page(
+    Ok(page(
         ctx,
         200,
         "Phone numbers",
@@ -25,5 +24,5 @@ pub fn show(ctx: &Ctx<'_>) -> Response {
                 div.feature { h2 { "Yours to manage" } p { "Set your PIN and call forwarding from " (site) " whenever you like." } }
             }
         },
-    )
+    ))
 }

@@ -2,27 +2,36 @@
 
 pub mod admin;
 pub mod admin_audit;
+pub mod admin_billing;
+pub mod admin_customers;
 pub mod admin_emails;
 pub mod admin_numbers;
 pub mod admin_orders;
+pub mod admin_outbox;
 pub mod admin_plans;
+pub mod admin_refunds;
 pub mod auth;
 pub mod badges;
 pub mod charts;
 pub mod checkout;
 pub mod errors;
 pub mod home;
+pub mod invoice;
 pub mod my;
+pub mod my_invoices;
+pub mod my_orders;
+pub mod number;
 pub mod numbers;
 pub mod orders;
+pub mod password_reset;
 pub mod renewals;
 pub mod twofactor;
 
 use maud::{DOCTYPE, Markup, html};
 
-use crate::app::{App, Ctx, FlashKind};
 use crate::domain::Role;
 use crate::http::Response;
+use crate::web::{App, Ctx, FlashKind};
 
 /// What the frame around every page needs.
 pub struct Chrome<'a> {

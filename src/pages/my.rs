@@ -3,9 +3,8 @@
 use maud::html;
 
 use super::{csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_user};
 use crate::domain::NumberStatus;
-use crate::http::Response;
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_user};
 use crate::workflow::settings::{self, SettingsError, SettingsRequest};
 
 use crate::domain::phone::pretty;
@@ -18,22 +17,15 @@ fn pin_badge(set: bool) -> maud::Markup {
     }
 }
 
-pub fn home(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+pub fn home(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let (mine, open) = ctx.read(|tx| {
+        Ok((
             crate::store::purchased::for_user(tx, user.id)?,
             crate::store::billing::open_renewals(tx, user.id)?,
         ))
-    });
-    let (mine, open) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    page(
+    })?;
+    Ok(page(
         ctx,
         200,
         "My numbers",
@@ -79,14 +71,11 @@ pub fn home(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
-pub fn number_page(ctx: &Ctx<'_>, number: &str) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn number_page(ctx: &Ctx<'_>, number: &str) -> Reply {
+    let user = require_user(ctx)?;
     settings_page(ctx, user, number, 200, &[], "", None)
 }
 
@@ -99,11 +88,11 @@ fn settings_page(
     errors: &[(&'static str, String)],
     forwarding: &str,
     notice: Option<&str>,
-) -> Response {
+) -> Reply {
     let owned = match settings::find(&ctx.app.services, user, number) {
         Ok(Some(o)) => o,
-        Ok(None) => return super::errors::not_found(ctx),
-        Err(e) => return super::errors::internal(ctx, &e),
+        Ok(None) => return Err(Stop::NotFound),
+        Err(e) => return Err(Stop::internal(e)),
     };
     let err = |k: &str| {
         errors
@@ -112,7 +101,7 @@ fn settings_page(
             .map(|(_, m)| m.as_str())
     };
     let active = owned.p.status == NumberStatus::Active;
-    page(
+    Ok(page(
         ctx,
         status,
         &format!("Settings of {}", pretty(&owned.p.number)),
@@ -176,63 +165,62 @@ fn settings_page(
                 }
             }
         },
-    )
+    ))
 }
 
-pub fn save(ctx: &Ctx<'_>, number: &str) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = ctx.req.form();
+pub fn save(ctx: &Ctx<'_>, number: &str) -> Reply {
+    let user = require_user(ctx)?;
+    let f = ctx.form();
     let pin = f.get("pin").map_or("", String::as_str);
     let forwarding = f.get("forwarding").map_or("", String::as_str);
     let forwarding_off = f.get("forwarding_off").is_some_and(|v| !v.is_empty());
-    match settings::change(
-        &ctx.app.services,
-        user,
-        number,
-        &SettingsRequest {
-            pin,
-            forwarding,
-            forwarding_off,
-        },
-        &ctx.client,
-    ) {
-        Ok(saved) => {
-            let text = match (saved.pin, &saved.forwarding, saved.forwarding_off) {
-                (true, Some(fw), _) => {
-                    format!("Saved: new PIN, and calls now go to {}.", pretty(fw))
-                }
-                (true, None, true) => {
-                    "Saved: your new PIN is in place and call forwarding is off.".to_string()
-                }
-                (true, None, false) => "Saved: your new PIN is in place.".to_string(),
-                (false, Some(fw), _) => format!("Saved: calls now go to {}.", pretty(fw)),
-                (false, None, true) => "Saved: call forwarding is off.".to_string(),
-                (false, None, false) => "Saved.".to_string(),
-            };
-            ctx.redirect_with(&format!("/my/numbers/{number}"), FlashKind::Notice, &text)
-        }
-        Err(SettingsError::Invalid(errors)) => {
-            settings_page(ctx, user, number, 400, &errors, forwarding, None)
-        }
-        Err(SettingsError::NotFound) => super::errors::not_found(ctx),
-        Err(SettingsError::NotActive(m)) => {
-            settings_page(ctx, user, number, 409, &[], "", Some(&m))
-        }
-        Err(SettingsError::Upstream { accepted, .. }) => {
-            let note = if accepted.is_empty() {
-                "Nothing was changed: the phone system did not answer as expected. Please try again later; we have been told.".to_string()
-            } else {
-                format!(
-                    "Your settings were not saved here: the phone system failed part-way. It had already taken {}, \
+    Ok(
+        match settings::change(
+            &ctx.app.services,
+            user,
+            number,
+            &SettingsRequest {
+                pin,
+                forwarding,
+                forwarding_off,
+            },
+            &ctx.client,
+        ) {
+            Ok(saved) => {
+                let text = match (saved.pin, &saved.forwarding, saved.forwarding_off) {
+                    (true, Some(fw), _) => {
+                        format!("Saved: new PIN, and calls now go to {}.", pretty(fw))
+                    }
+                    (true, None, true) => {
+                        "Saved: your new PIN is in place and call forwarding is off.".to_string()
+                    }
+                    (true, None, false) => "Saved: your new PIN is in place.".to_string(),
+                    (false, Some(fw), _) => format!("Saved: calls now go to {}.", pretty(fw)),
+                    (false, None, true) => "Saved: call forwarding is off.".to_string(),
+                    (false, None, false) => "Saved.".to_string(),
+                };
+                ctx.redirect_with(&format!("/my/numbers/{number}"), FlashKind::Notice, &text)
+            }
+            Err(SettingsError::Invalid(errors)) => {
+                settings_page(ctx, user, number, 400, &errors, forwarding, None)?
+            }
+            Err(SettingsError::NotFound) => return Err(Stop::NotFound),
+            Err(SettingsError::NotActive(m)) => {
+                settings_page(ctx, user, number, 409, &[], "", Some(&m))?
+            }
+            Err(SettingsError::Upstream { accepted, .. }) => {
+                let note = if accepted.is_empty() {
+                    "Nothing was changed: the phone system did not answer as expected. Please try again later; we have been told.".to_string()
+                } else {
+                    format!(
+                        "Your settings were not saved here: the phone system failed part-way. It had already taken {}, \
                      the rest was not applied. Please try again later; we have been told.",
-                    accepted.join(" and ")
-                )
-            };
-            settings_page(ctx, user, number, 502, &[], forwarding, Some(&note))
-        }
-        Err(SettingsError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+                        accepted.join(" and ")
+                    )
+                };
+                settings_page(ctx, user, number, 502, &[], forwarding, Some(&note))?
+            }
+            Err(SettingsError::Internal(e)) => return Err(Stop::internal(e)),
+        },
+    )
 }

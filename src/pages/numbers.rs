@@ -1,14 +1,14 @@
-//! Public number search (page and JSON API) and the number detail page with its plans.
+//! Public number search: the page and the JSON API (one number's page is `number`).
 
 use maud::{Markup, PreEscaped, html};
 
-use super::{csrf_field, page};
-use crate::app::Ctx;
+use super::page;
+use crate::domain::Money;
 use crate::domain::search::{self, MatchMode, NumberType, STATES, Search, SortBy};
-use crate::domain::{Money, PhoneNumber};
 use crate::http::{Response, encode_query};
 use crate::store::numbers::{self, NumberRow};
 use crate::store::plans;
+use crate::web::{Ctx, Reply};
 
 /// Counts a search against the client's per-minute allowance (and for the dashboard).
 fn rate_limited(ctx: &Ctx<'_>) -> Option<i64> {
@@ -19,13 +19,13 @@ fn rate_limited(ctx: &Ctx<'_>) -> Option<i64> {
         .err()
 }
 
-pub fn search_api(ctx: &Ctx<'_>) -> Response {
+pub fn search_api(ctx: &Ctx<'_>) -> Reply {
     if let Some(wait) = rate_limited(ctx) {
-        return Response::json(
+        return Ok(Response::json(
             429,
             &serde_json::json!({"error": format!("Too many searches from your address; try again in {wait} seconds.")}),
         )
-        .with_header("Retry-After", &wait.to_string());
+        .with_header("Retry-After", &wait.to_string()));
     }
     let s = match search::parse(&ctx.req.query_params()) {
         Ok(s) => s,
@@ -35,7 +35,7 @@ pub fn search_api(ctx: &Ctx<'_>) -> Response {
                 .map(|(f, m)| format!("{f}: {m}"))
                 .collect::<Vec<_>>()
                 .join(" ");
-            return Response::json(400, &serde_json::json!({ "error": msg }));
+            return Ok(Response::json(400, &serde_json::json!({ "error": msg })));
         }
     };
     let (rows, more) = match ctx.app.services.store.read(|tx| numbers::search(tx, &s)) {
@@ -43,10 +43,10 @@ pub fn search_api(ctx: &Ctx<'_>) -> Response {
         Err(e) => {
             let id = crate::secure::short_id();
             log::error!("incident {id}: search failed: {e}");
-            return Response::json(
+            return Ok(Response::json(
                 500,
                 &serde_json::json!({"error": format!("Search failed (incident {id}).")}),
-            );
+            ));
         }
     };
     let list: Vec<serde_json::Value> = rows
@@ -62,7 +62,7 @@ pub fn search_api(ctx: &Ctx<'_>) -> Response {
             })
         })
         .collect();
-    Response::json(
+    Ok(Response::json(
         200,
         &serde_json::json!({
             "numbers": list,
@@ -70,7 +70,7 @@ pub fn search_api(ctx: &Ctx<'_>) -> Response {
             "per_page": s.per_page,
             "next_page": if more { Some(s.page + 1) } else { None },
         }),
-    )
+    ))
 }
 
 fn too_many(ctx: &Ctx<'_>, wait: i64) -> Response {
@@ -89,9 +89,9 @@ fn too_many(ctx: &Ctx<'_>, wait: i64) -> Response {
     .with_header("Retry-After", &wait.to_string())
 }
 
-pub fn search_page(ctx: &Ctx<'_>) -> Response {
+pub fn search_page(ctx: &Ctx<'_>) -> Reply {
     if let Some(wait) = rate_limited(ctx) {
-        return too_many(ctx, wait);
+        return Ok(too_many(ctx, wait));
     }
     let asked = ctx.req.query_params();
     // Three digits alone are read as an area code; the page says so and offers the other reading.
@@ -103,7 +103,7 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
         Ok(s) => s,
         Err(errors) => {
             let form = search_form(&params, &errors);
-            return page(
+            return Ok(page(
                 ctx,
                 400,
                 "Find a number",
@@ -114,30 +114,23 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
                     }
                     (form)
                 },
-            );
+            ));
         }
     };
-    let active_plans = match ctx.app.services.store.read(|tx| plans::list(tx, true)) {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    let prices = Prices::of(&active_plans);
-    let first = match s.sort {
-        SortBy::Price => prices.cheaper_type(),
-        SortBy::Number => None,
-    };
-    let loaded = ctx.app.services.store.read(|tx| {
+    // Plans, the page of numbers and its total from one snapshot.
+    let (prices, (rows, more), total) = ctx.read(|tx| {
+        let prices = Prices::of(&plans::list(tx, true)?);
+        let first = match s.sort {
+            SortBy::Price => prices.cheaper_type(),
+            SortBy::Number => None,
+        };
         let (rows, more) = numbers::search_first(tx, &s, first)?;
         let counts = ctx.app.services.store.counts();
         let total = numbers::count_for_page(tx, counts, &s, rows.len(), more)?;
-        Ok::<_, crate::store::Error>(((rows, more), total))
-    });
-    let ((rows, more), total) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+        Ok((prices, (rows, more), total))
+    })?;
     let currency = ctx.app.config().currency;
-    page(
+    Ok(page(
         ctx,
         200,
         "Find a number",
@@ -198,7 +191,7 @@ pub fn search_page(ctx: &Ctx<'_>) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 /// The cheapest monthly price of the plans that fit each type of number.
@@ -689,125 +682,6 @@ pub fn search_form(
             button type="submit" id="search-submit" { "Search" }
         }
     }
-}
-
-pub fn detail(ctx: &Ctx<'_>, raw: &str) -> Response {
-    let Ok(number) = PhoneNumber::parse(raw) else {
-        return super::errors::not_found(ctx);
-    };
-    if number.digits() != raw {
-        return Response::see_other(&format!("/numbers/{}", number.digits()));
-    }
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((numbers::get(tx, &number)?, plans::list(tx, true)?))
-    });
-    let (row, active_plans) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    // A buyer who left the payment page finds their own order again instead of "someone else
-    // has it".
-    if let (Some(user), Some(r)) = (&ctx.user, &row)
-        && r.availability != "available"
-    {
-        let mine =
-            ctx.app.services.store.read(|tx| {
-                crate::store::orders::live_order_of(tx, user.id, &number, ctx.app.now())
-            });
-        match mine {
-            Ok(Some(order_id)) => {
-                return page(
-                    ctx,
-                    200,
-                    &number.pretty(),
-                    html! {
-                        section.narrow id="number-yours" {
-                            h1 { (number.pretty()) " is held for you" }
-                            p { "You have an order for this number that waits for payment." }
-                            p { a.button id="your-order" href={ "/orders/" (order_id) } { "Pay or give up order " (order_id) } }
-                        }
-                    },
-                );
-            }
-            Ok(None) => {}
-            Err(e) => return super::errors::internal(ctx, &e),
-        }
-    }
-    let Some(row) = row.filter(|r| r.availability == "available") else {
-        let similar = format!("/numbers?{}", encode_query(&[("npa", number.npa())]));
-        return page(
-            ctx,
-            404,
-            "Number not available",
-            html! {
-                section.narrow id="number-unavailable" {
-                    h1 { (number.pretty()) " is not available" }
-                    p { "Someone else has this number, or it is not in our inventory. "
-                        "There may be others like it." }
-                    p { a.button href=(similar) { "See numbers in area code " (number.npa()) } }
-                }
-            },
-        );
-    };
-    // Only the plans made for this type of number are offered.
-    let active_plans: Vec<_> = active_plans
-        .into_iter()
-        .filter(|p| p.number_type.fits(row.kind))
-        .collect();
-    let currency = ctx.app.config().currency;
-    // A plan chosen before signing in stays chosen.
-    let chosen = ctx
-        .req
-        .query_params()
-        .get("plan")
-        .and_then(|v| v.parse::<i64>().ok())
-        .filter(|id| active_plans.iter().any(|p| p.id == *id));
-    page(
-        ctx,
-        200,
-        &number.pretty(),
-        html! {
-            section.number-detail id="number-detail" data-number=(row.number) {
-                p.muted { a href="/numbers" { "← Back to search" } }
-                h1.big-number { (number.pretty()) }
-                p { (type_badge(row.kind)) " " (location(&row)) }
-                @if active_plans.is_empty() {
-                    div.notice id="no-plans" role="status" { "No plans are on sale for " (row.kind.label().to_lowercase()) " numbers right now. Please check back soon." }
-                } @else {
-                    form.stack id="buy-form" method="post" action="/checkout" {
-                        (csrf_field(ctx))
-                        input type="hidden" name="number" value=(row.number);
-                        fieldset.plans {
-                            legend { "Choose a plan" }
-                            @for (i, p) in active_plans.iter().enumerate() {
-                                label.plan for=(format!("plan-{}", p.id)) {
-                                    input type="radio" name="plan" id=(format!("plan-{}", p.id)) value=(p.id)
-                                        checked[chosen.map_or(i == 0, |c| c == p.id)] required;
-                                    span.plan-body {
-                                        span.plan-name { (p.name) }
-                                        @if !p.description.is_empty() { span.plan-desc { (p.description) } }
-                                    }
-                                    span.plan-price {
-                                        span.price.price-big { (Money::new(p.monthly_cents, currency)) }
-                                        span.per { " a month" }
-                                        span.plan-setup {
-                                            @if p.setup_cents > 0 { "+ " span.price { (Money::new(p.setup_cents, currency)) } " setup" }
-                                            @else { "no setup fee" }
-                                        }
-                                        span.plan-today {
-                                            span.price { (Money::new(p.setup_cents + p.monthly_cents, currency)) } " today"
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        p.hint { "You pay the setup fee and the first month today. The number is held for you while you pay." }
-                        button type="submit" id="buy-submit" { "Buy this number" }
-                    }
-                }
-            }
-        },
-    )
 }
 
 #[cfg(test)]

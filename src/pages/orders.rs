@@ -1,10 +1,10 @@
-//! Orders as their buyer and the admin see them: the order page (pay, give up, refund), the
-//! buyer's list, and the admin's refund confirmation.
+//! The order page as its buyer and the admin see it: pay, give up, a payment recorded by the
+//! admin, and the way back from PayPal. The buyer's list is `my_orders`, the admin's refund
+//! `admin_refunds`.
 
 use maud::{Markup, html};
 
 use super::{badges, csrf_field, page};
-use crate::app::{Ctx, FlashKind, require_admin, require_user};
 use crate::clock::format_utc;
 use crate::domain::money::Currency;
 use crate::domain::phone::pretty;
@@ -12,9 +12,9 @@ use crate::domain::{Money, NumberStatus, PaymentStatus, Role};
 use crate::http::Response;
 use crate::store::orders::{self, CreditNote, Order};
 use crate::store::purchased::{self, Purchased};
+use crate::web::{Ctx, FlashKind, Reply, Stop, require_admin, require_user};
 use crate::workflow::orders::{self as order_flow, Continue, OrderError};
 use crate::workflow::payments::{self, AdminPaymentError, Returned};
-use crate::workflow::refunds;
 
 pub(crate) fn money(cents: i64, currency: &str) -> Money {
     Money::new(cents, Currency::parse(currency).unwrap_or(Currency::USD))
@@ -38,15 +38,14 @@ pub fn refused(ctx: &Ctx<'_>, title: &str, reason: &str, back: &str, back_label:
 }
 
 /// The order if this user may see it: its owner or an admin. Anyone else gets 404.
-fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Response> {
+fn visible(ctx: &Ctx<'_>, id: &str) -> Result<Order, Stop> {
     let user = require_user(ctx)?;
     let Ok(id) = id.parse::<i64>() else {
-        return Err(super::errors::not_found(ctx));
+        return Err(Stop::NotFound);
     };
-    match ctx.app.services.store.read(|tx| orders::get(tx, id)) {
-        Ok(Some(o)) if o.user_id == user.id || user.role == Role::Admin => Ok(o),
-        Ok(_) => Err(super::errors::not_found(ctx)),
-        Err(e) => Err(super::errors::internal(ctx, &e)),
+    match ctx.read(|tx| orders::get(tx, id))? {
+        Some(o) if o.user_id == user.id || user.role == Role::Admin => Ok(o),
+        _ => Err(Stop::NotFound),
     }
 }
 
@@ -59,26 +58,19 @@ fn time_left(seconds: i64) -> String {
     }
 }
 
-pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
-    let o = match visible(ctx, id) {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let loaded = ctx.app.services.store.read(|tx| {
-        Ok::<_, crate::store::Error>((
+pub fn show(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let o = visible(ctx, id)?;
+    let (invoice_id, credit, bought) = ctx.read(|tx| {
+        Ok((
             orders::invoice_for_order(tx, o.id)?,
             orders::credit_note_for_order(tx, o.id)?,
             purchased::by_order(tx, o.id)?,
         ))
-    });
-    let (invoice_id, credit, bought) = match loaded {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
+    })?;
     let is_admin = ctx.user.as_ref().is_some_and(|u| u.role == Role::Admin);
     let is_owner = ctx.user.as_ref().is_some_and(|u| u.id == o.user_id);
     let now = ctx.app.now();
-    page(
+    Ok(page(
         ctx,
         200,
         &format!("Order {}", o.id),
@@ -106,7 +98,7 @@ pub fn show(ctx: &Ctx<'_>, id: &str) -> Response {
                 }
             }
         },
-    )
+    ))
 }
 
 /// What the order's state means for its buyer, and what they can do next.
@@ -242,137 +234,91 @@ fn admin_panel(ctx: &Ctx<'_>, o: &Order, bought: Option<&Purchased>) -> Markup {
     }
 }
 
-pub fn list(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let mine = match ctx
-        .app
-        .services
-        .store
-        .read(|tx| orders::for_user(tx, user.id))
-    {
-        Ok(v) => v,
-        Err(e) => return super::errors::internal(ctx, &e),
-    };
-    page(
-        ctx,
-        200,
-        "My orders",
-        html! {
-            h1 { "My orders" }
-            @if mine.is_empty() {
-                div.empty id="no-orders" { p { "No orders yet." } p { a.button href="/numbers" { "Find a number" } } }
-            } @else {
-                div.table-wrap {
-                    table.data.stacked id="orders" {
-                        thead { tr { th { "Order" } th { "Number" } th { "Plan" } th.num { "Total" } th { "Payment" } th { "Date" } } }
-                        tbody {
-                            @for o in &mine {
-                                tr id={ "order-" (o.id) } data-status=(o.payment_status.as_str()) {
-                                    td.title-cell { a href={ "/orders/" (o.id) } { "Order " (o.id) } }
-                                    td.tel data-label="Number" { (pretty(&o.number)) }
-                                    td data-label="Plan" { (o.plan_name) }
-                                    td.num data-label="Total" { span.price { (money(o.amount_cents, &o.currency)) } }
-                                    td data-label="Payment" { (badges::payment(o.payment_status)) }
-                                    td data-label="Date" { (format_utc(o.created_at)) }
-                                }
-                            }
-                        }
-                    }
-                }
-            }
-        },
-    )
-}
-
-fn order_id(ctx: &Ctx<'_>, id: &str) -> Result<i64, Response> {
-    id.parse::<i64>().map_err(|_| super::errors::not_found(ctx))
+fn order_id(id: &str) -> Result<i64, Stop> {
+    id.parse::<i64>().map_err(|_| Stop::NotFound)
 }
 
 /// The signed-in user and the order id of the path, or the page that says why not.
 fn user_and_order<'c>(
     ctx: &'c Ctx<'_>,
     id: &str,
-) -> Result<(&'c crate::store::users::User, i64), Response> {
+) -> Result<(&'c crate::store::users::User, i64), Stop> {
     let user = require_user(ctx)?;
-    Ok((user, order_id(ctx, id)?))
+    Ok((user, order_id(id)?))
 }
 
 /// The signed-in admin and the order id of the path.
-fn admin_and_order<'c>(
+pub(super) fn admin_and_order<'c>(
     ctx: &'c Ctx<'_>,
     id: &str,
-) -> Result<(&'c crate::store::users::User, i64), Response> {
+) -> Result<(&'c crate::store::users::User, i64), Stop> {
     let admin = require_admin(ctx)?;
-    Ok((admin, order_id(ctx, id)?))
+    Ok((admin, order_id(id)?))
 }
 
 /// `GET /orders/{id}/pay`: the `#pay` link. Continues at the gateway while the hold lasts.
-pub fn pay(ctx: &Ctx<'_>, id: &str) -> Response {
-    let (user, id) = match user_and_order(ctx, id) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub fn pay(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let (user, id) = user_and_order(ctx, id)?;
     let back = format!("/orders/{id}");
-    match order_flow::continue_payment(&ctx.app.services, user, id) {
-        Ok(Continue::Gateway(url)) => Response::see_other(&url),
-        Ok(Continue::Order(returned)) => after_return(ctx, returned),
-        Err(OrderError::NotFound) => super::errors::not_found(ctx),
-        Err(OrderError::Refused(reason)) => refused(
-            ctx,
-            "This order cannot be paid",
-            &reason,
-            &back,
-            "Back to the order",
-        ),
-        Err(OrderError::Gateway(m)) => {
-            log::warn!("order {id}: PayPal could not continue the payment: {m}");
-            ctx.redirect_with(
+    Ok(
+        match order_flow::continue_payment(&ctx.app.services, user, id) {
+            Ok(Continue::Gateway(url)) => Response::see_other(&url),
+            Ok(Continue::Order(returned)) => after_return(ctx, returned)?,
+            Err(OrderError::NotFound) => return Err(Stop::NotFound),
+            Err(OrderError::Refused(reason)) => refused(
+                ctx,
+                "This order cannot be paid",
+                &reason,
+                &back,
+                "Back to the order",
+            ),
+            Err(OrderError::Gateway(m)) => {
+                log::warn!("order {id}: PayPal could not continue the payment: {m}");
+                ctx.redirect_with(
                 &back,
                 FlashKind::Error,
                 "PayPal did not answer. The number is still held for you; please try again in a moment.",
             )
-        }
-        Err(OrderError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+            }
+            Err(OrderError::Internal(e)) => return Err(Stop::internal(e)),
+        },
+    )
 }
 
 /// `POST /orders/{id}/cancel`: the buyer gives up an order awaiting payment.
-pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Response {
-    let (user, id) = match user_and_order(ctx, id) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
+pub fn cancel(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let (user, id) = user_and_order(ctx, id)?;
     let back = format!("/orders/{id}");
-    match order_flow::cancel(&ctx.app.services, user, id, &ctx.client) {
-        Ok(o) => ctx.redirect_with(
-            &back,
-            FlashKind::Notice,
-            &format!(
-                "Order {id} is cancelled and {} is released. Nothing was charged.",
-                pretty(&o.number)
+    Ok(
+        match order_flow::cancel(&ctx.app.services, user, id, &ctx.client) {
+            Ok(o) => ctx.redirect_with(
+                &back,
+                FlashKind::Notice,
+                &format!(
+                    "Order {id} is cancelled and {} is released. Nothing was charged.",
+                    pretty(&o.number)
+                ),
             ),
-        ),
-        Err(OrderError::NotFound) => super::errors::not_found(ctx),
-        Err(OrderError::Refused(reason)) => refused(
-            ctx,
-            "This order cannot be cancelled",
-            &reason,
-            &back,
-            "Back to the order",
-        ),
-        Err(OrderError::Gateway(m)) | Err(OrderError::Internal(crate::workflow::Internal(m))) => {
-            super::errors::internal(ctx, &m)
-        }
-    }
+            Err(OrderError::NotFound) => return Err(Stop::NotFound),
+            Err(OrderError::Refused(reason)) => refused(
+                ctx,
+                "This order cannot be cancelled",
+                &reason,
+                &back,
+                "Back to the order",
+            ),
+            Err(OrderError::Gateway(m))
+            | Err(OrderError::Internal(crate::workflow::Internal(m))) => {
+                return Err(Stop::internal(m));
+            }
+        },
+    )
 }
 
 /// Where the buyer lands after a capture (the gateway's return, or the `#pay` link finding an
 /// approval already given).
-pub fn after_return(ctx: &Ctx<'_>, returned: Returned) -> Response {
-    match returned {
+pub fn after_return(ctx: &Ctx<'_>, returned: Returned) -> Reply {
+    Ok(match returned {
         Returned::Paid(id) => ctx.redirect_with(
             &format!("/orders/{id}"),
             FlashKind::Notice,
@@ -394,31 +340,29 @@ pub fn after_return(ctx: &Ctx<'_>, returned: Returned) -> Response {
             FlashKind::Error,
             "PayPal reported a payment that does not match this order as it stands. The shop has been told and will sort it out with you, by refund or otherwise.",
         ),
-        Returned::Unknown => super::errors::not_found(ctx),
-    }
+        Returned::Unknown => return Err(Stop::NotFound),
+    })
 }
 
-fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title: &str) -> Response {
+pub(super) fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title: &str) -> Reply {
     let back = format!("/orders/{id}");
-    match e {
+    Ok(match e {
         AdminPaymentError::WrongState(m) => refused(ctx, title, &m, &back, "Back to the order"),
         AdminPaymentError::Gateway(m) => ctx.redirect_with(
             &back,
             FlashKind::Error,
             &format!("PayPal did not accept it, so nothing changed: {m}"),
         ),
-        AdminPaymentError::Internal(e) => super::errors::internal(ctx, &e),
-    }
+        AdminPaymentError::Internal(e) => return Err(Stop::internal(e)),
+    })
 }
 
-pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Response {
-    let (admin, id) = match admin_and_order(ctx, id) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match payments::record_offline(&ctx.app.services, admin, id) {
-        Ok(done) => {
-            let msg = match done {
+pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Reply {
+    let (admin, id) = admin_and_order(ctx, id)?;
+    Ok(
+        match payments::record_offline(&ctx.app.services, admin, id) {
+            Ok(done) => {
+                let msg = match done {
                 crate::store::orders::Completed::Invoiced { invoice_number, .. } => {
                     format!("Payment recorded; invoice {invoice_number} sent to the customer.")
                 }
@@ -430,78 +374,9 @@ pub fn record_payment(ctx: &Ctx<'_>, id: &str) -> Response {
                         .to_string()
                 }
             };
-            ctx.redirect_with(&format!("/orders/{id}"), FlashKind::Notice, &msg)
-        }
-        Err(e) => admin_refusal(ctx, id, e, "No payment can be recorded"),
-    }
-}
-
-/// `POST /orders/{id}/refund`: without `confirm=yes` it shows what the refund will do and
-/// changes nothing; with it, the refund is made.
-pub fn refund(ctx: &Ctx<'_>, id: &str) -> Response {
-    let (admin, id) = match admin_and_order(ctx, id) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let s = &ctx.app.services;
-    let confirmed = ctx.req.form().get("confirm").map(String::as_str) == Some("yes");
-    if !confirmed {
-        return match refunds::preview(s, id) {
-            Ok(p) => confirm_page(ctx, &p),
-            Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded"),
-        };
-    }
-    match refunds::refund(s, admin, id, &ctx.client) {
-        Ok(note) => ctx.redirect_with(
-            &format!("/orders/{id}"),
-            FlashKind::Notice,
-            &format!(
-                "Refunded {}; credit note {} issued, the customer emailed, and the number is back on sale.",
-                money(note.amount_cents, &note.currency),
-                note.number
-            ),
-        ),
-        Err(e) => admin_refusal(ctx, id, e, "This order cannot be refunded"),
-    }
-}
-
-fn confirm_page(ctx: &Ctx<'_>, p: &refunds::Preview) -> Response {
-    let o = &p.order;
-    let amount = money(o.amount_cents, &o.currency);
-    page(
-        ctx,
-        200,
-        &format!("Refund order {}?", o.id),
-        html! {
-            section.narrow id="refund-confirm" {
-                p.muted { a href={ "/orders/" (o.id) } { "← Order " (o.id) } }
-                h1 { "Refund order " (o.id) "?" }
-                p { "This gives " strong id="refund-amount" { (amount) } " back to " strong { (p.customer.email) } "." }
-                ul.plain-list id="refund-effects" {
-                    @if p.through_paypal {
-                        li { "PayPal refunds the payment in full first. If PayPal refuses, nothing here changes." }
-                    } @else {
-                        li { "The payment was recorded offline, so send the money back the same way; didport records the refund." }
-                    }
-                    li { "The order becomes " strong { "refunded" } " and a credit note with the next number is issued against its invoice." }
-                    li { (pretty(&o.number)) " is " strong { "cancelled" } " for this customer for good and goes back on sale." }
-                    li { "The customer and you get an email." }
-                    @if p.number_status == Some(NumberStatus::Active) {
-                        li id="refund-telinta" { strong { "The number is active at Telinta. " }
-                            "didport does not undo that: in Telinta, block or delete the account 1" (o.number)
-                            " and release the number from the customer in the DID inventory, or the next buyer's activation stops at \"assign the number\"." }
-                    }
-                }
-                form.stack method="post" action={ "/orders/" (o.id) "/refund" } {
-                    (csrf_field(ctx))
-                    input type="hidden" name="confirm" value="yes";
-                    div.actions {
-                        button.danger type="submit" id="refund-confirm-button" { "Refund " (amount) }
-                        " "
-                        a.button.secondary href={ "/orders/" (o.id) } { "Keep the order" }
-                    }
-                }
+                ctx.redirect_with(&format!("/orders/{id}"), FlashKind::Notice, &msg)
             }
+            Err(e) => admin_refusal(ctx, id, e, "No payment can be recorded")?,
         },
     )
 }

@@ -4,19 +4,19 @@ use maud::{Markup, PreEscaped, html};
 
 use super::auth::{home_for, next_param};
 use super::{Field, csrf_field, page};
-use crate::app::{Ctx, require_user};
 use crate::domain::totp::TotpSecret;
 use crate::http::Response;
+use crate::web::{Ctx, Reply, Stop, require_user};
 use crate::workflow::accounts::LoginError;
 use crate::workflow::twofactor::{self, EnrolError};
 
 // ---- the second step of sign-in ----
 
-pub fn code_form(ctx: &Ctx<'_>) -> Response {
+pub fn code_form(ctx: &Ctx<'_>) -> Reply {
     if ctx.second_step_user().is_none() {
-        return Response::see_other("/login");
+        return Ok(Response::see_other("/login"));
     }
-    code_page(ctx, 200, None)
+    Ok(code_page(ctx, 200, None))
 }
 
 fn code_page(ctx: &Ctx<'_>, status: u16, error: Option<&str>) -> Response {
@@ -44,73 +44,74 @@ fn code_page(ctx: &Ctx<'_>, status: u16, error: Option<&str>) -> Response {
     )
 }
 
-pub fn code_submit(ctx: &Ctx<'_>) -> Response {
+pub fn code_submit(ctx: &Ctx<'_>) -> Reply {
     let Some(user_id) = ctx.second_step_user() else {
-        return Response::see_other("/login");
+        return Ok(Response::see_other("/login"));
     };
-    let f = ctx.req.form();
+    let f = ctx.form();
     let code = f.get("code").map_or("", String::as_str);
-    match twofactor::second_step(
-        &ctx.app.services,
-        user_id,
-        code,
-        &ctx.client,
-        ctx.session_token.as_deref(),
-    ) {
-        Ok(session) => {
-            ctx.end_second_step();
-            ctx.start_session(&session.token);
-            ctx.remember_device(session.user.id);
-            let next = next_param(ctx);
-            Response::see_other(next.as_deref().unwrap_or(home_for(session.user.role)))
-        }
-        Err(LoginError::Invalid) => code_page(
-            ctx,
-            401,
-            Some("That code is not right, or was used already."),
-        ),
-        Err(LoginError::Throttled { minutes }) => {
-            let msg = format!(
-                "Too many wrong codes. Try again in {minutes} minute{}.",
-                if minutes == 1 { "" } else { "s" }
-            );
-            code_page(ctx, 429, Some(&msg))
-        }
-        Err(LoginError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+    Ok(
+        match twofactor::second_step(
+            &ctx.app.services,
+            user_id,
+            code,
+            &ctx.client,
+            ctx.session_token.as_deref(),
+        ) {
+            Ok(session) => {
+                ctx.end_second_step();
+                ctx.start_session(&session.token);
+                ctx.remember_device(session.user.id);
+                let next = next_param(ctx);
+                Response::see_other(next.as_deref().unwrap_or(home_for(session.user.role)))
+            }
+            Err(LoginError::Invalid) => code_page(
+                ctx,
+                401,
+                Some("That code is not right, or was used already."),
+            ),
+            Err(LoginError::Throttled { minutes }) => {
+                let msg = format!(
+                    "Too many wrong codes. Try again in {minutes} minute{}.",
+                    if minutes == 1 { "" } else { "s" }
+                );
+                code_page(ctx, 429, Some(&msg))
+            }
+            Err(LoginError::Internal(e)) => return Err(Stop::internal(e)),
+        },
+    )
 }
 
 // ---- enrolment ----
 
-pub fn enrol_form(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
+pub fn enrol_form(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
     if user.two_factor {
-        return match twofactor::recovery_codes_left(&ctx.app.services, user) {
-            Ok(left) => page(
-                ctx,
-                200,
-                "Two-factor sign-in",
-                html! {
-                    section.narrow id="two-factor-on" {
-                        h1 { "Two-factor sign-in is on" }
-                        p { "Sign-in asks for a code from your authenticator app after your password." }
-                        p id="recovery-left" data-left=(left) {
-                            (left) " of " (twofactor::RECOVERY_CODES) " recovery codes unused."
+        return Ok(
+            match twofactor::recovery_codes_left(&ctx.app.services, user) {
+                Ok(left) => page(
+                    ctx,
+                    200,
+                    "Two-factor sign-in",
+                    html! {
+                        section.narrow id="two-factor-on" {
+                            h1 { "Two-factor sign-in is on" }
+                            p { "Sign-in asks for a code from your authenticator app after your password." }
+                            p id="recovery-left" data-left=(left) {
+                                (left) " of " (twofactor::RECOVERY_CODES) " recovery codes unused."
+                            }
+                            p.muted { "Lost your device? An operator can turn two-factor sign-in off for your account." }
                         }
-                        p.muted { "Lost your device? An operator can turn two-factor sign-in off for your account." }
-                    }
-                },
-            ),
-            Err(e) => super::errors::internal(ctx, &e),
-        };
+                    },
+                ),
+                Err(e) => return Err(Stop::internal(e)),
+            },
+        );
     }
-    match twofactor::enrolment_secret(&ctx.app.services, user) {
+    Ok(match twofactor::enrolment_secret(&ctx.app.services, user) {
         Ok(secret) => enrol_page(ctx, 200, &secret, &user.email, None),
-        Err(e) => super::errors::internal(ctx, &e),
-    }
+        Err(e) => return Err(Stop::internal(e)),
+    })
 }
 
 /// The enrolment page: the secret as a QR code and as text, and a field for the first code.
@@ -170,40 +171,43 @@ fn qr_svg(data: &str) -> Option<Markup> {
     Some(PreEscaped(svg))
 }
 
-pub fn enrol_submit(ctx: &Ctx<'_>) -> Response {
-    let user = match require_user(ctx) {
-        Ok(u) => u,
-        Err(r) => return r,
-    };
-    let f = ctx.req.form();
+pub fn enrol_submit(ctx: &Ctx<'_>) -> Reply {
+    let user = require_user(ctx)?;
+    let f = ctx.form();
     let code = f.get("code").map_or("", String::as_str);
-    match twofactor::confirm_enrolment(&ctx.app.services, user, code, &ctx.client) {
-        Ok(codes) => page(
-            ctx,
-            200,
-            "Two-factor sign-in is on",
-            html! {
-                section.narrow id="two-factor-done" {
-                    h1 { "Two-factor sign-in is on" }
-                    p { "Keep these recovery codes somewhere safe. Each signs you in once without the app; they are shown only now." }
-                    ul id="recovery-codes" {
-                        @for c in &codes { li { code { (c) } } }
-                    }
-                    p { a.button href=(home_for(user.role)) { "Done" } }
-                }
-            },
-        ),
-        Err(EnrolError::AlreadyOn) => Response::see_other("/account/2fa"),
-        Err(EnrolError::WrongCode) => match twofactor::enrolment_secret(&ctx.app.services, user) {
-            Ok(secret) => enrol_page(
+    Ok(
+        match twofactor::confirm_enrolment(&ctx.app.services, user, code, &ctx.client) {
+            Ok(codes) => page(
                 ctx,
-                400,
-                &secret,
-                &user.email,
-                Some("That is not the current code for this key. Check the app and try again."),
+                200,
+                "Two-factor sign-in is on",
+                html! {
+                    section.narrow id="two-factor-done" {
+                        h1 { "Two-factor sign-in is on" }
+                        p { "Keep these recovery codes somewhere safe. Each signs you in once without the app; they are shown only now." }
+                        ul id="recovery-codes" {
+                            @for c in &codes { li { code { (c) } } }
+                        }
+                        p { a.button href=(home_for(user.role)) { "Done" } }
+                    }
+                },
             ),
-            Err(e) => super::errors::internal(ctx, &e),
+            Err(EnrolError::AlreadyOn) => Response::see_other("/account/2fa"),
+            Err(EnrolError::WrongCode) => {
+                match twofactor::enrolment_secret(&ctx.app.services, user) {
+                    Ok(secret) => enrol_page(
+                        ctx,
+                        400,
+                        &secret,
+                        &user.email,
+                        Some(
+                            "That is not the current code for this key. Check the app and try again.",
+                        ),
+                    ),
+                    Err(e) => return Err(Stop::internal(e)),
+                }
+            }
+            Err(EnrolError::Internal(e)) => return Err(Stop::internal(e)),
         },
-        Err(EnrolError::Internal(e)) => super::errors::internal(ctx, &e),
-    }
+    )
 }

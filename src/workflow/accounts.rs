@@ -86,16 +86,7 @@ pub enum SignupError {
     Internal(Internal),
 }
 
-impl From<Internal> for SignupError {
-    fn from(e: Internal) -> Self {
-        SignupError::Internal(e)
-    }
-}
-impl From<crate::store::Error> for SignupError {
-    fn from(e: crate::store::Error) -> Self {
-        SignupError::Internal(e.into())
-    }
-}
+internal_errors!(SignupError);
 
 pub struct SignupInput<'a> {
     pub email: &'a str,
@@ -162,16 +153,7 @@ pub enum LoginError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for LoginError {
-    fn from(e: crate::store::Error) -> Self {
-        LoginError::Internal(e.into())
-    }
-}
-impl From<Internal> for LoginError {
-    fn from(e: Internal) -> Self {
-        LoginError::Internal(e)
-    }
-}
+internal_errors!(LoginError);
 
 /// Who is signing in, as far as throttling goes.
 #[derive(Debug, Clone, Copy)]
@@ -457,11 +439,7 @@ pub enum ResetError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for ResetError {
-    fn from(e: crate::store::Error) -> Self {
-        ResetError::Internal(e.into())
-    }
-}
+internal_errors!(ResetError);
 
 /// Sets a new password with a reset token. Every session of the user ends.
 pub fn reset_password(
@@ -506,11 +484,7 @@ pub enum PasswordChangeError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for PasswordChangeError {
-    fn from(e: crate::store::Error) -> Self {
-        PasswordChangeError::Internal(e.into())
-    }
-}
+internal_errors!(PasswordChangeError);
 
 /// Changes a signed-in user's password: every session ends, and a new one replaces the
 /// current one (returned).

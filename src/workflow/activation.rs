@@ -40,11 +40,7 @@ pub enum StatusChangeError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for StatusChangeError {
-    fn from(e: crate::store::Error) -> Self {
-        StatusChangeError::Internal(e.into())
-    }
-}
+internal_errors!(StatusChangeError);
 
 /// Changes the status of the number of order `order_id` to `status`, as the admin asked.
 pub fn change_status(

@@ -666,17 +666,7 @@ pub enum PayError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for PayError {
-    fn from(e: crate::store::Error) -> Self {
-        PayError::Internal(e.into())
-    }
-}
-
-impl From<Internal> for PayError {
-    fn from(e: Internal) -> Self {
-        PayError::Internal(e)
-    }
-}
+internal_errors!(PayError);
 
 fn open_invoice_of(
     s: &Services,

@@ -26,11 +26,7 @@ pub enum CheckoutError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for CheckoutError {
-    fn from(e: crate::store::Error) -> Self {
-        CheckoutError::Internal(e.into())
-    }
-}
+internal_errors!(CheckoutError);
 
 /// Holds `number` for `user` on `plan`; returns the new order's id.
 pub fn start(

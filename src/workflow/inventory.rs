@@ -30,11 +30,7 @@ pub enum ImportError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for ImportError {
-    fn from(e: crate::store::Error) -> Self {
-        ImportError::Internal(e.into())
-    }
-}
+internal_errors!(ImportError);
 
 impl std::fmt::Display for ImportError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -359,6 +355,8 @@ pub enum SyncError {
     Internal(Internal),
 }
 
+internal_errors!(SyncError);
+
 impl std::fmt::Display for SyncError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -371,10 +369,39 @@ impl std::fmt::Display for SyncError {
     }
 }
 
-impl From<crate::store::Error> for SyncError {
-    fn from(e: crate::store::Error) -> Self {
-        SyncError::Internal(e.into())
-    }
+/// An admin's CSV upload: imports `input` (see `import_csv`), then records the run and its
+/// audit row in one transaction. Returns the report and the stored run's id.
+pub fn import_upload(
+    s: &super::Services,
+    admin: &crate::store::users::User,
+    filename: Option<&str>,
+    input: impl Read,
+    address: &str,
+) -> Result<(ImportReport, i64), ImportError> {
+    let now = s.now();
+    let report = import_csv(&s.store, input, now, &mut |_| {})?;
+    let run = report.as_run(now, &admin.email, "upload");
+    let id = s.store.write(|tx| {
+        let id = crate::store::imports::record(tx, &run)?;
+        crate::store::audit::record(
+            tx,
+            now,
+            &crate::store::audit::Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "numbers_import",
+                subject: filename.unwrap_or("upload"),
+                outcome: crate::store::audit::Outcome::Ok,
+                detail: &format!(
+                    "{} added, {} updated, {} bad rows",
+                    report.added, report.updated, report.bad
+                ),
+                address,
+            },
+        )?;
+        Ok::<_, crate::store::Error>(id)
+    })?;
+    Ok((report, id))
 }
 
 /// Pulls the free numbers of the Telinta DID inventory into the local inventory: new ones are

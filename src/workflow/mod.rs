@@ -1,16 +1,37 @@
 //! Operations that span the database and an outside system (mail today; payments and Telinta
 //! as they arrive). Never holds a database transaction across a network call.
 
+/// Gives each workflow error named (an enum with an `Internal(Internal)` variant) the two
+/// conversions `?` needs inside a workflow: a store error and an `Internal` both become its
+/// `Internal` variant. Each error keeps its own variants for what the user can act on.
+macro_rules! internal_errors {
+    ($($error:ident),+ $(,)?) => {$(
+        impl From<crate::store::Error> for $error {
+            fn from(e: crate::store::Error) -> Self {
+                $error::Internal(e.into())
+            }
+        }
+        impl From<crate::workflow::Internal> for $error {
+            fn from(e: crate::workflow::Internal) -> Self {
+                $error::Internal(e)
+            }
+        }
+    )+};
+}
+
 pub mod accounts;
 pub mod activation;
 pub mod billing;
 pub mod checkout;
+pub mod customers;
 pub mod housekeeping;
 pub mod inventory;
 pub mod mail_sender;
 pub mod notify;
 pub mod orders;
+pub mod outbox;
 pub mod payments;
+pub mod plans;
 pub mod reconcile;
 pub mod refunds;
 pub mod runs;

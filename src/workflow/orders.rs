@@ -22,17 +22,7 @@ pub enum OrderError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for OrderError {
-    fn from(e: crate::store::Error) -> Self {
-        OrderError::Internal(e.into())
-    }
-}
-
-impl From<Internal> for OrderError {
-    fn from(e: Internal) -> Self {
-        OrderError::Internal(e)
-    }
-}
+internal_errors!(OrderError);
 
 fn own_order(s: &Services, user: &User, id: i64) -> Result<Order, OrderError> {
     match s.store.read(|tx| orders::get(tx, id))? {

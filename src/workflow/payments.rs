@@ -26,11 +26,7 @@ pub enum StartError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for StartError {
-    fn from(e: crate::store::Error) -> Self {
-        StartError::Internal(e.into())
-    }
-}
+internal_errors!(StartError);
 
 /// Creates the PayPal order for a new local order and returns the approval link. On failure
 /// the hold is released and the order marked failed: nothing was charged.
@@ -664,16 +660,7 @@ pub enum AdminPaymentError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for AdminPaymentError {
-    fn from(e: crate::store::Error) -> Self {
-        AdminPaymentError::Internal(e.into())
-    }
-}
-impl From<Internal> for AdminPaymentError {
-    fn from(e: Internal) -> Self {
-        AdminPaymentError::Internal(e)
-    }
-}
+internal_errors!(AdminPaymentError);
 
 fn load_with_customer(s: &Services, id: i64) -> Result<(Order, User), AdminPaymentError> {
     let found = s.store.read(|tx| {

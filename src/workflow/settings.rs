@@ -33,11 +33,7 @@ pub enum SettingsError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for SettingsError {
-    fn from(e: crate::store::Error) -> Self {
-        SettingsError::Internal(e.into())
-    }
-}
+internal_errors!(SettingsError);
 
 /// The customer's number, if they own it (not cancelled).
 pub fn find(s: &Services, user: &User, number: &str) -> Result<Option<Owned>, Internal> {

@@ -45,16 +45,7 @@ pub enum EnrolError {
     Internal(Internal),
 }
 
-impl From<Internal> for EnrolError {
-    fn from(e: Internal) -> Self {
-        EnrolError::Internal(e)
-    }
-}
-impl From<crate::store::Error> for EnrolError {
-    fn from(e: crate::store::Error) -> Self {
-        EnrolError::Internal(e.into())
-    }
-}
+internal_errors!(EnrolError);
 
 /// Turns two-factor on once the user typed the current code for the secret shown, and returns
 /// the recovery codes (shown once, then only their digests remain).

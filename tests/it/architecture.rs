@@ -74,6 +74,69 @@ fn crates_stay_in_their_layer() {
     );
 }
 
+/// The request context (`src/web/`) sits between the router and the pages: it renders no
+/// HTML and runs no SQL of its own, and neither it nor the pages reach back up into `app`
+/// (start-up and router), so no two layers import each other.
+#[test]
+fn the_request_context_stays_below_the_pages() {
+    let sql = [
+        "SELECT ",
+        "INSERT ",
+        "UPDATE ",
+        "DELETE FROM",
+        "CREATE TABLE",
+    ];
+    let mut breaches = Vec::new();
+    for (file, code) in sources() {
+        let prod = code.split("#[cfg(test)]").next().unwrap_or("");
+        if file.starts_with("src/web/") {
+            for banned in ["crate::pages", "crate::app", "maud", "html!"] {
+                if uses(prod, banned) || prod.contains(banned) {
+                    breaches.push(format!("{file} uses {banned}"));
+                }
+            }
+            for word in sql {
+                if prod.contains(word) {
+                    breaches.push(format!("{file} has SQL ({word})"));
+                }
+            }
+        }
+        if (file.starts_with("src/pages/") || file.starts_with("src/workflow/"))
+            && prod.contains("crate::app")
+        {
+            breaches.push(format!("{file} imports the router's module `app`"));
+        }
+    }
+    assert!(
+        breaches.is_empty(),
+        "layer breaches:\n{}",
+        breaches.join("\n")
+    );
+}
+
+/// Pages read the database but change business state only through `workflow/`, which writes
+/// the audit row in the same transaction as the change.
+#[test]
+fn pages_write_only_through_workflows() {
+    let mut breaches = Vec::new();
+    for (file, code) in sources() {
+        if !file.starts_with("src/pages/") {
+            continue;
+        }
+        let prod = code.split("#[cfg(test)]").next().unwrap_or("");
+        for (i, line) in prod.lines().enumerate() {
+            if line.contains(".write(") || line.contains("audit::record") {
+                breaches.push(format!("{file}:{}", i + 1));
+            }
+        }
+    }
+    assert!(
+        breaches.is_empty(),
+        "writes outside workflow/:\n{}",
+        breaches.join("\n")
+    );
+}
+
 /// The production part of a source file: integration test folders are skipped, and unit tests
 /// sit at the end of a file after `#[cfg(test)]`.
 fn production(file: &str, code: &str) -> Option<String> {
@@ -516,8 +579,8 @@ const NOT_A_STATUS: [(&str, &str); 9] = [
     ("src/pages/admin_audit.rs", "suspended"),
     ("src/pages/admin_audit.rs", "cancelled"),
     // Prose of the refund confirmation.
-    ("src/pages/orders.rs", "refunded"),
-    ("src/pages/orders.rs", "cancelled"),
+    ("src/pages/admin_refunds.rs", "refunded"),
+    ("src/pages/admin_refunds.rs", "cancelled"),
     // A label value of the renewals gauge (docs/contract.md, metrics).
     ("src/metrics.rs", "overdue"),
 ];

@@ -880,7 +880,7 @@ fn sql_metacharacters_in_forms_are_plain_text() {
         let r = anon.post("/login", &[("email", email), ("password", password)]);
         assert_eq!(r.status, 401, "{email:?} signed in: {}", r.location());
         assert!(r.has("#login-error"), "{email:?}");
-        assert!(!anon.cookies.contains_key(didport::app::SESSION_COOKIE));
+        assert!(!anon.cookies.contains_key(didport::web::SESSION_COOKIE));
     }
     for email in ["' OR 1=1 --", "%@example.com", "victim@example.com' --"] {
         anon.get("/password/forgot");
