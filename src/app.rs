@@ -379,6 +379,9 @@ fn route(ctx: &Ctx<'_>, segs: &[&str]) -> Reply {
         (Post, ["admin", "reconcile"]) => pages::admin::reconcile(ctx),
         (Get, ["admin", "outbox"]) => pages::admin_outbox::list(ctx),
         (Post, ["admin", "outbox", id, "retry"]) => pages::admin_outbox::retry(ctx, id),
+        (Get, ["admin", "outbox", "preview", event, reader]) => {
+            pages::admin_emails::preview(ctx, event, reader)
+        }
         (Get, ["admin", "audit"]) => pages::admin_audit::list(ctx),
         (Get, ["admin", "numbers"]) => pages::admin_numbers::inventory(ctx),
         (Post, ["admin", "numbers", "import"]) => pages::admin_numbers::import(ctx),

@@ -654,6 +654,7 @@ fn send_test_email(config: &Config, to: &str) -> Result<(), Fail> {
             "This is a test message from {}. If you can read it, email delivery works.\n",
             config.site_name
         ),
+        html: None,
         event: "test".into(),
         message_id: format!("test-{}@didport", crate::secure::short_id()),
     };

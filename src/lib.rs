@@ -4,6 +4,7 @@
 //! `cli` → `app` (start-up, router) → `pages` → `web` (request context) → `workflow` → `store`,
 //! `integrations` → `domain`; `sim` (feature `demo`) plays the outside systems for
 //! `didport demo` and the tests.
+//! `workflow` and `pages` write emails through `emails` (their texts and HTML).
 
 pub mod app;
 pub mod cli;
@@ -12,6 +13,7 @@ pub mod config;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub mod domain;
+pub mod emails;
 pub mod http;
 pub mod integrations;
 pub mod logging;

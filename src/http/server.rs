@@ -661,6 +661,13 @@ const SECURITY_HEADERS: [(&str, &str); 4] = [
     ("Cross-Origin-Opener-Policy", "same-origin"),
 ];
 
+/// The policy of a page that shows an email's HTML in a sandboxed `<iframe srcdoc>`: the frame
+/// inherits the page's policy, and emails style with `style` attributes only (mail clients
+/// ignore style sheets), so inline styles are allowed there and nothing else is loosened.
+/// A response that carries its own `Content-Security-Policy` replaces the default one.
+pub const CSP_WITH_INLINE_STYLES: &str = "default-src 'self'; img-src 'self' data:; \
+     style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
+
 /// The security headers of every response. Forms may post only to the portal and to
 /// `form_targets` (where a form's answer redirects: PayPal's pages for checkout), so an
 /// injected `<form action=…>` cannot send a password elsewhere. HSTS only when the portal's
@@ -732,7 +739,8 @@ fn respond(
 
 /// The bytes of a response: status line, `Date`, the response's headers (never one that
 /// could smuggle a line break or frame the body), the security headers, `Content-Length`,
-/// `Connection: close` when the connection ends, and the body unless `head_only`.
+/// `Connection: close` when the connection ends, and the body unless `head_only`. A security
+/// header the response sets itself is sent instead of the default one.
 pub fn response_bytes(
     r: &Response,
     head_only: bool,
@@ -745,11 +753,16 @@ pub fn response_bytes(
     let mut out = Vec::with_capacity(r.body.len() + 768);
     // Writing into a Vec cannot fail.
     let _ = write!(out, "HTTP/1.1 {} {reason}\r\nDate: {date}\r\n", r.status);
+    // A security header the response sets itself (a page's own CSP) replaces the default.
+    let defaults = security
+        .iter()
+        .filter(|(k, _)| r.header(k).is_none())
+        .map(|(k, v)| (k.as_str(), v.as_str()));
     for (k, v) in r
         .headers
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
-        .chain(security.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .chain(defaults)
     {
         if k.eq_ignore_ascii_case("content-length")
             || k.eq_ignore_ascii_case("connection")

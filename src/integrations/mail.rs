@@ -18,6 +18,8 @@ pub struct OutgoingMail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The HTML alternative: with it the message is `multipart/alternative`, text first.
+    pub html: Option<String>,
     /// Sent as `X-Didport-Event`.
     pub event: String,
     /// A stable Message-ID, so a receiver can spot a message delivered twice.
@@ -82,13 +84,16 @@ impl SmtpMailer {
 
 impl Mailer for SmtpMailer {
     fn send(&self, mail: &OutgoingMail) -> Result<(), MailError> {
-        let message = MessageBuilder::new()
+        let mut message = MessageBuilder::new()
             .from(mail.from.as_str())
             .to(mail.to.as_str())
             .subject(mail.subject.as_str())
             .message_id(mail.message_id.as_str())
             .header("X-Didport-Event", Raw::new(mail.event.as_str()))
             .text_body(mail.body.as_str());
+        if let Some(html) = &mail.html {
+            message = message.html_body(html.as_str());
+        }
         let cfg = &self.config;
         let mut builder = SmtpClientBuilder::new(cfg.host.as_str(), cfg.port)
             .map_err(MailError::Transient)?

@@ -23,6 +23,8 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
     let q = ctx.req.query_params();
     let status = q.get("status").and_then(|s| OutboxStatus::parse(s));
     let before = parse_before(ctx);
+    // The templates tab: every email the portal sends, previewed with sample data.
+    let templates = q.get("view").is_some_and(|v| v == "templates");
     let (mut mails, counts) = ctx.read(|tx| {
         Ok((
             outbox::list(tx, status, before, PAGE_SIZE + 1)?,
@@ -58,7 +60,7 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                 }
             }
             nav.filters aria-label="Filter by state" {
-                a href="/admin/outbox" aria-current=[status.is_none().then_some("page")] { "All" }
+                a href="/admin/outbox" aria-current=[(status.is_none() && !templates).then_some("page")] { "All" }
                 @for (s, label, n) in [
                     (OutboxStatus::Queued, "Waiting", counts.queued),
                     (OutboxStatus::Sent, "Sent", counts.sent),
@@ -66,20 +68,20 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                 ] {
                     a href={ "/admin/outbox?status=" (s) } aria-current=[(status == Some(s)).then_some("page")] { (label) " (" (n) ")" }
                 }
+                a href="/admin/outbox?view=templates" id="outbox-templates-tab" aria-current=[templates.then_some("page")] { "Templates" }
             }
-            @if mails.is_empty() {
+            @if templates {
+                (super::admin_emails::templates(ctx))
+            } @else if mails.is_empty() {
                 p.empty id="outbox-empty" { "No messages." }
             } @else {
                 div.table-wrap {
-                    table.data id="outbox" {
-                        thead { tr { th { "Queued" } th { "Event" } th { "To" } th { "Subject" } th { "State" } th { "Attempts" } th { span.visually-hidden { "Actions" } } } }
+                    table.data.stacked id="outbox" {
+                        thead { tr { th { "Subject" } th { "State" } th { "To" } th { "Event" } th { "Delivery" } th { span.visually-hidden { "Actions" } } } }
                         tbody {
                             @for m in &mails {
                                 tr id=(format!("mail-{}", m.id)) data-event=(m.event) data-status=(m.status) {
-                                    td { (format_utc(m.created_at)) }
-                                    td { code { (m.event) } }
-                                    td { (m.to) }
-                                    td {
+                                    td.title-cell.mail-cell {
                                         details {
                                             summary { (m.subject) }
                                             @if m.event == MailEvent::PasswordReset.as_str() && !demo {
@@ -89,16 +91,27 @@ pub fn list(ctx: &Ctx<'_>) -> Reply {
                                             }
                                         }
                                     }
-                                    td {
+                                    td.aside {
                                         @match m.status {
-                                            OutboxStatus::Sent => { span.badge.badge-ok { "Sent" } br; small { (m.sent_at.map(format_utc).unwrap_or_default()) } }
+                                            OutboxStatus::Sent => { span.badge.badge-ok { "Sent" } }
                                             OutboxStatus::Failed => { span.badge.badge-bad { "Failed" } }
-                                            OutboxStatus::Queued => { span.badge.badge-wait { "Waiting" } @if m.attempts > 0 { br; small { "next try " (format_utc(m.next_attempt_at)) } } }
+                                            OutboxStatus::Queued => { span.badge.badge-wait { "Waiting" } }
                                         }
-                                        @if let Some(err) = &m.last_error { p.small-error { (err) } }
                                     }
-                                    td { (m.attempts) }
-                                    td {
+                                    td.who data-label="To" { span.email { (m.to) } }
+                                    td data-label="Event" { code { (m.event) } }
+                                    td.dates.delivery data-label="Delivery" {
+                                        span {
+                                            "queued " (format_utc(m.created_at))
+                                            @if let Some(at) = m.sent_at { br; "sent " (format_utc(at)) }
+                                            @if m.attempts > 0 {
+                                                br; (m.attempts) @if m.attempts == 1 { " attempt" } @else { " attempts" }
+                                                @if m.status == OutboxStatus::Queued { ", next try " (format_utc(m.next_attempt_at)) }
+                                            }
+                                            @if let Some(err) = &m.last_error { span.small-error { (err) } }
+                                        }
+                                    }
+                                    td.action-cell {
                                         @if m.status != OutboxStatus::Sent && ctx.app.mail_configured {
                                             form method="post" action=(format!("/admin/outbox/{}/retry", m.id)) {
                                                 (csrf_field(ctx))

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admin_audit;
 pub mod admin_billing;
 pub mod admin_customers;
+pub mod admin_emails;
 pub mod admin_numbers;
 pub mod admin_orders;
 pub mod admin_outbox;

@@ -10,13 +10,22 @@ pub struct NewMail<'a> {
     pub to: &'a str,
     pub subject: &'a str,
     pub body: &'a str,
+    /// The HTML alternative, when the message has one (docs/contract.md §6).
+    pub html: Option<&'a str>,
 }
 
 pub fn enqueue(tx: &Tx<'_>, mail: &NewMail<'_>, now: i64) -> Result<i64> {
     tx.execute(
-        "INSERT INTO outbox (event, to_addr, subject, body, created_at, next_attempt_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![mail.event.as_str(), mail.to, mail.subject, mail.body, now],
+        "INSERT INTO outbox (event, to_addr, subject, body, html, created_at, next_attempt_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![
+            mail.event.as_str(),
+            mail.to,
+            mail.subject,
+            mail.body,
+            mail.html,
+            now
+        ],
     )?;
     Ok(tx.last_insert_rowid())
 }
@@ -28,6 +37,7 @@ pub struct Mail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub html: Option<String>,
     pub created_at: i64,
     pub status: OutboxStatus,
     pub attempts: i64,
@@ -37,7 +47,7 @@ pub struct Mail {
 }
 
 const COLUMNS: &str = "id, event, to_addr, subject, body, created_at, status, attempts, \
-                       next_attempt_at, last_error, sent_at";
+                       next_attempt_at, last_error, sent_at, html";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Mail> {
     Ok(Mail {
@@ -52,6 +62,7 @@ fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Mail> {
         next_attempt_at: r.get(8)?,
         last_error: r.get(9)?,
         sent_at: r.get(10)?,
+        html: r.get(11)?,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use super::{Internal, Services, notify};
 use crate::domain::account::{check_name, check_new_password};
-use crate::domain::{EmailAddress, Role};
+use crate::domain::{EmailAddress, MailEvent, Role};
 use crate::secure;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::sessions::{self, FailureScope};
@@ -392,13 +392,19 @@ pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(
             now + RESET_LIFETIME_SECS,
         )?;
         let link = format!("{}/password/reset?token={token}", s.public_url);
-        notify::password_reset(
-            &s.config.site_name,
+        notify::queue(
+            tx,
+            now,
+            MailEvent::PasswordReset,
             &user.email,
-            &link,
-            RESET_LIFETIME_SECS / 60,
-        )
-        .queue(tx, now)?;
+            &crate::emails::access::password_reset_customer(
+                &notify::site(s),
+                &crate::emails::access::PasswordReset {
+                    link: &link,
+                    minutes: RESET_LIFETIME_SECS / 60,
+                },
+            ),
+        )?;
         audit::record(
             tx,
             now,

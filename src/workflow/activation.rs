@@ -7,6 +7,7 @@ use super::runs::Work;
 use super::{Internal, Services, notify};
 use crate::domain::status::number_change;
 use crate::domain::{MailEvent, NumberStatus};
+use crate::emails;
 use crate::integrations::telinta::{
     DidNumber, NewAccount, NewCustomer, Telinta, random_service_password,
 };
@@ -40,8 +41,6 @@ pub enum StatusChangeError {
 }
 
 internal_errors!(StatusChangeError);
-
-use crate::domain::phone::pretty;
 
 /// Changes the status of the number of order `order_id` to `status`, as the admin asked.
 pub fn change_status(
@@ -78,25 +77,34 @@ pub fn change_status(
         return activate(s, &actor, &current, &customer, address);
     }
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
     let changed = s.store.write(|tx| {
         if !purchased::set_status(tx, order_id, current.status, status, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
-        let subject = format!("{site}: {} is now {status}", pretty(&current.number));
-        notify::queue_both(
+        let facts = emails::numbers::StatusChanged {
+            number: &current.number,
+            from: current.status,
+            to: status,
+            customer: emails::AccountHolder {
+                name: &customer.name,
+                email: &customer.email,
+            },
+        };
+        notify::queue(
             tx,
             now,
             MailEvent::NumberStatusChanged,
             &customer.email,
+            &emails::numbers::status_changed_customer(&site, &facts),
+        )?;
+        notify::queue_admin(
+            tx,
+            now,
+            MailEvent::NumberStatusChanged,
             admin_email.as_deref(),
-            &subject.clone(),
-            &format!(
-                "The status of {} changed from {} to {status}.\n",
-                pretty(&current.number),
-                current.status
-            ),
+            || emails::numbers::status_changed_admin(&site, &facts),
         )?;
         audit::record(
             tx,
@@ -221,44 +229,46 @@ fn activate(
         Some(t) => run_steps(s, t.as_ref(), current, customer),
     };
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
-    let number = pretty(&current.number);
     match result {
         Ok(linked) => {
             let done = s.store.write(|tx| {
                 if let Some(c) = linked {
                     purchased::set_telinta_customer(tx, customer.id, Some(c))?;
                 }
-                if !purchased::finish_activation(tx, current.order_id, current.status, NumberStatus::Active, None, now)? {
+                if !purchased::finish_activation(
+                    tx,
+                    current.order_id,
+                    current.status,
+                    NumberStatus::Active,
+                    None,
+                    now,
+                )? {
                     return Ok::<_, crate::store::Error>(false);
                 }
-                // Each copy is written for its reader: the customer is told what to do next
-                // and where; the admin is told whose number it is.
-                notify::Message {
-                    event: MailEvent::NumberActivated,
-                    to: customer.email.clone(),
-                    subject: format!("{site}: {number} is active"),
-                    body: format!(
-                        "Your number {number} is active: calls to it now reach you.\n\n\
-                         Set its PIN and where calls are forwarded on its page:\n{}/my/numbers/{}\n",
-                        s.public_url, current.number
-                    ),
-                }
-                .queue(tx, now)?;
-                if let Some(admin_to) = &admin_email {
-                    notify::Message {
-                        event: MailEvent::NumberActivated,
-                        to: admin_to.clone(),
-                        subject: format!("{site}: {number} of {} is active", customer.email),
-                        body: format!(
-                            "{number} (order {}) is active at Telinta and in the portal for {}.\n\
-                             {}/admin/orders?q={}\n",
-                            current.order_id, customer.email, s.public_url, current.number
-                        ),
-                    }
-                    .queue(tx, now)?;
-                }
+                let facts = emails::numbers::NumberActivated {
+                    order_id: current.order_id,
+                    number: &current.number,
+                    customer: emails::AccountHolder {
+                        name: &customer.name,
+                        email: &customer.email,
+                    },
+                };
+                notify::queue(
+                    tx,
+                    now,
+                    MailEvent::NumberActivated,
+                    &customer.email,
+                    &emails::numbers::number_activated_customer(&site, &facts),
+                )?;
+                notify::queue_admin(
+                    tx,
+                    now,
+                    MailEvent::NumberActivated,
+                    admin_email.as_deref(),
+                    || emails::numbers::number_activated_admin(&site, &facts),
+                )?;
                 audit::record(
                     tx,
                     now,
@@ -286,21 +296,36 @@ fn activate(
         Err(e) => {
             let text = format!("{}: {}", e.step, e.message);
             s.store.write(|tx| {
-                purchased::finish_activation(tx, current.order_id, current.status, current.status, Some(&text), now)?;
-                if let Some(admin_to) = &admin_email {
-                    notify::Message {
-                        event: MailEvent::ActivationFailed,
-                        to: admin_to.clone(),
-                        subject: format!("{site}: activation of {number} failed"),
-                        body: format!(
-                            "Activating {number} (order {}, customer {}) failed at step \"{}\":\n{}\n\n\
-                             Nothing changed in the portal; the number is still {}. Fix the cause and choose \
-                             \"active\" again: each step checks before it acts, so nothing is duplicated.\n",
-                            current.order_id, customer.email, e.step, e.message, current.status
-                        ),
-                    }
-                    .queue(tx, now)?;
-                }
+                purchased::finish_activation(
+                    tx,
+                    current.order_id,
+                    current.status,
+                    current.status,
+                    Some(&text),
+                    now,
+                )?;
+                notify::queue_admin(
+                    tx,
+                    now,
+                    MailEvent::ActivationFailed,
+                    admin_email.as_deref(),
+                    || {
+                        emails::numbers::activation_failed_admin(
+                            &site,
+                            &emails::numbers::ActivationFailed {
+                                order_id: current.order_id,
+                                number: &current.number,
+                                step: e.step,
+                                message: &e.message,
+                                status: current.status,
+                                customer: emails::AccountHolder {
+                                    name: &customer.name,
+                                    email: &customer.email,
+                                },
+                            },
+                        )
+                    },
+                )?;
                 audit::record(
                     tx,
                     now,

@@ -20,6 +20,7 @@ use crate::domain::billing::{DAY, add_months_anchored, due, format_day};
 use crate::domain::money::Currency;
 use crate::domain::phone::pretty;
 use crate::domain::{BillingStep, InvoiceStatus, MailEvent, Money, NumberStatus};
+use crate::emails;
 use crate::integrations::telinta::AccountUpdate;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::billing::{self, Renewable};
@@ -75,27 +76,6 @@ fn system_audit(
             address: "",
         },
     )
-}
-
-/// Queues a message to the admin, when an admin address is configured.
-fn to_admin(
-    tx: &crate::store::Tx<'_>,
-    now: i64,
-    admin_to: Option<&str>,
-    event: MailEvent,
-    subject: String,
-    body: String,
-) -> crate::store::Result<()> {
-    if let Some(to) = admin_to {
-        notify::Message {
-            event,
-            to: to.to_string(),
-            subject,
-            body,
-        }
-        .queue(tx, now)?;
-    }
-    Ok(())
 }
 
 fn money(cents: i64, currency: &str) -> Money {
@@ -170,7 +150,7 @@ fn invoice(
         return Ok(());
     }
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let line = format!(
         "Monthly fee, plan {}, {phone}, {} to {}",
         n.plan_name,
@@ -183,30 +163,25 @@ fn invoice(
             return Ok::<_, crate::store::Error>(false);
         };
         if billing::mark(tx, n.order_id, n.paid_through, BillingStep::RenewalDue, now)? {
-            notify::Message {
-                event: MailEvent::RenewalDue,
-                to: n.email.clone(),
-                subject: format!(
-                    "{site}: {phone} renews on {}, {amount}",
-                    format_day(n.paid_through)
+            let (paid_through, period_end) = (format_day(n.paid_through), format_day(end));
+            notify::queue(
+                tx,
+                now,
+                MailEvent::RenewalDue,
+                &n.email,
+                &emails::renewals::renewal_due_customer(
+                    &site,
+                    &emails::renewals::RenewalDue {
+                        number: &n.number,
+                        invoice_id: id,
+                        invoice_number: &number,
+                        amount,
+                        paid_through: &paid_through,
+                        period_end: &period_end,
+                        grace_days: s.config.grace_days,
+                    },
                 ),
-                body: format!(
-                    "Your number {phone} is paid through {}. Invoice {number} for the next month \
-                     ({} to {}) is ready: {amount}.\n\n\
-                     Pay it here:\n{}/invoices/{id}\n\n\
-                     If it is not paid by {}, calls to {phone} stop {} days later. \
-                     Don't want to keep the number? Stop renewing on its page:\n{}/my/numbers/{}\n",
-                    format_day(n.paid_through),
-                    format_day(n.paid_through),
-                    format_day(end),
-                    s.public_url,
-                    format_day(n.paid_through),
-                    s.config.grace_days,
-                    s.public_url,
-                    n.number
-                ),
-            }
-            .queue(tx, now)?;
+            )?;
         }
         system_audit(
             tx,
@@ -245,28 +220,28 @@ fn overdue(
         return Ok(());
     }
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let sent = s.store.write(|tx| {
         if !billing::mark(tx, n.order_id, n.paid_through, BillingStep::Overdue, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
-        let link = billing::renewal_for(tx, n.order_id, n.paid_through)?
-            .map_or_else(String::new, |i| {
-                format!("{}/invoices/{}", s.public_url, i.id)
-            });
-        notify::Message {
-            event: MailEvent::PaymentOverdue,
-            to: n.email.clone(),
-            subject: format!("{site}: the renewal of {phone} is due today"),
-            body: format!(
-                "The month paid for {phone} ends today, {}, and its renewal is not paid yet.\n\n\
-                 Pay it here so the number keeps working:\n{link}\n\n\
-                 Without payment, calls to {phone} stop in {} days.\n",
-                format_day(n.paid_through),
-                s.config.grace_days
+        let invoice_id = billing::renewal_for(tx, n.order_id, n.paid_through)?.map(|i| i.id);
+        let paid_through = format_day(n.paid_through);
+        notify::queue(
+            tx,
+            now,
+            MailEvent::PaymentOverdue,
+            &n.email,
+            &emails::renewals::payment_overdue_customer(
+                &site,
+                &emails::renewals::PaymentOverdue {
+                    number: &n.number,
+                    paid_through: &paid_through,
+                    invoice_id,
+                    grace_days: s.config.grace_days,
+                },
             ),
-        }
-        .queue(tx, now)?;
+        )?;
         Ok(true)
     })?;
     if sent {
@@ -318,7 +293,7 @@ fn suspend(
         ));
         return Ok(());
     }
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
     match set_blocked(s, &n.number, true) {
         Ok(()) => {
@@ -334,37 +309,41 @@ fn suspend(
                     return Ok::<_, crate::store::Error>(false);
                 }
                 billing::mark(tx, n.order_id, n.paid_through, BillingStep::Suspended, now)?;
-                let link = billing::renewal_for(tx, n.order_id, n.paid_through)?
-                    .map_or_else(String::new, |i| format!("{}/invoices/{}", s.public_url, i.id));
-                notify::Message {
-                    event: MailEvent::NumberSuspendedUnpaid,
-                    to: n.email.clone(),
-                    subject: format!("{site}: {phone} is suspended: renewal unpaid"),
-                    body: format!(
-                        "The renewal of {phone} has been unpaid since {}, so the number is suspended \
-                         and takes no calls. It is still yours: pay the open invoice and it works \
-                         again at once.\n{link}\n",
-                        format_day(n.paid_through)
-                    ),
-                }
-                .queue(tx, now)?;
-                to_admin(
+                let invoice_id =
+                    billing::renewal_for(tx, n.order_id, n.paid_through)?.map(|i| i.id);
+                let since = format_day(n.paid_through);
+                let facts = emails::renewals::Suspended {
+                    number: &n.number,
+                    since: &since,
+                    days_overdue: days,
+                    invoice_id,
+                    customer: emails::AccountHolder {
+                        name: &n.name,
+                        email: &n.email,
+                    },
+                };
+                notify::queue(
                     tx,
                     now,
-                    admin_to.as_deref(),
                     MailEvent::NumberSuspendedUnpaid,
-                    format!("{site}: {phone} suspended for non-payment ({})", n.email),
-                    format!(
-                            "{phone} of {} is suspended: the renewal due {} is {days} days overdue. \
-                             Its Telinta account 1{} is blocked. Paying the invoice unblocks it.\n\
-                             {}/admin/billing\n",
-                            n.email,
-                            format_day(n.paid_through),
-                            n.number,
-                            s.public_url
-                        ),
+                    &n.email,
+                    &emails::renewals::suspended_customer(&site, &facts),
                 )?;
-                system_audit(tx, now, "number_suspend", &n.number, Outcome::Ok, &format!("order {}: {days} days overdue", n.order_id))?;
+                notify::queue_admin(
+                    tx,
+                    now,
+                    MailEvent::NumberSuspendedUnpaid,
+                    admin_to.as_deref(),
+                    || emails::renewals::suspended_admin(&site, &facts),
+                )?;
+                system_audit(
+                    tx,
+                    now,
+                    "number_suspend",
+                    &n.number,
+                    Outcome::Ok,
+                    &format!("order {}: {days} days overdue", n.order_id),
+                )?;
                 Ok(true)
             })?;
             if done {
@@ -382,20 +361,27 @@ fn suspend(
                     BillingStep::SuspensionFailed,
                     now,
                 )?;
-                if first && let Some(admin_to) = &admin_to {
-                    notify::Message {
-                        event: MailEvent::SuspensionFailed,
-                        to: admin_to.clone(),
-                        subject: format!("{site}: could not suspend {phone} ({})", n.email),
-                        body: format!(
-                            "{phone} of {} is {days} days overdue and should be suspended, but \
-                             blocking its Telinta account failed:\n{e}\n\n\
-                             Nothing changed in the portal; the number is still active. The next \
-                             renewal run tries again.\n{}/admin/billing\n",
-                            n.email, s.public_url
-                        ),
-                    }
-                    .queue(tx, now)?;
+                if first {
+                    notify::queue_admin(
+                        tx,
+                        now,
+                        MailEvent::SuspensionFailed,
+                        admin_to.as_deref(),
+                        || {
+                            emails::renewals::suspension_failed_admin(
+                                &site,
+                                &emails::renewals::SuspensionFailed {
+                                    number: &n.number,
+                                    days_overdue: days,
+                                    error: &e,
+                                    customer: emails::AccountHolder {
+                                        name: &n.name,
+                                        email: &n.email,
+                                    },
+                                },
+                            )
+                        },
+                    )?;
                 }
                 system_audit(tx, now, "number_suspend", &n.number, Outcome::Failed, &e)?;
                 Ok::<_, crate::store::Error>(first)
@@ -427,39 +413,35 @@ fn cancel(
         return Ok(());
     }
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
     let done = s.store.write(|tx| {
         if !billing::cancel_at_end(tx, n.order_id, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
         billing::mark(tx, n.order_id, n.paid_through, BillingStep::Cancelled, now)?;
-        notify::Message {
-            event: MailEvent::NumberCancelled,
-            to: n.email.clone(),
-            subject: format!("{site}: {phone} is cancelled"),
-            body: format!(
-                "As you asked, {phone} stopped renewing and is cancelled as of {}. \
-                 Nothing more will be charged for it.\n",
-                format_day(n.paid_through)
-            ),
-        }
-        .queue(tx, now)?;
-        to_admin(
+        let as_of = format_day(n.paid_through);
+        let facts = emails::renewals::Cancelled {
+            number: &n.number,
+            as_of: &as_of,
+            customer: emails::AccountHolder {
+                name: &n.name,
+                email: &n.email,
+            },
+        };
+        notify::queue(
             tx,
             now,
-            admin_to.as_deref(),
             MailEvent::NumberCancelled,
-            format!("{site}: {phone} cancelled by {}", n.email),
-            format!(
-                "{} stopped renewing {phone}; it is cancelled as of {} and back on sale.\n\
-                     At Telinta, block or delete the account 1{} and release the number from the \
-                     customer in the DID inventory before it is sold again.\n{}/admin/billing\n",
-                n.email,
-                format_day(n.paid_through),
-                n.number,
-                s.public_url
-            ),
+            &n.email,
+            &emails::renewals::cancelled_customer(&site, &facts),
+        )?;
+        notify::queue_admin(
+            tx,
+            now,
+            MailEvent::NumberCancelled,
+            admin_to.as_deref(),
+            || emails::renewals::cancelled_admin(&site, &facts),
         )?;
         system_audit(
             tx,
@@ -497,7 +479,7 @@ pub fn record_payment(
     actor: &str,
 ) -> Result<RenewalOutcome, Internal> {
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
     let paid = s.store.write(|tx| {
         let Some(paid) = billing::pay_renewal(tx, invoice_id, capture_id, now)? else {
@@ -506,38 +488,28 @@ pub fn record_payment(
         let Some(n) = billing::renewable_by_order(tx, paid.order_id)? else {
             return Ok(Some(paid));
         };
-        let phone = pretty(&n.number);
-        let amount = money(n.monthly_cents, &n.currency);
-        let subject = format!(
-            "{site}: {phone} renewed through {}",
-            format_day(paid.period_end)
-        );
-        notify::Message {
-            event: MailEvent::RenewalPaid,
-            to: n.email.clone(),
-            subject: subject.clone(),
-            body: format!(
-                "Thank you: we received {amount} for {phone}. It is paid through {}.\n\
-                 Invoice: {}/invoices/{invoice_id}\n",
-                format_day(paid.period_end),
-                s.public_url
-            ),
-        }
-        .queue(tx, now)?;
-        to_admin(
+        let paid_through = format_day(paid.period_end);
+        let facts = emails::renewals::RenewalPayment {
+            number: &n.number,
+            invoice_id,
+            amount: money(n.monthly_cents, &n.currency),
+            paid_through: &paid_through,
+            by: actor,
+            customer: emails::AccountHolder {
+                name: &n.name,
+                email: &n.email,
+            },
+        };
+        notify::queue(
             tx,
             now,
-            admin_to.as_deref(),
             MailEvent::RenewalPaid,
-            format!("{site}: {} renewed {phone}, {amount}", n.email),
-            format!(
-                "{} paid the renewal of {phone} ({amount}, {actor}); paid through {}.\n\
-                     {}/admin/billing\n",
-                n.email,
-                format_day(paid.period_end),
-                s.public_url
-            ),
+            &n.email,
+            &emails::renewals::renewal_paid_customer(&site, &facts),
         )?;
+        notify::queue_admin(tx, now, MailEvent::RenewalPaid, admin_to.as_deref(), || {
+            emails::renewals::renewal_paid_admin(&site, &facts)
+        })?;
         audit::record(
             tx,
             now,
@@ -587,7 +559,7 @@ fn reactivate_if_suspended_for(
         return Ok(false);
     };
     let phone = pretty(&n.number);
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
     let now = s.now();
     match set_blocked(s, &n.number, false) {
@@ -603,28 +575,26 @@ fn reactivate_if_suspended_for(
                     return Ok::<_, crate::store::Error>(false);
                 }
                 billing::mark(tx, order_id, period_start, BillingStep::Reactivated, now)?;
-                notify::Message {
-                    event: MailEvent::NumberReactivated,
-                    to: n.email.clone(),
-                    subject: format!("{site}: {phone} works again"),
-                    body: format!(
-                        "Thank you for paying. {phone} is active again and takes calls.\n\
-                         {}/my/numbers/{}\n",
-                        s.public_url, n.number
-                    ),
-                }
-                .queue(tx, now)?;
-                to_admin(
+                let facts = emails::renewals::Reactivated {
+                    number: &n.number,
+                    customer: emails::AccountHolder {
+                        name: &n.name,
+                        email: &n.email,
+                    },
+                };
+                notify::queue(
                     tx,
                     now,
-                    admin_to.as_deref(),
                     MailEvent::NumberReactivated,
-                    format!("{site}: {phone} of {} reactivated", n.email),
-                    format!(
-                        "{} paid the overdue renewal of {phone}; its Telinta account 1{} is \
-                             unblocked and the number is active again.\n",
-                        n.email, n.number
-                    ),
+                    &n.email,
+                    &emails::renewals::reactivated_customer(&site, &facts),
+                )?;
+                notify::queue_admin(
+                    tx,
+                    now,
+                    MailEvent::NumberReactivated,
+                    admin_to.as_deref(),
+                    || emails::renewals::reactivated_admin(&site, &facts),
                 )?;
                 Ok(true)
             })?;
@@ -639,20 +609,26 @@ fn reactivate_if_suspended_for(
                     period_start,
                     BillingStep::ReactivationFailed,
                     now,
-                )? && let Some(admin_to) = &admin_to
-                {
-                    notify::Message {
-                        event: MailEvent::ActivationFailed,
-                        to: admin_to.clone(),
-                        subject: format!("{site}: could not reactivate {phone} ({})", n.email),
-                        body: format!(
-                            "{} paid the overdue renewal of {phone}, but unblocking its Telinta \
-                             account failed:\n{e}\n\nThe payment is kept and the number stays \
-                             suspended; the next renewal run tries again.\n",
-                            n.email
-                        ),
-                    }
-                    .queue(tx, now)?;
+                )? {
+                    notify::queue_admin(
+                        tx,
+                        now,
+                        MailEvent::ActivationFailed,
+                        admin_to.as_deref(),
+                        || {
+                            emails::numbers::reactivation_failed_admin(
+                                &site,
+                                &emails::numbers::ReactivationFailed {
+                                    number: &n.number,
+                                    error: &e,
+                                    customer: emails::AccountHolder {
+                                        name: &n.name,
+                                        email: &n.email,
+                                    },
+                                },
+                            )
+                        },
+                    )?;
                 }
                 Ok::<_, crate::store::Error>(())
             })?;
@@ -863,7 +839,7 @@ pub fn set_renewing(
     address: &str,
 ) -> Result<Option<i64>, Internal> {
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
     let done = s.store.write(|tx| {
         let Some(owned) = purchased::owned(tx, user.id, number)? else {
@@ -873,32 +849,29 @@ pub fn set_renewing(
         if !billing::set_cancel_at_period_end(tx, order_id, stop, now)? {
             return Ok(None);
         }
-        let phone = pretty(&owned.p.number);
         let until = format_day(owned.p.paid_through);
         if stop {
-            notify::Message {
-                event: MailEvent::CancellationScheduled,
-                to: user.email.clone(),
-                subject: format!("{site}: {phone} stops renewing on {until}"),
-                body: format!(
-                    "As you asked, {phone} will not renew. It keeps working until {until}, then \
-                     it is cancelled and nothing more is charged.\n\
-                     Changed your mind? Keep it from its page before then:\n{}/my/numbers/{}\n",
-                    s.public_url, owned.p.number
-                ),
-            }
-            .queue(tx, now)?;
-            to_admin(
+            let facts = emails::renewals::CancellationScheduled {
+                number: &owned.p.number,
+                until: &until,
+                customer: emails::AccountHolder {
+                    name: &user.name,
+                    email: &user.email,
+                },
+            };
+            notify::queue(
                 tx,
                 now,
-                admin_to.as_deref(),
                 MailEvent::CancellationScheduled,
-                format!("{site}: {} stops renewing {phone}", user.email),
-                format!(
-                    "{} asked to stop renewing {phone}; it is cancelled on {until}.\n\
-                         {}/admin/billing\n",
-                    user.email, s.public_url
-                ),
+                &user.email,
+                &emails::renewals::cancellation_scheduled_customer(&site, &facts),
+            )?;
+            notify::queue_admin(
+                tx,
+                now,
+                MailEvent::CancellationScheduled,
+                admin_to.as_deref(),
+                || emails::renewals::cancellation_scheduled_admin(&site, &facts),
             )?;
         }
         audit::record(

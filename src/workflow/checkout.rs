@@ -1,9 +1,10 @@
 //! Checkout: hold the number, create the order with the amount from the database, and tell the
 //! customer and the admin. Payment gateways take over from the order.
 
-use super::{Internal, Services};
+use super::{Internal, Services, notify};
 use crate::clock::format_utc;
 use crate::domain::{MailEvent, Money, PaymentStatus, PhoneNumber};
+use crate::emails;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::orders::{self, NewOrder};
 use crate::store::plans;
@@ -40,7 +41,7 @@ pub fn start(
     let now = s.now();
     let hold_until = now + i64::from(s.config.hold_minutes) * 60;
     let currency = s.config.currency;
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin = s.config.admin_email.as_ref().map(ToString::to_string);
     let id = s.store.write(|tx| {
         let plan = plans::get(tx, plan_id)?
@@ -58,7 +59,13 @@ pub fn start(
         }
         // A hold that ran out is released now rather than at the next housekeeping pass.
         for stale in orders::expired_holds_for(tx, &number, now)? {
-            orders::release(tx, stale, PaymentStatus::Expired, "the hold ran out before payment", now)?;
+            orders::release(
+                tx,
+                stale,
+                PaymentStatus::Expired,
+                "the hold ran out before payment",
+                now,
+            )?;
         }
         let id = orders::create_with_hold(
             tx,
@@ -69,55 +76,42 @@ pub fn start(
                 currency: currency.as_str(),
                 // Marked for PayPal before PayPal is asked, so an order cut short on the way is
                 // known to be waiting for a PayPal order that the buyer never saw.
-                gateway: if s.payments.is_some() { "paypal" } else { "manual" },
+                gateway: if s.payments.is_some() {
+                    "paypal"
+                } else {
+                    "manual"
+                },
                 hold_until,
             },
             now,
         )?
         .ok_or(CheckoutError::NotAvailable)?;
         let amount = Money::new(plan.setup_cents + plan.monthly_cents, currency);
-        let subject = format!(
-            "{site}: order {id} for {}, held for {} minutes",
-            number.pretty(),
-            s.config.hold_minutes
-        );
-        let customer_body = format!(
-            "Your order {id} is placed and {} is held for you for {} minutes, until {}.\n\n\
-             Number: {}\nPlan: {}\nDue today: {amount} (setup {} + first month {})\n\n\
-             To pay, or to give the number up, open your order page:\n{}/orders/{id}\n\n\
-             If the payment has not arrived when the hold ends, the number goes back on sale and \
-             nothing is charged.\n",
-            number.pretty(),
-            s.config.hold_minutes,
-            format_utc(hold_until),
-            number.pretty(),
-            plan.name,
-            Money::new(plan.setup_cents, currency),
-            Money::new(plan.monthly_cents, currency),
-            s.public_url,
-        );
-        super::notify::Message {
-            event: MailEvent::OrderPlaced,
-            to: user.email.clone(),
-            subject: subject.clone(),
-            body: customer_body,
-        }
-        .queue(tx, now)?;
-        if let Some(admin) = &admin {
-            super::notify::Message {
-                event: MailEvent::OrderPlaced,
-                to: admin.clone(),
-                subject,
-                body: format!(
-                    "New order {id} from {}: {} on plan {} for {amount}, awaiting payment.\n{}/orders/{id}\n",
-                    user.email,
-                    number.pretty(),
-                    plan.name,
-                    s.public_url
-                ),
-            }
-            .queue(tx, now)?;
-        }
+        let hold_until = format_utc(hold_until);
+        let facts = emails::orders::OrderPlaced {
+            order_id: id,
+            number: number.digits(),
+            plan: &plan.name,
+            setup: Money::new(plan.setup_cents, currency),
+            monthly: Money::new(plan.monthly_cents, currency),
+            total: amount,
+            hold_minutes: s.config.hold_minutes,
+            hold_until: &hold_until,
+            customer: emails::AccountHolder {
+                name: &user.name,
+                email: &user.email,
+            },
+        };
+        notify::queue(
+            tx,
+            now,
+            MailEvent::OrderPlaced,
+            &user.email,
+            &emails::orders::order_placed_customer(&site, &facts),
+        )?;
+        notify::queue_admin(tx, now, MailEvent::OrderPlaced, admin.as_deref(), || {
+            emails::orders::order_placed_admin(&site, &facts)
+        })?;
         audit::record(
             tx,
             now,

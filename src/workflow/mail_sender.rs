@@ -125,6 +125,7 @@ pub fn deliver_due(s: &SenderSetup, stop: &AtomicBool) -> crate::store::Result<u
             to: m.to.clone(),
             subject: m.subject.clone(),
             body: m.body.clone(),
+            html: m.html.clone(),
             event: m.event.clone(),
             message_id: format!("outbox-{}-{}@{}", m.id, m.created_at, s.host),
         };

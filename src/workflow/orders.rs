@@ -60,24 +60,24 @@ fn release_cancelled(
     address: &str,
 ) -> Result<bool, Internal> {
     let now = s.now();
-    let site = s.config.site_name.clone();
-    let pretty = crate::domain::phone::pretty(&order.number);
+    let site = notify::site(s);
     let done = s.store.write(|tx| {
         if !orders::release(tx, order.id, PaymentStatus::Cancelled, reason, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
-        notify::Message {
-            event: MailEvent::OrderCancelled,
-            to: user.email.clone(),
-            subject: format!("{site}: order {} for {pretty} is cancelled", order.id),
-            body: format!(
-                "You cancelled order {} for {pretty}. Nothing was charged, and the number is \
-                 no longer held for you.\n\n\
-                 If you change your mind, the number may still be free:\n{}/numbers/{}\n",
-                order.id, s.public_url, order.number
+        notify::queue(
+            tx,
+            now,
+            MailEvent::OrderCancelled,
+            &user.email,
+            &crate::emails::orders::order_cancelled_customer(
+                &site,
+                &crate::emails::orders::OrderCancelled {
+                    order_id: order.id,
+                    number: &order.number,
+                },
             ),
-        }
-        .queue(tx, now)?;
+        )?;
         audit::record(
             tx,
             now,

@@ -6,6 +6,7 @@ use crate::clock::{format_date, year_of};
 use crate::domain::money::Currency;
 use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, Money, PaymentStatus};
+use crate::emails;
 use crate::integrations::paypal::{Amount, CaptureOutcome};
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::orders::{self, Completed, Order, Payment};
@@ -198,27 +199,30 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
             );
             log::error!("order {}: {reason}", order.id);
             let admin = s.config.admin_email.as_ref().map(ToString::to_string);
-            let site = s.config.site_name.clone();
+            let site = notify::site(s);
             s.store.write(|tx| {
                 orders::note_failure(tx, order.id, &reason, now)?;
                 // Money did move, so this is a payment the admin must look at.
-                if let Some(admin) = &admin {
-                    notify::Message {
-                        event: MailEvent::PaymentReceived,
-                        to: admin.clone(),
-                        subject: format!(
-                            "{site}: CHECK payment for order {} ({}): amount differs",
-                            order.id,
-                            crate::domain::phone::pretty(&order.number)
-                        ),
-                        body: format!(
-                            "{reason}.\n\nThe order was not marked paid and the number stays held. \
-                             Check the payment in PayPal and refund or settle it.\n{}/orders/{}\n",
-                            s.public_url, order.id
-                        ),
-                    }
-                    .queue(tx, now)?;
-                }
+                notify::queue_admin(
+                    tx,
+                    now,
+                    MailEvent::PaymentReceived,
+                    admin.as_deref(),
+                    || {
+                        emails::orders::amount_differs_admin(
+                            &site,
+                            &emails::orders::AmountDiffers {
+                                order_id: order.id,
+                                number: &order.number,
+                                reason: &reason,
+                                customer: emails::AccountHolder {
+                                    name: &user.name,
+                                    email: &user.email,
+                                },
+                            },
+                        )
+                    },
+                )?;
                 audit::record(
                     tx,
                     now,
@@ -261,9 +265,8 @@ pub fn record_paid(
 ) -> Result<Completed, Internal> {
     let now = s.now();
     let currency = Currency::parse(&order.currency).unwrap_or(Currency::USD);
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin = s.config.admin_email.as_ref().map(ToString::to_string);
-    let pretty = crate::domain::phone::pretty(&order.number);
     // The first month runs from the purchase day; renewals keep its day of the month.
     let period_start = crate::domain::billing::day_of(now);
     let anchor_day = crate::domain::billing::day_of_month(period_start);
@@ -283,57 +286,60 @@ pub fn record_paid(
             },
             now,
         )?;
-        if let Completed::Invoiced { invoice_id, invoice_number } = &done {
-            let total = Money::new(order.amount_cents, currency);
-            let subject = format!("{site}: payment received for {pretty}, invoice {invoice_number}");
-            let invoice_text = format!(
-                "Invoice {invoice_number}\n\
-                 Setup fee, {pretty}: {}\n\
-                 First month, plan {}: {}\n\
-                 Total paid: {total}\n\
-                 Paid through {}.\n\
-                 Invoice: {}/invoices/{invoice_id}\n",
-                Money::new(order.setup_cents, currency),
-                order.plan_name,
-                Money::new(order.monthly_cents, currency),
-                format_date(paid_through),
-                s.public_url,
-            );
-            notify::Message {
-                event: MailEvent::PaymentReceived,
-                to: user.email.clone(),
-                subject: subject.clone(),
-                body: format!(
-                    "Thank you, we received your payment. We now set up {pretty}; you get an \
-                     email as soon as it is active.\n\n{invoice_text}"
-                ),
-            }
-            .queue(tx, now)?;
-            if let Some(admin) = &admin {
-                notify::Message {
-                    event: MailEvent::PaymentReceived,
-                    to: admin.clone(),
-                    subject,
-                    body: format!(
-                        "Order {} from {} is paid; {pretty} waits for activation on View Orders.\n\n{invoice_text}",
-                        order.id, user.email
-                    ),
-                }
-                .queue(tx, now)?;
-            }
+        let customer = emails::AccountHolder {
+            name: &user.name,
+            email: &user.email,
+        };
+        if let Completed::Invoiced {
+            invoice_id,
+            invoice_number,
+        } = &done
+        {
+            let paid_through = format_date(paid_through);
+            let facts = emails::orders::PaymentReceived {
+                order_id: order.id,
+                number: &order.number,
+                plan: &order.plan_name,
+                setup: Money::new(order.setup_cents, currency),
+                monthly: Money::new(order.monthly_cents, currency),
+                total: Money::new(order.amount_cents, currency),
+                invoice_id: *invoice_id,
+                invoice_number,
+                paid_through: &paid_through,
+                customer,
+            };
+            notify::queue(
+                tx,
+                now,
+                MailEvent::PaymentReceived,
+                &user.email,
+                &emails::orders::payment_received_customer(&site, &facts),
+            )?;
+            notify::queue_admin(
+                tx,
+                now,
+                MailEvent::PaymentReceived,
+                admin.as_deref(),
+                || emails::orders::payment_received_admin(&site, &facts),
+            )?;
         }
-        if let (Completed::NumberLost, Some(admin)) = (&done, &admin) {
-            notify::Message {
-                event: MailEvent::PaymentReceived,
-                to: admin.clone(),
-                subject: format!("{site}: CHECK payment for order {} ({pretty}): number already sold", order.id),
-                body: format!(
-                    "{} paid order {} after its hold ran out, and {pretty} had gone to another buyer.\n\
-                     Refund this payment from the order page:\n{}/orders/{}\n",
-                    user.email, order.id, s.public_url, order.id
-                ),
-            }
-            .queue(tx, now)?;
+        if matches!(done, Completed::NumberLost) {
+            notify::queue_admin(
+                tx,
+                now,
+                MailEvent::PaymentReceived,
+                admin.as_deref(),
+                || {
+                    emails::orders::number_lost_admin(
+                        &site,
+                        &emails::orders::NumberLost {
+                            order_id: order.id,
+                            number: &order.number,
+                            customer,
+                        },
+                    )
+                },
+            )?;
         }
         audit::record(
             tx,
@@ -343,7 +349,11 @@ pub fn record_paid(
                 actor: &user.email,
                 action: "payment_capture",
                 subject: &order.number,
-                outcome: if matches!(done, Completed::NumberLost) { Outcome::Failed } else { Outcome::Ok },
+                outcome: if matches!(done, Completed::NumberLost) {
+                    Outcome::Failed
+                } else {
+                    Outcome::Ok
+                },
                 detail: &format!("order {}: {}", order.id, done.describe()),
                 address: "",
             },
@@ -534,33 +544,38 @@ pub fn webhook(
 /// answer the dispute) is the admin's call.
 fn alert_admin(s: &Services, o: &Order, what: &str) -> Result<(), Internal> {
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin = s.config.admin_email.as_ref().map(ToString::to_string);
     let customer = s
         .store
         .read(|tx| crate::store::users::by_id(tx, o.user_id))?
-        .map_or_else(|| format!("user {}", o.user_id), |u| u.email);
-    let pretty = crate::domain::phone::pretty(&o.number);
+        .map_or_else(
+            || (String::new(), format!("user {}", o.user_id)),
+            |u| (u.name, u.email),
+        );
     let note = format!("CHECK: {what}; see PayPal");
     s.store.write(|tx| {
         orders::note_failure(tx, o.id, &note, now)?;
-        if let Some(admin) = &admin {
-            notify::Message {
-                event: MailEvent::PaymentReceived,
-                to: admin.clone(),
-                subject: format!(
-                    "{site}: CHECK order {} ({pretty}, {customer}): {what}",
-                    o.id
-                ),
-                body: format!(
-                    "For order {} ({pretty}, customer {customer}), {what}.\n\n\
-                     Nothing was changed automatically: check the case in PayPal, then decide \
-                     whether to suspend or cancel the number.\n{}/orders/{}\n",
-                    o.id, s.public_url, o.id
-                ),
-            }
-            .queue(tx, now)?;
-        }
+        notify::queue_admin(
+            tx,
+            now,
+            MailEvent::PaymentReceived,
+            admin.as_deref(),
+            || {
+                emails::orders::payment_alert_admin(
+                    &site,
+                    &emails::orders::PaymentAlert {
+                        order_id: o.id,
+                        number: &o.number,
+                        what,
+                        customer: emails::AccountHolder {
+                            name: &customer.0,
+                            email: &customer.1,
+                        },
+                    },
+                )
+            },
+        )?;
         audit::record(
             tx,
             now,
@@ -588,25 +603,24 @@ fn alert_admin_unmatched(
         return Ok(());
     };
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     s.store.write(|tx| {
-        notify::Message {
-            event: MailEvent::PaymentReceived,
-            to: admin.clone(),
-            subject: format!(
-                "{site}: CHECK PayPal {} for no known order",
-                event.event_type
+        notify::queue(
+            tx,
+            now,
+            MailEvent::PaymentReceived,
+            &admin,
+            &emails::orders::unmatched_payment_event_admin(
+                &site,
+                &emails::orders::UnmatchedPaymentEvent {
+                    event_type: &event.event_type,
+                    event_id: &event.id,
+                    capture_id: event.capture_id.as_deref().unwrap_or("-"),
+                    paypal_order_id: event.order_id.as_deref().unwrap_or("-"),
+                },
             ),
-            body: format!(
-                "PayPal sent {} (event {}, capture {}, order {}), and no order here matches it.\n\
-                 Look it up in PayPal's dashboard.\n",
-                event.event_type,
-                event.id,
-                event.capture_id.as_deref().unwrap_or("-"),
-                event.order_id.as_deref().unwrap_or("-"),
-            ),
-        }
-        .queue(tx, now)
+        )
+        .map(|_| ())
     })?;
     s.mail.wake();
     Ok(())

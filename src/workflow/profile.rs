@@ -4,8 +4,8 @@
 
 use super::accounts::{NewSession, new_session};
 use super::{Internal, Services, notify};
-use crate::domain::EmailAddress;
 use crate::domain::account::{check_name, check_new_password};
+use crate::domain::{EmailAddress, MailEvent};
 use crate::secure;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::sessions;
@@ -250,13 +250,19 @@ pub fn request_email_change(
         }
         let token = email_change_token(&key, user.id, expires, &new, &user.email);
         let link = format!("{}/account/email/confirm?token={token}", s.public_url);
-        notify::email_change_requested(
-            &s.config.site_name,
+        notify::queue(
+            tx,
+            now,
+            MailEvent::EmailChangeRequested,
             new.as_str(),
-            &link,
-            EMAIL_CHANGE_LIFETIME_SECS / 3600,
-        )
-        .queue(tx, now)?;
+            &crate::emails::access::email_change_requested_customer(
+                &notify::site(s),
+                &crate::emails::access::EmailChangeRequested {
+                    link: &link,
+                    hours: EMAIL_CHANGE_LIFETIME_SECS / 3600,
+                },
+            ),
+        )?;
         let detail = format!("confirmation link sent to {new}");
         audit::record(
             tx,
@@ -346,8 +352,19 @@ pub fn confirm_email_change(
                 address,
             },
         )?;
-        notify::email_changed(&s.config.site_name, &fresh.email, t.new.as_str(), &help(s))
-            .queue(tx, now)?;
+        notify::queue(
+            tx,
+            now,
+            MailEvent::EmailChanged,
+            &fresh.email,
+            &crate::emails::access::email_changed_customer(
+                &notify::site(s),
+                &crate::emails::access::EmailChanged {
+                    new: t.new.as_str(),
+                    help: &help(s),
+                },
+            ),
+        )?;
         Ok(Some(()))
     })?;
     match changed {
@@ -419,9 +436,16 @@ pub fn change_password(
                 address,
             ),
         )?;
-        let forgot = format!("{}/password/forgot", s.public_url);
-        notify::password_changed(&s.config.site_name, &user.email, &forgot, &help(s))
-            .queue(tx, now)?;
+        notify::queue(
+            tx,
+            now,
+            MailEvent::PasswordChanged,
+            &user.email,
+            &crate::emails::access::password_changed_customer(
+                &notify::site(s),
+                &crate::emails::access::PasswordChanged { help: &help(s) },
+            ),
+        )?;
         let token = new_session(s, tx, user, address).map_err(PasswordError::Internal)?;
         Ok::<_, PasswordError>(NewSession {
             token,

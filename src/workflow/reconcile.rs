@@ -318,10 +318,11 @@ fn settings_changes(s: &Services, report: &mut ReconcileReport) -> Result<(), In
         let took_forwarding =
             !asked_off && c.forwarding.is_some() && upstream_forwarding == c.forwarding;
         let now = s.now();
-        let site = s.config.site_name.clone();
+        let site = notify::site(s);
         let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
         let customer = s.store.read(|tx| users::by_id(tx, c.p.user_id))?;
         let customer_email = customer.as_ref().map_or("", |u| u.email.as_str());
+        let customer_name = customer.as_ref().map_or("", |u| u.name.as_str());
         let mut found_lines = Vec::new();
         if asked_off {
             found_lines.push(if took_off {
@@ -353,19 +354,25 @@ fn settings_changes(s: &Services, report: &mut ReconcileReport) -> Result<(), In
                 purchased::clear_forwarding(tx, c.p.order_id, now)?;
             }
             purchased::end_settings(tx, c.p.order_id)?;
-            if let Some(admin) = &admin_email {
-                notify::Message {
-                    event: MailEvent::SettingsChangeFailed,
-                    to: admin.clone(),
-                    subject: format!("{site}: settings change for {} was interrupted", pretty(n)),
-                    body: format!(
-                        "A settings change of {} by {customer_email} was cut short while Telinta was being updated.\n\n{}\n",
-                        pretty(n),
-                        found_lines.join("\n")
-                    ),
-                }
-                .queue(tx, now)?;
-            }
+            notify::queue_admin(
+                tx,
+                now,
+                MailEvent::SettingsChangeFailed,
+                admin_email.as_deref(),
+                || {
+                    crate::emails::numbers::settings_interrupted_admin(
+                        &site,
+                        &crate::emails::numbers::SettingsInterrupted {
+                            number: n,
+                            findings: &found_lines,
+                            customer: crate::emails::AccountHolder {
+                                name: customer_name,
+                                email: customer_email,
+                            },
+                        },
+                    )
+                },
+            )?;
             audit::record(
                 tx,
                 now,
@@ -377,7 +384,11 @@ fn settings_changes(s: &Services, report: &mut ReconcileReport) -> Result<(), In
                     outcome: Outcome::Failed,
                     detail: &format!(
                         "interrupted change settled: forwarding {}",
-                        if took_forwarding || took_off { "saved from Telinta" } else { "unchanged" }
+                        if took_forwarding || took_off {
+                            "saved from Telinta"
+                        } else {
+                            "unchanged"
+                        }
                     ),
                     address: "",
                 },

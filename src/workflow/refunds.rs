@@ -9,6 +9,7 @@ use crate::clock::year_of;
 use crate::domain::money::Currency;
 use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, Money, NumberStatus, PaymentStatus};
+use crate::emails;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::orders::{self, CreditNote, Order};
 use crate::store::purchased;
@@ -125,9 +126,8 @@ pub fn record(
     reason: &str,
 ) -> Result<Option<CreditNote>, Internal> {
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
-    let pretty = crate::domain::phone::pretty(&order.number);
     let currency = Currency::parse(&order.currency).unwrap_or(Currency::USD);
     let note = s.store.write(|tx| {
         let before = purchased::by_order(tx, order.id)?.map(|p| p.status);
@@ -137,54 +137,33 @@ pub fn record(
         let Some(note) = orders::refund(tx, order.id, reason, year_of(now), now)? else {
             return Ok(None);
         };
-        let amount = Money::new(note.amount_cents, currency);
-        let invoice_link = note.invoice_id.map_or_else(String::new, |i| {
-            format!("Invoice and credit note: {}/invoices/{i}\n", s.public_url)
-        });
-        notify::Message {
-            event: MailEvent::OrderRefunded,
-            to: customer.email.clone(),
-            subject: format!("{site}: refund of {amount} for {pretty}"),
-            body: format!(
-                "We refunded {amount} for order {} ({pretty}), credit note {}.\n\
-                 The money goes back to you the way you paid; your bank or PayPal may take a few \
-                 days to show it.\n\n\
-                 {pretty} is no longer yours{}.\n\n{invoice_link}",
-                order.id,
-                note.number,
-                if before == Some(NumberStatus::Active) {
-                    " and stops taking calls for you"
-                } else {
-                    ""
-                },
-            ),
-        }
-        .queue(tx, now)?;
-        if let Some(admin_to) = &admin_to {
-            let telinta = if before == Some(NumberStatus::Active) {
-                format!(
-                    "\n{pretty} was active, so Telinta still has it assigned to this customer. \
-                     In Telinta, block or delete the account 1{} and release the number from the \
-                     customer in the DID inventory before it is sold again; until then a new \
-                     buyer's activation stops at \"assign the number\".\n",
-                    order.number
-                )
-            } else {
-                String::new()
-            };
-            notify::Message {
-                event: MailEvent::OrderRefunded,
-                to: admin_to.clone(),
-                subject: format!("{site}: order {} ({pretty}) refunded, {amount}", order.id),
-                body: format!(
-                    "Order {} of {} for {pretty} was refunded ({reason}): {amount}, credit note {}.\n\
-                     The number is cancelled for this customer and back on sale.\n{telinta}\n\
-                     {}/orders/{}\n",
-                    order.id, customer.email, note.number, s.public_url, order.id
-                ),
-            }
-            .queue(tx, now)?;
-        }
+        let facts = emails::orders::OrderRefunded {
+            order_id: order.id,
+            number: &order.number,
+            amount: Money::new(note.amount_cents, currency),
+            credit_note: &note.number,
+            invoice_id: note.invoice_id,
+            was_active: before == Some(NumberStatus::Active),
+            reason,
+            customer: emails::AccountHolder {
+                name: &customer.name,
+                email: &customer.email,
+            },
+        };
+        notify::queue(
+            tx,
+            now,
+            MailEvent::OrderRefunded,
+            &customer.email,
+            &emails::orders::order_refunded_customer(&site, &facts),
+        )?;
+        notify::queue_admin(
+            tx,
+            now,
+            MailEvent::OrderRefunded,
+            admin_to.as_deref(),
+            || emails::orders::order_refunded_admin(&site, &facts),
+        )?;
         let (actor_id, actor, address) = match who {
             Refunder::Admin { user, address } => (Some(user.id), user.email.as_str(), *address),
             Refunder::Gateway => (None, "PayPal", ""),

@@ -6,6 +6,7 @@ use super::{Internal, Services, notify};
 use crate::config::PinField;
 use crate::domain::MailEvent;
 use crate::domain::account::{check_forwarding, check_pin};
+use crate::emails;
 use crate::store::audit::{self, Entry, Outcome};
 use crate::store::purchased::{self, Owned};
 use crate::store::users::User;
@@ -94,7 +95,6 @@ pub fn change(
         )));
     }
     let n = &owned.p.number;
-    let pretty = crate::domain::phone::pretty(n);
     let mut accepted: Vec<&'static str> = Vec::new();
     // Recorded before Telinta is asked, so a change cut short by a crash is found again and
     // settled by reconciliation.
@@ -154,7 +154,7 @@ pub fn change(
         Ok(())
     })();
     let now = s.now();
-    let site = s.config.site_name.clone();
+    let site = notify::site(s);
     let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
     let what = match (pin.is_some(), forwarding.as_deref(), off) {
         (true, Some(f), _) => format!("PIN changed; calls forwarded to {f}"),
@@ -164,22 +164,52 @@ pub fn change(
         (false, None, true) => "forwarding turned off".to_string(),
         (false, None, false) => String::new(),
     };
+    // For the admin: what kind of change was asked, never the PIN or the forwarding number.
+    let asked = match (pin.is_some(), forwarding.is_some(), off) {
+        (true, true, _) => "a new PIN and new call forwarding",
+        (true, false, true) => "a new PIN and forwarding turned off",
+        (true, false, false) => "a new PIN",
+        (false, true, _) => "new call forwarding",
+        (false, false, true) => "forwarding turned off",
+        (false, false, false) => "no change",
+    };
     match upstream {
         Ok(()) => {
             s.store.write(|tx| {
-                purchased::save_settings(tx, owned.p.order_id, pin.is_some(), forwarding.as_deref(), now)?;
+                purchased::save_settings(
+                    tx,
+                    owned.p.order_id,
+                    pin.is_some(),
+                    forwarding.as_deref(),
+                    now,
+                )?;
                 if off {
                     purchased::clear_forwarding(tx, owned.p.order_id, now)?;
                 }
                 purchased::end_settings(tx, owned.p.order_id)?;
-                notify::queue_both(
+                let facts = emails::numbers::SettingsChanged {
+                    number: n,
+                    pin: pin.is_some(),
+                    forwarding: forwarding.as_deref(),
+                    forwarding_off: off,
+                    customer: emails::AccountHolder {
+                        name: &user.name,
+                        email: &user.email,
+                    },
+                };
+                notify::queue(
                     tx,
                     now,
                     MailEvent::SettingsChanged,
                     &user.email,
+                    &emails::numbers::settings_changed_customer(&site, &facts),
+                )?;
+                notify::queue_admin(
+                    tx,
+                    now,
+                    MailEvent::SettingsChanged,
                     admin_email.as_deref(),
-                    &format!("{site}: settings of {pretty} changed"),
-                    &format!("The settings of {pretty} changed: {what}.\n\nIf you did not make this change, contact us.\n"),
+                    || emails::numbers::settings_changed_admin(&site, &facts),
                 )?;
                 audit::record(
                     tx,
@@ -213,20 +243,27 @@ pub fn change(
             };
             s.store.write(|tx| {
                 purchased::end_settings(tx, owned.p.order_id)?;
-                if let Some(admin) = &admin_email {
-                    notify::Message {
-                        event: MailEvent::SettingsChangeFailed,
-                        to: admin.clone(),
-                        subject: format!("{site}: settings change for {pretty} failed"),
-                        body: format!(
-                            "{} asked to change the settings of {pretty} ({}). Telinta failed: {message}\n\
-                             {took}; the portal changed nothing.\n",
-                            user.email,
-                            what.replace("PIN changed", "a new PIN")
-                        ),
-                    }
-                    .queue(tx, now)?;
-                }
+                notify::queue_admin(
+                    tx,
+                    now,
+                    MailEvent::SettingsChangeFailed,
+                    admin_email.as_deref(),
+                    || {
+                        emails::numbers::settings_change_failed_admin(
+                            &site,
+                            &emails::numbers::SettingsChangeFailed {
+                                number: n,
+                                asked,
+                                message: &message,
+                                took: &took,
+                                customer: emails::AccountHolder {
+                                    name: &user.name,
+                                    email: &user.email,
+                                },
+                            },
+                        )
+                    },
+                )?;
                 audit::record(
                     tx,
                     now,

@@ -372,6 +372,31 @@ pub fn run(b: &Browser, shop: &Shop, v: &mut Visits<'_>) -> Result<()> {
     )?;
     b.goto(&shop.url("/admin/plans"))?;
     v.page("plans")?;
+
+    // ---- the outbox: the messages so far, and every email previewed with sample data ----
+    b.goto(&shop.url("/admin/outbox"))?;
+    v.page("outbox")?;
+    ensure(b.try_find("#outbox tbody tr")?.is_some(), || {
+        format!("no message listed on {}", b.location())
+    })?;
+    click(b, "#outbox-templates-tab")?;
+    v.page("outbox-templates")?;
+    click(b, "#template-number_activated-customer a")?;
+    v.page("email-preview-customer")?;
+    ensure_contains(
+        b,
+        "the customer's activation email",
+        &b.find("#preview-1 .mail-subject")?.text()?,
+        "your number (212) 555-0100 is active",
+    )?;
+    b.goto(&shop.url("/admin/outbox/preview/payment_received/admin"))?;
+    v.page("email-preview-admin")?;
+    ensure_contains(
+        b,
+        "the admin's payment email",
+        &b.find("#preview-1 .mail-text")?.text()?,
+        "Pat Example (pat@example.com)",
+    )?;
     sign_out(b)?;
 
     // ---- the customer sets a PIN and forwarding ----

@@ -402,6 +402,12 @@ fn matrix(w: &World) -> Vec<Row> {
             [303, 403, 403, 303],
         ),
         (
+            "GET /admin/outbox/preview/{}/{}",
+            "/admin/outbox/preview/number_activated/customer".into(),
+            vec![],
+            [303, 403, 403, 200],
+        ),
+        (
             "GET /admin/audit",
             "/admin/audit".into(),
             vec![],
