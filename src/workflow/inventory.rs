@@ -8,7 +8,7 @@ use crate::store::Store;
 
 /// Rows written per transaction: large enough to be fast, small enough not to hold the write
 /// lock for long while the portal serves other requests.
-const BATCH: usize = 50_000;
+const BATCH: usize = 100_000;
 /// Bad rows listed in a report (all are counted).
 pub const MAX_LISTED_PROBLEMS: usize = 1000;
 
