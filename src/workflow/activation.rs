@@ -11,7 +11,7 @@ use crate::emails;
 use crate::integrations::telinta::{
     DidNumber, NewAccount, NewCustomer, Telinta, random_service_password,
 };
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::purchased::{self, Purchased};
 use crate::store::users::User;
 
@@ -79,7 +79,7 @@ pub fn change_status(
     let now = s.now();
     let site = notify::site(s);
     let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
-    let changed = s.store.write(|tx| {
+    let changed = super::change(s, now, |tx, r| {
         if !purchased::set_status(tx, order_id, current.status, status, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
@@ -92,33 +92,25 @@ pub fn change_status(
                 email: &customer.email,
             },
         };
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::NumberStatusChanged,
             &customer.email,
             &emails::numbers::status_changed_customer(&site, &facts),
         )?;
-        notify::queue_admin(
-            tx,
-            now,
+        r.admin_email(
             MailEvent::NumberStatusChanged,
             admin_email.as_deref(),
             || emails::numbers::status_changed_admin(&site, &facts),
         )?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(admin.id),
-                actor: &admin.email,
-                action: "number_status",
-                subject: &current.number,
-                outcome: Outcome::Ok,
-                detail: &format!("{} → {status}", current.status),
-                address,
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: Some(admin.id),
+            actor: &admin.email,
+            action: "number_status",
+            subject: &current.number,
+            outcome: Outcome::Ok,
+            detail: &format!("{} → {status}", current.status),
+            address,
+        })?;
         Ok(true)
     })?;
     if !changed {
@@ -126,7 +118,6 @@ pub fn change_status(
             "The status changed while you were looking, or an activation is running. Reload and try again.".into(),
         ));
     }
-    s.mail.wake();
     Ok(Changed::Changed)
 }
 
@@ -233,7 +224,7 @@ fn activate(
     let admin_email = s.config.admin_email.as_ref().map(ToString::to_string);
     match result {
         Ok(linked) => {
-            let done = s.store.write(|tx| {
+            let done = super::change(s, now, |tx, r| {
                 if let Some(c) = linked {
                     purchased::set_telinta_customer(tx, customer.id, Some(c))?;
                 }
@@ -255,36 +246,25 @@ fn activate(
                         email: &customer.email,
                     },
                 };
-                notify::queue(
-                    tx,
-                    now,
+                r.email(
                     MailEvent::NumberActivated,
                     &customer.email,
                     &emails::numbers::number_activated_customer(&site, &facts),
                 )?;
-                notify::queue_admin(
-                    tx,
-                    now,
-                    MailEvent::NumberActivated,
-                    admin_email.as_deref(),
-                    || emails::numbers::number_activated_admin(&site, &facts),
-                )?;
-                audit::record(
-                    tx,
-                    now,
-                    &Entry {
-                        actor_id: actor.id,
-                        actor: actor.name,
-                        action: "number_activate",
-                        subject: &current.number,
-                        outcome: Outcome::Ok,
-                        detail: &format!("{} → active", current.status),
-                        address,
-                    },
-                )?;
+                r.admin_email(MailEvent::NumberActivated, admin_email.as_deref(), || {
+                    emails::numbers::number_activated_admin(&site, &facts)
+                })?;
+                r.audit(&Entry {
+                    actor_id: actor.id,
+                    actor: actor.name,
+                    action: "number_activate",
+                    subject: &current.number,
+                    outcome: Outcome::Ok,
+                    detail: &format!("{} → active", current.status),
+                    address,
+                })?;
                 Ok(true)
             })?;
-            s.mail.wake();
             if done {
                 Ok(Changed::Changed)
             } else {
@@ -295,7 +275,7 @@ fn activate(
         }
         Err(e) => {
             let text = format!("{}: {}", e.step, e.message);
-            s.store.write(|tx| {
+            super::change(s, now, |tx, r| {
                 purchased::finish_activation(
                     tx,
                     current.order_id,
@@ -304,43 +284,32 @@ fn activate(
                     Some(&text),
                     now,
                 )?;
-                notify::queue_admin(
-                    tx,
-                    now,
-                    MailEvent::ActivationFailed,
-                    admin_email.as_deref(),
-                    || {
-                        emails::numbers::activation_failed_admin(
-                            &site,
-                            &emails::numbers::ActivationFailed {
-                                order_id: current.order_id,
-                                number: &current.number,
-                                step: e.step,
-                                message: &e.message,
-                                status: current.status,
-                                customer: emails::AccountHolder {
-                                    name: &customer.name,
-                                    email: &customer.email,
-                                },
+                r.admin_email(MailEvent::ActivationFailed, admin_email.as_deref(), || {
+                    emails::numbers::activation_failed_admin(
+                        &site,
+                        &emails::numbers::ActivationFailed {
+                            order_id: current.order_id,
+                            number: &current.number,
+                            step: e.step,
+                            message: &e.message,
+                            status: current.status,
+                            customer: emails::AccountHolder {
+                                name: &customer.name,
+                                email: &customer.email,
                             },
-                        )
-                    },
-                )?;
-                audit::record(
-                    tx,
-                    now,
-                    &Entry {
-                        actor_id: actor.id,
-                        actor: actor.name,
-                        action: "number_activate",
-                        subject: &current.number,
-                        outcome: Outcome::Failed,
-                        detail: &text,
-                        address,
-                    },
-                )
+                        },
+                    )
+                })?;
+                r.audit(&Entry {
+                    actor_id: actor.id,
+                    actor: actor.name,
+                    action: "number_activate",
+                    subject: &current.number,
+                    outcome: Outcome::Failed,
+                    detail: &text,
+                    address,
+                })
             })?;
-            s.mail.wake();
             Err(StatusChangeError::Activation {
                 step: e.step,
                 message: e.message,

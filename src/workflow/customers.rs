@@ -2,7 +2,7 @@
 //! audit row in the same transaction.
 
 use super::{Internal, Services};
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::purchased;
 use crate::store::users::User;
 
@@ -17,22 +17,18 @@ pub fn link_telinta(
 ) -> Result<bool, Internal> {
     let now = s.now();
     let detail = i_customer.map_or_else(|| "unlinked".to_string(), |v| format!("i_customer {v}"));
-    Ok(s.store.write(|tx| {
+    Ok(super::change(s, now, |tx, r| {
         let found = purchased::set_telinta_customer(tx, user_id, i_customer)?;
         if found {
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: Some(admin.id),
-                    actor: &admin.email,
-                    action: "customer_link",
-                    subject: &user_id.to_string(),
-                    outcome: Outcome::Ok,
-                    detail: &detail,
-                    address,
-                },
-            )?;
+            r.audit(&Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "customer_link",
+                subject: &user_id.to_string(),
+                outcome: Outcome::Ok,
+                detail: &detail,
+                address,
+            })?;
         }
         Ok::<_, crate::store::Error>(found)
     })?)

@@ -22,6 +22,13 @@ impl Waker {
         }
     }
 
+    /// Whether a wake is pending (for tests of the flows that wake the sender).
+    #[cfg(test)]
+    pub(crate) fn pending(&self) -> bool {
+        let (lock, _) = &*self.0;
+        lock.lock().map(|p| *p).unwrap_or(false)
+    }
+
     /// Waits until woken or `timeout` passes.
     fn wait(&self, timeout: Duration) {
         let (lock, cv) = &*self.0;

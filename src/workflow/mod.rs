@@ -22,6 +22,7 @@ macro_rules! internal_errors {
 pub mod accounts;
 pub mod activation;
 pub mod billing;
+pub(crate) mod change;
 pub mod checkout;
 pub mod customers;
 pub mod housekeeping;
@@ -45,6 +46,8 @@ use std::sync::Arc;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::store::Store;
+
+pub(crate) use change::change;
 
 /// What workflows need from the running portal.
 #[derive(Clone)]

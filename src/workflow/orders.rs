@@ -7,7 +7,7 @@ use super::{Internal, Services, notify};
 use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, PaymentStatus};
 use crate::integrations::paypal::{Amount, NewPayPalOrder, OrderStatus};
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::orders::{self, Order};
 use crate::store::users::User;
 
@@ -61,13 +61,11 @@ fn release_cancelled(
 ) -> Result<bool, Internal> {
     let now = s.now();
     let site = notify::site(s);
-    let done = s.store.write(|tx| {
+    let done = super::change(s, now, |tx, r| {
         if !orders::release(tx, order.id, PaymentStatus::Cancelled, reason, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::OrderCancelled,
             &user.email,
             &crate::emails::orders::order_cancelled_customer(
@@ -78,24 +76,17 @@ fn release_cancelled(
                 },
             ),
         )?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(user.id),
-                actor: &user.email,
-                action: "order_cancel",
-                subject: &order.number,
-                outcome: Outcome::Ok,
-                detail: &format!("order {}: {reason}", order.id),
-                address,
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: Some(user.id),
+            actor: &user.email,
+            action: "order_cancel",
+            subject: &order.number,
+            outcome: Outcome::Ok,
+            detail: &format!("order {}: {reason}", order.id),
+            address,
+        })?;
         Ok(true)
     })?;
-    if done {
-        s.mail.wake();
-    }
     Ok(done)
 }
 

@@ -2,7 +2,7 @@
 //! the queue, the retry is audited in the same transaction, and the mail sender is woken.
 
 use super::{Internal, Services};
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::outbox;
 use crate::store::users::User;
 
@@ -10,27 +10,20 @@ use crate::store::users::User;
 /// not exist.
 pub fn retry_now(s: &Services, admin: &User, id: i64, address: &str) -> Result<bool, Internal> {
     let now = s.now();
-    let queued = s.store.write(|tx| {
+    super::change(s, now, |tx, r| {
         let queued = outbox::retry_now(tx, id, now)?;
         if queued {
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: Some(admin.id),
-                    actor: &admin.email,
-                    action: "outbox_retry",
-                    subject: &id.to_string(),
-                    outcome: Outcome::Ok,
-                    detail: "",
-                    address,
-                },
-            )?;
+            r.audit(&Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "outbox_retry",
+                subject: &id.to_string(),
+                outcome: Outcome::Ok,
+                detail: "",
+                address,
+            })?;
+            r.wake();
         }
-        Ok::<_, crate::store::Error>(queued)
-    })?;
-    if queued {
-        s.mail.wake();
-    }
-    Ok(queued)
+        Ok(queued)
+    })
 }

@@ -3,7 +3,7 @@
 
 use super::{Internal, Services};
 use crate::domain::plan::PlanInput;
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::plans::{self, NewPlan};
 use crate::store::users::User;
 
@@ -46,34 +46,29 @@ pub fn create(
     address: &str,
 ) -> Result<i64, PlanError> {
     let now = s.now();
-    s.store
-        .write(|tx| {
-            let id = plans::insert(tx, &new_plan(p), now)?;
-            if !active {
-                plans::update(tx, id, &new_plan(p), false, now)?;
-            }
-            let detail = format!(
-                "setup {} monthly {} cents, for {}",
-                p.setup_cents,
-                p.monthly_cents,
-                p.number_type.as_str()
-            );
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: Some(admin.id),
-                    actor: &admin.email,
-                    action: "plan_create",
-                    subject: &p.name,
-                    outcome: Outcome::Ok,
-                    detail: &detail,
-                    address,
-                },
-            )?;
-            Ok(id)
-        })
-        .map_err(plan_error)
+    super::change(s, now, |tx, r| {
+        let id = plans::insert(tx, &new_plan(p), now)?;
+        if !active {
+            plans::update(tx, id, &new_plan(p), false, now)?;
+        }
+        let detail = format!(
+            "setup {} monthly {} cents, for {}",
+            p.setup_cents,
+            p.monthly_cents,
+            p.number_type.as_str()
+        );
+        r.audit(&Entry {
+            actor_id: Some(admin.id),
+            actor: &admin.email,
+            action: "plan_create",
+            subject: &p.name,
+            outcome: Outcome::Ok,
+            detail: &detail,
+            address,
+        })?;
+        Ok(id)
+    })
+    .map_err(plan_error)
 }
 
 /// Changes plan `id`: its name, fees, number type, and whether it is on sale.
@@ -86,35 +81,29 @@ pub fn update(
     address: &str,
 ) -> Result<(), PlanError> {
     let now = s.now();
-    let found = s
-        .store
-        .write(|tx| {
-            let found = plans::update(tx, id, &new_plan(p), active, now)?;
-            if found {
-                let detail = format!(
-                    "setup {} monthly {} cents, for {}, {}",
-                    p.setup_cents,
-                    p.monthly_cents,
-                    p.number_type.as_str(),
-                    if active { "on sale" } else { "retired" }
-                );
-                audit::record(
-                    tx,
-                    now,
-                    &Entry {
-                        actor_id: Some(admin.id),
-                        actor: &admin.email,
-                        action: "plan_update",
-                        subject: &p.name,
-                        outcome: Outcome::Ok,
-                        detail: &detail,
-                        address,
-                    },
-                )?;
-            }
-            Ok(found)
-        })
-        .map_err(plan_error)?;
+    let found = super::change(s, now, |tx, r| {
+        let found = plans::update(tx, id, &new_plan(p), active, now)?;
+        if found {
+            let detail = format!(
+                "setup {} monthly {} cents, for {}, {}",
+                p.setup_cents,
+                p.monthly_cents,
+                p.number_type.as_str(),
+                if active { "on sale" } else { "retired" }
+            );
+            r.audit(&Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "plan_update",
+                subject: &p.name,
+                outcome: Outcome::Ok,
+                detail: &detail,
+                address,
+            })?;
+        }
+        Ok(found)
+    })
+    .map_err(plan_error)?;
     if found {
         Ok(())
     } else {

@@ -10,7 +10,7 @@ use crate::domain::money::Currency;
 use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, Money, NumberStatus, PaymentStatus};
 use crate::emails;
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::orders::{self, CreditNote, Order};
 use crate::store::purchased;
 use crate::store::users::User;
@@ -129,7 +129,7 @@ pub fn record(
     let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
     let currency = Currency::parse(&order.currency).unwrap_or(Currency::USD);
-    let note = s.store.write(|tx| {
+    let note = super::change(s, now, |tx, r| {
         let before = purchased::by_order(tx, order.id)?.map(|p| p.status);
         let Some(customer) = crate::store::users::by_id(tx, order.user_id)? else {
             return Ok::<_, crate::store::Error>(None);
@@ -150,41 +150,28 @@ pub fn record(
                 email: &customer.email,
             },
         };
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::OrderRefunded,
             &customer.email,
             &emails::orders::order_refunded_customer(&site, &facts),
         )?;
-        notify::queue_admin(
-            tx,
-            now,
-            MailEvent::OrderRefunded,
-            admin_to.as_deref(),
-            || emails::orders::order_refunded_admin(&site, &facts),
-        )?;
+        r.admin_email(MailEvent::OrderRefunded, admin_to.as_deref(), || {
+            emails::orders::order_refunded_admin(&site, &facts)
+        })?;
         let (actor_id, actor, address) = match who {
             Refunder::Admin { user, address } => (Some(user.id), user.email.as_str(), *address),
             Refunder::Gateway => (None, "PayPal", ""),
         };
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id,
-                actor,
-                action: "payment_refund",
-                subject: &order.number,
-                outcome: Outcome::Ok,
-                detail: &format!("order {}: {reason}; credit note {}", order.id, note.number),
-                address,
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id,
+            actor,
+            action: "payment_refund",
+            subject: &order.number,
+            outcome: Outcome::Ok,
+            detail: &format!("order {}: {reason}; credit note {}", order.id, note.number),
+            address,
+        })?;
         Ok(Some(note))
     })?;
-    if note.is_some() {
-        s.mail.wake();
-    }
     Ok(note)
 }

@@ -7,7 +7,7 @@ use crate::config::PinField;
 use crate::domain::MailEvent;
 use crate::domain::account::{check_forwarding, check_pin};
 use crate::emails;
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::purchased::{self, Owned};
 use crate::store::users::User;
 
@@ -175,7 +175,7 @@ pub fn change(
     };
     match upstream {
         Ok(()) => {
-            s.store.write(|tx| {
+            super::change(s, now, |tx, r| {
                 purchased::save_settings(
                     tx,
                     owned.p.order_id,
@@ -197,35 +197,24 @@ pub fn change(
                         email: &user.email,
                     },
                 };
-                notify::queue(
-                    tx,
-                    now,
+                r.email(
                     MailEvent::SettingsChanged,
                     &user.email,
                     &emails::numbers::settings_changed_customer(&site, &facts),
                 )?;
-                notify::queue_admin(
-                    tx,
-                    now,
-                    MailEvent::SettingsChanged,
-                    admin_email.as_deref(),
-                    || emails::numbers::settings_changed_admin(&site, &facts),
-                )?;
-                audit::record(
-                    tx,
-                    now,
-                    &Entry {
-                        actor_id: Some(user.id),
-                        actor: &user.email,
-                        action: "number_settings",
-                        subject: n,
-                        outcome: Outcome::Ok,
-                        detail: &what,
-                        address,
-                    },
-                )
+                r.admin_email(MailEvent::SettingsChanged, admin_email.as_deref(), || {
+                    emails::numbers::settings_changed_admin(&site, &facts)
+                })?;
+                r.audit(&Entry {
+                    actor_id: Some(user.id),
+                    actor: &user.email,
+                    action: "number_settings",
+                    subject: n,
+                    outcome: Outcome::Ok,
+                    detail: &what,
+                    address,
+                })
             })?;
-            s.mail.wake();
             Ok(Saved {
                 pin: pin.is_some(),
                 forwarding: forwarding.clone(),
@@ -241,11 +230,9 @@ pub fn change(
                     accepted.join(" and ")
                 )
             };
-            s.store.write(|tx| {
+            super::change(s, now, |tx, r| {
                 purchased::end_settings(tx, owned.p.order_id)?;
-                notify::queue_admin(
-                    tx,
-                    now,
+                r.admin_email(
                     MailEvent::SettingsChangeFailed,
                     admin_email.as_deref(),
                     || {
@@ -264,21 +251,16 @@ pub fn change(
                         )
                     },
                 )?;
-                audit::record(
-                    tx,
-                    now,
-                    &Entry {
-                        actor_id: Some(user.id),
-                        actor: &user.email,
-                        action: "number_settings",
-                        subject: n,
-                        outcome: Outcome::Failed,
-                        detail: &format!("{message}; {took}"),
-                        address,
-                    },
-                )
+                r.audit(&Entry {
+                    actor_id: Some(user.id),
+                    actor: &user.email,
+                    action: "number_settings",
+                    subject: n,
+                    outcome: Outcome::Failed,
+                    detail: &format!("{message}; {took}"),
+                    address,
+                })
             })?;
-            s.mail.wake();
             Err(SettingsError::Upstream { message, accepted })
         }
     }
