@@ -5,7 +5,7 @@ use super::{Internal, Services, notify};
 use crate::domain::account::{check_name, check_new_password};
 use crate::domain::{EmailAddress, MailEvent, Role};
 use crate::secure;
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::sessions::{self, FailureScope};
 use crate::store::users::{self, User};
 
@@ -119,25 +119,21 @@ pub fn signup(
     }
     let hash = secure::hash_password(input.password).map_err(Internal)?;
     let now = s.now();
-    s.store.write(|tx| {
+    super::change(s, now, |tx, r| {
         if users::by_email(tx, &email)?.is_some() {
             return Err(SignupError::Exists);
         }
         let id = users::insert(tx, &email, &name, Role::Customer, &hash, now)?;
         let user = users::by_id(tx, id)?.ok_or_else(|| Internal("new user vanished".into()))?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(id),
-                actor: email.as_str(),
-                action: "signup",
-                subject: email.as_str(),
-                outcome: Outcome::Ok,
-                detail: "",
-                address,
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: Some(id),
+            actor: email.as_str(),
+            action: "signup",
+            subject: email.as_str(),
+            outcome: Outcome::Ok,
+            detail: "",
+            address,
+        })?;
         let token = new_session(s, tx, &user, address)?;
         Ok(NewSession { token, user })
     })
@@ -235,20 +231,16 @@ pub fn login(
     }
     let locked_until = locks.into_iter().flatten().filter(|t| *t > now).max();
     if let Some(until) = locked_until {
-        s.store.write(|tx| {
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: found.as_ref().map(|(u, _)| u.id),
-                    actor: &account_key,
-                    action: "login",
-                    subject: &account_key,
-                    outcome: Outcome::Refused,
-                    detail: "throttled after repeated failures",
-                    address,
-                },
-            )
+        super::change(s, now, |_, r| {
+            r.audit(&Entry {
+                actor_id: found.as_ref().map(|(u, _)| u.id),
+                actor: &account_key,
+                action: "login",
+                subject: &account_key,
+                outcome: Outcome::Refused,
+                detail: "throttled after repeated failures",
+                address,
+            })
         })?;
         let minutes = ((until - now) + 59) / 60;
         return Err(LoginError::Throttled {
@@ -266,7 +258,7 @@ pub fn login(
     };
 
     // A failed attempt must be recorded, so it commits rather than rolling back with an error.
-    let session = s.store.write(|tx| {
+    let session = super::change(s, now, |tx, r| {
         let Some((user, _)) = found.as_ref().filter(|_| ok) else {
             sessions::record_failure(tx, FailureScope::AccountClient, &client_key, now)?;
             // A browser with the account's device cookie counts only against itself.
@@ -274,56 +266,44 @@ pub fn login(
                 sessions::record_failure(tx, FailureScope::Account, &account_key, now)?;
                 sessions::record_failure(tx, FailureScope::Address, address, now)?;
             }
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: found.as_ref().map(|(u, _)| u.id),
-                    actor: &account_key,
-                    action: "login",
-                    subject: &account_key,
-                    outcome: Outcome::Failed,
-                    detail: "wrong email or password",
-                    address,
-                },
-            )?;
+            r.audit(&Entry {
+                actor_id: found.as_ref().map(|(u, _)| u.id),
+                actor: &account_key,
+                action: "login",
+                subject: &account_key,
+                outcome: Outcome::Failed,
+                detail: "wrong email or password",
+                address,
+            })?;
             return Ok(None);
         };
         // Only this client's count is cleared: the owner signing in must not reset what a
         // botnet has run up against the account.
         sessions::clear_failures(tx, FailureScope::AccountClient, &client_key)?;
         if user.two_factor {
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: Some(user.id),
-                    actor: &user.email,
-                    action: "login",
-                    subject: &user.email,
-                    outcome: Outcome::Ok,
-                    detail: "password right; second step asked for",
-                    address,
-                },
-            )?;
-            return Ok(Some(SignedIn::SecondStep(user.clone())));
-        }
-        if let Some(old) = old_token {
-            sessions::delete(tx, &secure::token_digest(old))?;
-        }
-        audit::record(
-            tx,
-            now,
-            &Entry {
+            r.audit(&Entry {
                 actor_id: Some(user.id),
                 actor: &user.email,
                 action: "login",
                 subject: &user.email,
                 outcome: Outcome::Ok,
-                detail: "",
+                detail: "password right; second step asked for",
                 address,
-            },
-        )?;
+            })?;
+            return Ok(Some(SignedIn::SecondStep(user.clone())));
+        }
+        if let Some(old) = old_token {
+            sessions::delete(tx, &secure::token_digest(old))?;
+        }
+        r.audit(&Entry {
+            actor_id: Some(user.id),
+            actor: &user.email,
+            action: "login",
+            subject: &user.email,
+            outcome: Outcome::Ok,
+            detail: "",
+            address,
+        })?;
         let token = new_session(s, tx, user, address)?;
         Ok::<_, LoginError>(Some(SignedIn::Session(NewSession {
             token,
@@ -349,39 +329,31 @@ pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(
     };
     let token = secure::random_token().map_err(Internal)?;
     let now = s.now();
-    let queued = s.store.write(|tx| {
+    super::change(s, now, |tx, r| {
         let Some((user, _)) = users::by_email(tx, &email)? else {
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: None,
-                    actor: email.as_str(),
-                    action: "password_reset_request",
-                    subject: email.as_str(),
-                    outcome: Outcome::Refused,
-                    detail: "no such account",
-                    address,
-                },
-            )?;
+            r.audit(&Entry {
+                actor_id: None,
+                actor: email.as_str(),
+                action: "password_reset_request",
+                subject: email.as_str(),
+                outcome: Outcome::Refused,
+                detail: "no such account",
+                address,
+            })?;
             return Ok::<_, crate::store::Error>(false);
         };
         // However often it is asked for, one address gets a few links an hour: the asker
         // sees the same answer, and the owner's mailbox is not flooded.
         if users::resets_since(tx, user.id, now - 3600)? >= RESET_MAILS_PER_HOUR {
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: Some(user.id),
-                    actor: &user.email,
-                    action: "password_reset_request",
-                    subject: &user.email,
-                    outcome: Outcome::Refused,
-                    detail: "too many links asked for within an hour; none sent",
-                    address,
-                },
-            )?;
+            r.audit(&Entry {
+                actor_id: Some(user.id),
+                actor: &user.email,
+                action: "password_reset_request",
+                subject: &user.email,
+                outcome: Outcome::Refused,
+                detail: "too many links asked for within an hour; none sent",
+                address,
+            })?;
             return Ok(false);
         }
         users::create_reset(
@@ -392,9 +364,7 @@ pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(
             now + RESET_LIFETIME_SECS,
         )?;
         let link = format!("{}/password/reset?token={token}", s.public_url);
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::PasswordReset,
             &user.email,
             &crate::emails::access::password_reset_customer(
@@ -405,24 +375,17 @@ pub fn request_reset(s: &Services, email_input: &str, address: &str) -> Result<(
                 },
             ),
         )?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(user.id),
-                actor: &user.email,
-                action: "password_reset_request",
-                subject: &user.email,
-                outcome: Outcome::Ok,
-                detail: "reset link emailed",
-                address,
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: Some(user.id),
+            actor: &user.email,
+            action: "password_reset_request",
+            subject: &user.email,
+            outcome: Outcome::Ok,
+            detail: "reset link emailed",
+            address,
+        })?;
         Ok(true)
     })?;
-    if queued {
-        s.mail.wake();
-    }
     Ok(())
 }
 
@@ -453,7 +416,7 @@ pub fn reset_password(
     let hash = secure::hash_password(password).map_err(|e| ResetError::Internal(Internal(e)))?;
     let digest = secure::token_digest(token);
     let now = s.now();
-    s.store.write(|tx| {
+    super::change(s, now, |tx, r| {
         let Some(uid) = users::take_reset(tx, &digest, now)? else {
             return Err(ResetError::BadToken);
         };
@@ -461,19 +424,15 @@ pub fn reset_password(
         users::set_password(tx, uid, &hash, now)?;
         sessions::delete_for_user(tx, uid, None)?;
         sessions::clear_failures(tx, FailureScope::Account, &user.email)?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(uid),
-                actor: &user.email,
-                action: "password_reset",
-                subject: &user.email,
-                outcome: Outcome::Ok,
-                detail: "all sessions ended",
-                address,
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: Some(uid),
+            actor: &user.email,
+            action: "password_reset",
+            subject: &user.email,
+            outcome: Outcome::Ok,
+            detail: "all sessions ended",
+            address,
+        })?;
         Ok(user)
     })
 }
@@ -491,27 +450,22 @@ pub fn add_user(
     let name = name.trim();
     let hash = secure::hash_password(password)?;
     let now = s.now();
-    s.store
-        .write(|tx| {
-            if users::by_email(tx, &email)?.is_some() {
-                return Ok(None);
-            }
-            let id = users::insert(tx, &email, name, role, &hash, now)?;
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: None,
-                    actor: "command line",
-                    action: "user_add",
-                    subject: email.as_str(),
-                    outcome: Outcome::Ok,
-                    detail: role.as_str(),
-                    address: "",
-                },
-            )?;
-            users::by_id(tx, id)
-        })
-        .map_err(|e: crate::store::Error| e.to_string())?
-        .ok_or_else(|| format!("a user with the email {email} already exists"))
+    super::change(s, now, |tx, r| {
+        if users::by_email(tx, &email)?.is_some() {
+            return Ok(None);
+        }
+        let id = users::insert(tx, &email, name, role, &hash, now)?;
+        r.audit(&Entry {
+            actor_id: None,
+            actor: "command line",
+            action: "user_add",
+            subject: email.as_str(),
+            outcome: Outcome::Ok,
+            detail: role.as_str(),
+            address: "",
+        })?;
+        users::by_id(tx, id)
+    })
+    .map_err(|e: crate::store::Error| e.to_string())?
+    .ok_or_else(|| format!("a user with the email {email} already exists"))
 }

@@ -75,9 +75,9 @@ pub fn change_name(
 ) -> Result<String, NameError> {
     let name = check_name(input).map_err(NameError::Invalid)?;
     let now = s.now();
-    s.store.write(|tx| {
+    super::change(s, now, |tx, r| {
         users::set_name(tx, user.id, &name)?;
-        audit::record(tx, now, &entry(user, ACTION_NAME, Outcome::Ok, "", address))?;
+        r.audit(&entry(user, ACTION_NAME, Outcome::Ok, "", address))?;
         Ok::<_, NameError>(())
     })?;
     Ok(name)
@@ -123,18 +123,14 @@ fn check_current(
     if secure::verify_password(password, &stored) {
         return Ok(Current::Right);
     }
-    s.store.write(|tx| {
-        audit::record(
-            tx,
-            now,
-            &entry(
-                user,
-                action,
-                Outcome::Failed,
-                "wrong current password",
-                address,
-            ),
-        )
+    super::change(s, now, |_, r| {
+        r.audit(&entry(
+            user,
+            action,
+            Outcome::Failed,
+            "wrong current password",
+            address,
+        ))
     })?;
     Ok(Current::Wrong)
 }
@@ -239,7 +235,7 @@ pub fn request_email_change(
     let key = s.store.signing_key()?;
     let now = s.now();
     let expires = now + EMAIL_CHANGE_LIFETIME_SECS;
-    s.store.write(|tx| {
+    super::change(s, now, |tx, r| {
         if users::by_email(tx, &new)?.is_some() {
             return Err(EmailRequestError::Taken);
         }
@@ -250,9 +246,7 @@ pub fn request_email_change(
         }
         let token = email_change_token(&key, user.id, expires, &new, &user.email);
         let link = format!("{}/account/email/confirm?token={token}", s.public_url);
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::EmailChangeRequested,
             new.as_str(),
             &crate::emails::access::email_change_requested_customer(
@@ -264,14 +258,15 @@ pub fn request_email_change(
             ),
         )?;
         let detail = format!("confirmation link sent to {new}");
-        audit::record(
-            tx,
-            now,
-            &entry(user, ACTION_EMAIL_REQUEST, Outcome::Ok, &detail, address),
-        )?;
+        r.audit(&entry(
+            user,
+            ACTION_EMAIL_REQUEST,
+            Outcome::Ok,
+            &detail,
+            address,
+        ))?;
         Ok(())
     })?;
-    s.mail.wake();
     Ok(new)
 }
 
@@ -308,7 +303,7 @@ pub fn confirm_email_change(
     }
     let key = s.store.signing_key()?;
     let now = s.now();
-    let changed = s.store.write(|tx| {
+    let changed = super::change(s, now, |tx, r| {
         // The address as it is now, not as the session read it.
         let Some(fresh) = users::by_id(tx, user.id)? else {
             return Err(ConfirmError::Invalid);
@@ -321,17 +316,13 @@ pub fn confirm_email_change(
             return Err(ConfirmError::Expired);
         }
         if users::by_email(tx, &t.new)?.is_some() {
-            audit::record(
-                tx,
-                now,
-                &entry(
-                    &fresh,
-                    ACTION_EMAIL,
-                    Outcome::Refused,
-                    "the new address has another account",
-                    address,
-                ),
-            )?;
+            r.audit(&entry(
+                &fresh,
+                ACTION_EMAIL,
+                Outcome::Refused,
+                "the new address has another account",
+                address,
+            ))?;
             return Ok(None);
         }
         if !users::set_email(tx, user.id, &fresh.email, &t.new)? {
@@ -339,22 +330,16 @@ pub fn confirm_email_change(
         }
         users::spend_resets(tx, user.id, now)?;
         let detail = format!("from {}", fresh.email);
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(user.id),
-                actor: t.new.as_str(),
-                action: ACTION_EMAIL,
-                subject: t.new.as_str(),
-                outcome: Outcome::Ok,
-                detail: &detail,
-                address,
-            },
-        )?;
-        notify::queue(
-            tx,
-            now,
+        r.audit(&Entry {
+            actor_id: Some(user.id),
+            actor: t.new.as_str(),
+            action: ACTION_EMAIL,
+            subject: t.new.as_str(),
+            outcome: Outcome::Ok,
+            detail: &detail,
+            address,
+        })?;
+        r.email(
             MailEvent::EmailChanged,
             &fresh.email,
             &crate::emails::access::email_changed_customer(
@@ -368,10 +353,7 @@ pub fn confirm_email_change(
         Ok(Some(()))
     })?;
     match changed {
-        Some(()) => {
-            s.mail.wake();
-            Ok(t.new)
-        }
+        Some(()) => Ok(t.new),
         None => Err(ConfirmError::Taken(t.new)),
     }
 }
@@ -422,23 +404,17 @@ pub fn change_password(
     }
     let hash = secure::hash_password(new).map_err(|e| PasswordError::Internal(Internal(e)))?;
     let now = s.now();
-    let session = s.store.write(|tx| {
+    let session = super::change(s, now, |tx, r| {
         users::set_password(tx, user.id, &hash, now)?;
         sessions::delete_for_user(tx, user.id, None)?;
-        audit::record(
-            tx,
-            now,
-            &entry(
-                user,
-                ACTION_PASSWORD,
-                Outcome::Ok,
-                "all sessions ended",
-                address,
-            ),
-        )?;
-        notify::queue(
-            tx,
-            now,
+        r.audit(&entry(
+            user,
+            ACTION_PASSWORD,
+            Outcome::Ok,
+            "all sessions ended",
+            address,
+        ))?;
+        r.email(
             MailEvent::PasswordChanged,
             &user.email,
             &crate::emails::access::password_changed_customer(
@@ -452,7 +428,6 @@ pub fn change_password(
             user: user.clone(),
         })
     })?;
-    s.mail.wake();
     Ok(session)
 }
 

@@ -7,7 +7,7 @@ use super::{Internal, Services};
 use crate::domain::EmailAddress;
 use crate::domain::totp::{SECRET_BYTES, TotpSecret};
 use crate::secure;
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::sessions::{self, FailureScope};
 use crate::store::users::{self, User};
 
@@ -72,22 +72,18 @@ pub fn confirm_enrolment(
         .map(|_| new_recovery_code())
         .collect::<Result<Vec<_>, _>>()?;
     let digests: Vec<String> = codes.iter().map(|c| recovery_digest(c)).collect();
-    let enabled = s.store.write(|tx| {
+    let enabled = super::change(s, now, |tx, r| {
         let enabled = users::enable_totp(tx, user.id, &hex, step, &digests)?;
         if enabled {
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: Some(user.id),
-                    actor: &user.email,
-                    action: "two_factor_enabled",
-                    subject: &user.email,
-                    outcome: Outcome::Ok,
-                    detail: "",
-                    address,
-                },
-            )?;
+            r.audit(&Entry {
+                actor_id: Some(user.id),
+                actor: &user.email,
+                action: "two_factor_enabled",
+                subject: &user.email,
+                outcome: Outcome::Ok,
+                detail: "",
+                address,
+            })?;
         }
         Ok::<_, crate::store::Error>(enabled)
     })?;
@@ -167,7 +163,7 @@ pub fn second_step(
     } else {
         None
     };
-    let session = s.store.write(|tx| {
+    let session = super::change(s, now, |tx, r| {
         let (ok, how) = match totp_step {
             Some(step) => (users::use_totp_step(tx, user.id, step)?, "code"),
             None => (
@@ -177,19 +173,15 @@ pub fn second_step(
         };
         let outcome = if ok { Outcome::Ok } else { Outcome::Failed };
         let detail = format!("second step with a {how}");
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(user.id),
-                actor: &user.email,
-                action: "login_second_step",
-                subject: &user.email,
-                outcome,
-                detail: if ok { &detail } else { "wrong or used code" },
-                address,
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: Some(user.id),
+            actor: &user.email,
+            action: "login_second_step",
+            subject: &user.email,
+            outcome,
+            detail: if ok { &detail } else { "wrong or used code" },
+            address,
+        })?;
         if !ok {
             sessions::record_failure(tx, FailureScope::AccountClient, &key, now)?;
             sessions::record_failure(tx, FailureScope::Account, &account_key, now)?;
@@ -217,24 +209,20 @@ pub fn recovery_codes_left(s: &Services, user: &User) -> Result<i64, Internal> {
 /// operator who lost the device. False when there is no such account.
 pub fn reset(s: &Services, email: &EmailAddress) -> Result<bool, Internal> {
     let now = s.now();
-    Ok(s.store.write(|tx| {
+    Ok(super::change(s, now, |tx, r| {
         let Some((user, _)) = users::by_email(tx, email)? else {
             return Ok::<_, crate::store::Error>(false);
         };
         users::reset_totp(tx, user.id)?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: None,
-                actor: "command line",
-                action: "two_factor_reset",
-                subject: &user.email,
-                outcome: Outcome::Ok,
-                detail: "",
-                address: "",
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: None,
+            actor: "command line",
+            action: "two_factor_reset",
+            subject: &user.email,
+            outcome: Outcome::Ok,
+            detail: "",
+            address: "",
+        })?;
         Ok(true)
     })?)
 }
