@@ -481,7 +481,7 @@ pub fn record_payment(
     let now = s.now();
     let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
-    let paid = s.store.write(|tx| {
+    let paid = super::change(s, now, |tx, r| {
         let Some(paid) = billing::pay_renewal(tx, invoice_id, capture_id, now)? else {
             return Ok::<_, crate::store::Error>(None);
         };
@@ -500,35 +500,28 @@ pub fn record_payment(
                 email: &n.email,
             },
         };
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::RenewalPaid,
             &n.email,
             &emails::renewals::renewal_paid_customer(&site, &facts),
         )?;
-        notify::queue_admin(tx, now, MailEvent::RenewalPaid, admin_to.as_deref(), || {
+        r.admin_email(MailEvent::RenewalPaid, admin_to.as_deref(), || {
             emails::renewals::renewal_paid_admin(&site, &facts)
         })?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: None,
-                actor,
-                action: "renewal_paid",
-                subject: &n.number,
-                outcome: Outcome::Ok,
-                detail: &format!(
-                    "invoice {invoice_id}, through {}",
-                    format_day(paid.period_end)
-                ),
-                address: "",
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: None,
+            actor,
+            action: "renewal_paid",
+            subject: &n.number,
+            outcome: Outcome::Ok,
+            detail: &format!(
+                "invoice {invoice_id}, through {}",
+                format_day(paid.period_end)
+            ),
+            address: "",
+        })?;
         Ok(Some(paid))
     })?;
-    s.mail.wake();
     let Some(paid) = paid else {
         return Ok(RenewalOutcome::NotOpen);
     };
@@ -564,7 +557,7 @@ fn reactivate_if_suspended_for(
     let now = s.now();
     match set_blocked(s, &n.number, false) {
         Ok(()) => {
-            let done = s.store.write(|tx| {
+            let done = super::change(s, now, |tx, r| {
                 if !purchased::set_status(
                     tx,
                     order_id,
@@ -582,27 +575,20 @@ fn reactivate_if_suspended_for(
                         email: &n.email,
                     },
                 };
-                notify::queue(
-                    tx,
-                    now,
+                r.email(
                     MailEvent::NumberReactivated,
                     &n.email,
                     &emails::renewals::reactivated_customer(&site, &facts),
                 )?;
-                notify::queue_admin(
-                    tx,
-                    now,
-                    MailEvent::NumberReactivated,
-                    admin_to.as_deref(),
-                    || emails::renewals::reactivated_admin(&site, &facts),
-                )?;
+                r.admin_email(MailEvent::NumberReactivated, admin_to.as_deref(), || {
+                    emails::renewals::reactivated_admin(&site, &facts)
+                })?;
                 Ok(true)
             })?;
-            s.mail.wake();
             Ok(done)
         }
         Err(e) => {
-            s.store.write(|tx| {
+            super::change(s, now, |tx, r| {
                 if billing::mark(
                     tx,
                     order_id,
@@ -610,29 +596,22 @@ fn reactivate_if_suspended_for(
                     BillingStep::ReactivationFailed,
                     now,
                 )? {
-                    notify::queue_admin(
-                        tx,
-                        now,
-                        MailEvent::ActivationFailed,
-                        admin_to.as_deref(),
-                        || {
-                            emails::numbers::reactivation_failed_admin(
-                                &site,
-                                &emails::numbers::ReactivationFailed {
-                                    number: &n.number,
-                                    error: &e,
-                                    customer: emails::AccountHolder {
-                                        name: &n.name,
-                                        email: &n.email,
-                                    },
+                    r.admin_email(MailEvent::ActivationFailed, admin_to.as_deref(), || {
+                        emails::numbers::reactivation_failed_admin(
+                            &site,
+                            &emails::numbers::ReactivationFailed {
+                                number: &n.number,
+                                error: &e,
+                                customer: emails::AccountHolder {
+                                    name: &n.name,
+                                    email: &n.email,
                                 },
-                            )
-                        },
-                    )?;
+                            },
+                        )
+                    })?;
                 }
                 Ok::<_, crate::store::Error>(())
             })?;
-            s.mail.wake();
             log::warn!("reactivation of {phone} failed: {e}");
             Ok(false)
         }
@@ -841,7 +820,7 @@ pub fn set_renewing(
     let now = s.now();
     let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
-    let done = s.store.write(|tx| {
+    let done = super::change(s, now, |tx, r| {
         let Some(owned) = purchased::owned(tx, user.id, number)? else {
             return Ok::<_, crate::store::Error>(None);
         };
@@ -859,42 +838,31 @@ pub fn set_renewing(
                     email: &user.email,
                 },
             };
-            notify::queue(
-                tx,
-                now,
+            r.email(
                 MailEvent::CancellationScheduled,
                 &user.email,
                 &emails::renewals::cancellation_scheduled_customer(&site, &facts),
             )?;
-            notify::queue_admin(
-                tx,
-                now,
+            r.admin_email(
                 MailEvent::CancellationScheduled,
                 admin_to.as_deref(),
                 || emails::renewals::cancellation_scheduled_admin(&site, &facts),
             )?;
         }
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(user.id),
-                actor: &user.email,
-                action: if stop {
-                    "renewal_stop"
-                } else {
-                    "renewal_resume"
-                },
-                subject: &owned.p.number,
-                outcome: Outcome::Ok,
-                detail: &format!("order {order_id}, paid through {until}"),
-                address,
+        r.audit(&Entry {
+            actor_id: Some(user.id),
+            actor: &user.email,
+            action: if stop {
+                "renewal_stop"
+            } else {
+                "renewal_resume"
             },
-        )?;
+            subject: &owned.p.number,
+            outcome: Outcome::Ok,
+            detail: &format!("order {order_id}, paid through {until}"),
+            address,
+        })?;
         Ok(Some(owned.p.paid_through))
     })?;
-    if done.is_some() {
-        s.mail.wake();
-    }
     Ok(done)
 }

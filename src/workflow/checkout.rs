@@ -5,7 +5,7 @@ use super::{Internal, Services, notify};
 use crate::clock::format_utc;
 use crate::domain::{MailEvent, Money, PaymentStatus, PhoneNumber};
 use crate::emails;
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::orders::{self, NewOrder};
 use crate::store::plans;
 use crate::store::users::User;
@@ -43,7 +43,7 @@ pub fn start(
     let currency = s.config.currency;
     let site = notify::site(s);
     let admin = s.config.admin_email.as_ref().map(ToString::to_string);
-    let id = s.store.write(|tx| {
+    let id = super::change(s, now, |tx, r| {
         let plan = plans::get(tx, plan_id)?
             .filter(|p| p.active)
             .ok_or(CheckoutError::BadPlan)?;
@@ -102,32 +102,25 @@ pub fn start(
                 email: &user.email,
             },
         };
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::OrderPlaced,
             &user.email,
             &emails::orders::order_placed_customer(&site, &facts),
         )?;
-        notify::queue_admin(tx, now, MailEvent::OrderPlaced, admin.as_deref(), || {
+        r.admin_email(MailEvent::OrderPlaced, admin.as_deref(), || {
             emails::orders::order_placed_admin(&site, &facts)
         })?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(user.id),
-                actor: &user.email,
-                action: "order_create",
-                subject: number.digits(),
-                outcome: Outcome::Ok,
-                detail: &format!("order {id}, plan {}, {amount}", plan.name),
-                address,
-            },
-        )?;
+        r.audit(&Entry {
+            actor_id: Some(user.id),
+            actor: &user.email,
+            action: "order_create",
+            subject: number.digits(),
+            outcome: Outcome::Ok,
+            detail: &format!("order {id}, plan {}, {amount}", plan.name),
+            address,
+        })?;
         Ok(id)
     })?;
-    s.mail.wake();
     Ok(id)
 }
 

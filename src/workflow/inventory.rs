@@ -381,24 +381,20 @@ pub fn import_upload(
     let now = s.now();
     let report = import_csv(&s.store, input, now, &mut |_| {})?;
     let run = report.as_run(now, &admin.email, "upload");
-    let id = s.store.write(|tx| {
+    let id = super::change(s, now, |tx, r| {
         let id = crate::store::imports::record(tx, &run)?;
-        crate::store::audit::record(
-            tx,
-            now,
-            &crate::store::audit::Entry {
-                actor_id: Some(admin.id),
-                actor: &admin.email,
-                action: "numbers_import",
-                subject: filename.unwrap_or("upload"),
-                outcome: crate::store::audit::Outcome::Ok,
-                detail: &format!(
-                    "{} added, {} updated, {} bad rows",
-                    report.added, report.updated, report.bad
-                ),
-                address,
-            },
-        )?;
+        r.audit(&crate::store::audit::Entry {
+            actor_id: Some(admin.id),
+            actor: &admin.email,
+            action: "numbers_import",
+            subject: filename.unwrap_or("upload"),
+            outcome: crate::store::audit::Outcome::Ok,
+            detail: &format!(
+                "{} added, {} updated, {} bad rows",
+                report.added, report.updated, report.bad
+            ),
+            address,
+        })?;
         Ok::<_, crate::store::Error>(id)
     })?;
     Ok((report, id))

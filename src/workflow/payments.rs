@@ -8,7 +8,7 @@ use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, Money, PaymentStatus};
 use crate::emails;
 use crate::integrations::paypal::{Amount, CaptureOutcome};
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::orders::{self, Completed, Order, Payment};
 use crate::store::users::User;
 
@@ -200,42 +200,32 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
             log::error!("order {}: {reason}", order.id);
             let admin = s.config.admin_email.as_ref().map(ToString::to_string);
             let site = notify::site(s);
-            s.store.write(|tx| {
+            super::change(s, now, |tx, r| {
                 orders::note_failure(tx, order.id, &reason, now)?;
                 // Money did move, so this is a payment the admin must look at.
-                notify::queue_admin(
-                    tx,
-                    now,
-                    MailEvent::PaymentReceived,
-                    admin.as_deref(),
-                    || {
-                        emails::orders::amount_differs_admin(
-                            &site,
-                            &emails::orders::AmountDiffers {
-                                order_id: order.id,
-                                number: &order.number,
-                                reason: &reason,
-                                customer: emails::AccountHolder {
-                                    name: &user.name,
-                                    email: &user.email,
-                                },
+                r.admin_email(MailEvent::PaymentReceived, admin.as_deref(), || {
+                    emails::orders::amount_differs_admin(
+                        &site,
+                        &emails::orders::AmountDiffers {
+                            order_id: order.id,
+                            number: &order.number,
+                            reason: &reason,
+                            customer: emails::AccountHolder {
+                                name: &user.name,
+                                email: &user.email,
                             },
-                        )
-                    },
-                )?;
-                audit::record(
-                    tx,
-                    now,
-                    &Entry {
-                        actor_id: Some(user.id),
-                        actor: &user.email,
-                        action: "payment_capture",
-                        subject: &order.number,
-                        outcome: Outcome::Failed,
-                        detail: &reason,
-                        address: "",
-                    },
-                )
+                        },
+                    )
+                })?;
+                r.audit(&Entry {
+                    actor_id: Some(user.id),
+                    actor: &user.email,
+                    action: "payment_capture",
+                    subject: &order.number,
+                    outcome: Outcome::Failed,
+                    detail: &reason,
+                    address: "",
+                })
             })?;
             Ok(Returned::NeedsReview(order.id))
         }
@@ -271,7 +261,7 @@ pub fn record_paid(
     let period_start = crate::domain::billing::day_of(now);
     let anchor_day = crate::domain::billing::day_of_month(period_start);
     let paid_through = crate::domain::billing::add_months_anchored(period_start, 1, anchor_day);
-    let done = s.store.write(|tx| {
+    let done = super::change(s, now, |tx, r| {
         let done = orders::complete_payment(
             tx,
             order.id,
@@ -308,59 +298,42 @@ pub fn record_paid(
                 paid_through: &paid_through,
                 customer,
             };
-            notify::queue(
-                tx,
-                now,
+            r.email(
                 MailEvent::PaymentReceived,
                 &user.email,
                 &emails::orders::payment_received_customer(&site, &facts),
             )?;
-            notify::queue_admin(
-                tx,
-                now,
-                MailEvent::PaymentReceived,
-                admin.as_deref(),
-                || emails::orders::payment_received_admin(&site, &facts),
-            )?;
+            r.admin_email(MailEvent::PaymentReceived, admin.as_deref(), || {
+                emails::orders::payment_received_admin(&site, &facts)
+            })?;
         }
         if matches!(done, Completed::NumberLost) {
-            notify::queue_admin(
-                tx,
-                now,
-                MailEvent::PaymentReceived,
-                admin.as_deref(),
-                || {
-                    emails::orders::number_lost_admin(
-                        &site,
-                        &emails::orders::NumberLost {
-                            order_id: order.id,
-                            number: &order.number,
-                            customer,
-                        },
-                    )
-                },
-            )?;
+            r.admin_email(MailEvent::PaymentReceived, admin.as_deref(), || {
+                emails::orders::number_lost_admin(
+                    &site,
+                    &emails::orders::NumberLost {
+                        order_id: order.id,
+                        number: &order.number,
+                        customer,
+                    },
+                )
+            })?;
         }
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(user.id),
-                actor: &user.email,
-                action: "payment_capture",
-                subject: &order.number,
-                outcome: if matches!(done, Completed::NumberLost) {
-                    Outcome::Failed
-                } else {
-                    Outcome::Ok
-                },
-                detail: &format!("order {}: {}", order.id, done.describe()),
-                address: "",
+        r.audit(&Entry {
+            actor_id: Some(user.id),
+            actor: &user.email,
+            action: "payment_capture",
+            subject: &order.number,
+            outcome: if matches!(done, Completed::NumberLost) {
+                Outcome::Failed
+            } else {
+                Outcome::Ok
             },
-        )?;
+            detail: &format!("order {}: {}", order.id, done.describe()),
+            address: "",
+        })?;
         Ok::<_, crate::store::Error>(done)
     })?;
-    s.mail.wake();
     Ok(done)
 }
 
@@ -554,43 +527,32 @@ fn alert_admin(s: &Services, o: &Order, what: &str) -> Result<(), Internal> {
             |u| (u.name, u.email),
         );
     let note = format!("CHECK: {what}; see PayPal");
-    s.store.write(|tx| {
+    super::change(s, now, |tx, r| {
         orders::note_failure(tx, o.id, &note, now)?;
-        notify::queue_admin(
-            tx,
-            now,
-            MailEvent::PaymentReceived,
-            admin.as_deref(),
-            || {
-                emails::orders::payment_alert_admin(
-                    &site,
-                    &emails::orders::PaymentAlert {
-                        order_id: o.id,
-                        number: &o.number,
-                        what,
-                        customer: emails::AccountHolder {
-                            name: &customer.0,
-                            email: &customer.1,
-                        },
+        r.admin_email(MailEvent::PaymentReceived, admin.as_deref(), || {
+            emails::orders::payment_alert_admin(
+                &site,
+                &emails::orders::PaymentAlert {
+                    order_id: o.id,
+                    number: &o.number,
+                    what,
+                    customer: emails::AccountHolder {
+                        name: &customer.0,
+                        email: &customer.1,
                     },
-                )
-            },
-        )?;
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: None,
-                actor: "paypal",
-                action: "payment_alert",
-                subject: &o.number,
-                outcome: Outcome::Failed,
-                detail: &format!("order {}: {what}", o.id),
-                address: "",
-            },
-        )
+                },
+            )
+        })?;
+        r.audit(&Entry {
+            actor_id: None,
+            actor: "paypal",
+            action: "payment_alert",
+            subject: &o.number,
+            outcome: Outcome::Failed,
+            detail: &format!("order {}: {what}", o.id),
+            address: "",
+        })
     })?;
-    s.mail.wake();
     Ok(())
 }
 
@@ -604,10 +566,8 @@ fn alert_admin_unmatched(
     };
     let now = s.now();
     let site = notify::site(s);
-    s.store.write(|tx| {
-        notify::queue(
-            tx,
-            now,
+    super::change(s, now, |_, r| {
+        r.email(
             MailEvent::PaymentReceived,
             &admin,
             &emails::orders::unmatched_payment_event_admin(
@@ -622,7 +582,6 @@ fn alert_admin_unmatched(
         )
         .map(|_| ())
     })?;
-    s.mail.wake();
     Ok(())
 }
 
@@ -698,20 +657,16 @@ pub fn record_offline(s: &Services, admin: &User, id: i64) -> Result<Completed, 
     }
     let done = record_paid(s, &order, &customer, None)?;
     let now = s.now();
-    s.store.write(|tx| {
-        audit::record(
-            tx,
-            now,
-            &Entry {
-                actor_id: Some(admin.id),
-                actor: &admin.email,
-                action: "payment_offline",
-                subject: &order.number,
-                outcome: Outcome::Ok,
-                detail: &format!("order {id}: {}", done.describe()),
-                address: "",
-            },
-        )
+    super::change(s, now, |_, r| {
+        r.audit(&Entry {
+            actor_id: Some(admin.id),
+            actor: &admin.email,
+            action: "payment_offline",
+            subject: &order.number,
+            outcome: Outcome::Ok,
+            detail: &format!("order {id}: {}", done.describe()),
+            address: "",
+        })
     })?;
     Ok(done)
 }

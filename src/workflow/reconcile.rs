@@ -22,7 +22,7 @@ use crate::domain::phone::pretty;
 use crate::domain::{MailEvent, PaymentStatus};
 use crate::integrations::paypal::{Amount, CaptureStatus, OrderStatus};
 use crate::integrations::telinta::ForwardMode;
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::{orders, purchased, users};
 
 /// An unpaid PayPal order older than this is read back from PayPal: long enough for a buyer at
@@ -346,7 +346,7 @@ fn settings_changes(s: &Services, report: &mut ReconcileReport) -> Result<(), In
                     .to_string(),
             );
         }
-        s.store.write(|tx| {
+        super::change(s, now, |tx, r| {
             if took_forwarding {
                 purchased::save_settings(tx, c.p.order_id, false, c.forwarding.as_deref(), now)?;
             }
@@ -354,9 +354,7 @@ fn settings_changes(s: &Services, report: &mut ReconcileReport) -> Result<(), In
                 purchased::clear_forwarding(tx, c.p.order_id, now)?;
             }
             purchased::end_settings(tx, c.p.order_id)?;
-            notify::queue_admin(
-                tx,
-                now,
+            r.admin_email(
                 MailEvent::SettingsChangeFailed,
                 admin_email.as_deref(),
                 || {
@@ -373,28 +371,23 @@ fn settings_changes(s: &Services, report: &mut ReconcileReport) -> Result<(), In
                     )
                 },
             )?;
-            audit::record(
-                tx,
-                now,
-                &Entry {
-                    actor_id: None,
-                    actor: "reconciliation",
-                    action: "number_settings",
-                    subject: n,
-                    outcome: Outcome::Failed,
-                    detail: &format!(
-                        "interrupted change settled: forwarding {}",
-                        if took_forwarding || took_off {
-                            "saved from Telinta"
-                        } else {
-                            "unchanged"
-                        }
-                    ),
-                    address: "",
-                },
-            )
+            r.audit(&Entry {
+                actor_id: None,
+                actor: "reconciliation",
+                action: "number_settings",
+                subject: n,
+                outcome: Outcome::Failed,
+                detail: &format!(
+                    "interrupted change settled: forwarding {}",
+                    if took_forwarding || took_off {
+                        "saved from Telinta"
+                    } else {
+                        "unchanged"
+                    }
+                ),
+                address: "",
+            })
         })?;
-        s.mail.wake();
         report.settings += 1;
     }
     Ok(())
