@@ -34,12 +34,27 @@ fn all() -> &'static [AreaCode] {
     })
 }
 
+/// The table indexed by the area code's value (000–999): a results page looks up fifty.
+fn by_value() -> &'static [Option<AreaCode>] {
+    static INDEX: OnceLock<Vec<Option<AreaCode>>> = OnceLock::new();
+    INDEX.get_or_init(|| {
+        let mut index = vec![None; 1000];
+        for a in all() {
+            if let Some(slot) = a.npa.parse::<usize>().ok().and_then(|i| index.get_mut(i)) {
+                *slot = Some(*a);
+            }
+        }
+        index
+    })
+}
+
 /// The place of an area code, if the table knows it.
 pub fn lookup(npa: &str) -> Option<AreaCode> {
-    let rows = all();
-    rows.binary_search_by_key(&npa, |a| a.npa)
-        .ok()
-        .and_then(|i| rows.get(i).copied())
+    if npa.len() != 3 || !npa.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let i: usize = npa.parse().ok()?;
+    by_value().get(i).copied().flatten()
 }
 
 #[cfg(test)]
@@ -76,5 +91,11 @@ mod tests {
             Some("West Los Angeles and Santa Monica")
         );
         assert_eq!(lookup("999"), None);
+        assert_eq!(lookup("21"), None);
+        assert_eq!(lookup("+12"), None);
+        // Every row of the table is found by its own code.
+        for a in all() {
+            assert_eq!(lookup(a.npa), Some(*a));
+        }
     }
 }

@@ -550,9 +550,9 @@ impl maud::Render for Location<'_> {
         match crate::domain::area_codes::lookup(r.npa()) {
             // The area code says the state; an inventory row may disagree.
             Some(a) => {
-                a.place.render_to(buffer);
+                push_text(buffer, a.place);
                 buffer.push_str(", ");
-                a.state.render_to(buffer);
+                push_text(buffer, a.state);
             }
             None => search::state_name(&r.state)
                 .unwrap_or(&r.state)
@@ -565,6 +565,19 @@ impl maud::Render for Location<'_> {
             rate_center.render_to(buffer);
             buffer.push_str("</span>");
         }
+    }
+}
+
+/// Text into HTML: copied as it is when nothing in it needs escaping (the area code table's
+/// places, always), escaped otherwise.
+fn push_text(buffer: &mut String, text: &str) {
+    if text
+        .bytes()
+        .any(|b| matches!(b, b'&' | b'<' | b'>' | b'"' | b'\''))
+    {
+        maud::Render::render_to(&text, buffer);
+    } else {
+        buffer.push_str(text);
     }
 }
 
@@ -718,6 +731,9 @@ mod tests {
             .render()
             .into_string();
         assert!(odd.contains("&lt;i&gt;"), "{odd}");
+        let mut text = String::new();
+        push_text(&mut text, "Fish & <Chips>");
+        assert_eq!(text, "Fish &amp; &lt;Chips&gt;");
         assert_eq!(
             Location(&row(NumberType::TollFree, ""))
                 .render()

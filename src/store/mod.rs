@@ -114,6 +114,15 @@ impl Store {
         // least 5 s, because Litestream takes short write locks when it checkpoints; and no
         // `wal_checkpoint(TRUNCATE)` of our own (didport never runs one; SQLite's automatic
         // checkpoints are PASSIVE and safe beside it). synchronous = NORMAL is fine in WAL mode.
+        // WAL is a property of the file: set it once on one connection first, so that the
+        // pool's connections, opened at once, find it set instead of racing to switch a new
+        // database's journal (which needs an exclusive lock and fails with "database is
+        // locked" rather than waiting).
+        {
+            let c = rusqlite::Connection::open(path)?;
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            c.query_row("PRAGMA journal_mode = WAL", [], |_| Ok(()))?;
+        }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_timeout(BUSY_TIMEOUT)?;
             c.set_prepared_statement_cache_capacity(64);

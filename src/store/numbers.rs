@@ -29,8 +29,18 @@ impl NumberRow {
     }
 }
 
+/// The ten digits of a stored number (a results page turns fifty into text).
 fn digits(n: i64) -> String {
-    format!("{n:010}")
+    let mut out = [b'0'; 10];
+    let mut rest = n.unsigned_abs();
+    for d in out.iter_mut().rev() {
+        *d = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    if rest > 0 || n < 0 {
+        return format!("{n:010}");
+    }
+    out.iter().map(|&b| char::from(b)).collect()
 }
 
 fn as_int(n: &PhoneNumber) -> i64 {
@@ -871,5 +881,20 @@ mod tests {
                 Ok::<_, crate::store::Error>(())
             })
             .unwrap();
+    }
+
+    #[test]
+    fn stored_numbers_read_back_as_ten_digits() {
+        for n in [
+            2125551234_i64,
+            8005550000,
+            9999999999,
+            5,
+            0,
+            12345678901,
+            -5,
+        ] {
+            assert_eq!(digits(n), format!("{n:010}"), "{n}");
+        }
     }
 }
