@@ -27,6 +27,7 @@ pub mod orders;
 pub mod password_reset;
 pub mod renewals;
 pub mod twofactor;
+pub mod twofactor_code;
 
 use maud::{DOCTYPE, Markup, html};
 
