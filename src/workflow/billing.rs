@@ -22,7 +22,7 @@ use crate::domain::phone::pretty;
 use crate::domain::{BillingStep, InvoiceStatus, MailEvent, Money, NumberStatus};
 use crate::emails;
 use crate::integrations::telinta::AccountUpdate;
-use crate::store::audit::{self, Entry, Outcome};
+use crate::store::audit::{Entry, Outcome};
 use crate::store::billing::{self, Renewable};
 use crate::store::purchased;
 
@@ -56,26 +56,21 @@ impl BillingReport {
 
 /// The audit entry of a step the cycle took by itself.
 fn system_audit(
-    tx: &crate::store::Tx<'_>,
-    now: i64,
+    r: &mut super::change::Report<'_>,
     action: &str,
     number: &str,
     outcome: Outcome,
     detail: &str,
 ) -> crate::store::Result<()> {
-    audit::record(
-        tx,
-        now,
-        &Entry {
-            actor_id: None,
-            actor: "billing",
-            action,
-            subject: number,
-            outcome,
-            detail,
-            address: "",
-        },
-    )
+    r.audit(&Entry {
+        actor_id: None,
+        actor: "billing",
+        action,
+        subject: number,
+        outcome,
+        detail,
+        address: "",
+    })
 }
 
 fn money(cents: i64, currency: &str) -> Money {
@@ -157,16 +152,15 @@ fn invoice(
         format_day(n.paid_through),
         format_day(end)
     );
-    let issued = s.store.write(|tx| {
+    let issued = super::change::change(s, now, |tx, r| {
+        r.leave_wake_to_caller();
         let Some((id, number)) = billing::issue_renewal(tx, n, end, &line, year_of(now), now)?
         else {
             return Ok::<_, crate::store::Error>(false);
         };
         if billing::mark(tx, n.order_id, n.paid_through, BillingStep::RenewalDue, now)? {
             let (paid_through, period_end) = (format_day(n.paid_through), format_day(end));
-            notify::queue(
-                tx,
-                now,
+            r.email(
                 MailEvent::RenewalDue,
                 &n.email,
                 &emails::renewals::renewal_due_customer(
@@ -184,8 +178,7 @@ fn invoice(
             )?;
         }
         system_audit(
-            tx,
-            now,
+            r,
             "renewal_invoice",
             &n.number,
             Outcome::Ok,
@@ -221,15 +214,14 @@ fn overdue(
     }
     let now = s.now();
     let site = notify::site(s);
-    let sent = s.store.write(|tx| {
+    let sent = super::change::change(s, now, |tx, r| {
+        r.leave_wake_to_caller();
         if !billing::mark(tx, n.order_id, n.paid_through, BillingStep::Overdue, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
         let invoice_id = billing::renewal_for(tx, n.order_id, n.paid_through)?.map(|i| i.id);
         let paid_through = format_day(n.paid_through);
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::PaymentOverdue,
             &n.email,
             &emails::renewals::payment_overdue_customer(
@@ -298,7 +290,8 @@ fn suspend(
     match set_blocked(s, &n.number, true) {
         Ok(()) => {
             let now = s.now();
-            let done = s.store.write(|tx| {
+            let done = super::change::change(s, now, |tx, r| {
+                r.leave_wake_to_caller();
                 if !purchased::set_status(
                     tx,
                     n.order_id,
@@ -322,23 +315,18 @@ fn suspend(
                         email: &n.email,
                     },
                 };
-                notify::queue(
-                    tx,
-                    now,
+                r.email(
                     MailEvent::NumberSuspendedUnpaid,
                     &n.email,
                     &emails::renewals::suspended_customer(&site, &facts),
                 )?;
-                notify::queue_admin(
-                    tx,
-                    now,
+                r.admin_email(
                     MailEvent::NumberSuspendedUnpaid,
                     admin_to.as_deref(),
                     || emails::renewals::suspended_admin(&site, &facts),
                 )?;
                 system_audit(
-                    tx,
-                    now,
+                    r,
                     "number_suspend",
                     &n.number,
                     Outcome::Ok,
@@ -353,7 +341,8 @@ fn suspend(
         }
         Err(e) => {
             let now = s.now();
-            let first = s.store.write(|tx| {
+            let first = super::change::change(s, now, |tx, r| {
+                r.leave_wake_to_caller();
                 let first = billing::mark(
                     tx,
                     n.order_id,
@@ -362,28 +351,22 @@ fn suspend(
                     now,
                 )?;
                 if first {
-                    notify::queue_admin(
-                        tx,
-                        now,
-                        MailEvent::SuspensionFailed,
-                        admin_to.as_deref(),
-                        || {
-                            emails::renewals::suspension_failed_admin(
-                                &site,
-                                &emails::renewals::SuspensionFailed {
-                                    number: &n.number,
-                                    days_overdue: days,
-                                    error: &e,
-                                    customer: emails::AccountHolder {
-                                        name: &n.name,
-                                        email: &n.email,
-                                    },
+                    r.admin_email(MailEvent::SuspensionFailed, admin_to.as_deref(), || {
+                        emails::renewals::suspension_failed_admin(
+                            &site,
+                            &emails::renewals::SuspensionFailed {
+                                number: &n.number,
+                                days_overdue: days,
+                                error: &e,
+                                customer: emails::AccountHolder {
+                                    name: &n.name,
+                                    email: &n.email,
                                 },
-                            )
-                        },
-                    )?;
+                            },
+                        )
+                    })?;
                 }
-                system_audit(tx, now, "number_suspend", &n.number, Outcome::Failed, &e)?;
+                system_audit(r, "number_suspend", &n.number, Outcome::Failed, &e)?;
                 Ok::<_, crate::store::Error>(first)
             })?;
             report.suspension_failures += 1;
@@ -415,7 +398,8 @@ fn cancel(
     let now = s.now();
     let site = notify::site(s);
     let admin_to = s.config.admin_email.as_ref().map(ToString::to_string);
-    let done = s.store.write(|tx| {
+    let done = super::change::change(s, now, |tx, r| {
+        r.leave_wake_to_caller();
         if !billing::cancel_at_end(tx, n.order_id, now)? {
             return Ok::<_, crate::store::Error>(false);
         }
@@ -429,23 +413,16 @@ fn cancel(
                 email: &n.email,
             },
         };
-        notify::queue(
-            tx,
-            now,
+        r.email(
             MailEvent::NumberCancelled,
             &n.email,
             &emails::renewals::cancelled_customer(&site, &facts),
         )?;
-        notify::queue_admin(
-            tx,
-            now,
-            MailEvent::NumberCancelled,
-            admin_to.as_deref(),
-            || emails::renewals::cancelled_admin(&site, &facts),
-        )?;
+        r.admin_email(MailEvent::NumberCancelled, admin_to.as_deref(), || {
+            emails::renewals::cancelled_admin(&site, &facts)
+        })?;
         system_audit(
-            tx,
-            now,
+            r,
             "number_cancel",
             &n.number,
             Outcome::Ok,

@@ -14,6 +14,8 @@ pub(crate) struct Report<'a> {
     tx: &'a Tx<'a>,
     now: i64,
     wake: bool,
+    /// The caller wakes the sender itself (once, after a batch of changes).
+    caller_wakes: bool,
 }
 
 impl Report<'_> {
@@ -48,6 +50,12 @@ impl Report<'_> {
         audit::record(self.tx, self.now, e)
     }
 
+    /// Leaves waking the mail sender to the caller: a batch (the renewal run) wakes it once at
+    /// its end, so that sending does not compete with the batch for the write lock.
+    pub(crate) fn leave_wake_to_caller(&mut self) {
+        self.caller_wakes = true;
+    }
+
     /// Wakes the mail sender after the commit although no message was queued here (a message
     /// already in the outbox was put back at the front of the queue).
     pub(crate) fn wake(&mut self) {
@@ -71,9 +79,10 @@ pub(crate) fn change<T, E: From<store::Error>>(
             tx,
             now,
             wake: false,
+            caller_wakes: false,
         };
         let out = f(tx, &mut r)?;
-        wake = r.wake;
+        wake = r.wake && !r.caller_wakes;
         Ok(out)
     })?;
     if wake {
@@ -187,5 +196,19 @@ mod tests {
         })
         .unwrap();
         assert!(s.mail.pending());
+    }
+
+    #[test]
+    fn a_batch_step_writes_its_mail_and_leaves_the_wake_to_its_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = services(dir.path());
+        let (mail, audit) = counts(&s);
+        change(&s, 1_000, |_, r| {
+            r.leave_wake_to_caller();
+            report(r)
+        })
+        .unwrap();
+        assert_eq!(counts(&s), (mail + 2, audit + 1));
+        assert!(!s.mail.pending());
     }
 }
