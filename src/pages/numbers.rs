@@ -160,22 +160,26 @@ pub fn search_page(ctx: &Ctx<'_>) -> Reply {
                 div.table-wrap {
                     table.data.stacked id="results" {
                         thead { tr { th { "Number" } th { "Location" } th { "Type" } th.num { "Monthly" } th { span.visually-hidden { "Choose" } } } }
+                        // A results page is 50 of these rows, so each cell carries no class
+                        // or label of its own: `#results` in style.css styles the cells by
+                        // column and gives the phone layout its labels (Location, Type,
+                        // Monthly), as `data-label` does for other tables.
                         tbody {
                             @for r in &rows {
                                 tr id={ "result-" (r.number) } {
-                                    td.title-cell {
-                                        a.number href={ "/numbers/" (r.number) } { (highlight(r, &s)) }
+                                    td {
+                                        a.number href={ "/numbers/" (r.number) } { (Highlight(r, &s)) }
                                         @if let Some(v) = vanity(r, &s) { span.vanity { (v) } }
                                     }
-                                    td data-label="Location" { (Location(r)) }
-                                    td data-label="Type" { (type_badge(r.kind)) }
-                                    td.num.monthly data-label="Monthly" {
+                                    td { (Location(r)) }
+                                    td { (type_badge(r.kind)) }
+                                    td.num {
                                         @match prices.for_kind(r.kind) {
                                             Some(c) => span { "from " span.price { (Money::new(c, currency)) } }
                                             None => span.muted { "no plan yet" }
                                         }
                                     }
-                                    td.action-cell.aside { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (Pretty(&r.number)) } { "Choose" } }
+                                    td { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (Pretty(&r.number)) } { "Choose" } }
                                 }
                             }
                         }
@@ -431,32 +435,34 @@ fn match_span(n: &str, s: &Search) -> (usize, usize) {
     }
 }
 
-/// The number as `(212) 555-1234` with the matched digits marked. Built as one string: the
-/// number is ten digits from the database, so there is nothing to escape.
-fn highlight(r: &NumberRow, s: &Search) -> Markup {
-    let n = &r.number;
-    let (start, len) = match_span(n, s);
-    let end = start + len;
-    let mut out = String::with_capacity(40);
-    for (i, c) in n.chars().enumerate() {
-        if !c.is_ascii_digit() {
-            continue;
-        }
-        match i {
-            0 => out.push('('),
-            3 => out.push_str(") "),
-            6 => out.push('-'),
-            _ => {}
-        }
-        if i == start && len > 0 {
-            out.push_str("<mark>");
-        }
-        out.push(c);
-        if i + 1 == end && len > 0 {
-            out.push_str("</mark>");
+/// The number as `(212) 555-1234` with the matched digits marked, written straight into the
+/// page: the number is ten digits from the database, so there is nothing to escape.
+struct Highlight<'a>(&'a NumberRow, &'a Search);
+
+impl maud::Render for Highlight<'_> {
+    fn render_to(&self, out: &mut String) {
+        let n = &self.0.number;
+        let (start, len) = match_span(n, self.1);
+        let end = start + len;
+        for (i, c) in n.char_indices() {
+            if !c.is_ascii_digit() {
+                continue;
+            }
+            match i {
+                0 => out.push('('),
+                3 => out.push_str(") "),
+                6 => out.push('-'),
+                _ => {}
+            }
+            if i == start && len > 0 {
+                out.push_str("<mark>");
+            }
+            out.push(c);
+            if i + 1 == end && len > 0 {
+                out.push_str("</mark>");
+            }
         }
     }
-    PreEscaped(out)
 }
 
 /// The number spelled the way the visitor searched it, `(212) 55-FLOWERS`, when they
@@ -817,7 +823,7 @@ mod tests {
             }
             let s = search::parse(&q).unwrap();
             prop_assert!(search::matches(&s, &number, "NY", NumberType::Local));
-            let html = highlight(&row(&number), &s).into_string();
+            let html = maud::Render::render(&Highlight(&row(&number), &s)).into_string();
             prop_assert_eq!(html.matches("<mark>").count(), 1, "{}", &html);
             prop_assert_eq!(html.matches("</mark>").count(), 1, "{}", &html);
             let plain = html.replace("<mark>", "").replace("</mark>", "");
