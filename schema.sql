@@ -1,4 +1,4 @@
--- didport database schema, version 11 (PRAGMA user_version = 11).
+-- didport database schema, version 12 (PRAGMA user_version = 12).
 -- A fresh database is created from exactly this file; older databases are upgraded by the
 -- ordered steps in src/store/migrate.rs. Times are Unix seconds (UTC); money is integer cents.
 
@@ -99,14 +99,29 @@ CREATE INDEX numbers_type ON numbers (type);
 CREATE INDEX numbers_last4 ON numbers (number % 10000, number, availability, state, rate_center, type, source);
 CREATE INDEX numbers_source ON numbers (source, availability);
 
+-- What a search result shows of a number besides its digits, one row for each combination in
+-- the inventory (a few per rate center): the digit windows below point here, so a "contains"
+-- search reads a page of results from the windows alone instead of one random row of
+-- `numbers` a result.
+CREATE TABLE number_profiles (
+    id          INTEGER PRIMARY KEY,
+    state       TEXT NOT NULL,
+    rate_center TEXT NOT NULL,
+    type        TEXT NOT NULL,
+    source      TEXT NOT NULL,
+    UNIQUE (state, rate_center, type, source)
+) STRICT;
+
 -- The seven 4-digit windows of each number, for "contains" searches: a pattern of four or more
 -- digits is one range of this key (already in number order); three digits are ten ranges plus
 -- the last-four index, merged in order. The store writes a number's windows with the number
 -- (src/store/numbers.rs): a bulk import writes a whole batch's windows in key order, which a
--- row-by-row trigger could not.
+-- row-by-row trigger could not. `profile` is the number's profile while it is available and
+-- NULL while it is held or sold (kept so by the trigger below).
 CREATE TABLE numbers_windows (
-    digits INTEGER NOT NULL,  -- the four digits as an integer (0000 → 0)
-    number INTEGER NOT NULL,
+    digits  INTEGER NOT NULL,  -- the four digits as an integer (0000 → 0)
+    number  INTEGER NOT NULL,
+    profile INTEGER,           -- number_profiles.id while the number is available
     PRIMARY KEY (digits, number)
 ) STRICT, WITHOUT ROWID;
 CREATE TRIGGER numbers_windows_delete AFTER DELETE ON numbers BEGIN
@@ -115,6 +130,25 @@ CREATE TRIGGER numbers_windows_delete AFTER DELETE ON numbers BEGIN
       AND digits IN ((old.number / 1000000) % 10000, (old.number / 100000) % 10000,
                      (old.number / 10000) % 10000, (old.number / 1000) % 10000,
                      (old.number / 100) % 10000, (old.number / 10) % 10000, old.number % 10000);
+END;
+-- A held, sold or released number, or one whose location or type changed: its windows follow.
+CREATE TRIGGER numbers_windows_profile
+AFTER UPDATE OF availability, state, rate_center, type, source ON numbers
+WHEN (old.availability, old.state, old.rate_center, old.type, old.source)
+     IS NOT (new.availability, new.state, new.rate_center, new.type, new.source)
+BEGIN
+    INSERT OR IGNORE INTO number_profiles (state, rate_center, type, source)
+    VALUES (new.state, new.rate_center, new.type, new.source);
+    UPDATE numbers_windows
+    SET profile = CASE WHEN new.availability = 'available' THEN
+            (SELECT id FROM number_profiles
+             WHERE state = new.state AND rate_center = new.rate_center
+               AND type = new.type AND source = new.source)
+        END
+    WHERE number = new.number
+      AND digits IN ((new.number / 1000000) % 10000, (new.number / 100000) % 10000,
+                     (new.number / 10000) % 10000, (new.number / 1000) % 10000,
+                     (new.number / 100) % 10000, (new.number / 10) % 10000, new.number % 10000);
 END;
 -- A number is its row's identity; the windows above depend on it never changing.
 CREATE TRIGGER numbers_number_fixed BEFORE UPDATE OF number ON numbers BEGIN

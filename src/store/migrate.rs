@@ -22,6 +22,7 @@ pub const STEPS: &[&str] = &[
     include_str!("history/v9.sql"),
     include_str!("history/v10.sql"),
     include_str!("history/v11.sql"),
+    include_str!("history/v12.sql"),
 ];
 
 /// The schema as first released, kept so tests can prove the steps reach `schema.sql`.

@@ -40,7 +40,8 @@ fn digits(n: i64) -> String {
     if rest > 0 || n < 0 {
         return format!("{n:010}");
     }
-    out.iter().map(|&b| char::from(b)).collect()
+    // Ten ASCII digits.
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn as_int(n: &PhoneNumber) -> i64 {
@@ -119,12 +120,28 @@ pub fn insert_new(tx: &Tx<'_>, rows: &[NewNumber<'_>], now: i64) -> Result<usize
 const WINDOW_DIVISORS: [i64; 7] = [1_000_000, 100_000, 10_000, 1_000, 100, 10, 1];
 
 /// Writes the digit windows of one number just added (a number may repeat a window, as
-/// 2125552222 does `2222`; it is kept once).
+/// 2125552222 does `2222`; it is kept once), with its profile while it is available.
 fn add_windows(tx: &Tx<'_>, number: i64) -> Result<()> {
-    let mut stmt = tx
-        .prepare_cached("INSERT OR IGNORE INTO numbers_windows (digits, number) VALUES (?1, ?2)")?;
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO number_profiles (state, rate_center, type, source)
+         SELECT state, rate_center, type, source FROM numbers WHERE number = ?1",
+    )?
+    .execute([number])?;
+    let profile: Option<i64> = tx
+        .prepare_cached(
+            "SELECT p.id FROM numbers AS n
+             JOIN number_profiles AS p
+               ON p.state = n.state AND p.rate_center = n.rate_center
+              AND p.type = n.type AND p.source = n.source
+             WHERE n.number = ?1 AND n.availability = 'available'",
+        )?
+        .query_row([number], |r| r.get(0))
+        .optional()?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT OR IGNORE INTO numbers_windows (digits, number, profile) VALUES (?1, ?2, ?3)",
+    )?;
     for d in WINDOW_DIVISORS {
-        stmt.execute(params![(number / d) % 10000, number])?;
+        stmt.execute(params![(number / d) % 10000, number, profile])?;
     }
     Ok(())
 }
@@ -242,15 +259,25 @@ fn bulk_write(tx: &Tx<'_>, rows: &[BulkRow<'_>], source: &str, now: i64) -> Resu
     )?;
     // The new numbers' windows first, the whole batch sorted by the windows' key: the index
     // is then written in one ordered pass instead of seven random inserts a number (for a
-    // million numbers, about half the import's time).
+    // million numbers, about half the import's time). New numbers are available, so their
+    // windows carry their profile.
     tx.execute(
-        "INSERT OR IGNORE INTO numbers_windows (digits, number)
-         SELECT (i.number / d.column1) % 10000 AS digits, i.number
-         FROM temp.import_rows AS i,
+        "INSERT OR IGNORE INTO number_profiles (state, rate_center, type, source)
+         SELECT DISTINCT i.state, i.rate_center, i.type, ?1 FROM temp.import_rows AS i
+         WHERE NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = i.number)",
+        [source],
+    )?;
+    tx.execute(
+        "INSERT OR IGNORE INTO numbers_windows (digits, number, profile)
+         SELECT (i.number / d.column1) % 10000 AS digits, i.number, p.id
+         FROM temp.import_rows AS i
+         JOIN number_profiles AS p
+           ON p.state = i.state AND p.rate_center = i.rate_center AND p.type = i.type
+          AND p.source = ?1,
               (VALUES (1000000), (100000), (10000), (1000), (100), (10), (1)) AS d
          WHERE NOT EXISTS (SELECT 1 FROM numbers n WHERE n.number = i.number)
          ORDER BY digits, i.number",
-        [],
+        [source],
     )?;
     let added = tx.execute(
         "INSERT INTO numbers (number, npa, nxx, state, rate_center, type, source, created_at, updated_at)
@@ -384,7 +411,7 @@ pub const COUNT_CAP: u64 = 1000;
 
 /// How many available numbers match a search, up to `COUNT_CAP + 1`.
 pub fn count(tx: &Tx<'_>, s: &Search) -> Result<u64> {
-    let Some((base, _, args)) = search_base(s) else {
+    let Some((base, _, _, args)) = search_base(s) else {
         return Ok(0);
     };
     let sql = format!("SELECT count(*) FROM ({base} LIMIT {})", COUNT_CAP + 1);
@@ -420,7 +447,7 @@ pub fn count_for_page(
     if !more {
         return Ok(s.offset() + shown as u64);
     }
-    let Some((base, _, args)) = search_base(s) else {
+    let Some((base, _, _, args)) = search_base(s) else {
         return Ok(0);
     };
     let key = format!("{base}|{args:?}");
@@ -454,12 +481,7 @@ pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
 }
 
 fn search_sql_first(s: &Search, first: Option<NumberType>) -> Option<(String, Vec<Value>)> {
-    let (mut sql, order_col, mut args) = search_base(s)?;
-    let type_col = if order_col == "number" {
-        "type"
-    } else {
-        "n.type"
-    };
+    let (mut sql, order_col, type_col, mut args) = search_base(s)?;
     let first_key = match first {
         Some(k) => {
             args.push(Value::Text(k.as_str().to_string()));
@@ -477,8 +499,20 @@ fn search_sql_first(s: &Search, first: Option<NumberType>) -> Option<(String, Ve
     Some((sql, args))
 }
 
-/// The SELECT and WHERE of a search, the column it is ordered by, and its arguments.
-fn search_base(s: &Search) -> Option<(String, &'static str, Vec<Value>)> {
+/// Where a search reads its rows from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Source {
+    /// `numbers` alone.
+    Numbers,
+    /// Index ranges joined to `numbers n`.
+    Joined,
+    /// The digit windows `w` with their profiles `p`: no row of `numbers` is read.
+    Profiled,
+}
+
+/// The SELECT and WHERE of a search, the column it is ordered by, its type column, and its
+/// arguments.
+fn search_base(s: &Search) -> Option<(String, &'static str, &'static str, Vec<Value>)> {
     let prefix = s.prefix()?;
     let mut sql = format!("SELECT {COLUMNS} FROM numbers");
     let mut conds: Vec<String> = vec!["availability = 'available'".into()];
@@ -509,6 +543,7 @@ fn search_base(s: &Search) -> Option<(String, &'static str, Vec<Value>)> {
         .collect::<Vec<_>>()
         .join(", ");
     let mut order_col = "number";
+    let mut source = Source::Numbers;
     if let Some(d) = &windowed {
         let v: i64 = d.parse().unwrap_or(0);
         conds = vec!["n.availability = 'available'".into()];
@@ -520,11 +555,14 @@ fn search_base(s: &Search) -> Option<(String, &'static str, Vec<Value>)> {
             let last_three = (0..10).map(|k| (LAST_FOUR_RANGE, k * 1000 + v));
             sql = merged_ranges(&n_cols, windows.chain(last_three), (lo, hi), &mut args);
         } else {
-            // One window of the pattern narrows to its numbers, in number order; a longer
-            // pattern is then checked in full on the window's number, before the row is read.
-            sql = format!(
-                "SELECT {n_cols} FROM numbers_windows AS w JOIN numbers n ON n.number = w.number"
-            );
+            // One window of the pattern narrows to its numbers, in number order, each with
+            // what a result shows (its profile, NULL unless it is available); a longer
+            // pattern is then checked in full on the window's number.
+            sql = "SELECT w.number, p.state, p.rate_center, p.type, 'available', p.source
+                   FROM numbers_windows AS w CROSS JOIN number_profiles AS p ON p.id = w.profile"
+                .to_string();
+            conds.clear();
+            source = Source::Profiled;
             conds.push("w.digits = ?".into());
             args.push(Value::Integer(d[..4].parse().unwrap_or(0)));
             if d.len() > 4 {
@@ -541,16 +579,17 @@ fn search_base(s: &Search) -> Option<(String, &'static str, Vec<Value>)> {
         sql = merged_ranges(&n_cols, last_four, (lo, hi), &mut args);
         order_col = "w.number";
     }
-    let merged = windowed.is_some() || ends3.is_some();
-    let col = |c: &str| {
-        if merged {
-            format!("n.{c}")
-        } else {
-            c.to_string()
-        }
+    if source == Source::Numbers && (windowed.is_some() || ends3.is_some()) {
+        source = Source::Joined;
+    }
+    let col = |c: &str| match source {
+        Source::Numbers => c.to_string(),
+        Source::Joined => format!("n.{c}"),
+        Source::Profiled if c == "number" => "w.number".to_string(),
+        Source::Profiled => format!("p.{c}"),
     };
 
-    if !prefix.is_empty() && !merged {
+    if !prefix.is_empty() && source == Source::Numbers {
         conds.push("number BETWEEN ? AND ?".into());
         args.extend([Value::Integer(lo), Value::Integer(hi)]);
     }
@@ -604,7 +643,12 @@ fn search_base(s: &Search) -> Option<(String, &'static str, Vec<Value>)> {
     }
     sql.push_str(" WHERE ");
     sql.push_str(&conds.join(" AND "));
-    Some((sql, order_col, args))
+    let type_col = match source {
+        Source::Numbers => "type",
+        Source::Joined => "n.type",
+        Source::Profiled => "p.type",
+    };
+    Some((sql, order_col, type_col, args))
 }
 
 /// The admin's inventory list: numbers whose digits contain `digits` (any, when `None`),
@@ -799,6 +843,124 @@ mod tests {
             Ok::<_, crate::store::Error>(())
         });
         assert!(renumber.is_err());
+    }
+
+    /// The profile on each of a number's windows: `None` while it is not available.
+    fn profiles_of(tx: &Tx<'_>, number: i64) -> Vec<Option<(String, String, String, String)>> {
+        let mut st = tx
+            .prepare(
+                "SELECT p.state, p.rate_center, p.type, p.source FROM numbers_windows w
+                 LEFT JOIN number_profiles p ON p.id = w.profile
+                 WHERE w.number = ?1 ORDER BY w.digits",
+            )
+            .unwrap();
+        st.query_map([number], |r| {
+            let state: Option<String> = r.get(0)?;
+            Ok(match state {
+                Some(state) => Some((state, r.get(1)?, r.get(2)?, r.get(3)?)),
+                None => None,
+            })
+        })
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+    }
+
+    #[test]
+    fn contains_searches_follow_availability_and_location_through_the_windows() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("db"), 2).unwrap();
+        let rows = [
+            BulkRow {
+                number: 2125554567,
+                state: "NY",
+                rate_center: "NWYRCYZN01",
+                kind: NumberType::Local,
+            },
+            BulkRow {
+                number: 3054567000,
+                state: "FL",
+                rate_center: "MIAMI",
+                kind: NumberType::Local,
+            },
+        ];
+        store
+            .write(|tx| bulk_upsert(tx, &rows, "import", 0))
+            .unwrap();
+        let one = PhoneNumber::parse("2125554567").unwrap();
+        let found = |s: &Search| {
+            store
+                .read(|tx| {
+                    let (rows, _) = search(tx, s)?;
+                    let total = count(tx, s)?;
+                    Ok::<_, crate::store::Error>((rows, total))
+                })
+                .unwrap()
+        };
+        let anywhere = q(&[("q", "4567"), ("match", "contains")]);
+        let (rows, total) = found(&anywhere);
+        assert_eq!(total, 2);
+        assert_eq!(rows[0].number, "2125554567");
+        assert_eq!(
+            (rows[0].state.as_str(), rows[0].rate_center.as_str()),
+            ("NY", "NWYRCYZN01")
+        );
+        assert_eq!(
+            (rows[0].kind, rows[0].availability),
+            (NumberType::Local, "available")
+        );
+        assert_eq!(rows[0].source, "import");
+
+        // Held, then sold: out of the results and the count; its windows keep no profile.
+        for state in ["held", "sold"] {
+            store
+                .write(|tx| set_availability(tx, &one, state, 1))
+                .unwrap();
+            let (rows, total) = found(&anywhere);
+            assert_eq!(total, 1, "{state}");
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].number, "3054567000");
+            store
+                .read(|tx| {
+                    assert!(profiles_of(tx, 2125554567).iter().all(Option::is_none));
+                    Ok::<_, crate::store::Error>(())
+                })
+                .unwrap();
+        }
+        // Back on sale, and moved by a re-import: found again, where it now is.
+        store
+            .write(|tx| set_availability(tx, &one, "available", 2))
+            .unwrap();
+        let moved = [BulkRow {
+            number: 2125554567,
+            state: "NJ",
+            rate_center: "NEWARK",
+            kind: NumberType::Local,
+        }];
+        store
+            .write(|tx| bulk_upsert(tx, &moved, "import", 3))
+            .unwrap();
+        let (rows, total) = found(&anywhere);
+        assert_eq!(total, 2);
+        assert_eq!(
+            (rows[0].state.as_str(), rows[0].rate_center.as_str()),
+            ("NJ", "NEWARK")
+        );
+        store
+            .read(|tx| {
+                let p = profiles_of(tx, 2125554567);
+                assert_eq!(p.len(), 7);
+                assert!(p.iter().all(|x| x.as_ref().is_some_and(|x| x.0 == "NJ")));
+                Ok::<_, crate::store::Error>(())
+            })
+            .unwrap();
+        // Filters on what the profile holds.
+        let in_florida = q(&[("q", "4567"), ("match", "contains"), ("state", "FL")]);
+        let (rows, total) = found(&in_florida);
+        assert_eq!(total, 1);
+        assert_eq!(rows[0].number, "3054567000");
+        let toll_free = q(&[("q", "4567"), ("match", "contains"), ("type", "tollfree")]);
+        assert_eq!(found(&toll_free).1, 0);
     }
 
     #[test]
