@@ -124,9 +124,8 @@ pub fn search_page(ctx: &Ctx<'_>) -> Reply {
             SortBy::Price => prices.cheaper_type(),
             SortBy::Number => None,
         };
-        let (rows, more) = numbers::search_first(tx, &s, first)?;
-        let counts = ctx.app.services.store.counts();
-        let total = numbers::count_for_page(tx, counts, &s, rows.len(), more)?;
+        let (rows, more, total) =
+            numbers::results_page(tx, ctx.app.services.store.counts(), &s, first)?;
         Ok((prices, (rows, more), total))
     })?;
     let currency = ctx.app.config().currency;

@@ -394,9 +394,19 @@ pub fn search_first(
     s: &Search,
     first: Option<NumberType>,
 ) -> Result<(Vec<NumberRow>, bool)> {
-    let Some((sql, args)) = search_sql_first(s, first) else {
-        return Ok((Vec::new(), false));
-    };
+    match search_base(s) {
+        Some(base) => read_page(tx, &base, s, first),
+        None => Ok((Vec::new(), false)),
+    }
+}
+
+fn read_page(
+    tx: &Tx<'_>,
+    base: &Base,
+    s: &Search,
+    first: Option<NumberType>,
+) -> Result<(Vec<NumberRow>, bool)> {
+    let (sql, args) = page_query(base, s, first);
     let mut stmt = tx.prepare_cached(&sql)?;
     let mut rows: Vec<NumberRow> = stmt
         .query_map(params_from_iter(args), from_row)?
@@ -406,17 +416,42 @@ pub fn search_first(
     Ok((rows, more))
 }
 
+/// A page of results (numbers of type `first` ahead, as in [`search_first`]), whether
+/// another page follows, and the total as [`count_for_page`] gives it; the query is built
+/// once for both.
+pub fn results_page(
+    tx: &Tx<'_>,
+    cache: &CountCache,
+    s: &Search,
+    first: Option<NumberType>,
+) -> Result<(Vec<NumberRow>, bool, u64)> {
+    let Some(base) = search_base(s) else {
+        return Ok((Vec::new(), false, 0));
+    };
+    let (rows, more) = read_page(tx, &base, s, first)?;
+    let total = total_for_page(tx, cache, &base, s, rows.len(), more)?;
+    Ok((rows, more, total))
+}
+
 /// Counted matches stop here: the page says "more than 1,000" rather than walk every number.
 pub const COUNT_CAP: u64 = 1000;
 
 /// How many available numbers match a search, up to `COUNT_CAP + 1`.
 pub fn count(tx: &Tx<'_>, s: &Search) -> Result<u64> {
-    let Some((base, _, _, args)) = search_base(s) else {
-        return Ok(0);
-    };
-    let sql = format!("SELECT count(*) FROM ({base} LIMIT {})", COUNT_CAP + 1);
+    match search_base(s) {
+        Some(base) => count_base(tx, &base),
+        None => Ok(0),
+    }
+}
+
+fn count_base(tx: &Tx<'_>, base: &Base) -> Result<u64> {
+    let sql = format!(
+        "SELECT count(*) FROM ({} LIMIT {})",
+        base.sql,
+        COUNT_CAP + 1
+    );
     let mut stmt = tx.prepare_cached(&sql)?;
-    let n: i64 = stmt.query_row(params_from_iter(args), |r| r.get(0))?;
+    let n: i64 = stmt.query_row(params_from_iter(&base.args), |r| r.get(0))?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
@@ -444,13 +479,24 @@ pub fn count_for_page(
     shown: usize,
     more: bool,
 ) -> Result<u64> {
+    match search_base(s) {
+        Some(base) => total_for_page(tx, cache, &base, s, shown, more),
+        None => Ok(0),
+    }
+}
+
+fn total_for_page(
+    tx: &Tx<'_>,
+    cache: &CountCache,
+    base: &Base,
+    s: &Search,
+    shown: usize,
+    more: bool,
+) -> Result<u64> {
     if !more {
         return Ok(s.offset() + shown as u64);
     }
-    let Some((base, _, _, args)) = search_base(s) else {
-        return Ok(0);
-    };
-    let key = format!("{base}|{args:?}");
+    let key = format!("{}|{:?}", base.sql, base.args);
     let now = std::time::Instant::now();
     if let Some(n) = cache
         .0
@@ -462,7 +508,7 @@ pub fn count_for_page(
     {
         return Ok(n);
     }
-    let n = count(tx, s)?;
+    let n = count_base(tx, base)?;
     let mut map = cache
         .0
         .lock()
@@ -481,7 +527,19 @@ pub fn search_sql(s: &Search) -> Option<(String, Vec<Value>)> {
 }
 
 fn search_sql_first(s: &Search, first: Option<NumberType>) -> Option<(String, Vec<Value>)> {
-    let (mut sql, order_col, type_col, mut args) = search_base(s)?;
+    search_base(s).map(|base| page_query(&base, s, first))
+}
+
+/// A page's query on a search's base: ordered, one row more than a page.
+fn page_query(base: &Base, s: &Search, first: Option<NumberType>) -> (String, Vec<Value>) {
+    let Base {
+        sql,
+        order_col,
+        type_col,
+        args,
+    } = base;
+    let mut sql = sql.clone();
+    let mut args = args.clone();
     let first_key = match first {
         Some(k) => {
             args.push(Value::Text(k.as_str().to_string()));
@@ -496,7 +554,7 @@ fn search_sql_first(s: &Search, first: Option<NumberType>) -> Option<(String, Ve
         u64::from(s.per_page) + 1,
         s.offset()
     ));
-    Some((sql, args))
+    (sql, args)
 }
 
 /// Where a search reads its rows from.
@@ -510,9 +568,18 @@ enum Source {
     Profiled,
 }
 
-/// The SELECT and WHERE of a search, the column it is ordered by, its type column, and its
-/// arguments.
-fn search_base(s: &Search) -> Option<(String, &'static str, &'static str, Vec<Value>)> {
+/// The SELECT and WHERE of a search, with what its page and count queries add to it.
+struct Base {
+    sql: String,
+    /// The column results are ordered by.
+    order_col: &'static str,
+    /// The number type's column (a sort by price puts one type first).
+    type_col: &'static str,
+    args: Vec<Value>,
+}
+
+/// The [`Base`] of a search; `None` when nothing can match.
+fn search_base(s: &Search) -> Option<Base> {
     let prefix = s.prefix()?;
     let mut sql = format!("SELECT {COLUMNS} FROM numbers");
     let mut conds: Vec<String> = vec!["availability = 'available'".into()];
@@ -648,7 +715,12 @@ fn search_base(s: &Search) -> Option<(String, &'static str, &'static str, Vec<Va
         Source::Joined => "n.type",
         Source::Profiled => "p.type",
     };
-    Some((sql, order_col, type_col, args))
+    Some(Base {
+        sql,
+        order_col,
+        type_col,
+        args,
+    })
 }
 
 /// The admin's inventory list: numbers whose digits contain `digits` (any, when `None`),
