@@ -53,11 +53,11 @@ pub fn search_api(ctx: &Ctx<'_>) -> Reply {
         .iter()
         .map(|r| {
             serde_json::json!({
-                "number": r.number,
+                "number": r.number.as_str(),
                 "npa": r.npa(),
                 "nxx": r.nxx(),
-                "state": r.state,
-                "rate_center": r.rate_center,
+                "state": r.state.as_str(),
+                "rate_center": r.rate_center.as_str(),
                 "type": r.kind.as_str(),
             })
         })
@@ -165,9 +165,9 @@ pub fn search_page(ctx: &Ctx<'_>) -> Reply {
                         // Monthly), as `data-label` does for other tables.
                         tbody {
                             @for r in &rows {
-                                tr id={ "result-" (r.number) } {
+                                tr id={ "result-" (Text(&r.number)) } {
                                     td {
-                                        a.number href={ "/numbers/" (r.number) } { (Highlight(r, &s)) }
+                                        a.number href={ "/numbers/" (Text(&r.number)) } { (Highlight(r, &s)) }
                                         @if let Some(v) = vanity(r, &s) { span.vanity { (v) } }
                                     }
                                     td { (Location(r)) }
@@ -178,7 +178,7 @@ pub fn search_page(ctx: &Ctx<'_>) -> Reply {
                                             None => span.muted { "no plan yet" }
                                         }
                                     }
-                                    td { a.button.small href={ "/numbers/" (r.number) } aria-label={ "Choose " (Pretty(&r.number)) } { "Choose" } }
+                                    td { a.button.small href={ "/numbers/" (Text(&r.number)) } aria-label={ "Choose " (Pretty(&r.number)) } { "Choose" } }
                                 }
                             }
                         }
@@ -516,11 +516,19 @@ fn state_options(selected: &str) -> Markup {
     PreEscaped(all.get(idx).cloned().unwrap_or_default())
 }
 
-/// Where a number rings: the area code's city or region, with the rate center as the
-/// inventory gives it as a smaller second line.
 /// `(212) 555-1234` for a stored number, written straight into the page (a results page
 /// writes fifty).
 struct Pretty<'a>(&'a str);
+
+/// Text from the inventory (a number's digits, a rate center), escaped only when it holds a
+/// character that needs it: a results page writes a few hundred of them.
+struct Text<'a>(&'a str);
+
+impl maud::Render for Text<'_> {
+    fn render_to(&self, buffer: &mut String) {
+        push_text(buffer, self.0);
+    }
+}
 
 impl maud::Render for Pretty<'_> {
     fn render_to(&self, buffer: &mut String) {
@@ -541,7 +549,8 @@ impl maud::Render for Pretty<'_> {
     }
 }
 
-/// A result's location, written straight into the page.
+/// Where a number rings: the area code's city or region, with the rate center as the
+/// inventory gives it as a smaller second line; written straight into the page.
 struct Location<'a>(&'a NumberRow);
 
 impl maud::Render for Location<'_> {
@@ -567,7 +576,7 @@ impl maud::Render for Location<'_> {
         let rate_center = r.rate_center.trim();
         if !rate_center.is_empty() {
             buffer.push_str(" <span class=\"rate-center\" title=\"Rate center\">");
-            rate_center.render_to(buffer);
+            push_text(buffer, rate_center);
             buffer.push_str("</span>");
         }
     }
@@ -785,9 +794,9 @@ mod tests {
 
     fn row(number: &str) -> NumberRow {
         NumberRow {
-            number: number.to_string(),
+            number: number.into(),
             state: "NY".into(),
-            rate_center: String::new(),
+            rate_center: Default::default(),
             kind: NumberType::Local,
             availability: "available",
             source: "import",

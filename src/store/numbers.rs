@@ -1,6 +1,7 @@
 //! The inventory of numbers for sale. The number is the row id (an integer), so prefix
 //! searches are row-id ranges and results come back in number order.
 
+use compact_str::CompactString;
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params, params_from_iter};
 
@@ -8,11 +9,13 @@ use super::{Result, Tx};
 use crate::domain::PhoneNumber;
 use crate::domain::search::{MatchMode, NumberType, Search};
 
+/// A number of the inventory. Its text fields are short (ten digits, a state code, a rate
+/// center) and kept inline, without an allocation each: a results page reads fifty rows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NumberRow {
-    pub number: String,
-    pub state: String,
-    pub rate_center: String,
+    pub number: CompactString,
+    pub state: CompactString,
+    pub rate_center: CompactString,
     pub kind: NumberType,
     /// `available`, `held` or `sold` (the schema allows nothing else).
     pub availability: &'static str,
@@ -30,7 +33,7 @@ impl NumberRow {
 }
 
 /// The ten digits of a stored number (a results page turns fifty into text).
-fn digits(n: i64) -> String {
+fn digits(n: i64) -> CompactString {
     let mut out = [b'0'; 10];
     let mut rest = n.unsigned_abs();
     for d in out.iter_mut().rev() {
@@ -38,10 +41,10 @@ fn digits(n: i64) -> String {
         rest /= 10;
     }
     if rest > 0 || n < 0 {
-        return format!("{n:010}");
+        return compact_str::format_compact!("{n:010}");
     }
     // Ten ASCII digits.
-    String::from_utf8_lossy(&out).into_owned()
+    CompactString::from_utf8_lossy(&out)
 }
 
 fn as_int(n: &PhoneNumber) -> i64 {
@@ -51,20 +54,24 @@ fn as_int(n: &PhoneNumber) -> i64 {
 const COLUMNS: &str = "number, state, rate_center, type, availability, source";
 
 fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<NumberRow> {
+    // The type, availability and source are fixed words the schema's CHECKs allow; they are
+    // told apart by their bytes, without a string (or a UTF-8 check) a row.
     Ok(NumberRow {
         number: digits(r.get(0)?),
-        state: r.get(1)?,
-        rate_center: r.get(2)?,
-        kind: NumberType::parse(r.get_ref(3)?.as_str()?).unwrap_or(NumberType::Local),
-        // Fixed words, not a string a row: a results page holds 50 rows.
-        availability: match r.get_ref(4)?.as_str()? {
-            "held" => "held",
-            "sold" => "sold",
+        state: CompactString::new(r.get_ref(1)?.as_str()?),
+        rate_center: CompactString::new(r.get_ref(2)?.as_str()?),
+        kind: match r.get_ref(3)?.as_bytes()? {
+            b"tollfree" => NumberType::TollFree,
+            _ => NumberType::Local,
+        },
+        availability: match r.get_ref(4)?.as_bytes()? {
+            b"held" => "held",
+            b"sold" => "sold",
             _ => "available",
         },
-        source: match r.get_ref(5)?.as_str()? {
-            "telinta" => "telinta",
-            "demo" => "demo",
+        source: match r.get_ref(5)?.as_bytes()? {
+            b"telinta" => "telinta",
+            b"demo" => "demo",
             _ => "import",
         },
     })
