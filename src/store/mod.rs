@@ -180,6 +180,10 @@ impl Store {
         });
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(2))
+            // r2d2 tests each connection as it is handed out (an empty `execute_batch` for
+            // SQLite): nothing can break a connection to a local file between two uses, and
+            // the test cost every request a round into SQLite.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(15))
             .build(manager)?;
         let store = Store {
