@@ -255,6 +255,70 @@ mod tests {
         assert_eq!(plan_type, "any");
     }
 
+    /// Version 11 → 12 rebuilds the digit windows from the numbers: an available number's
+    /// windows carry its profile, a sold one's none, and the trigger keeps them so after.
+    #[test]
+    fn upgrading_a_version_11_database_gives_available_numbers_windows_with_profiles() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v11.sqlite3");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(V1_SQL).unwrap();
+            for step in &STEPS[..10] {
+                c.execute_batch(step).unwrap();
+            }
+            c.execute_batch(
+                "INSERT INTO settings VALUES ('signing_key', 'k');
+                 INSERT INTO numbers (number, npa, nxx, state, rate_center, type, availability,
+                                      source, created_at, updated_at)
+                 VALUES (2125554567, '212', '555', 'NY', 'NWYRCYZN01', 'local', 'available', 'import', 1, 1),
+                        (3054567000, '305', '456', 'FL', 'MIAMI', 'local', 'sold', 'import', 1, 1);
+                 INSERT INTO numbers_windows (digits, number)
+                 VALUES (4567, 2125554567), (4567, 3054567000);
+                 PRAGMA user_version = 11;",
+            )
+            .unwrap();
+        }
+        let store = crate::store::Store::open(&path, 2).unwrap();
+        let profiles = |number: i64| -> (i64, i64) {
+            store
+                .read(|tx| {
+                    Ok::<_, Error>(tx.query_row(
+                        "SELECT count(*), count(profile) FROM numbers_windows WHERE number = ?1",
+                        [number],
+                        |r| Ok((r.get(0)?, r.get(1)?)),
+                    )?)
+                })
+                .unwrap()
+        };
+        // Rebuilt whole (seven windows each), not only the rows that were there.
+        assert_eq!(profiles(2125554567), (7, 7));
+        assert_eq!(profiles(3054567000), (7, 0));
+        let shown: (String, String) = store
+            .read(|tx| {
+                Ok::<_, Error>(tx.query_row(
+                    "SELECT p.state, p.rate_center FROM numbers_windows w
+                     JOIN number_profiles p ON p.id = w.profile
+                     WHERE w.digits = 4567",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(shown, ("NY".to_string(), "NWYRCYZN01".to_string()));
+        // Released after the upgrade: its windows show it again.
+        store
+            .write(|tx| {
+                tx.execute(
+                    "UPDATE numbers SET availability = 'available' WHERE number = 3054567000",
+                    [],
+                )?;
+                Ok::<_, Error>(())
+            })
+            .unwrap();
+        assert_eq!(profiles(3054567000), (7, 7));
+    }
+
     #[test]
     fn reopening_is_a_no_op() {
         let dir = tempfile::tempdir().unwrap();
