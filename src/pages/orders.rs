@@ -353,6 +353,16 @@ pub(super) fn admin_refusal(ctx: &Ctx<'_>, id: i64, e: AdminPaymentError, title:
             FlashKind::Error,
             &format!("PayPal did not accept it, so nothing changed: {m}"),
         ),
+        AdminPaymentError::RefundPending(reason) => ctx.redirect_with(
+            &back,
+            FlashKind::Notice,
+            &format!(
+                "PayPal has taken the refund but holds it as pending{}. Nothing changed here \
+                 yet: the order is marked refunded when PayPal reports the refund done. \
+                 Refunding again asks PayPal about this same refund; it never pays twice.",
+                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        ),
         AdminPaymentError::Internal(e) => return Err(Stop::internal(e)),
     })
 }

@@ -616,6 +616,9 @@ pub enum AdminPaymentError {
     WrongState(String),
     /// PayPal refused or could not be reached; nothing changed here.
     Gateway(String),
+    /// PayPal took the refund but holds it as pending (its reason, when given); nothing
+    /// changed here until PayPal reports it done.
+    RefundPending(Option<String>),
     Internal(Internal),
 }
 

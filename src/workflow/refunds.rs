@@ -10,6 +10,7 @@ use crate::domain::money::Currency;
 use crate::domain::status::payment_change;
 use crate::domain::{MailEvent, Money, NumberStatus, PaymentStatus};
 use crate::emails;
+use crate::integrations::paypal::RefundStatus;
 use crate::store::audit::{Entry, Outcome};
 use crate::store::orders::{self, CreditNote, Order};
 use crate::store::purchased;
@@ -85,7 +86,7 @@ pub fn refund(
                 "PayPal is not configured".into(),
             ));
         };
-        paypal
+        let refund = paypal
             .refund_capture(
                 capture,
                 &crate::integrations::paypal::RefundRequest {
@@ -95,6 +96,28 @@ pub fn refund(
                 },
             )
             .map_err(|e| AdminPaymentError::Gateway(e.to_string()))?;
+        // Only a completed refund has given the money back. A pending one is recorded when
+        // PayPal reports it done (PAYMENT.CAPTURE.REFUNDED); asking again with the same
+        // request id gets the same refund, not a second one.
+        match refund.status {
+            RefundStatus::Completed => {}
+            RefundStatus::Pending { reason } => {
+                return Err(AdminPaymentError::RefundPending(reason));
+            }
+            RefundStatus::Failed => {
+                return Err(AdminPaymentError::Gateway("the refund failed".into()));
+            }
+            RefundStatus::Cancelled => {
+                return Err(AdminPaymentError::Gateway(
+                    "the refund was cancelled".into(),
+                ));
+            }
+            RefundStatus::Other(status) => {
+                return Err(AdminPaymentError::Gateway(format!(
+                    "the refund's status is {status}"
+                )));
+            }
+        }
     }
     let reason = if p.through_paypal {
         "refunded at PayPal"

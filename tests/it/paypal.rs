@@ -410,6 +410,41 @@ fn the_admin_refunds_a_paid_order_and_the_number_returns_to_the_shelf() {
 }
 
 #[test]
+fn a_refund_paypal_holds_as_pending_changes_nothing_until_it_is_done() {
+    let s = shop(&["2125550135"]);
+    let mut c = s.p.signed_in("pendingrefund@example.com", Role::Customer);
+    let pp = checkout(&s, &mut c, "2125550135");
+    let back = s.sim.approve(&pp).unwrap().unwrap();
+    c.get_follow(&back);
+    let id = s.p.count("SELECT id FROM orders");
+    let mut admin = s.p.signed_in("boss@example.com", Role::Admin);
+    let mails = s.p.count("SELECT count(*) FROM outbox");
+    s.sim.hold_next_refund("ECHECK");
+    let r = admin.post(&format!("/orders/{id}/refund"), &[("confirm", "yes")]);
+    assert_eq!(r.status, 303);
+    let page = admin.follow(r);
+    let flash = page.text("#flash");
+    assert!(flash.contains("pending (ECHECK)"), "{flash}");
+    assert!(flash.contains("Nothing changed"), "{flash}");
+    // Still paid, still sold, nobody told anything, no credit note.
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE payment_status = 'paid'"),
+        1
+    );
+    assert_eq!(availability(&s.p, "2125550135"), "sold");
+    assert_eq!(s.p.count("SELECT count(*) FROM outbox"), mails);
+    assert_eq!(s.sim.refunds().len(), 1);
+    // Asking again is the same refund at PayPal (same request id), not a second one.
+    let r = admin.post(&format!("/orders/{id}/refund"), &[("confirm", "yes")]);
+    assert_eq!(r.status, 303);
+    assert_eq!(s.sim.refunds().len(), 1);
+    assert_eq!(
+        s.p.count("SELECT count(*) FROM orders WHERE payment_status = 'paid'"),
+        1
+    );
+}
+
+#[test]
 fn a_capture_that_failed_after_paypal_recorded_it_is_settled_by_reading_the_order() {
     let s = shop(&["2125550132"]);
     let mut c = s.p.signed_in("lost@example.com", Role::Customer);

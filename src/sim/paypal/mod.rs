@@ -220,6 +220,8 @@ pub struct SimRefund {
     pub invoice_id: Option<String>,
     pub note_to_payer: Option<String>,
     pub create_time: String,
+    /// `Some(reason)` while PayPal holds the refund as PENDING (the money not yet returned).
+    pub pending: Option<String>,
 }
 
 /// One API request the simulator received (controls under `/__fake/` and
@@ -510,6 +512,12 @@ impl PayPalSim {
         let pending = payments::settle(&mut self.shared.lock(), capture_id, to)?;
         webhooks::dispatch_auto(&self.shared, pending);
         Ok(())
+    }
+
+    /// Makes the next refund PENDING with `reason` (as PayPal does when, say, the merchant's
+    /// balance cannot cover it): the capture keeps its money and no webhook is sent.
+    pub fn hold_next_refund(&self, reason: &str) {
+        self.shared.lock().next_refund_pending = Some(reason.to_string());
     }
 
     /// Makes the next API call with `method` whose path starts with

@@ -88,7 +88,13 @@ pub(super) fn refund(st: &mut State, req: &Req, capture_id: &str) -> Out {
     let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
     let id = st.next_refund_id();
     let now = rfc3339_now();
-    if let Some(c) = st.captures.get_mut(capture_id) {
+    // A pending refund has not moved the money yet: the capture is unchanged.
+    let pending = st.next_refund_pending.take();
+    if let Some(c) = st
+        .captures
+        .get_mut(capture_id)
+        .filter(|_| pending.is_none())
+    {
         c.refunded_cents += amount.cents;
         c.status = if c.refunded_cents >= c.amount.cents {
             SimCaptureStatus::Refunded
@@ -108,25 +114,32 @@ pub(super) fn refund(st: &mut State, req: &Req, capture_id: &str) -> Out {
         invoice_id: text("invoice_id").or(capture.invoice_id),
         note_to_payer: text("note_to_payer"),
         create_time: now,
+        pending,
     };
     let reply_body = if wants_representation(req) {
         st.refund_json(&refund)
     } else {
         json!({
             "id": refund.id,
-            "status": "COMPLETED",
+            "status": if refund.pending.is_some() { "PENDING" } else { "COMPLETED" },
             "links": st.refund_json(&refund)["links"].clone(),
         })
     }
     .to_string();
+    let held = refund.pending.is_some();
     st.refunds.insert(id.clone(), refund);
     if let Some(k) = request_id {
         st.refund_keys.insert(k, reply_body.clone());
     }
-    let pending = st.refund_event("PAYMENT.CAPTURE.REFUNDED", &id);
+    // PAYMENT.CAPTURE.REFUNDED is sent when the money moves, so not for a pending refund.
+    let event = if held {
+        None
+    } else {
+        st.refund_event("PAYMENT.CAPTURE.REFUNDED", &id)
+    };
     (
         Reply::json_text(201, reply_body),
-        pending.into_iter().collect(),
+        event.into_iter().collect(),
     )
 }
 
@@ -206,6 +219,7 @@ pub(super) fn dashboard_refund(
         invoice_id: None,
         note_to_payer: None,
         create_time: now,
+        pending: None,
     };
     st.refunds.insert(id.clone(), refund);
     st.refund_event("PAYMENT.CAPTURE.REFUNDED", &id)

@@ -76,6 +76,8 @@ pub(super) struct State {
     pub capture_keys: HashMap<(String, String), String>,
     /// refund `PayPal-Request-Id` → stored response body
     pub refund_keys: HashMap<String, String>,
+    /// The next refund is PENDING with this reason ([`super::PayPalSim::hold_next_refund`]).
+    pub next_refund_pending: Option<String>,
     /// (order id, capture `PayPal-Request-Id`) that got `INSTRUMENT_DECLINED`: PayPal
     /// answers a repeat of the key with that same failure ("the latest status of the
     /// earlier request", docs/paypal.md, "Idempotency"), even after a new approval.
@@ -108,6 +110,7 @@ impl State {
             create_keys: HashMap::new(),
             capture_keys: HashMap::new(),
             refund_keys: HashMap::new(),
+            next_refund_pending: None,
             declined_capture_keys: std::collections::HashSet::new(),
             order_scripts: HashMap::new(),
             next_capture: VecDeque::new(),
@@ -306,7 +309,7 @@ impl State {
             .map_or(r.amount.cents, |c| c.refunded_cents);
         let mut v = json!({
             "id": r.id,
-            "status": "COMPLETED",
+            "status": if r.pending.is_some() { "PENDING" } else { "COMPLETED" },
             "amount": money(&r.amount),
             "seller_payable_breakdown": {
                 "gross_amount": money(&r.amount),
@@ -329,6 +332,9 @@ impl State {
             if let Some(x) = x {
                 v[k] = json!(x);
             }
+        }
+        if let Some(reason) = &r.pending {
+            v["status_details"] = json!({ "reason": reason });
         }
         v
     }
