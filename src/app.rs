@@ -220,11 +220,19 @@ pub fn password_workers() -> usize {
 }
 
 /// The pool for a request with a body: the forms that hash or verify a password go to their
-/// own bounded pool (`http/server.rs`), everything else to the body pool.
+/// own bounded pool (`http/server.rs`), everything else to the body pool. The path is read as
+/// the router reads it, so `/login/` or `/%6Cogin` cannot reach a password form by the
+/// unbounded pool.
 fn lane(path: &str) -> server::Lane {
+    let segments = crate::http::segments(path);
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
     let hashes = matches!(
-        path,
-        "/login" | "/signup" | "/password/reset" | "/account/password" | "/account/email"
+        segments.as_slice(),
+        ["login"]
+            | ["signup"]
+            | ["password", "reset"]
+            | ["account", "password"]
+            | ["account", "email"]
     );
     if hashes {
         server::Lane::Password
@@ -410,6 +418,11 @@ mod tests {
             "/password/reset",
             "/account/password",
             "/account/email",
+            // Spelled otherwise, the same routes.
+            "/login/",
+            "//login",
+            "/%6Cogin",
+            "/account//password/",
         ] {
             assert_eq!(lane(path), server::Lane::Password, "{path}");
         }

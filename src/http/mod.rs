@@ -72,12 +72,16 @@ impl Request {
 
     /// Path segments, percent-decoded; `/a/b/` → `["a", "b"]`.
     pub fn segments(&self) -> Vec<String> {
-        self.path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(percent_decode)
-            .collect()
+        segments(&self.path)
     }
+}
+
+/// A path's segments as the router sees them, percent-decoded; `//a/%62/` → `["a", "b"]`.
+pub fn segments(path: &str) -> Vec<String> {
+    path.split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect()
 }
 
 /// `%41` → `A`; a malformed escape is kept as it is; `+` stays `+` (paths are not forms).
