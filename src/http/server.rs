@@ -169,20 +169,23 @@ struct PasswordQueue {
 const FIRST_PASSWORD_SERVICE: Duration = Duration::from_millis(60);
 
 impl PasswordQueue {
-    /// The wait a request arriving now can expect before its handler starts.
-    fn expected_wait(&self) -> Duration {
-        let ahead = self.in_system.load(Ordering::SeqCst);
+    /// The wait a request can expect before its handler starts with `ahead` requests queued
+    /// or running before it.
+    fn expected_wait(&self, ahead: usize) -> Duration {
         let rounds = ahead / self.workers.max(1);
         Duration::from_micros(self.service_micros.load(Ordering::Relaxed)) * rounds as u32
     }
 
     /// Queues the job, or gives it back with the seconds to wait when the queue is too long.
+    /// The request takes its place first and judges by the count before it, so that requests
+    /// arriving together cannot all pass one look at the same count.
     fn admit(&self, job: Job) -> Result<(), Box<(Job, u64)>> {
-        let wait = self.expected_wait();
+        let ahead = self.in_system.fetch_add(1, Ordering::SeqCst);
+        let wait = self.expected_wait(ahead);
         if wait > self.max_wait {
+            self.in_system.fetch_sub(1, Ordering::SeqCst);
             return Err(Box::new((job, wait.as_secs().clamp(1, 60) + 1)));
         }
-        self.in_system.fetch_add(1, Ordering::SeqCst);
         if let Err(mpsc::SendError(job)) = self
             .tx
             .lock()
@@ -341,7 +344,15 @@ fn body_worker(
         match job {
             Ok(job) => {
                 let began = Instant::now();
-                handle_one(job, setup);
+                // `handle_one` answers a panicking handler itself; this catches one in what
+                // surrounds it (the panic page, writing, logging), so that the thread lives on
+                // and the password queue's count always comes back down.
+                let survived = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handle_one(job, setup)
+                }));
+                if survived.is_err() {
+                    log::error!("a request's worker caught a panic outside its handler");
+                }
                 if let Some(queue) = queue {
                     queue.done(began.elapsed());
                 }
@@ -934,6 +945,18 @@ mod tests {
             let answer = h.join().expect("join");
             assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
         }
+        // Answered, they leave the queue's count (just after their answers are written): a
+        // sign-in is admitted again. A count that leaked would refuse it for good.
+        release_tx.send(()).expect("release");
+        let mut again = String::new();
+        for _ in 0..100 {
+            again = post(addr, "/login").join().expect("join");
+            if !again.starts_with("HTTP/1.1 503") {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert!(again.starts_with("HTTP/1.1 200"), "{again}");
         running.stop();
     }
 }
