@@ -34,6 +34,11 @@ pub struct Tx<'a> {
 
 impl<'a> Tx<'a> {
     fn begin(conn: &'a rusqlite::Connection, immediate: bool) -> rusqlite::Result<Tx<'a>> {
+        // A connection left inside a transaction (a ROLLBACK that itself failed) would refuse
+        // every BEGIN from then on; end that transaction first.
+        if !conn.is_autocommit() {
+            conn.execute_batch("ROLLBACK")?;
+        }
         let sql = if immediate {
             "BEGIN IMMEDIATE"
         } else {

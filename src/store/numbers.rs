@@ -267,7 +267,9 @@ fn bulk_write(tx: &Tx<'_>, rows: &[BulkRow<'_>], source: &str, now: i64) -> Resu
     // The new numbers' windows first, the whole batch sorted by the windows' key: the index
     // is then written in one ordered pass instead of seven random inserts a number (for a
     // million numbers, about half the import's time). New numbers are available, so their
-    // windows carry their profile.
+    // windows carry their profile. The windows go in before their numbers: a caller whose
+    // insert of the numbers fails must roll the whole transaction back (as every caller's
+    // `Store::write` does), or "contains" would find windows without numbers.
     tx.execute(
         "INSERT OR IGNORE INTO number_profiles (state, rate_center, type, source)
          SELECT DISTINCT i.state, i.rate_center, i.type, ?1 FROM temp.import_rows AS i
