@@ -48,7 +48,7 @@ pub fn email_change_requested_customer(site: &Site, f: &EmailChangeRequested<'_>
         "confirm your new email address",
         &[
             p(format!(
-                "You asked to use this address for your {} account.",
+                "Someone (hopefully you) asked to use this address for a {} account.",
                 site.name
             )),
             action(
@@ -107,11 +107,12 @@ pub fn password_changed_customer(site: &Site, f: &PasswordChanged<'_>) -> Email 
                 "The password of your {} account was changed. Every other device signed in to the account was signed out.",
                 site.name
             )),
-            p(
-                "If you made this change, there is nothing to do. If you did not, choose a new password now:",
-            ),
+            p(format!(
+                "If you made this change, there is nothing to do. If you did not, choose a new \
+                 password at once and write to {}.",
+                f.help
+            )),
             action("Choose a new password", site.link("/password/forgot")),
-            p(format!("and write to {}.", f.help)),
         ],
     )
 }

@@ -13,6 +13,8 @@ use crate::workflow::profile::{self, ConfirmError, EmailRequestError, NameError,
 
 /// Rows of billing history the account page shows; the rest are on `/my/invoices`.
 const BILLING_ROWS: usize = 10;
+/// How long a confirmation link works, as the page says it.
+const LINK_HOURS: i64 = profile::EMAIL_CHANGE_LIFETIME_SECS / 3600;
 
 /// What the forms show again after a mistake: typed values (never passwords) and the errors
 /// by field. The email form's password is `email-password`, as its element ids are.
@@ -88,7 +90,7 @@ fn account_page(ctx: &Ctx<'_>, status: u16, user: &User, typed: &Typed<'_>) -> R
                         .value(typed.email)
                         .error(error_for(errors, "email"))
                         .autocomplete("email")
-                        .hint("We send a link to the new address. It becomes yours when you open the link, signed in, within 24 hours.")
+                        .hint(&format!("We send a link to the new address. It becomes yours when you open the link, signed in, within {LINK_HOURS} hours."))
                         .autofocus(first == Some("email"))
                         .render())
                     (Field::new("password", "Current password", "password")
@@ -220,8 +222,8 @@ pub fn email_submit(ctx: &Ctx<'_>) -> Reply {
             "/account",
             FlashKind::Notice,
             &format!(
-                "We sent a link to {new}. Open it within 24 hours, signed in, to make it your \
-                 address; until then we keep using {}.",
+                "We sent a link to {new}. Open it within {LINK_HOURS} hours, signed in, to make \
+                 it your address; until then we keep using {}.",
                 user.email
             ),
         )),
@@ -266,8 +268,10 @@ pub fn email_confirm(ctx: &Ctx<'_>) -> Reply {
             Err(ConfirmError::Expired) => (
                 400,
                 "This link has expired",
-                "Links to confirm a new address work for 24 hours. Ask for a new one below."
-                    .to_string(),
+                format!(
+                    "Links to confirm a new address work for {LINK_HOURS} hours. Ask for a new \
+                     one below."
+                ),
             ),
             Err(ConfirmError::OtherAccount) => (
                 403,
@@ -334,7 +338,10 @@ pub fn password_submit(ctx: &Ctx<'_>) -> Reply {
         Err(PasswordError::Throttled) => again(
             429,
             "current",
-            "Too many wrong passwords in a short time. Wait a quarter of an hour, then try again.",
+            &format!(
+                "Too many wrong passwords in a short time. Wait {} minutes, then try again.",
+                profile::WRONG_PASSWORD_WINDOW_SECS / 60
+            ),
         ),
         Err(PasswordError::WeakPassword(m)) => again(400, "password", &m),
         Err(PasswordError::Mismatch) => again(

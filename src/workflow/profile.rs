@@ -19,7 +19,7 @@ pub const EMAIL_CHANGE_REQUESTS_PER_HOUR: i64 = 5;
 /// Wrong current passwords one account may type into the account page in a quarter hour; a
 /// stolen session must not become a way to guess the password.
 pub const WRONG_PASSWORDS_PER_WINDOW: i64 = 5;
-const WRONG_PASSWORD_WINDOW_SECS: i64 = 15 * 60;
+pub const WRONG_PASSWORD_WINDOW_SECS: i64 = 15 * 60;
 
 const ACTION_NAME: &str = "name_change";
 const ACTION_EMAIL_REQUEST: &str = "email_change_request";
@@ -160,7 +160,8 @@ impl From<Internal> for EmailRequestError {
 
 /// The message a confirmation link's MAC covers: the account, the new address, the expiry
 /// and the address the account has now. Once the address changes the link stops verifying,
-/// so it works once; it carries its own expiry, so nothing is stored.
+/// and a change confirmed after it was sent spends it too (see `confirm_email_change`), so it
+/// works once; it carries its own expiry, so nothing is stored.
 fn email_change_message(user_id: i64, expires: i64, new: &str, current: &str) -> String {
     format!("email-change:{user_id}:{expires}:{new}:{current}")
 }
@@ -314,6 +315,12 @@ pub fn confirm_email_change(
         }
         if t.expires <= now {
             return Err(ConfirmError::Expired);
+        }
+        // Spent: the address changed after the link was sent. (The MAC alone would let a link
+        // work again once the account moved away from the address it was made for and back.)
+        let sent = t.expires - EMAIL_CHANGE_LIFETIME_SECS;
+        if audit::count_since(tx, user.id, ACTION_EMAIL, Outcome::Ok, sent)? > 0 {
+            return Err(ConfirmError::Invalid);
         }
         if users::by_email(tx, &t.new)?.is_some() {
             r.audit(&entry(

@@ -337,6 +337,57 @@ fn expired_forged_foreign_and_overtaken_links_change_nothing() {
 }
 
 #[test]
+fn a_link_is_spent_by_any_change_after_it_even_one_back_to_its_address() {
+    let p = TestPortal::start();
+    let mut c = p.signed_in("a@example.com", Role::Customer);
+    // Two links made while the account is at a@: to b@ and to c@.
+    assert_eq!(ask_for(&mut c, "b@example.com", PASSWORD).status, 303);
+    let to_b = confirm_path(&p);
+    p.clock.advance(2);
+    assert_eq!(ask_for(&mut c, "c@example.com", PASSWORD).status, 303);
+    let to_c = confirm_path(&p);
+    p.clock.advance(2);
+    // a@ → b@, then back to a@ with a new link.
+    assert_eq!(c.get(&to_b).status, 303);
+    p.clock.advance(2);
+    assert_eq!(ask_for(&mut c, "a@example.com", PASSWORD).status, 303);
+    let back = confirm_path(&p);
+    assert_eq!(c.get(&back).status, 303);
+    p.clock.advance(2);
+    // The account is at a@ again, the address both old links were made for: still spent.
+    for spent in [&to_b, &to_c] {
+        let r = c.get(spent);
+        assert_eq!(r.status, 400, "{spent}");
+        assert!(r.has("#email-confirm-failed"));
+    }
+    assert_eq!(
+        p.count("SELECT count(*) FROM users WHERE email = 'a@example.com'"),
+        1
+    );
+}
+
+#[test]
+fn confirmation_links_are_limited_to_five_an_hour() {
+    let p = TestPortal::start();
+    let mut c = p.signed_in("many@example.com", Role::Customer);
+    for i in 0..5 {
+        let r = ask_for(&mut c, &format!("new{i}@example.com"), PASSWORD);
+        assert_eq!(r.status, 303, "{i}");
+    }
+    let sent = |p: &TestPortal| {
+        p.count("SELECT count(*) FROM outbox WHERE event = 'email_change_requested'")
+    };
+    assert_eq!(sent(&p), 5);
+    let sixth = ask_for(&mut c, "new5@example.com", PASSWORD);
+    assert_eq!(sixth.status, 429);
+    assert_eq!(sent(&p), 5, "no sixth message to a stranger's address");
+    // An hour later the form works again.
+    p.clock.advance(3601);
+    assert_eq!(ask_for(&mut c, "new5@example.com", PASSWORD).status, 303);
+    assert_eq!(sent(&p), 6);
+}
+
+#[test]
 fn a_confirmed_change_spends_reset_links_sent_to_the_old_address() {
     let p = TestPortal::start();
     let mut c = p.signed_in("spend@example.com", Role::Customer);
