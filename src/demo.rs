@@ -392,7 +392,7 @@ fn seed_renewals(s: &crate::workflow::Services) -> Result<usize, String> {
             .read(|tx| crate::store::orders::get(tx, id))
             .map_err(|e| err(&e))?
             .ok_or("order vanished")?;
-        crate::workflow::payments::record_paid(&past, &order, &customer, None)
+        crate::workflow::payments::record_paid(&past, &order, &customer, None, None)
             .map_err(|e| err(&e))?;
         crate::workflow::activation::change_status(
             &past,

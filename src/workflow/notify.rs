@@ -8,32 +8,6 @@ use crate::store::{Result, Tx};
 
 use super::Services;
 
-/// A text-only message. Emails written with a template in `crate::emails` are queued with
-/// [`queue`] instead, which adds their HTML alternative.
-pub struct Message {
-    pub event: MailEvent,
-    pub to: String,
-    pub subject: String,
-    pub body: String,
-}
-
-impl Message {
-    /// Queues the message in the caller's transaction.
-    pub fn queue(&self, tx: &Tx<'_>, now: i64) -> Result<i64> {
-        enqueue(
-            tx,
-            &NewMail {
-                event: self.event,
-                to: &self.to,
-                subject: &self.subject,
-                body: &self.body,
-                html: None,
-            },
-            now,
-        )
-    }
-}
-
 /// The site the emails speak for, from the configuration.
 pub fn site(s: &Services) -> Site {
     Site {
@@ -55,19 +29,4 @@ pub fn queue(tx: &Tx<'_>, now: i64, event: MailEvent, to: &str, email: &Email) -
         },
         now,
     )
-}
-
-/// Queues the admin's copy when an admin address is configured; the template is only
-/// written then.
-pub fn queue_admin(
-    tx: &Tx<'_>,
-    now: i64,
-    event: MailEvent,
-    admin: Option<&str>,
-    email: impl FnOnce() -> Email,
-) -> Result<()> {
-    if let Some(to) = admin {
-        queue(tx, now, event, to, &email())?;
-    }
-    Ok(())
 }

@@ -175,12 +175,14 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
         }
     };
     if capture.is_paid(&expected) {
-        return Ok(match record_paid(s, &order, user, Some(&capture.id))? {
-            // Paid after the hold ran out and the number went to someone else: the admin must
-            // refund; the buyer must not be told all is well.
-            Completed::NumberLost => Returned::NeedsReview(order.id),
-            _ => Returned::Paid(order.id),
-        });
+        return Ok(
+            match record_paid(s, &order, user, Some(&capture.id), None)? {
+                // Paid after the hold ran out and the number went to someone else: the admin must
+                // refund; the buyer must not be told all is well.
+                Completed::NumberLost => Returned::NeedsReview(order.id),
+                _ => Returned::Paid(order.id),
+            },
+        );
     }
     match capture.status {
         crate::integrations::paypal::CaptureStatus::Pending { .. } => {
@@ -252,6 +254,7 @@ pub fn record_paid(
     order: &Order,
     user: &User,
     capture_id: Option<&str>,
+    recorded_by: Option<&User>,
 ) -> Result<Completed, Internal> {
     let now = s.now();
     let currency = Currency::parse(&order.currency).unwrap_or(Currency::USD);
@@ -332,6 +335,18 @@ pub fn record_paid(
             detail: &format!("order {}: {}", order.id, done.describe()),
             address: "",
         })?;
+        // A payment an admin recorded by hand says who, in the same transaction.
+        if let Some(admin) = recorded_by {
+            r.audit(&Entry {
+                actor_id: Some(admin.id),
+                actor: &admin.email,
+                action: "payment_offline",
+                subject: &order.number,
+                outcome: Outcome::Ok,
+                detail: &format!("order {}: {}", order.id, done.describe()),
+                address: "",
+            })?;
+        }
         Ok::<_, crate::store::Error>(done)
     })?;
     Ok(done)
@@ -450,7 +465,7 @@ pub fn webhook(
                     .store
                     .read(|tx| crate::store::users::by_id(tx, o.user_id))?
                     .ok_or_else(|| Internal(format!("order {} has no customer", o.id)))?;
-                match record_paid(s, o, &user, event.capture_id.as_deref())? {
+                match record_paid(s, o, &user, event.capture_id.as_deref(), None)? {
                     Completed::Invoiced { .. } => "paid",
                     Completed::AlreadyPaid => "already paid",
                     Completed::NumberLost => "paid, number lost",
@@ -658,18 +673,5 @@ pub fn record_offline(s: &Services, admin: &User, id: i64) -> Result<Completed, 
                 ),
         ));
     }
-    let done = record_paid(s, &order, &customer, None)?;
-    let now = s.now();
-    super::change(s, now, |_, r| {
-        r.audit(&Entry {
-            actor_id: Some(admin.id),
-            actor: &admin.email,
-            action: "payment_offline",
-            subject: &order.number,
-            outcome: Outcome::Ok,
-            detail: &format!("order {id}: {}", done.describe()),
-            address: "",
-        })
-    })?;
-    Ok(done)
+    Ok(record_paid(s, &order, &customer, None, Some(admin))?)
 }

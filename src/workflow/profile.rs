@@ -60,11 +60,7 @@ pub enum NameError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for NameError {
-    fn from(e: crate::store::Error) -> Self {
-        NameError::Internal(e.into())
-    }
-}
+internal_errors!(NameError);
 
 /// Sets the user's display name (trimmed, 1 to 100 characters); returns it as stored.
 pub fn change_name(
@@ -147,16 +143,7 @@ pub enum EmailRequestError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for EmailRequestError {
-    fn from(e: crate::store::Error) -> Self {
-        EmailRequestError::Internal(e.into())
-    }
-}
-impl From<Internal> for EmailRequestError {
-    fn from(e: Internal) -> Self {
-        EmailRequestError::Internal(e)
-    }
-}
+internal_errors!(EmailRequestError);
 
 /// The message a confirmation link's MAC covers: the account, the new address, the expiry
 /// and the address the account has now. Once the address changes the link stops verifying,
@@ -284,11 +271,7 @@ pub enum ConfirmError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for ConfirmError {
-    fn from(e: crate::store::Error) -> Self {
-        ConfirmError::Internal(e.into())
-    }
-}
+internal_errors!(ConfirmError);
 
 /// Opens a confirmation link as the signed-in `user`: the address changes, the old address
 /// is told, and reset links sent to the old address stop working.
@@ -377,16 +360,7 @@ pub enum PasswordError {
     Internal(Internal),
 }
 
-impl From<crate::store::Error> for PasswordError {
-    fn from(e: crate::store::Error) -> Self {
-        PasswordError::Internal(e.into())
-    }
-}
-impl From<Internal> for PasswordError {
-    fn from(e: Internal) -> Self {
-        PasswordError::Internal(e)
-    }
-}
+internal_errors!(PasswordError);
 
 /// Changes a signed-in user's password: every session ends and a new one replaces the
 /// current one (returned); the account holder is emailed. `confirm`, when the form sent one,

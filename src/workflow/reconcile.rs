@@ -130,7 +130,7 @@ fn paypal_orders(
             Some((OrderStatus::Completed, Some(capture))) => {
                 let expected = Amount::new(order.amount_cents, &order.currency);
                 if capture.is_paid(&expected) {
-                    payments::record_paid(s, &order, &user, Some(&capture.id))?;
+                    payments::record_paid(s, &order, &user, Some(&capture.id), None)?;
                     report.paid += 1;
                 } else if matches!(capture.status, CaptureStatus::Completed)
                     && order.failure.is_none()

@@ -522,7 +522,7 @@ fn admins_see_their_two_factor_state_and_customers_their_invoices() {
         .read(|tx| didport::store::orders::get(tx, id))
         .unwrap()
         .unwrap();
-    didport::workflow::payments::record_paid(s, &order, &buyer, None).unwrap();
+    didport::workflow::payments::record_paid(s, &order, &buyer, None, None).unwrap();
     let mut c = p.client();
     c.login("buyer@example.com", PASSWORD);
     let page = c.get("/account");

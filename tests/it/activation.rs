@@ -62,7 +62,7 @@ pub fn paid_order(s: &Setup, email: &str, number: &str) -> i64 {
         .read(|tx| didport::store::orders::get(tx, id))
         .unwrap()
         .unwrap();
-    didport::workflow::payments::record_paid(services, &order, &user, None).unwrap();
+    didport::workflow::payments::record_paid(services, &order, &user, None, None).unwrap();
     id
 }
 

@@ -67,7 +67,7 @@ fn world() -> World {
             .read(|tx| didport::store::orders::get(tx, id))
             .unwrap()
             .unwrap();
-        didport::workflow::payments::record_paid(s, &o, &a, None).unwrap();
+        didport::workflow::payments::record_paid(s, &o, &a, None, None).unwrap();
         id
     };
     let order_a = paid("2125550601");

@@ -794,7 +794,7 @@ fn paid_order(p: &TestPortal, email: &str, number: &str, plan: i64) -> i64 {
         .read(|tx| didport::store::orders::get(tx, id))
         .unwrap()
         .unwrap();
-    didport::workflow::payments::record_paid(services, &order, &user, None).unwrap();
+    didport::workflow::payments::record_paid(services, &order, &user, None, None).unwrap();
     id
 }
 

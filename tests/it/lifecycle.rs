@@ -85,7 +85,7 @@ fn a_refunded_order_can_never_be_activated_and_its_number_sells_cleanly_again() 
             .read(|tx| didport::store::orders::get(tx, id))
             .unwrap()
             .unwrap();
-        didport::workflow::payments::record_paid(services, &order, &user, None).unwrap();
+        didport::workflow::payments::record_paid(services, &order, &user, None, None).unwrap();
         id
     };
     assert_eq!(payment(&s.p, second), "paid");

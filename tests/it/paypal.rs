@@ -499,6 +499,14 @@ fn without_paypal_the_admin_records_an_offline_payment() {
         2
     );
     assert_eq!(availability(&p, "2125550134"), "sold");
+    // The audit log says which admin recorded it.
+    assert_eq!(
+        p.count(
+            "SELECT count(*) FROM audit WHERE action = 'payment_offline'
+             AND actor = 'cashier@example.com' AND outcome = 'ok'"
+        ),
+        1
+    );
     let r = admin.post(&format!("{path}/record-payment"), &[]);
     assert_eq!(r.status, 409);
     assert!(r.text("#refused-reason").contains("already paid"));
