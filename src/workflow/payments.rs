@@ -167,10 +167,8 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
             });
         }
         Ok(CaptureOutcome::Unprocessable { issue, message, .. }) => {
-            let now = s.now();
             let reason = format!("PayPal refused the payment ({issue}): {message}");
-            s.store
-                .write(|tx| orders::release(tx, order.id, PaymentStatus::Failed, &reason, now))?;
+            release_unpaid(s, &order, user, &reason)?;
             return Ok(Returned::NotPaid(order.id));
         }
     };
@@ -232,19 +230,31 @@ pub fn paypal_return(s: &Services, user: &User, token: &str) -> Result<Returned,
             Ok(Returned::NeedsReview(order.id))
         }
         _ => {
-            let now = s.now();
-            s.store.write(|tx| {
-                orders::release(
-                    tx,
-                    order.id,
-                    PaymentStatus::Failed,
-                    "PayPal declined the payment",
-                    now,
-                )
-            })?;
+            release_unpaid(s, &order, user, "PayPal declined the payment")?;
             Ok(Returned::NotPaid(order.id))
         }
     }
+}
+
+/// A capture PayPal refused or declined: the order fails, its number goes back on sale, and
+/// the audit log says why, in one transaction.
+fn release_unpaid(s: &Services, order: &Order, user: &User, reason: &str) -> Result<(), Internal> {
+    let now = s.now();
+    super::change(s, now, |tx, r| {
+        if orders::release(tx, order.id, PaymentStatus::Failed, reason, now)? {
+            r.audit(&Entry {
+                actor_id: Some(user.id),
+                actor: &user.email,
+                action: "payment_capture",
+                subject: &order.number,
+                outcome: Outcome::Failed,
+                detail: reason,
+                address: "",
+            })?;
+        }
+        Ok::<_, crate::store::Error>(())
+    })?;
+    Ok(())
 }
 
 /// Records a payment: order paid, number sold, purchased number, invoice, emails, audit — in

@@ -148,6 +148,14 @@ fn a_declined_capture_is_not_paid_and_releases_the_number() {
     );
     assert_eq!(availability(&s.p, "2125550104"), "available");
     assert_eq!(s.p.count("SELECT count(*) FROM invoices"), 0);
+    assert_eq!(
+        s.p.count(
+            "SELECT count(*) FROM audit WHERE action = 'payment_capture' AND outcome = 'failed'
+             AND actor = 'declined@example.com' AND detail LIKE '%declined%'"
+        ),
+        1,
+        "the audit log says why the order failed"
+    );
 }
 
 #[test]
